@@ -1,0 +1,27 @@
+"""autodiff: PyTorch-style define-by-run automatic differentiation on Numba kernels.
+
+``import autodiff as ad`` where you would ``import torch``.
+"""
+
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .device import device
+from .dtypes import (bool, double, dtype, float, float32, float64, get_default_dtype, int64,  # noqa: A004
+                     long, set_default_dtype)
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                        linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                        randn_like, tensor, zeros, zeros_like)
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .tensor import Tensor
+from . import ops  # noqa: E402  (installs the Tensor methods)
+from .ops.conversion import clone
+from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: A004
+                              broadcast_shapes, ceil, clamp, clamp_max, clamp_min, clip, cos, div, eq,
+                              erf, exp, expm1, floor, ge, gelu, gt, isnan, le, log, log1p, logical_and,
+                              logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
+                              pow, relu, round, rsqrt, sigmoid, sign, silu, sin, sqrt, square, sub,
+                              tanh, where)
+from .ops.reduction import mean, sum  # noqa: A004
+from .ops.views import flatten, reshape, squeeze, unsqueeze
+
+__version__ = "0.1.0"

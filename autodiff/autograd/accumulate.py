@@ -1,0 +1,24 @@
+"""Adding a gradient into a leaf's ``.grad`` (what AccumulateGrad does)."""
+
+from __future__ import annotations
+
+from .grad_mode import is_grad_enabled, no_grad
+
+
+def accumulate_into_grad(variable, g, shared: bool = False) -> None:
+    """``variable.grad += g``.
+
+    The first gradient is kept as ``.grad`` without a copy when nothing else can see its
+    storage (it is not a view, not a broadcast, and not ``shared`` with another
+    destination); otherwise it is cloned, so in-place updates of ``.grad`` never write
+    into another tensor. Under ``create_graph`` (grad mode on) the sum is recorded.
+    """
+    if variable._grad is None:
+        if shared or g._base is not None or not g._data.flags.c_contiguous or not g._data.flags.writeable:
+            g = g.clone()
+        variable._grad = g if is_grad_enabled() else g.detach()
+    elif is_grad_enabled() or variable._grad.requires_grad:
+        variable._grad = variable._grad + g
+    else:
+        with no_grad():
+            variable._grad.add_(g)

@@ -1,0 +1,175 @@
+"""The backward engine: walks the graph from the outputs to the leaves.
+
+One iterative pass, no recursion (a 10,000-op chain is fine):
+
+1. discover every node reachable from the roots and count, for each, the edges that
+   lead into it (its dependencies);
+2. run nodes whose dependencies are all done, summing the gradients that arrive at
+   each node's outputs first; a node runs once per backward, however many paths reach it;
+3. after a node runs without ``retain_graph`` its saved tensors are freed.
+
+``autograd.grad`` uses the same walk with *capture*: the gradients arriving at the
+requested inputs are returned instead of accumulated into ``.grad``, and only nodes on
+a path to an input run.
+"""
+
+from __future__ import annotations
+
+from .anomaly import check_outputs, is_anomaly_enabled, with_forward_trace
+from .grad_mode import set_grad_enabled
+from .graph import AccumulateGrad, Node
+
+
+def gradient_edge(t) -> tuple:
+    """The edge a gradient for tensor ``t`` flows into: its grad_fn, or its leaf accumulator."""
+    if t.grad_fn is not None:
+        return t.grad_fn, t._output_nr
+    if t.requires_grad:
+        return t._grad_accumulator(), 0
+    return None, 0
+
+
+def _discover(roots: list[Node]) -> dict[Node, int]:
+    deps: dict[Node, int] = {n: 0 for n in roots}
+    stack = list(deps)
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is None:
+                continue
+            if nxt in deps:
+                deps[nxt] += 1
+            else:
+                deps[nxt] = 1
+                stack.append(nxt)
+    return deps
+
+
+def _needed(deps: dict[Node, int], roots: list[Node], targets: set) -> set:
+    """Nodes from which a capture target can be reached (the only ones worth running)."""
+    remaining = dict(deps)
+    order, ready = [], [n for n in roots if remaining[n] == 0]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for nxt, _ in node.next_functions:
+            if nxt is not None:
+                remaining[nxt] -= 1
+                if remaining[nxt] == 0:
+                    ready.append(nxt)
+    needed = set(targets)
+    for node in reversed(order):
+        if any(nxt in needed for nxt, _ in node.next_functions):
+            needed.add(node)
+    return needed
+
+
+def _run_tensor_hooks(node: Node, grads: list) -> None:
+    """Hooks registered with ``Tensor.register_hook`` (and retain_grad) on this node's outputs."""
+    if isinstance(node, AccumulateGrad):
+        hooks = node.variable._hooks
+        if hooks and grads[0] is not None:
+            for hook in list(hooks.values()):
+                result = hook(grads[0])
+                if result is not None:
+                    grads[0] = result
+        return
+    if node._tensor_hooks:
+        for nr, hooks in node._tensor_hooks.items():
+            for hook in list(hooks.values()):
+                if grads[nr] is not None:
+                    result = hook(grads[nr])
+                    if result is not None:
+                        grads[nr] = result
+    if node._retained:
+        for nr, ref in node._retained.items():
+            tensor = ref()
+            if tensor is not None and grads[nr] is not None:
+                g = grads[nr] if grads[nr].requires_grad else grads[nr].detach()
+                tensor.grad = g.clone() if tensor.grad is None else tensor.grad + g
+
+
+def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
+                 inputs=None, allow_unused: bool = False) -> list | None:
+    """Backpropagate ``grad_roots`` from ``roots``.
+
+    With ``inputs`` None, gradients accumulate into the leaves' ``.grad``. Otherwise the
+    gradients reaching ``inputs`` are returned in order (None where unreachable).
+    """
+    buffers: dict[Node, list] = {}
+    delivered: dict[int, int] = {}
+    for t, g in zip(roots, grad_roots):
+        node, nr = gradient_edge(t)
+        _deliver(buffers, node, nr, g)
+        delivered[id(g)] = 2  # the caller may hold it: a leaf must copy, not keep, it
+    root_nodes = list(buffers)
+    deps = _discover(root_nodes)
+
+    targets = needed = None
+    if inputs is not None:
+        targets = {}
+        for i, t in enumerate(inputs):
+            node, nr = gradient_edge(t)
+            if node is not None:
+                targets.setdefault(node, []).append((nr, i))
+        needed = _needed(deps, root_nodes, set(targets))
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+
+    anomaly = is_anomaly_enabled()
+    ready = [n for n in root_nodes if deps[n] == 0]
+    with set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None)
+            outputs = None
+            if grads is not None:
+                _run_tensor_hooks(node, grads)
+                if targets is not None and node in targets:
+                    for nr, i in targets[node]:
+                        captured[i] = grads[nr]
+                if isinstance(node, AccumulateGrad):
+                    if targets is None:
+                        node.apply(grads, shared=delivered.get(id(grads[0]), 1) > 1)
+                elif needed is None or node in needed:
+                    outputs = _apply(node, grads, anomaly)
+                    if not retain_graph:
+                        node.release()
+            for i, (nxt, nr) in enumerate(node.next_functions):
+                if nxt is None:
+                    continue
+                if outputs is not None and outputs[i] is not None and (needed is None or nxt in needed):
+                    g = outputs[i]
+                    delivered[id(g)] = delivered.get(id(g), 0) + 1
+                    _deliver(buffers, nxt, nr, g)
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    ready.append(nxt)
+
+    if inputs is None:
+        return None
+    if not allow_unused:
+        for i, g in enumerate(captured):
+            if g is None:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+    return captured
+
+
+def _deliver(buffers: dict, node: Node, nr: int, g) -> None:
+    """Add gradient ``g`` into the buffer of ``node``'s output ``nr`` (out of place)."""
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node.num_outputs
+    buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+
+def _apply(node: Node, grads: list, anomaly: bool) -> tuple:
+    if not anomaly:
+        return node.apply(grads)
+    try:
+        outputs = node.apply(grads)
+    except Exception as e:
+        raise with_forward_trace(e, node) from e
+    check_outputs(node, outputs)
+    return outputs

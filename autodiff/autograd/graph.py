@@ -1,0 +1,157 @@
+"""The nodes of the backward graph, saved tensors, and hook handles.
+
+A ``Node`` (what ``tensor.grad_fn`` holds) maps the gradients of its outputs to the
+gradients of its inputs; ``next_functions`` are the edges ``(node, output_nr)`` to the
+nodes that produced those inputs (``AccumulateGrad`` for a leaf, ``None`` for an input
+that needs no gradient). The engine (``engine.py``) walks these edges.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from typing import Any, Callable
+
+from ..dtypes import from_numpy_dtype
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved "
+    "tensors after they have already been freed). Saved intermediate values of the graph "
+    "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
+    "you need to backward through the graph a second time or if you need to access saved "
+    "tensors after calling backward."
+)
+
+_handle_ids = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks_ref", "id")
+
+    def __init__(self, hooks: "HookDict") -> None:
+        self._hooks_ref = weakref.ref(hooks)
+        self.id = next(_handle_ids)
+
+    def remove(self) -> None:
+        hooks = self._hooks_ref()
+        if hooks is not None:
+            hooks.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class HookDict(dict):
+    """An ordered id -> hook dict that a RemovableHandle can refer to weakly."""
+
+    __slots__ = ("__weakref__",)
+
+    def add(self, fn: Callable) -> RemovableHandle:
+        handle = RemovableHandle(self)
+        self[handle.id] = fn
+        return handle
+
+
+class Node:
+    """Base of every backward function. Subclasses implement ``apply(grads) -> grads``."""
+
+    __slots__ = ("next_functions", "_tensor_hooks", "_retained", "_trace", "__weakref__")
+    num_outputs = 1
+
+    def __init__(self) -> None:
+        self.next_functions: tuple = ()
+        self._tensor_hooks: dict[int, HookDict] | None = None  # output_nr -> hooks
+        self._retained: dict[int, weakref.ref] | None = None  # output_nr -> tensor (retain_grad)
+        self._trace: str | None = None  # forward stack, recorded in anomaly mode
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def apply(self, grads: list) -> tuple:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free what was saved for backward (called after a backward without retain_graph)."""
+
+    def __call__(self, *grads):
+        return self.apply(list(grads))
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def tensor_hooks(self, output_nr: int) -> HookDict:
+        if self._tensor_hooks is None:
+            self._tensor_hooks = {}
+        return self._tensor_hooks.setdefault(output_nr, HookDict())
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf tensor: adds the incoming gradient into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        super().__init__()
+        self.variable = variable
+
+    def apply(self, grads: list, shared: bool = False) -> tuple:
+        from .accumulate import accumulate_into_grad
+
+        accumulate_into_grad(self.variable, grads[0], shared)
+        return ()
+
+
+class SavedTensor:
+    """A tensor saved for backward, with the version it had when saved.
+
+    An op's own output is stored as data without its ``grad_fn`` (which would be the
+    node holding it: a reference cycle) and rebuilt on unpacking with that node.
+    """
+
+    __slots__ = ("tensor", "data", "version_counter", "version", "output_nr", "requires_grad")
+
+    def __init__(self, tensor, is_output: bool) -> None:
+        self.version_counter = tensor._version_counter
+        self.version = tensor._version_counter[0]
+        if is_output:
+            self.tensor = None
+            self.data = tensor._data
+            self.output_nr = tensor._output_nr
+            self.requires_grad = tensor.requires_grad
+        else:
+            self.tensor = tensor
+            self.data = None
+
+    def unpack(self, node: Node):
+        from ..tensor import Tensor
+
+        if self.version_counter[0] != self.version:
+            t = self.tensor
+            shape = list(t.shape if t is not None else self.data.shape)
+            dtype = t.dtype if t is not None else from_numpy_dtype(self.data.dtype)
+            what = f"[autodiff.{dtype._tensor_type} {shape}]"
+            if t is None:
+                what += f", which is output {self.output_nr} of {node.name()},"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {what} is at version {self.version_counter[0]}; "
+                f"expected version {self.version} instead. Hint: the backtrace further above "
+                "shows the operation that failed to compute its gradient. The variable in "
+                "question was changed in there or anywhere later. Good luck!"
+            )
+        if self.tensor is not None:
+            return self.tensor
+        return Tensor._make(
+            self.data, requires_grad=self.requires_grad,
+            grad_fn=node if self.requires_grad else None,
+            output_nr=self.output_nr, version_counter=self.version_counter,
+        )
+
+
+def freed_error() -> RuntimeError:
+    return RuntimeError(_FREED)

@@ -1,0 +1,50 @@
+"""``autodiff.device``: where a tensor's storage lives ("cpu" now; "cuda" is the planned backend)."""
+
+from __future__ import annotations
+
+
+class device:
+    """A device, as ``torch.device``: ``device("cpu")``, ``device("cuda", 0)``, ``device("cuda:0")``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: "str | device", index: int | None = None) -> None:
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        elif ":" in type:
+            type, _, idx = type.partition(":")
+            index = int(idx)
+        if type not in ("cpu", "cuda"):
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {type}")
+        self.type = type
+        self.index = index
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        idx = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{idx})"
+
+
+cpu = device("cpu")
+
+
+def as_device(d: "str | device | None") -> device:
+    """Check that ``d`` names a device autodiff can place tensors on now."""
+    if d is None:
+        return cpu
+    d = device(d)
+    if d.type != "cpu":
+        raise RuntimeError(
+            f"autodiff has no {d.type} backend in this build: tensors can be created on 'cpu' only"
+        )
+    return cpu

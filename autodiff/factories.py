@@ -1,0 +1,207 @@
+"""Tensor factories: ``tensor``, ``from_numpy``, ``zeros``, ``ones``, ``full``, ``arange``, random ones."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from kernels.cpu import elementwise as ew
+
+from . import dtypes
+from .device import as_device
+from .random import Generator, rng
+from .tensor import Tensor
+
+
+def _new(data: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _ragged_error(data, dim: int = 0) -> None:
+    """Raise torch's error for the first ragged or non-numeric element of nested ``data``."""
+    if isinstance(data, (list, tuple)):
+        lengths = {len(x) if isinstance(x, (list, tuple)) else None for x in data}
+        if len(lengths) > 1:
+            sizes = [len(x) if isinstance(x, (list, tuple)) else None for x in data]
+            first = sizes[0]
+            bad = next(s for s in sizes if s != first)
+            if first is None or bad is None:
+                raise ValueError(f"expected a sequence or a number consistently at dim {dim + 1}")
+            raise ValueError(f"expected sequence of length {first} at dim {dim + 1} (got {bad})")
+        for x in data:
+            _ragged_error(x, dim + 1)
+    elif not isinstance(data, (numbers.Number, np.generic, np.ndarray, Tensor)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+
+
+def _to_array(data: Any, dtype: dtypes.dtype | None) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data._data
+    if isinstance(data, (list, tuple)):
+        data = [x._data if isinstance(x, Tensor) else x for x in data]
+        _ragged_error(data)
+    arr = np.asarray(data)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"new(): invalid data type '{arr.dtype}': expected numbers or booleans")
+    if dtype is None:
+        if arr.dtype.kind in "iu":
+            dtype = dtypes.int64
+        elif arr.dtype.kind == "b":
+            dtype = dtypes.bool
+        elif isinstance(data, np.ndarray) and arr.dtype in (np.float32, np.float64):
+            dtype = dtypes.from_numpy_dtype(arr.dtype)
+        else:
+            dtype = dtypes.get_default_dtype()
+    return np.array(arr, dtype=dtype.np, copy=True, order="C")
+
+
+def tensor(data: Any, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor copying ``data`` (a number, nested sequence, NumPy array or tensor)."""
+    as_device(device)
+    return _new(_to_array(data, dtypes.as_dtype(dtype) if dtype is not None else None), requires_grad)
+
+
+def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or dtypes.as_dtype(dtype) is data.dtype):
+        return data
+    if isinstance(data, np.ndarray) and dtype is None:
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory (no copy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+def _size(size: tuple) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a sequence of ints, got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _dtype_or_default(dtype) -> dtypes.dtype:
+    return dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    as_device(device)
+    return _new(np.empty(_size(size), _dtype_or_default(dtype).np), requires_grad)
+
+
+def full(size: Sequence[int], fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    as_device(device)
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.scalar_dtype(fill_value)
+    out = np.empty(_size((size,)), d.np)
+    ew.run("copy", d.name, out, d.np.type(fill_value))
+    return _new(out, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return full(_size(size), 0, dtype=_dtype_or_default(dtype), device=device, requires_grad=requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return full(_size(size), 1, dtype=_dtype_or_default(dtype), device=device, requires_grad=requires_grad)
+
+
+def _like(input: Tensor, dtype) -> dtypes.dtype:
+    return dtypes.as_dtype(dtype) if dtype is not None else input.dtype
+
+
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return empty(input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return full(input.shape, 0, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return full(input.shape, 1, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return full(input.shape, fill_value, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 when all are integers."""
+    as_device(device)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign: start={start}, "
+                           f"end={end}, step={step}")
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
+    d = dtypes.as_dtype(dtype)
+    return _new(np.arange(start, end, step).astype(d.np), requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    as_device(device)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    return _new(np.linspace(start, end, steps).astype(_dtype_or_default(dtype).np), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    as_device(device)
+    return _new(np.eye(n, m, dtype=_dtype_or_default(dtype).np), requires_grad)
+
+
+def rand(*size, generator: Generator | None = None, dtype=None, device=None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples from [0, 1)."""
+    as_device(device)
+    d = _dtype_or_default(dtype)
+    return _new(rng(generator).random(_size(size), dtype=d.np), requires_grad)
+
+
+def randn(*size, generator: Generator | None = None, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    as_device(device)
+    d = _dtype_or_default(dtype)
+    return _new(rng(generator).standard_normal(_size(size), dtype=d.np), requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator: Generator | None = None, dtype=None,
+            device=None, requires_grad: bool = False) -> Tensor:
+    """Integers uniform in [low, high)."""
+    as_device(device)
+    if size is None:
+        low, high, size = 0, low, high
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    return _new(rng(generator).integers(low, high, _size((size,))).astype(d.np), requires_grad)
+
+
+def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return rand(input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return randn(input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
+    return randint(low, high, input.shape, dtype=_like(input, dtype), device=device)

@@ -1,0 +1,309 @@
+"""Elementwise ops: one declaration each, forward kernel beside backward rule.
+
+The forward of every op here is the generated kernel of the same name in
+``kernels.scalar_ops`` (``Op`` names its kernel); the backward rules are written with
+differentiable ops, so they can be differentiated again. Fused backward kernels
+(``tanh_backward``, ``sigmoid_backward``, ``threshold_backward``) are ops in their own
+right, with their own rules, so the fast path and higher-order gradients coexist.
+
+Result dtypes (``kind``): ``promote`` — torch.result_type of the operands;
+``float`` — the same, but integers give the default float (``exp``, ``/``);
+``bool`` — comparisons and logic, computed in the promoted dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kernels.cpu import elementwise as ew
+
+from .. import dtypes
+from .op import Op
+
+
+def broadcast_shapes(*shapes: tuple) -> tuple:
+    """PyTorch's broadcasting of shapes; the error names the shapes and the dimension."""
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first
+    ndim = max(len(s) for s in shapes)
+    out = [1] * ndim
+    for s in shapes:
+        for i, n in enumerate(s, ndim - len(s)):
+            if n != out[i] and n != 1:
+                if out[i] != 1:
+                    raise RuntimeError(
+                        f"The size of tensor a ({out[i]}) must match the size of tensor b ({n}) at "
+                        f"non-singleton dimension {i} (shapes "
+                        + ", ".join(str(list(x)) for x in shapes) + " do not broadcast)"
+                    )
+                out[i] = n
+    return tuple(out)
+
+
+def _forward(kernel: str, kind: str, cond_arg: bool = False):
+    """The forward of an elementwise op: promote, broadcast, allocate, run the kernel."""
+
+    def forward(*vals, out=None):
+        typed = vals[1:] if cond_arg else vals
+        compute = dtypes.result_type(typed)
+        if kind == "float" and not compute.is_floating_point:
+            compute = dtypes.get_default_dtype()
+        result = dtypes.bool if kind == "bool" else compute
+        np_dt = compute.np
+        operands = [_cast(v, np_dt) for v in typed]
+        if cond_arg:
+            operands.insert(0, vals[0] if isinstance(vals[0], np.ndarray) else np.bool_(vals[0]))
+        shape = broadcast_shapes(*[o.shape for o in operands if isinstance(o, np.ndarray)])
+        if out is None:
+            out = np.empty(shape, result.np)
+        else:
+            _check_inplace_target(out, shape, result)
+        return ew.run(kernel, np_dt.name, out, *operands)
+
+    return forward
+
+
+def _cast(v, np_dt):
+    if isinstance(v, np.ndarray):
+        return v if v.dtype == np_dt else ew.copy(v, np_dt)
+    return np_dt.type(v)
+
+
+def _check_inplace_target(out: np.ndarray, shape: tuple, result: dtypes.dtype) -> None:
+    if out.shape != shape:
+        raise RuntimeError(
+            f"output with shape {list(out.shape)} doesn't match the broadcast shape {list(shape)}"
+        )
+    target = dtypes.from_numpy_dtype(out.dtype)
+    if not dtypes.can_cast(result, target):
+        raise RuntimeError(
+            f"result type {_type_name(result)} can't be cast to the desired output type {_type_name(target)}"
+        )
+    if any(s == 0 and n > 1 for s, n in zip(out.strides, out.shape)) or not out.flags.writeable:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
+
+
+def _type_name(d: dtypes.dtype) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[d.name]
+
+
+def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: str | None = None,
+                node_name: str | None = None) -> Op:
+    """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name)."""
+    names = tuple(n.strip() for n in inputs.split(","))
+    return Op(name, names, _forward(kernel or name, kind, cond_arg=names[0] == "condition"),
+              vjp, node_name=node_name)
+
+
+def _zeros(grad):
+    return grad * 0
+
+
+# ---- arithmetic ------------------------------------------------------------------------
+add = elementwise("add", "self, other", (lambda grad: grad, lambda grad: grad))
+sub = elementwise("sub", "self, other", (lambda grad: grad, lambda grad: -grad))
+mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
+                                         lambda grad, self: grad * self))
+div = elementwise("div", "self, other", (lambda grad, other: grad / other,
+                                         lambda grad, self, other: -grad * self / (other * other)),
+                  kind="float")
+neg = elementwise("neg", "self", (lambda grad: -grad,))
+abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),))  # noqa: A001
+square = elementwise("square", "self", (lambda grad, self: grad * self * 2,))
+
+
+def _pow_grad_self(grad, self, other):
+    # d/dx x**p = p * x**(p-1); where p == 0 the gradient is 0 (not 0 * inf).
+    g = grad * other * self ** (other - 1)
+    return g if not isinstance(other, (int, float)) or other != 0 else _zeros(g)
+
+
+def _pow_grad_other(grad, self, result):
+    # d/dp x**p = x**p * log(x); taken as 0 where x == 0 (PyTorch's convention).
+    return where(self == 0, 0.0, grad * result * log(self))
+
+
+_pow_kernel = _forward("pow", "promote")
+
+
+def _pow_forward(self, other, out=None):
+    exps = other if isinstance(other, np.ndarray) else np.asarray(other)
+    bases = self if isinstance(self, np.ndarray) else np.asarray(self)
+    if exps.dtype.kind in "iu" and bases.dtype.kind in "iub" and (exps < 0).any():
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return _pow_kernel(self, other, out=out)
+
+
+pow = Op("pow", ("self", "other"), _pow_forward, (_pow_grad_self, _pow_grad_other))  # noqa: A001
+
+# ---- transcendental ----------------------------------------------------------------------
+exp = elementwise("exp", "self", (lambda grad, result: grad * result,), kind="float")
+log = elementwise("log", "self", (lambda grad, self: grad / self,), kind="float")
+log1p = elementwise("log1p", "self", (lambda grad, self: grad / (self + 1),), kind="float")
+expm1 = elementwise("expm1", "self", (lambda grad, result: grad * (result + 1),), kind="float")
+sqrt = elementwise("sqrt", "self", (lambda grad, result: grad / (result * 2),), kind="float")
+rsqrt = elementwise("rsqrt", "self", (lambda grad, result: grad * result * result * result * -0.5,),
+                    kind="float")
+sin = elementwise("sin", "self", (lambda grad, self: grad * cos(self),), kind="float")
+cos = elementwise("cos", "self", (lambda grad, self: -(grad * sin(self)),), kind="float")
+erf = elementwise("erf", "self", (lambda grad, self: grad * exp(-(self * self)) * (2 / math.sqrt(math.pi)),),
+                  kind="float")
+tanh_backward = elementwise("tanh_backward", "grad_output, output", (
+    lambda grad, output: tanh_backward(grad, output),
+    lambda grad, grad_output, output: grad * grad_output * output * -2,
+))
+sigmoid_backward = elementwise("sigmoid_backward", "grad_output, output", (
+    lambda grad, output: sigmoid_backward(grad, output),
+    lambda grad, grad_output, output: grad * grad_output * (1 - output * 2),
+))
+tanh = elementwise("tanh", "self", (lambda grad, result: tanh_backward(grad, result),), kind="float")
+sigmoid = elementwise("sigmoid", "self", (lambda grad, result: sigmoid_backward(grad, result),),
+                      kind="float")
+
+# ---- activations -------------------------------------------------------------------------
+threshold_backward = elementwise("threshold_backward", "grad_output, self", (
+    lambda grad, self: threshold_backward(grad, self),
+    lambda grad: _zeros(grad),
+))
+relu = elementwise("relu", "self", (lambda grad, result: threshold_backward(grad, result),))
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+def _gelu_grad(grad, self):
+    cdf = (erf(self * (1 / math.sqrt(2))) + 1) * 0.5
+    pdf = exp(self * self * -0.5) * _INV_SQRT_2PI
+    return grad * (cdf + self * pdf)
+
+
+def _silu_grad(grad, self):
+    s = sigmoid(self)
+    return grad * s * (self * (1 - s) + 1)
+
+
+gelu = elementwise("gelu", "self", (_gelu_grad,), kind="float")
+silu = elementwise("silu", "self", (_silu_grad,), kind="float")
+softplus = elementwise("softplus", "self, beta, threshold", (
+    lambda grad, self, beta, threshold: where(self * beta > threshold, grad, grad * sigmoid(self * beta)),
+), kind="float")
+
+# ---- piecewise, rounding, selection -------------------------------------------------------
+clamp_min = elementwise("clamp_min", "self, min", (
+    lambda grad, self, min: where(self >= min, grad, 0.0),
+    lambda grad, self, min: where(self < min, grad, 0.0),
+))
+clamp_max = elementwise("clamp_max", "self, max", (
+    lambda grad, self, max: where(self <= max, grad, 0.0),
+    lambda grad, self, max: where(self > max, grad, 0.0),
+))
+_clamp_both = elementwise("clamp", "self, min, max", (
+    lambda grad, self, min, max: where(logical_and(self >= min, self <= max), grad, 0.0),
+    lambda grad, self, min: where(self < min, grad, 0.0),
+    lambda grad, self, max: where(self > max, grad, 0.0),
+))
+sign = elementwise("sign", "self", (_zeros,))
+floor = elementwise("floor", "self", (_zeros,))
+ceil = elementwise("ceil", "self", (_zeros,))
+round = elementwise("round", "self", (_zeros,))  # noqa: A001
+
+
+def _max_grad(grad, self, other):
+    # ties split the gradient evenly between the operands, as in PyTorch
+    return grad * ((self > other) + (self == other) * 0.5)
+
+
+maximum = elementwise("maximum", "self, other", (
+    _max_grad, lambda grad, self, other: _max_grad(grad, other, self)))
+minimum = elementwise("minimum", "self, other", (
+    lambda grad, self, other: _max_grad(grad, other, self), _max_grad))
+_where = elementwise("where", "condition, self, other", (
+    None,
+    lambda grad, condition: where(condition, grad, 0.0),
+    lambda grad, condition: where(condition, 0.0, grad),
+))
+
+def _copy_forward(self, src, out):
+    """Write ``src`` (broadcast, cast to the target's dtype) into ``out``: copy_ and fill_."""
+    target = dtypes.from_numpy_dtype(out.dtype)
+    if isinstance(src, np.ndarray):
+        if broadcast_shapes(out.shape, src.shape) != out.shape:
+            raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the broadcast "
+                               f"shape {list(broadcast_shapes(out.shape, src.shape))}")
+        if target is dtypes.bool and src.dtype.kind != "b":
+            src = ne(src, 0)._data
+    else:
+        src = target.np.type(bool(src) if target is dtypes.bool else src)
+    _check_inplace_target(out, out.shape, target)
+    return ew.run("copy", out.dtype.name, out, src)
+
+
+copy_op = Op("copy_", ("self", "src"), _copy_forward, (_zeros, lambda grad: grad),
+             node_name="CopyBackwards")
+
+# ---- comparison and logic (no gradient) --------------------------------------------------
+eq = elementwise("eq", "self, other", kind="bool")
+ne = elementwise("ne", "self, other", kind="bool")
+lt = elementwise("lt", "self, other", kind="bool")
+le = elementwise("le", "self, other", kind="bool")
+gt = elementwise("gt", "self, other", kind="bool")
+ge = elementwise("ge", "self, other", kind="bool")
+isnan = elementwise("isnan", "self", kind="bool")
+logical_not = elementwise("logical_not", "self", kind="bool")
+logical_and = elementwise("logical_and", "self, other", kind="bool")
+logical_or = elementwise("logical_or", "self, other", kind="bool")
+logical_xor = elementwise("logical_xor", "self, other", kind="bool")
+_bitwise_not = elementwise("bitwise_not", "self")
+
+
+def where(condition, input, other):
+    """``input`` where ``condition`` is True, else ``other`` (both broadcast)."""
+    return _where(condition, input, other)
+
+
+def clamp(input, min=None, max=None):
+    """Clamp to ``[min, max]``; either bound may be None, a number or a tensor."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if max is None:
+        return clamp_min(input, min)
+    if min is None:
+        return clamp_max(input, max)
+    return _clamp_both(input, min, max)
+
+
+clip = clamp
+
+
+def _bitwise(name: str):
+    op = elementwise(name, "self, other")
+
+    def fn(input, other):
+        _check_bitwise(input, other)
+        return op(input, other)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{name} of bool or integer tensors."
+    return fn
+
+
+def _check_bitwise(*operands) -> None:
+    for o in operands:
+        d = getattr(o, "dtype", None)
+        if d is not None and d.is_floating_point:
+            raise RuntimeError(f"bitwise operations are only defined for bool and integer tensors, got {d}")
+
+
+bitwise_and = _bitwise("bitwise_and")
+bitwise_or = _bitwise("bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor")
+
+
+def bitwise_not(input):
+    """Bitwise NOT of an integer tensor; logical NOT of a bool tensor."""
+    _check_bitwise(input)
+    return logical_not(input) if input.dtype is dtypes.bool else _bitwise_not(input)

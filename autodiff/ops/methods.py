@@ -1,0 +1,126 @@
+"""Tensor methods and operators, installed from the op definitions.
+
+One table says which function each method calls; in-place forms (``add_``) and
+augmented assignment (``+=``) are made from the same ops by ``Op.apply_``.
+"""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import conversion as cv
+from . import elementwise as ew
+from . import reduction as rd
+from . import views as vw
+
+
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _with_alpha(fn):
+    def method(self, other, *, alpha=1):
+        return fn(self, other if alpha == 1 else other * alpha)
+    return method
+
+
+def _size_args(fn):
+    def method(self, *shape, **kw):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return fn(self, shape, **kw)
+    return method
+
+
+_METHODS = {
+    "add": _with_alpha(ew.add), "sub": _with_alpha(ew.sub), "mul": ew.mul, "div": ew.div,
+    "true_divide": ew.div, "pow": ew.pow, "neg": ew.neg, "negative": ew.neg, "abs": ew.abs,
+    "square": ew.square, "exp": ew.exp, "log": ew.log, "log1p": ew.log1p, "expm1": ew.expm1,
+    "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "sin": ew.sin, "cos": ew.cos, "tanh": ew.tanh,
+    "sigmoid": ew.sigmoid, "erf": ew.erf, "relu": ew.relu, "sign": ew.sign, "floor": ew.floor,
+    "ceil": ew.ceil, "round": ew.round, "clamp": ew.clamp, "clip": ew.clamp,
+    "clamp_min": ew.clamp_min, "clamp_max": ew.clamp_max, "maximum": ew.maximum,
+    "minimum": ew.minimum, "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt,
+    "ge": ew.ge, "isnan": ew.isnan, "logical_not": ew.logical_not, "logical_and": ew.logical_and,
+    "logical_or": ew.logical_or, "logical_xor": ew.logical_xor, "bitwise_and": ew.bitwise_and,
+    "bitwise_or": ew.bitwise_or, "bitwise_xor": ew.bitwise_xor, "bitwise_not": ew.bitwise_not,
+    "where": lambda self, condition, other: ew.where(condition, self, other),
+    "sum": rd.sum, "mean": rd.mean, "sum_to_size": _size_args(rd.sum_to_size),
+    "view": _size_args(lambda self, shape: vw.view(self, shape=shape)),
+    "reshape": _size_args(vw.reshape), "expand": _size_args(lambda self, shape: vw.expand(self, shape=shape)),
+    "expand_as": lambda self, other: vw.expand(self, shape=other.shape),
+    "view_as": lambda self, other: vw.view(self, shape=other.shape),
+    "reshape_as": lambda self, other: vw.reshape(self, other.shape),
+    "unsqueeze": vw.unsqueeze, "squeeze": vw.squeeze, "flatten": vw.flatten,
+    "clone": cv.clone, "contiguous": cv.contiguous, "to": lambda self, dtype, copy=False: cv.to(self, dtype, copy),
+    "type_as": lambda self, other: cv.to(self, other.dtype),
+    "float": lambda self: cv.to(self, "float32"), "double": lambda self: cv.to(self, "float64"),
+    "long": lambda self: cv.to(self, "int64"), "bool": lambda self: cv.to(self, "bool"),
+    "int": lambda self: cv.to(self, "int64"),
+    # operators
+    "__add__": ew.add, "__radd__": _reflected(ew.add), "__sub__": ew.sub, "__rsub__": _reflected(ew.sub),
+    "__mul__": ew.mul, "__rmul__": _reflected(ew.mul), "__truediv__": ew.div,
+    "__rtruediv__": _reflected(ew.div), "__pow__": ew.pow, "__rpow__": _reflected(ew.pow),
+    "__neg__": ew.neg, "__pos__": lambda self: self, "__abs__": ew.abs,
+    "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le, "__gt__": ew.gt, "__ge__": ew.ge,
+    "__and__": ew.bitwise_and, "__or__": ew.bitwise_or, "__xor__": ew.bitwise_xor,
+    "__rand__": _reflected(ew.bitwise_and), "__ror__": _reflected(ew.bitwise_or),
+    "__rxor__": _reflected(ew.bitwise_xor), "__invert__": ew.bitwise_not,
+}
+
+# in-place forms: method name -> op
+_INPLACE = {
+    "add_": ew.add, "sub_": ew.sub, "mul_": ew.mul, "div_": ew.div, "pow_": ew.pow, "neg_": ew.neg,
+    "abs_": ew.abs, "square_": ew.square, "exp_": ew.exp, "log_": ew.log, "log1p_": ew.log1p,
+    "expm1_": ew.expm1, "sqrt_": ew.sqrt, "rsqrt_": ew.rsqrt, "sin_": ew.sin, "cos_": ew.cos,
+    "tanh_": ew.tanh, "sigmoid_": ew.sigmoid, "erf_": ew.erf, "relu_": ew.relu, "sign_": ew.sign,
+    "floor_": ew.floor, "ceil_": ew.ceil, "round_": ew.round, "clamp_min_": ew.clamp_min,
+    "clamp_max_": ew.clamp_max,
+}
+_AUGMENTED = {"__iadd__": ew.add, "__isub__": ew.sub, "__imul__": ew.mul, "__itruediv__": ew.div,
+              "__ipow__": ew.pow, "__iand__": ew.bitwise_and, "__ior__": ew.bitwise_or,
+              "__ixor__": ew.bitwise_xor}
+
+
+def _inplace(op):
+    def method(self, *others, alpha=1):
+        if alpha != 1:
+            others = (others[0] * alpha,)
+        return op.apply_(self, *others)
+    return method
+
+
+def _augmented(fn):
+    if not hasattr(fn, "apply_"):  # bitwise ops are checked wrappers around their op
+        return lambda self, other: self.copy_(fn(self, other))
+    return lambda self, other: fn.apply_(self, other)
+
+
+def clamp_(self, min=None, max=None):
+    if min is None:
+        return ew.clamp_max.apply_(self, max)
+    if max is None:
+        return ew.clamp_min.apply_(self, min)
+    return ew._clamp_both.apply_(self, min, max)
+
+
+def fill_(self, value):
+    return ew.copy_op.apply_(self, value)
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def copy_(self, src, non_blocking: bool = False):
+    return ew.copy_op.apply_(self, src)
+
+
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)
+for _name, _op in _INPLACE.items():
+    setattr(Tensor, _name, _inplace(_op))
+for _name, _fn in _AUGMENTED.items():
+    setattr(Tensor, _name, _augmented(_fn))
+for _fn in (clamp_, fill_, zero_, copy_):
+    setattr(Tensor, _fn.__name__, _fn)
+Tensor.clip_ = clamp_

@@ -1,0 +1,197 @@
+"""The one mechanism behind every differentiable op.
+
+An ``Op`` is declared once with
+
+* ``inputs``: names of its operands (``("self", "other")``, as in PyTorch's
+  ``derivatives.yaml``); an operand may be a Tensor or a Python number;
+* ``forward``: a function of the operands' raw values (NumPy arrays or numbers) and
+  keyword parameters returning the result array. It calls kernels; it may take
+  ``out=`` to write in place;
+* ``vjp``: one rule per operand, ``lambda grad, <names>: ...``, written with
+  differentiable autodiff ops so that ``create_graph=True`` works. The names a rule
+  asks for are what the op saves: operands, ``result``, keyword parameters, or
+  ``<operand>_shape``. Nothing else is saved, so an in-place change to an operand a
+  rule does not read is no error, as in PyTorch;
+* ``view=True`` for ops whose result shares the operand's storage.
+
+Forward-mode (JVP) rules are derived, not declared, for elementwise ops: their
+Jacobians are diagonal, so ``jvp = sum_i vjp_i(tangent_i)``.
+
+The engine's part of every rule is done here, once: gradients are summed back over
+broadcast dimensions and cast to the operand's dtype; saved tensors are
+version-checked when unpacked and freed after backward.
+"""
+
+from __future__ import annotations
+
+import inspect
+from types import MethodType
+from typing import Callable, Sequence
+
+import numpy as np
+
+from kernels.cpu import elementwise as ew
+
+from ..autograd.anomaly import is_anomaly_enabled, record_trace
+from ..autograd.engine import gradient_edge
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.graph import Node, SavedTensor, freed_error
+from ..tensor import Tensor
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+class OpNode(Node):
+    """The backward node of a declared Op; its class (named like ``MulBackward0``) knows the op."""
+
+    __slots__ = ("_saved", "_params", "_meta")
+    op: "Op"
+
+    def apply(self, grads: list) -> tuple:
+        saved = self._saved
+        if saved is None:
+            raise freed_error()
+        grad = grads[0]
+        op = self.op
+        out = []
+        for i, (rule, names) in enumerate(zip(op.vjps, op.vjp_args)):
+            if rule is None or self.next_functions[i][0] is None:
+                out.append(None)
+                continue
+            kwargs = {}
+            for n in names:
+                value = self._lookup(n)
+                if value is not _MISSING:  # absent: the rule's default applies
+                    kwargs[n] = value
+            gi = rule(grad, **kwargs)
+            shape, dtype = self._meta[i]
+            if gi.shape != shape:
+                gi = gi.sum_to_size(shape)
+            if gi.dtype is not dtype:
+                gi = gi.to(dtype)
+            out.append(gi)
+        return tuple(out)
+
+    def _lookup(self, name: str):
+        """A saved operand or result (version-checked), a keyword parameter, or ``<operand>_shape``."""
+        value = self._saved.get(name, _MISSING)
+        if value is not _MISSING:
+            return value.unpack(self) if isinstance(value, SavedTensor) else value
+        value = self._params.get(name, _MISSING)
+        if value is _MISSING and name.endswith("_shape"):
+            return self._meta[self.op.inputs.index(name[:-6])][0]
+        return value
+
+    def release(self) -> None:
+        if self._saved:
+            self._saved = None
+
+
+_MISSING = object()
+
+
+class Op:
+    """A differentiable operation: forward kernel call plus one backward rule per operand."""
+
+    def __init__(self, name: str, inputs: Sequence[str], forward: Callable,
+                 vjp: Sequence[Callable | None] = (), view: bool = False,
+                 node_name: str | None = None) -> None:
+        self.name = name
+        self.inputs = tuple(inputs)
+        self.forward = forward
+        self.vjps = tuple(vjp) + (None,) * (len(self.inputs) - len(vjp))
+        self.vjp_args = tuple(
+            tuple(inspect.signature(r).parameters)[1:] if r is not None else () for r in self.vjps
+        )
+        self.saves = {n for args in self.vjp_args for n in args
+                      if n in self.inputs or n == "result"}
+        self.differentiable = any(r is not None for r in self.vjps)
+        self.view = view
+        self.node_cls = type(node_name or f"{_camel(name)}Backward0", (OpNode,),
+                             {"__slots__": (), "op": self})
+
+    def __repr__(self) -> str:
+        return f"<Op {self.name}>"
+
+    def __get__(self, obj, objtype=None):
+        """Ops double as Tensor methods: ``Tensor.exp = exp`` binds like a function."""
+        return self if obj is None else MethodType(self, obj)
+
+    def __call__(self, *args, **params) -> Tensor:
+        data = self.forward(*[a._data if isinstance(a, Tensor) else a for a in args], **params)
+        if self.view:
+            src = args[0]
+            out = Tensor._make(data, version_counter=src._version_counter,
+                               base=src._base if src._base is not None else src)
+        else:
+            out = Tensor._make(data)
+        if self.differentiable and is_grad_enabled() and out._data.dtype.kind == "f" and any(
+            isinstance(a, Tensor) and a.requires_grad for a in args
+        ):
+            self._record(out, args, params, [gradient_edge(a) if isinstance(a, Tensor) else (None, 0)
+                                             for a in args])
+        return out
+
+    def apply_(self, target: Tensor, *others, **params) -> Tensor:
+        """The in-place form: ``target = op(target, *others)`` written into target's storage."""
+        args = (target,) + others
+        record = self.differentiable and is_grad_enabled() and any(
+            isinstance(a, Tensor) and a.requires_grad for a in args)
+        if record:
+            _check_inplace_allowed(target)
+            edges = [gradient_edge(a) if isinstance(a, Tensor) else (None, 0) for a in args]
+            if "self" in self.saves:  # the rule needs the value before it is overwritten
+                args = (target.clone(),) + others
+        raw = [_no_partial_overlap(a._data, target._data) if isinstance(a, Tensor) else a
+               for a in args]
+        self.forward(*raw, out=target._data, **params)
+        target._version_counter[0] += 1
+        if record:
+            target._requires_grad = False
+            self._record(target, args, params, edges)
+        return target
+
+    def _record(self, out: Tensor, args: tuple, params: dict, edges: list) -> None:
+        node = self.node_cls()
+        node.next_functions = tuple(edges)
+        node._params = params
+        node._meta = [(a.shape, a.dtype) if isinstance(a, Tensor) else (None, None) for a in args]
+        saved = {}
+        for name in self.saves:
+            if name != "result":
+                a = args[self.inputs.index(name)]
+                saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
+        out.grad_fn = node
+        out._output_nr = 0
+        if "result" in self.saves:
+            saved["result"] = SavedTensor(out, is_output=True)
+        node._saved = saved
+        if is_anomaly_enabled():
+            record_trace(node)
+
+
+def _check_inplace_allowed(target: Tensor) -> None:
+    if target.grad_fn is None and target._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    base = target._base
+    if base is not None and base.requires_grad:
+        if base.grad_fn is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        raise RuntimeError(
+            "in-place operations on a view of a tensor that requires grad are not supported yet: "
+            f"the view has shape {list(target.shape)} and its base {list(base.shape)}. "
+            "Apply the op out of place (y = x.op()) or to the base tensor."
+        )
+
+
+def _no_partial_overlap(a: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """An operand that shares memory with the in-place target other than element-for-element is copied first."""
+    if a is target or not np.may_share_memory(a, target):
+        return a
+    same = (a.__array_interface__["data"][0] == target.__array_interface__["data"][0]
+            and a.strides == target.strides and a.shape == target.shape)
+    return a if same else ew.copy(a)

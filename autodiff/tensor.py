@@ -1,0 +1,282 @@
+"""Tensor: storage (a NumPy array, possibly a view) plus the autograd fields.
+
+Storage and views: ``_data`` is a NumPy array; a view op's result holds a NumPy view
+of the same buffer, so ``from_numpy``/``numpy()`` share memory. Every tensor viewing
+one buffer shares one version counter (a one-element list): each in-place write bumps
+it, and saved tensors compare it in backward.
+
+Autograd fields: ``grad_fn`` (the node that made this tensor, None for leaves) and
+``_output_nr`` (which output of that node), ``_requires_grad`` (set on leaves),
+``grad``, hooks. The math methods (``__add__``, ``exp``, ...) are installed by
+``autodiff.ops.methods`` from the op definitions, so this file stays about storage.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from . import dtypes
+from .autograd.graph import AccumulateGrad, HookDict, RemovableHandle
+from .device import cpu, device as _device
+
+
+class Tensor:
+    """A multi-dimensional array that can record operations for automatic differentiation."""
+
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version_counter",
+                 "_base", "_hooks", "_grad_acc", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators (np.float32(2) * t)
+
+    def __init__(self, data: Any = ()) -> None:
+        from .factories import tensor
+
+        src = tensor(data, dtype=dtypes.get_default_dtype())
+        Tensor._init(self, src._data)
+
+    def _init(self, data: np.ndarray, requires_grad: bool = False, grad_fn=None, output_nr: int = 0,
+              version_counter: list | None = None, base: "Tensor | None" = None) -> None:
+        self._data = data
+        self._requires_grad = requires_grad
+        self._grad = None
+        self.grad_fn = grad_fn
+        self._output_nr = output_nr
+        self._version_counter = version_counter if version_counter is not None else [0]
+        self._base = base
+        self._hooks = None
+        self._grad_acc = None
+
+    @classmethod
+    def _make(cls, data: np.ndarray, **fields) -> "Tensor":
+        """Wrap an array without copying (internal constructor)."""
+        t = object.__new__(cls)
+        t._init(data, **fields)
+        return t
+
+    # ---- metadata -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> _device:
+        return cpu
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[self._wrap_dim(dim)]
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def nelement(self) -> int:
+        return self._data.size
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[self._wrap_dim(dim)]
+
+    def is_contiguous(self) -> bool:
+        return self._data.flags.c_contiguous
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def _wrap_dim(self, dim: int) -> int:
+        n = max(self._data.ndim, 1)
+        if not -n <= dim < n:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+            )
+        return dim % n
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    # ---- conversion -----------------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous"
+                if self._data.size > 1 else "Boolean value of Tensor with no values is ambiguous"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from .formatting import tensor_repr
+
+        return tensor_repr(self)
+
+    # ---- autograd fields ------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad or self.grad_fn is not None
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:
+            if not value:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use "
+                    "a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach()."
+                )
+            return
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self) -> "Tensor | None":
+        if self._grad is None and self.grad_fn is not None and not self.retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: got {value.dtype}, "
+                                   f"expected {self.dtype}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: got {list(value.shape)}, "
+                                   f"expected {list(self.shape)}")
+        self._grad = value
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter[0]
+
+    @property
+    def data(self) -> "Tensor":
+        """This tensor's storage, detached from the graph (in-place changes are not tracked)."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+
+    def _grad_accumulator(self) -> AccumulateGrad:
+        acc = self._grad_acc() if self._grad_acc is not None else None
+        if acc is None:
+            acc = AccumulateGrad(self)
+            self._grad_acc = weakref.ref(acc)
+        return acc
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing storage and version counter, cut out of the graph."""
+        return Tensor._make(self._data, version_counter=self._version_counter,
+                            base=self._base if self._base is not None else self)
+
+    def detach_(self) -> "Tensor":
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        self._output_nr = 0
+        return self
+
+    def retain_grad(self) -> None:
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return bool(node is not None and node._retained and self._output_nr in node._retained
+                    and node._retained[self._output_nr]() is self)
+
+    def register_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn.tensor_hooks(self._output_nr).add(hook)
+        if self._hooks is None:
+            self._hooks = HookDict()
+        return self._hooks.add(hook)
+
+    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        from .autograd.functional_api import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
