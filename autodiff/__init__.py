@@ -17,11 +17,12 @@ from . import ops  # noqa: E402  (installs the Tensor methods)
 from .ops.conversion import clone
 from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: A004
                               broadcast_shapes, ceil, clamp, clamp_max, clamp_min, clip, cos, div, eq,
-                              erf, exp, expm1, floor, ge, gelu, gt, isnan, le, log, log1p, logical_and,
+                              erf, exp, expm1, floor, ge, gt, isnan, le, log, log1p, logical_and,
                               logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
-                              pow, relu, round, rsqrt, sigmoid, sign, silu, sin, sqrt, square, sub,
+                              pow, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, sub,
                               tanh, where)
 from .ops.reduction import mean, sum  # noqa: A004
 from .ops.views import flatten, reshape, squeeze, unsqueeze
+from . import nn  # noqa: E402
 
 __version__ = "0.1.0"

@@ -64,7 +64,9 @@ def set_default_dtype(d: dtype) -> None:
 
 def from_numpy_dtype(np_dtype) -> dtype:
     """The autodiff dtype for a NumPy dtype; TypeError for dtypes autodiff does not hold."""
-    d = _BY_NP.get(np.dtype(np_dtype))
+    d = _BY_NP.get(np_dtype)
+    if d is None:
+        d = _BY_NP.get(np.dtype(np_dtype))
     if d is None:
         raise TypeError(
             f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. "

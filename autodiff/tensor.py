@@ -53,7 +53,14 @@ class Tensor:
     def _make(cls, data: np.ndarray, **fields) -> "Tensor":
         """Wrap an array without copying (internal constructor)."""
         t = object.__new__(cls)
-        t._init(data, **fields)
+        if fields:
+            t._init(data, **fields)
+            return t
+        t._data = data  # the common case, inlined: a fresh result with no autograd fields yet
+        t._requires_grad = False
+        t._grad = t.grad_fn = t._base = t._hooks = t._grad_acc = None
+        t._output_nr = 0
+        t._version_counter = [0]
         return t
 
     # ---- metadata -------------------------------------------------------------------

@@ -12,11 +12,15 @@ import traceback
 
 import numpy as np
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = False
+
+
+_state = _State()
 
 
 def is_anomaly_enabled() -> bool:
-    return getattr(_state, "enabled", False)
+    return _state.enabled
 
 
 class set_detect_anomaly:

@@ -10,12 +10,16 @@ import functools
 import threading
 from typing import Any, Callable
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = True  # each thread starts with grad mode on
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
     """Whether operations record a graph for backward in this thread."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set_enabled(mode: bool) -> None:
@@ -64,6 +68,9 @@ class set_grad_enabled(_GradModeContext):
         self._prev = is_grad_enabled()
         self._mode = bool(mode)
         _set_enabled(self._mode)
+
+    def __enter__(self) -> None:
+        pass  # the switch happened in __init__, which also remembered the mode to restore
 
     def __call__(self, fn: Callable) -> Callable:
         _set_enabled(self._prev)  # used as a decorator: undo the switch made in __init__

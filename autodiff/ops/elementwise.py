@@ -20,6 +20,7 @@ import numpy as np
 from kernels.cpu import elementwise as ew
 
 from .. import dtypes
+from ..tensor import Tensor
 from .op import Op
 
 
@@ -45,29 +46,63 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
 
 def _forward(kernel: str, kind: str, cond_arg: bool = False):
     """The forward of an elementwise op: promote, broadcast, allocate, run the kernel."""
+    result_bool = kind == "bool"
+    to_float = kind == "float"
 
     def forward(*vals, out=None):
+        if out is None and not cond_arg:
+            fast = _same_layout(vals, to_float)
+            if fast is not None:  # the common case, without promotion or broadcasting
+                compute, shape = fast
+                res = np.empty(shape, np.bool_ if result_bool else compute.np)
+                return ew.run(kernel, compute.name, res, *[
+                    v if type(v) is np.ndarray else compute.np.type(v) for v in vals])
         typed = vals[1:] if cond_arg else vals
         compute = dtypes.result_type(typed)
-        if kind == "float" and not compute.is_floating_point:
+        if to_float and not compute.is_floating_point:
             compute = dtypes.get_default_dtype()
-        result = dtypes.bool if kind == "bool" else compute
+        result = dtypes.bool if result_bool else compute
         np_dt = compute.np
         operands = [_cast(v, np_dt) for v in typed]
         if cond_arg:
             operands.insert(0, vals[0] if isinstance(vals[0], np.ndarray) else np.bool_(vals[0]))
-        shape = broadcast_shapes(*[o.shape for o in operands if isinstance(o, np.ndarray)])
+        shapes = [o.shape for o in operands if isinstance(o, np.ndarray)]
+        if not shapes:
+            raise TypeError(f"{kernel}(): expected at least one Tensor operand, got "
+                            + ", ".join(type(v).__name__ for v in vals))
+        shape = broadcast_shapes(*shapes)
         if out is None:
             out = np.empty(shape, result.np)
         else:
             _check_inplace_target(out, shape, result)
-        return ew.run(kernel, np_dt.name, out, *operands)
+        return ew.run(kernel, compute.name, out, *operands)
 
     return forward
 
 
+def _same_layout(vals: tuple, to_float: bool):
+    """(dtype, shape) when every operand is an array of one dtype and shape, or a Python
+    number that leaves that dtype alone (a float with a float array, an int with an int
+    array); None otherwise."""
+    first = vals[0]
+    if type(first) is not np.ndarray:
+        return None
+    dt, shape = first.dtype, first.shape
+    kind = dt.kind
+    for v in vals:
+        t = type(v)
+        if t is np.ndarray:
+            if v.dtype != dt or v.shape != shape:
+                return None
+        elif not ((t is float and kind == "f") or (t is int and kind in "if")):
+            return None
+    if to_float and kind != "f":
+        return None
+    return dtypes.from_numpy_dtype(dt), shape
+
+
 def _cast(v, np_dt):
-    if isinstance(v, np.ndarray):
+    if type(v) is np.ndarray:
         return v if v.dtype == np_dt else ew.copy(v, np_dt)
     return np_dt.type(v)
 
@@ -126,6 +161,8 @@ def _pow_grad_self(grad, self, other):
 
 def _pow_grad_other(grad, self, result):
     # d/dp x**p = x**p * log(x); taken as 0 where x == 0 (PyTorch's convention).
+    if not isinstance(self, Tensor):
+        return grad * result * math.log(self) if self != 0 else _zeros(grad)
     return where(self == 0, 0.0, grad * result * log(self))
 
 
@@ -203,8 +240,9 @@ clamp_max = elementwise("clamp_max", "self, max", (
 ))
 _clamp_both = elementwise("clamp", "self, min, max", (
     lambda grad, self, min, max: where(logical_and(self >= min, self <= max), grad, 0.0),
-    lambda grad, self, min: where(self < min, grad, 0.0),
-    lambda grad, self, max: where(self > max, grad, 0.0),
+    # where min > max the result is max everywhere: the gradient goes to max (as in PyTorch)
+    lambda grad, self, min, max: where(logical_and(self < min, min < max), grad, 0.0),
+    lambda grad, self, min, max: where(logical_or(self > max, max < min), grad, 0.0),
 ))
 sign = elementwise("sign", "self", (_zeros,))
 floor = elementwise("floor", "self", (_zeros,))

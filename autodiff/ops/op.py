@@ -54,42 +54,35 @@ class OpNode(Node):
         if saved is None:
             raise freed_error()
         grad = grads[0]
-        op = self.op
         out = []
-        for i, (rule, names) in enumerate(zip(op.vjps, op.vjp_args)):
+        for i, (rule, names) in enumerate(self.op._rules):
             if rule is None or self.next_functions[i][0] is None:
                 out.append(None)
                 continue
             kwargs = {}
-            for n in names:
-                value = self._lookup(n)
-                if value is not _MISSING:  # absent: the rule's default applies
-                    kwargs[n] = value
+            for name, kind, where in names:
+                if kind == _SAVED:
+                    value = saved[name]
+                    kwargs[name] = value.unpack(self) if type(value) is SavedTensor else value
+                elif kind == _SHAPE:
+                    kwargs[name] = self._meta[where][0]
+                elif name in self._params:  # else the rule's default applies
+                    kwargs[name] = self._params[name]
             gi = rule(grad, **kwargs)
-            shape, dtype = self._meta[i]
-            if gi.shape != shape:
+            shape, np_dtype = self._meta[i]
+            if gi._data.shape != shape:
                 gi = gi.sum_to_size(shape)
-            if gi.dtype is not dtype:
-                gi = gi.to(dtype)
+            if gi._data.dtype != np_dtype:
+                gi = gi.to(np_dtype)
             out.append(gi)
         return tuple(out)
-
-    def _lookup(self, name: str):
-        """A saved operand or result (version-checked), a keyword parameter, or ``<operand>_shape``."""
-        value = self._saved.get(name, _MISSING)
-        if value is not _MISSING:
-            return value.unpack(self) if isinstance(value, SavedTensor) else value
-        value = self._params.get(name, _MISSING)
-        if value is _MISSING and name.endswith("_shape"):
-            return self._meta[self.op.inputs.index(name[:-6])][0]
-        return value
 
     def release(self) -> None:
         if self._saved:
             self._saved = None
 
 
-_MISSING = object()
+_SAVED, _SHAPE, _PARAM = range(3)
 
 
 class Op:
@@ -107,10 +100,22 @@ class Op:
         )
         self.saves = {n for args in self.vjp_args for n in args
                       if n in self.inputs or n == "result"}
+        self._save_inputs = [(n, self.inputs.index(n)) for n in sorted(self.saves) if n != "result"]
+        self._save_result = "result" in self.saves
+        self._rules = [(rule, [self._classify(n) for n in names])
+                       for rule, names in zip(self.vjps, self.vjp_args)]
         self.differentiable = any(r is not None for r in self.vjps)
         self.view = view
         self.node_cls = type(node_name or f"{_camel(name)}Backward0", (OpNode,),
                              {"__slots__": (), "op": self})
+
+    def _classify(self, name: str) -> tuple:
+        """Where a rule's argument comes from: saved tensors, an operand's shape, or a parameter."""
+        if name in self.saves:
+            return name, _SAVED, None
+        if name.endswith("_shape") and name[:-6] in self.inputs:
+            return name, _SHAPE, self.inputs.index(name[:-6])
+        return name, _PARAM, None
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
@@ -120,18 +125,20 @@ class Op:
         return self if obj is None else MethodType(self, obj)
 
     def __call__(self, *args, **params) -> Tensor:
-        data = self.forward(*[a._data if isinstance(a, Tensor) else a for a in args], **params)
+        raw = [a._data if isinstance(a, Tensor) else a for a in args]
+        data = self.forward(*raw, **params)
         if self.view:
             src = args[0]
             out = Tensor._make(data, version_counter=src._version_counter,
                                base=src._base if src._base is not None else src)
         else:
             out = Tensor._make(data)
-        if self.differentiable and is_grad_enabled() and out._data.dtype.kind == "f" and any(
-            isinstance(a, Tensor) and a.requires_grad for a in args
-        ):
-            self._record(out, args, params, [gradient_edge(a) if isinstance(a, Tensor) else (None, 0)
-                                             for a in args])
+        if self.differentiable and data.dtype.kind == "f" and is_grad_enabled():
+            for a in args:
+                if isinstance(a, Tensor) and (a._requires_grad or a.grad_fn is not None):
+                    self._record(out, args, params, [gradient_edge(a) if isinstance(a, Tensor)
+                                                     else (None, 0) for a in args])
+                    break
         return out
 
     def apply_(self, target: Tensor, *others, **params) -> Tensor:
@@ -157,15 +164,15 @@ class Op:
         node = self.node_cls()
         node.next_functions = tuple(edges)
         node._params = params
-        node._meta = [(a.shape, a.dtype) if isinstance(a, Tensor) else (None, None) for a in args]
+        node._meta = [(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else (None, None)
+                      for a in args]
         saved = {}
-        for name in self.saves:
-            if name != "result":
-                a = args[self.inputs.index(name)]
-                saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
+        for name, index in self._save_inputs:
+            a = args[index]
+            saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
         out.grad_fn = node
         out._output_nr = 0
-        if "result" in self.saves:
+        if self._save_result:
             saved["result"] = SavedTensor(out, is_output=True)
         node._saved = saved
         if is_anomaly_enabled():

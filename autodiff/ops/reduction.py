@@ -5,6 +5,7 @@ which copies only when they were not) and merged into K.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -43,7 +44,7 @@ def as_akb(data: np.ndarray, dims: tuple) -> np.ndarray:
         data = ew.copy(data.transpose(rest + list(dims)))
         shape, dims = data.shape, tuple(range(len(rest), data.ndim))
     lo, hi = (dims[0], dims[-1] + 1) if dims else (data.ndim, data.ndim)
-    a, k, b = (int(np.prod(shape[:lo])), int(np.prod(shape[lo:hi])), int(np.prod(shape[hi:])))
+    a, k, b = math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:])
     v = data.view()
     try:
         v.shape = (a, k, b)

@@ -91,12 +91,9 @@ _modules: dict[tuple[str, str, str], object] = {}
 
 
 def _module(name: str, dtype: str, mask: str):
-    key = (name, dtype, mask)
-    mod = _modules.get(key)
-    if mod is None:
-        mod = codegen.load_module("elementwise", f"{name}_{dtype}_{mask}",
-                                  kernel_source(name, dtype, mask))
-        _modules[key] = mod
+    """The generated module for (op, dtype, pattern), loaded once per process."""
+    mod = codegen.load_module("elementwise", f"{name}_{dtype}_{mask}", kernel_source(name, dtype, mask))
+    _modules[(name, dtype, mask)] = mod
     return mod
 
 
@@ -128,26 +125,50 @@ def run(name: str, dtype: str, out: np.ndarray, *operands) -> np.ndarray:
     ``operands`` are arrays broadcastable to ``out.shape`` or NumPy scalars; ``dtype``
     is the compute dtype name (``"float32"``), which types the expression's constants.
     ``out`` may be strided (an in-place write into a view); it must not partially
-    overlap an operand (the caller copies such an operand first).
+    overlap an operand (the caller copies such an operand first). An array holding one
+    value, or broadcast from one (all strides 0), is passed as a scalar.
     """
-    operands = [o[()] if isinstance(o, np.ndarray) and o.ndim == 0 and out.ndim else o
-                for o in operands]
-    mask = "".join("a" if isinstance(o, np.ndarray) else "s" for o in operands)
-    mod = _module(name, dtype, mask)
-    par = out.size >= PARALLEL_THRESHOLD
-    if out.flags.c_contiguous and all(
-        o.shape == out.shape and o.flags.c_contiguous for o in operands if isinstance(o, np.ndarray)
-    ):
-        flat = [o.reshape(-1) if isinstance(o, np.ndarray) else o for o in operands]
-        (mod.flat_par if par else mod.flat)(out.reshape(-1), *flat)
-        return out
+    shape = out.shape
+    flat = out.flags.c_contiguous
+    mask = ""
+    for o in operands:
+        if type(o) is not np.ndarray:
+            mask += "s"
+        elif flat and o.shape == shape and o.flags.c_contiguous:
+            mask += "a"
+        else:
+            return _run_general(name, dtype, out, operands)
+    mod = _modules.get((name, dtype, mask)) or _module(name, dtype, mask)
+    kernel = mod.flat_par if out.size >= PARALLEL_THRESHOLD else mod.flat
+    if out.ndim == 1:
+        kernel(out, *operands)
+    else:
+        kernel(out.reshape(-1), *[o.reshape(-1) if type(o) is np.ndarray else o for o in operands])
+    return out
+
+
+def _run_general(name: str, dtype: str, out: np.ndarray, operands) -> np.ndarray:
+    """``run`` for broadcast, strided or single-value operands, or a strided ``out``."""
+    args, mask = [], ""
+    flat = out.flags.c_contiguous
+    for o in operands:
+        if type(o) is np.ndarray and o.size and (o.size == 1 or not any(o.strides)):
+            o = o[(0,) * o.ndim]  # one value: pass it as a scalar
+        if type(o) is np.ndarray:
+            mask += "a"
+            flat = flat and o.shape == out.shape and o.flags.c_contiguous
+        else:
+            mask += "s"
+        args.append(o)
+    if flat:
+        return run(name, dtype, out, *args)
     if out.size == 0:
         return out
-    arrays = [o for o in operands if isinstance(o, np.ndarray)]
-    views = _strided_views(out, arrays)
+    mod = _modules.get((name, dtype, mask)) or _module(name, dtype, mask)
+    views = _strided_views(out, [o for o, m in zip(args, mask) if m == "a"])
     it = iter(views[1:])
-    args = [next(it) if isinstance(o, np.ndarray) else o for o in operands]
-    _run_nd(mod, views[0], args, par)
+    _run_nd(mod, views[0], [next(it) if m == "a" else o for o, m in zip(args, mask)],
+            out.size >= PARALLEL_THRESHOLD)
     return out
 
 
