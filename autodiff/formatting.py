@@ -22,13 +22,14 @@ def _float_formatter(values: np.ndarray):
     if finite.size == 0:
         return lambda v: _special(v) or f"{v:.4f}"
     nonzero = np.abs(finite[finite != 0])
+    wide = nonzero.size and (nonzero.max() / nonzero.min() > 1e3 or nonzero.max() > 1e8)
     if np.all(finite == np.round(finite)):
-        if nonzero.size and (nonzero.max() > 1e8):
-            return lambda v: _special(v) or f"{v:.4e}"
-        return lambda v: _special(v) or f"{v:.0f}."
-    if nonzero.size and (nonzero.max() / nonzero.min() > 1e3 or nonzero.max() > 1e8 or nonzero.min() < 1e-4):
-        return lambda v: _special(v) or f"{v:.4e}"
-    return lambda v: _special(v) or f"{v:.4f}"
+        fixed = "{:.0f}."
+    else:
+        fixed = "{:.4f}"
+        wide = wide or (nonzero.size and nonzero.min() < 1e-4)
+    pattern = "{:.4e}" if wide else fixed
+    return lambda v: _special(v) or pattern.format(v)
 
 
 def _special(v) -> str | None:
@@ -67,7 +68,7 @@ def _format(data: np.ndarray, fmt, width: int, indent: int, summarise: bool) -> 
     cut = summarise and n > 2 * EDGE
     idx = list(range(EDGE)) + [None] + list(range(n - EDGE, n)) if cut else list(range(n))
     if data.ndim == 1:
-        items = ["..." if i is None else fmt(data[i].item()).rjust(width) for i in idx]
+        items = [" ..." if i is None else fmt(data[i].item()).rjust(width) for i in idx]
         per_line = max(1, (LINEWIDTH - indent) // (width + 2))
         lines = [", ".join(items[k:k + per_line]) for k in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"

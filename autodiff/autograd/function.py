@@ -20,7 +20,8 @@ class FunctionCtx(Node):
     """The context passed to forward and backward; also the graph node of the call."""
 
     __slots__ = ("_to_save", "_saved", "needs_input_grad", "_non_differentiable", "_dirty",
-                 "materialize_grads", "_shapes", "_fn", "num_outputs", "__dict__")
+                 "materialize_grads", "_shapes", "num_outputs", "__dict__")
+    _fn: type  # the Function subclass; set on the per-Function node class
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,9 +52,6 @@ class FunctionCtx(Node):
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = value
-
-    def name(self) -> str:
-        return f"{self._fn.__name__}Backward"
 
     def apply(self, grads: list) -> tuple:
         if self._saved is None and self._to_save is None:
@@ -97,6 +95,12 @@ class FunctionCtx(Node):
 class Function:
     """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``apply``."""
 
+    _backward_cls: type
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._backward_cls = type(f"{cls.__name__}Backward", (FunctionCtx,), {"__slots__": (), "_fn": cls})
+
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
@@ -108,8 +112,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        ctx = FunctionCtx()
-        ctx._fn = cls
+        ctx = cls._backward_cls()
         tensors = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = is_grad_enabled() and any(ctx.needs_input_grad)

@@ -149,8 +149,11 @@ class Op:
         if record:
             _check_inplace_allowed(target)
             edges = [gradient_edge(a) if isinstance(a, Tensor) else (None, 0) for a in args]
-            if "self" in self.saves:  # the rule needs the value before it is overwritten
-                args = (target.clone(),) + others
+            if self.saves.difference(("result",)):
+                # rules read operands as they were before the write: the target (also when it
+                # is passed again as another operand, as in y.mul_(y)) is saved as a copy
+                old = target.clone()
+                args = tuple(old if a is target else a for a in args)
         raw = [_no_partial_overlap(a._data, target._data) if isinstance(a, Tensor) else a
                for a in args]
         self.forward(*raw, out=target._data, **params)

@@ -43,7 +43,7 @@ from kernels.cpu import vmath as vm
 T = np.{dtype}
 {prelude}
 
-@njit(inline="always")
+@njit(inline="always", error_model="numpy")
 def f({params}):
     return {expr}
 """
@@ -56,7 +56,7 @@ def _loop(fn: str, rank: int, mask: str, parallel: bool) -> str:
     idx = ", ".join(f"i{d}" for d in range(depth))
     operands = ", ".join(f"p{i}[{idx}]" if m == "a" else f"p{i}" for i, m in enumerate(mask))
     lines = [
-        f"@njit(cache=True{', parallel=True' if parallel else ''})",
+        f"@njit(cache=True, error_model=\"numpy\"{', parallel=True' if parallel else ''})",
         f"def {fn}(out, {args}):",
     ]
     for d in range(depth):
