@@ -117,7 +117,7 @@ def _check_inplace_target(out: np.ndarray, shape: tuple, result: dtypes.dtype) -
         raise RuntimeError(
             f"result type {_type_name(result)} can't be cast to the desired output type {_type_name(target)}"
         )
-    if any(s == 0 and n > 1 for s, n in zip(out.strides, out.shape)) or not out.flags.writeable:
+    if out.size and (any(s == 0 and n > 1 for s, n in zip(out.strides, out.shape)) or not out.flags.writeable):
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation."
