@@ -28,7 +28,7 @@ class Tensor:
     """A multi-dimensional array that can record operations for automatic differentiation."""
 
     __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version_counter",
-                 "_base", "_hooks", "_grad_acc", "__weakref__")
+                 "_base", "_view_chain", "_hooks", "_grad_acc", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators (np.float32(2) * t)
 
     def __init__(self, data: Any = ()) -> None:
@@ -46,6 +46,7 @@ class Tensor:
         self._output_nr = output_nr
         self._version_counter = version_counter if version_counter is not None else [0]
         self._base = base
+        self._view_chain = ()  # for a view: the (op, params) steps re-making it from _base
         self._hooks = None
         self._grad_acc = None
 
@@ -61,6 +62,7 @@ class Tensor:
         t._grad = t.grad_fn = t._base = t._hooks = t._grad_acc = None
         t._output_nr = 0
         t._version_counter = [0]
+        t._view_chain = ()
         return t
 
     # ---- metadata -------------------------------------------------------------------
@@ -244,9 +246,11 @@ class Tensor:
         return acc
 
     def detach(self) -> "Tensor":
-        """A tensor sharing storage and version counter, cut out of the graph."""
-        return Tensor._make(self._data, version_counter=self._version_counter,
-                            base=self._base if self._base is not None else self)
+        """A tensor sharing storage and version counter, cut out of the graph.
+
+        As in PyTorch it is not a differentiable view: it has no ``_base``, so in-place
+        writes to it never reach the original's graph."""
+        return Tensor._make(self._data, version_counter=self._version_counter)
 
     def detach_(self) -> "Tensor":
         if self._base is not None and self._base.requires_grad:
@@ -284,6 +288,7 @@ class Tensor:
 
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
-        from .autograd.functional_api import backward
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+from .autograd.functional_api import backward as _backward  # noqa: E402  (it imports Tensor)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from kernels.cpu import elementwise as ew
+
+from ..tensor import Tensor
 from .grad_mode import is_grad_enabled, no_grad
 
 
@@ -14,9 +17,11 @@ def accumulate_into_grad(variable, g, shared: bool = False) -> None:
     into another tensor. Under ``create_graph`` (grad mode on) the sum is recorded.
     """
     if variable._grad is None:
-        if shared or g._base is not None or not g._data.flags.c_contiguous or not g._data.flags.writeable:
-            g = g.clone()
-        variable._grad = g if is_grad_enabled() else g.detach()
+        private = not shared and g._base is None and g._data.flags.c_contiguous and g._data.flags.writeable
+        if is_grad_enabled():  # create_graph: .grad keeps its graph
+            variable._grad = g if private else g.clone()
+        else:
+            variable._grad = Tensor._make(g._data if private else ew.copy(g._data))
     elif is_grad_enabled() or variable._grad.requires_grad:
         variable._grad = variable._grad + g
     else:

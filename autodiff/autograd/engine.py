@@ -15,6 +15,7 @@ a path to an input run.
 
 from __future__ import annotations
 
+from .accumulate import accumulate_into_grad
 from .anomaly import check_outputs, is_anomaly_enabled, with_forward_trace
 from .grad_mode import set_grad_enabled
 from .graph import AccumulateGrad, Node
@@ -122,26 +123,32 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
             grads = buffers.pop(node, None)
             outputs = None
             if grads is not None:
-                _run_tensor_hooks(node, grads)
+                leaf = type(node) is AccumulateGrad
+                if (node.variable._hooks if leaf else
+                        node._tensor_hooks is not None or node._retained is not None):
+                    _run_tensor_hooks(node, grads)
                 if targets is not None and node in targets:
                     for nr, i in targets[node]:
                         captured[i] = grads[nr]
-                if isinstance(node, AccumulateGrad):
+                if leaf:
                     if targets is None:
-                        node.apply(grads, shared=delivered.get(id(grads[0]), 1) > 1)
+                        accumulate_into_grad(node.variable, grads[0], delivered.get(id(grads[0]), 1) > 1)
                 elif needed is None or node in needed:
-                    outputs = _apply(node, grads, anomaly)
+                    outputs = _apply_checked(node, grads) if anomaly else node.apply(grads)
                     if not retain_graph:
                         node.release()
-            for i, (nxt, nr) in enumerate(node.next_functions):
+            if outputs is None:
+                outputs = _NONE
+            for (nxt, nr), g in zip(node.next_functions, outputs):
                 if nxt is None:
                     continue
-                if outputs is not None and outputs[i] is not None and (needed is None or nxt in needed):
-                    g = outputs[i]
-                    delivered[id(g)] = delivered.get(id(g), 0) + 1
+                if g is not None and (needed is None or nxt in needed):
+                    gid = id(g)
+                    delivered[gid] = delivered.get(gid, 0) + 1
                     _deliver(buffers, nxt, nr, g)
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if not left:
                     ready.append(nxt)
 
     if inputs is None:
@@ -156,6 +163,17 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
     return captured
 
 
+class _NoGradients:
+    """Stands for a node's outputs when it did not run: None for every edge."""
+
+    def __iter__(self):
+        while True:
+            yield None
+
+
+_NONE = _NoGradients()
+
+
 def _deliver(buffers: dict, node: Node, nr: int, g) -> None:
     """Add gradient ``g`` into the buffer of ``node``'s output ``nr`` (out of place)."""
     buf = buffers.get(node)
@@ -164,9 +182,8 @@ def _deliver(buffers: dict, node: Node, nr: int, g) -> None:
     buf[nr] = g if buf[nr] is None else buf[nr] + g
 
 
-def _apply(node: Node, grads: list, anomaly: bool) -> tuple:
-    if not anomaly:
-        return node.apply(grads)
+def _apply_checked(node: Node, grads: list) -> tuple:
+    """``node.apply`` in anomaly mode: errors and NaN results name the forward op."""
     try:
         outputs = node.apply(grads)
     except Exception as e:

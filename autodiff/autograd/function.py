@@ -20,11 +20,11 @@ class FunctionCtx(Node):
     """The context passed to forward and backward; also the graph node of the call."""
 
     __slots__ = ("_to_save", "_saved", "needs_input_grad", "_non_differentiable", "_dirty",
-                 "materialize_grads", "_shapes", "num_outputs", "__dict__")
+                 "materialize_grads", "_shapes", "num_outputs")
     _fn: type  # the Function subclass; set on the per-Function node class
 
     def __init__(self) -> None:
-        super().__init__()
+        self.next_functions = ()
         self._to_save: tuple = ()
         self._saved = None
         self.needs_input_grad: tuple = ()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
 from ..tensor import Tensor
 from .accumulate import accumulate_into_grad
 from .engine import run_backward
@@ -18,8 +20,6 @@ def _as_list(x) -> list:
 
 def _make_grads(outputs: list, grad_outputs: list) -> list:
     """Check (or create, for scalars) the gradient seeding each output."""
-    from ..factories import ones_like
-
     if grad_outputs and len(grad_outputs) != len(outputs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} "
                            f"grad_outputs for {len(outputs)} outputs")
@@ -32,7 +32,7 @@ def _make_grads(outputs: list, grad_outputs: list) -> list:
             if not out.dtype.is_floating_point:
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
-            g = ones_like(out)
+            g = Tensor._make(np.ones(out.shape, out._data.dtype))
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
         elif g.shape != out.shape:

@@ -58,16 +58,18 @@ class HookDict(dict):
 
 
 class Node:
-    """Base of every backward function. Subclasses implement ``apply(grads) -> grads``."""
+    """Base of every backward function. Subclasses implement ``apply(grads) -> grads``.
 
-    __slots__ = ("next_functions", "_tensor_hooks", "_retained", "_trace", "__weakref__")
+    Creators set ``next_functions``. The rarely used per-node extras (tensor hooks,
+    retained outputs, the anomaly-mode forward trace) default to None at class level and
+    live in the instance ``__dict__`` only when set, so making a node costs no ``__init__``.
+    """
+
+    __slots__ = ("next_functions", "__weakref__", "__dict__")
     num_outputs = 1
-
-    def __init__(self) -> None:
-        self.next_functions: tuple = ()
-        self._tensor_hooks: dict[int, HookDict] | None = None  # output_nr -> hooks
-        self._retained: dict[int, weakref.ref] | None = None  # output_nr -> tensor (retain_grad)
-        self._trace: str | None = None  # forward stack, recorded in anomaly mode
+    _tensor_hooks: "dict[int, HookDict] | None" = None  # output_nr -> hooks
+    _retained: "dict[int, weakref.ref] | None" = None  # output_nr -> tensor (retain_grad)
+    _trace: "str | None" = None  # forward stack, recorded in anomaly mode
 
     def name(self) -> str:
         return type(self).__name__
@@ -96,7 +98,7 @@ class AccumulateGrad(Node):
     __slots__ = ("variable",)
 
     def __init__(self, variable) -> None:
-        super().__init__()
+        self.next_functions = ()
         self.variable = variable
 
     def apply(self, grads: list, shared: bool = False) -> tuple:

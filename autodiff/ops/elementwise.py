@@ -51,14 +51,16 @@ def _forward(kernel: str, kind: str, cond_arg: bool = False):
 
     def forward(*vals, out=None):
         if out is None and not cond_arg:
-            fast = _same_layout(vals, to_float)
-            if fast is not None:  # the common case, without promotion or broadcasting
-                compute, shape = fast
-                res = np.empty(shape, np.bool_ if result_bool else compute.np)
-                return ew.run(kernel, compute.name, res, *[
-                    v if type(v) is np.ndarray else compute.np.type(v) for v in vals])
+            res = _forward_same_layout(kernel, vals, result_bool, to_float)
+            if res is not None:
+                return res
         typed = vals[1:] if cond_arg else vals
-        compute = dtypes.result_type(typed)
+        first = typed[0]
+        if type(first) is np.ndarray and all(type(v) is np.ndarray and v.dtype == first.dtype
+                                             for v in typed):
+            compute = dtypes.from_numpy_dtype(first.dtype)  # no promotion needed
+        else:
+            compute = dtypes.result_type(typed)
         if to_float and not compute.is_floating_point:
             compute = dtypes.get_default_dtype()
         result = dtypes.bool if result_bool else compute
@@ -80,25 +82,36 @@ def _forward(kernel: str, kind: str, cond_arg: bool = False):
     return forward
 
 
-def _same_layout(vals: tuple, to_float: bool):
-    """(dtype, shape) when every operand is an array of one dtype and shape, or a Python
-    number that leaves that dtype alone (a float with a float array, an int with an int
-    array); None otherwise."""
+def _forward_same_layout(kernel: str, vals: tuple, result_bool: bool, to_float: bool):
+    """The common case, run without promotion or broadcasting: every operand is a
+    C-contiguous array of one dtype and shape, or a Python number that leaves that dtype
+    alone (a float with a float array, an int with an int or float array). Returns the
+    result, or None when the case does not apply."""
     first = vals[0]
-    if type(first) is not np.ndarray:
+    if type(first) is not np.ndarray or not first.flags.c_contiguous:
         return None
     dt, shape = first.dtype, first.shape
     kind = dt.kind
+    if to_float and kind != "f":
+        return None
+    flat = first.ndim == 1
+    args, mask = [], ""
     for v in vals:
         t = type(v)
         if t is np.ndarray:
-            if v.dtype != dt or v.shape != shape:
+            if v.dtype != dt or v.shape != shape or not v.flags.c_contiguous:
                 return None
-        elif not ((t is float and kind == "f") or (t is int and kind in "if")):
+            args.append(v if flat else v.reshape(-1))
+            mask += "a"
+        elif (t is float and kind == "f") or (t is int and kind in "if"):
+            args.append(dt.type(v))
+            mask += "s"
+        else:
             return None
-    if to_float and kind != "f":
-        return None
-    return dtypes.from_numpy_dtype(dt), shape
+    out = np.empty(shape, np.bool_ if result_bool else dt)
+    kernels = ew.flat_kernels(kernel, dt, mask)
+    kernels[out.size >= ew.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *args)
+    return out
 
 
 def _cast(v, np_dt):

@@ -10,9 +10,17 @@ An ``Op`` is declared once with
 * ``vjp``: one rule per operand, ``lambda grad, <names>: ...``, written with
   differentiable autodiff ops so that ``create_graph=True`` works. The names a rule
   asks for are what the op saves: operands, ``result``, keyword parameters, or
-  ``<operand>_shape``. Nothing else is saved, so an in-place change to an operand a
-  rule does not read is no error, as in PyTorch;
-* ``view=True`` for ops whose result shares the operand's storage.
+  ``<operand>_shape``; a rule taking ``**params`` receives every keyword parameter.
+  Nothing else is saved, so an in-place change to an operand a rule does not read is
+  no error, as in PyTorch;
+* ``view=True`` for ops whose result shares the operand's storage. A view remembers
+  its base (the tensor owning the storage) and the chain of view ops that re-make it
+  from the base (``_view_chain``), which in-place writes through views rely on.
+
+In-place writes through a view (``apply_`` on a tensor with a ``_base``) follow
+PyTorch's CopySlices scheme (``copy_slices.py``): the base's ``grad_fn`` becomes a node
+routing the region of the view through the in-place op's backward and the rest
+straight through; the view's ``grad_fn`` is then re-made from the base's.
 
 Forward-mode (JVP) rules are derived, not declared, for elementwise ops: their
 Jacobians are diagonal, so ``jvp = sum_i vjp_i(tangent_i)``.
@@ -54,35 +62,41 @@ class OpNode(Node):
         if saved is None:
             raise freed_error()
         grad = grads[0]
-        out = []
+        edges, meta, out = self.next_functions, self._meta, []
         for i, (rule, names) in enumerate(self.op._rules):
-            if rule is None or self.next_functions[i][0] is None:
+            if rule is None or edges[i][0] is None:
                 out.append(None)
                 continue
-            kwargs = {}
-            for name, kind, where in names:
-                if kind == _SAVED:
-                    value = saved[name]
-                    kwargs[name] = value.unpack(self) if type(value) is SavedTensor else value
-                elif kind == _SHAPE:
-                    kwargs[name] = self._meta[where][0]
-                elif name in self._params:  # else the rule's default applies
-                    kwargs[name] = self._params[name]
-            gi = rule(grad, **kwargs)
-            shape, np_dtype = self._meta[i]
-            if gi._data.shape != shape:
+            if names:
+                kwargs = {}
+                for name, kind, where in names:
+                    if kind == _ALL:
+                        kwargs.update(self._params)
+                    elif kind == _SAVED:
+                        value = saved[name]
+                        kwargs[name] = value.unpack(self) if type(value) is SavedTensor else value
+                    elif kind == _SHAPE:
+                        kwargs[name] = meta[where][0]
+                    elif name in self._params:  # else the rule's default applies
+                        kwargs[name] = self._params[name]
+                gi = rule(grad, **kwargs)
+            else:
+                gi = rule(grad)
+            data = gi._data
+            shape, np_dtype = meta[i]
+            if data.shape != shape:
                 gi = gi.sum_to_size(shape)
-            if gi._data.dtype != np_dtype:
+            if data.dtype != np_dtype:
                 gi = gi.to(np_dtype)
             out.append(gi)
-        return tuple(out)
+        return out
 
     def release(self) -> None:
         if self._saved:
             self._saved = None
 
 
-_SAVED, _SHAPE, _PARAM = range(3)
+_SAVED, _SHAPE, _PARAM, _ALL = range(4)
 
 
 class Op:
@@ -96,7 +110,9 @@ class Op:
         self.forward = forward
         self.vjps = tuple(vjp) + (None,) * (len(self.inputs) - len(vjp))
         self.vjp_args = tuple(
-            tuple(inspect.signature(r).parameters)[1:] if r is not None else () for r in self.vjps
+            tuple("**" if p.kind is p.VAR_KEYWORD else n
+                  for n, p in inspect.signature(r).parameters.items())[1:] if r is not None else ()
+            for r in self.vjps
         )
         self.saves = {n for args in self.vjp_args for n in args
                       if n in self.inputs or n == "result"}
@@ -110,7 +126,9 @@ class Op:
                              {"__slots__": (), "op": self})
 
     def _classify(self, name: str) -> tuple:
-        """Where a rule's argument comes from: saved tensors, an operand's shape, or a parameter."""
+        """Where a rule's argument comes from: saved tensors, an operand's shape, or parameters."""
+        if name == "**":
+            return name, _ALL, None
         if name in self.saves:
             return name, _SAVED, None
         if name.endswith("_shape") and name[:-6] in self.inputs:
@@ -131,13 +149,13 @@ class Op:
             src = args[0]
             out = Tensor._make(data, version_counter=src._version_counter,
                                base=src._base if src._base is not None else src)
+            out._view_chain = src._view_chain + ((self, params),)
         else:
             out = Tensor._make(data)
         if self.differentiable and data.dtype.kind == "f" and is_grad_enabled():
             for a in args:
                 if isinstance(a, Tensor) and (a._requires_grad or a.grad_fn is not None):
-                    self._record(out, args, params, [gradient_edge(a) if isinstance(a, Tensor)
-                                                     else (None, 0) for a in args])
+                    self._record(out, args, params, [_edge(a) for a in args])
                     break
         return out
 
@@ -146,9 +164,11 @@ class Op:
         args = (target,) + others
         record = self.differentiable and is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
+        through_view = False
         if record:
             _check_inplace_allowed(target)
-            edges = [gradient_edge(a) if isinstance(a, Tensor) else (None, 0) for a in args]
+            through_view = target._base is not None
+            edges = [_edge(a) for a in args]
             if self.saves.difference(("result",)):
                 # rules read operands as they were before the write: the target (also when it
                 # is passed again as another operand, as in y.mul_(y)) is saved as a copy
@@ -161,6 +181,10 @@ class Op:
         if record:
             target._requires_grad = False
             self._record(target, args, params, edges)
+            if through_view:
+                from .copy_slices import rebase_view_write
+
+                rebase_view_write(target)
         return target
 
     def _record(self, out: Tensor, args: tuple, params: dict, edges: list) -> None:
@@ -182,19 +206,18 @@ class Op:
             record_trace(node)
 
 
+def _edge(a) -> tuple:
+    """The graph edge for operand ``a``; (None, 0) for numbers."""
+    return gradient_edge(a) if isinstance(a, Tensor) else (None, 0)
+
+
 def _check_inplace_allowed(target: Tensor) -> None:
     if target.grad_fn is None and target._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     base = target._base
-    if base is not None and base.requires_grad:
-        if base.grad_fn is None:
-            raise RuntimeError(
-                "a view of a leaf Variable that requires grad is being used in an in-place operation."
-            )
+    if base is not None and base.grad_fn is None and base._requires_grad:
         raise RuntimeError(
-            "in-place operations on a view of a tensor that requires grad are not supported yet: "
-            f"the view has shape {list(target.shape)} and its base {list(base.shape)}. "
-            "Apply the op out of place (y = x.op()) or to the base tensor."
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
 
 

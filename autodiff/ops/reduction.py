@@ -67,13 +67,13 @@ def _sum_forward(data: np.ndarray, dim=None, keepdim: bool = False, dtype=None) 
         data = ew.copy(data, out_dtype.np)
     x = as_akb(data, dims)
     out = np.empty((x.shape[0], x.shape[2]), out_dtype.np)
-    rk.sum(x, out)
+    rk.sum_(x, out)
     return out.reshape(reduced_shape(data.shape, dims, keepdim))
 
 
 def _expand_back(grad, self_shape: tuple, dim, keepdim: bool):
     """The gradient of a reduction, broadcast back over the reduced dims."""
-    if not keepdim:
+    if not keepdim and grad.ndim:  # a 0-d gradient (a full reduction) expands as it is
         dims = normalize_dims(dim, len(self_shape))
         grad = grad.reshape(reduced_shape(self_shape, dims, True))
     return grad.expand(self_shape)

@@ -119,6 +119,23 @@ def _strided_views(out: np.ndarray, arrays: list[np.ndarray]):
     return [np.lib.stride_tricks.as_strided(a, shape, s) for a, s in zip(full, strides)]
 
 
+def flat_kernels(name: str, dtype, mask: str) -> tuple:
+    """(serial, parallel) flat kernels of op ``name`` for compute ``dtype`` and operand pattern.
+
+    For callers that have already checked every array operand is C-contiguous and of
+    the output's shape: they call ``kernels[out.size >= PARALLEL_THRESHOLD](out, *args)``
+    with 1-D arrays. ``dtype`` may be a NumPy dtype or its name.
+    """
+    pair = _flat.get((name, dtype, mask))
+    if pair is None:
+        mod = _module(name, np.dtype(dtype).name, mask)
+        pair = _flat[(name, dtype, mask)] = (mod.flat, mod.flat_par)
+    return pair
+
+
+_flat: dict[tuple, tuple] = {}
+
+
 def run(name: str, dtype: str, out: np.ndarray, *operands) -> np.ndarray:
     """Compute ``out[...] = op(*operands)`` elementwise with broadcasting.
 
@@ -138,8 +155,7 @@ def run(name: str, dtype: str, out: np.ndarray, *operands) -> np.ndarray:
             mask += "a"
         else:
             return _run_general(name, dtype, out, operands)
-    mod = _modules.get((name, dtype, mask)) or _module(name, dtype, mask)
-    kernel = mod.flat_par if out.size >= PARALLEL_THRESHOLD else mod.flat
+    kernel = flat_kernels(name, dtype, mask)[out.size >= PARALLEL_THRESHOLD]
     if out.ndim == 1:
         kernel(out, *operands)
     else:
