@@ -1,0 +1,82 @@
+"""Gradient clipping and flat parameter vectors, as ``torch.nn.utils``."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from ..autograd.grad_mode import no_grad
+from ..factories import tensor as _tensor
+from ..tensor import Tensor
+
+_Params = Tensor | Iterable[Tensor]
+
+
+def _as_list(parameters: _Params) -> list[Tensor]:
+    return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def _vector_norm(t: Tensor, norm_type: float) -> Tensor:
+    """The ``norm_type``-norm of all of ``t``'s elements, as a 0-d tensor."""
+    if norm_type == math.inf:
+        return t.abs().amax()
+    if norm_type == -math.inf:
+        return t.abs().amin()
+    if norm_type == 2:
+        return (t * t).sum().sqrt()
+    if norm_type == 1:
+        return t.abs().sum()
+    if norm_type == 0:
+        return (t != 0).sum().to(t.dtype)
+    return t.abs().pow(norm_type).sum().pow(1.0 / norm_type)
+
+
+def clip_grad_norm_(parameters: _Params, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    """Scale the gradients in place so that their joint ``norm_type``-norm is at most ``max_norm``;
+    return that norm before clipping (``inf`` for the largest magnitude)."""
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    norm_type = float(norm_type)
+    if not grads:
+        return _tensor(0.0)
+    with no_grad():
+        norms = [_vector_norm(g, norm_type) for g in grads]
+        total = _vector_norm(_tensor([n.item() for n in norms], dtype=grads[0].dtype), norm_type)
+        value = total.item()
+        if error_if_nonfinite and not math.isfinite(value):
+            raise RuntimeError(
+                f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "
+                "it cannot be clipped. To disable this error and scale the gradients by the non-finite "
+                "norm anyway, set `error_if_nonfinite=False`")
+        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.to(g.dtype))
+    return total
+
+
+def clip_grad_value_(parameters: _Params, clip_value: float, foreach: bool | None = None) -> None:
+    """Clamp every gradient element into ``[-clip_value, clip_value]`` in place."""
+    clip_value = float(clip_value)
+    with no_grad():
+        for p in _as_list(parameters):
+            if p.grad is not None:
+                p.grad.clamp_(min=-clip_value, max=clip_value)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened and joined into one vector (a copy)."""
+    from ..ops.joining import cat
+
+    return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of ``vec`` into ``parameters`` (in place)."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    offset = 0
+    with no_grad():
+        for p in parameters:
+            n = p.numel()
+            p.copy_(vec[offset:offset + n].view_as(p))
+            offset += n

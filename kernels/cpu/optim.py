@@ -1,0 +1,156 @@
+"""Fused optimizer updates: one kernel pass per parameter updates the parameter and its state.
+
+Every optimizer's update rule is a per-element function over a half-open index range,
+``_<rule>(lo, hi, p, g, s0, s1, s2, h)``:
+
+* ``p``: the flat parameter, written in place; ``g``: its flat gradient (read only);
+* ``s0, s1, s2``: flat state arrays of ``p``'s dtype, written in place (unused ones are
+  empty arrays, so every rule has the same signature);
+* ``h``: the rule's scalars (learning rate, betas, flags...) as an array of ``p``'s
+  dtype, so float32 parameters are updated in float32 arithmetic throughout, as
+  PyTorch does: no float64 literal appears in the loops.
+
+The scalar derived per step (bias corrections, decayed learning rates) are computed by
+the caller in float64 and passed in ``h``. Each rule follows the operation order of
+PyTorch's single-tensor (``foreach=False``) implementation, so float64 trajectories agree
+to rounding.
+
+``update(kind, p, g, states, hyper)`` is the entry point: one serial kernel below
+``PARALLEL_THRESHOLD`` elements, the same rules split into ``prange`` chunks above it.
+The rule is picked by ``kind`` inside the kernel, so the whole family compiles to two
+kernels per dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from numba import njit, prange
+
+SGD, ADAM, RMSPROP, ADAGRAD = range(4)
+
+# A parallel launch costs tens of microseconds or more; below this many elements
+# a serial pass is faster.
+PARALLEL_THRESHOLD = 1 << 18
+_CHUNK = 1 << 15
+
+
+@njit(inline="always", error_model="numpy")
+def _lerp(start, end, weight, rest):
+    """PyTorch's lerp (``rest = 1 - weight``): the formula depends on the side of 0.5 the weight is on."""
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * rest
+
+
+@njit(inline="always", error_model="numpy")
+def _sgd(lo, hi, p, g, buf, s1, s2, h):
+    """h = lr, weight_decay, momentum, 1 - dampening, nesterov, maximize, first_step."""
+    lr, wd, mom, keep = h[0], h[1], h[2], h[3]
+    nesterov, maximize, first = h[4] != 0, h[5] != 0, h[6] != 0
+    for i in range(lo, hi):
+        d = -g[i] if maximize else g[i]
+        if wd != 0:
+            d = d + wd * p[i]
+        if mom != 0:
+            b = d if first else buf[i] * mom + keep * d
+            buf[i] = b
+            d = d + mom * b if nesterov else b
+        p[i] = p[i] + (-lr) * d
+
+
+@njit(inline="always", error_model="numpy")
+def _adam(lo, hi, p, g, m, v, vmax, h):
+    """h = -lr/bias_correction1, 1-beta1, beta2, 1-beta2, sqrt(bias_correction2), eps,
+    weight_decay, 1 - lr*weight_decay (decoupled, AdamW), decoupled, amsgrad, maximize, beta1."""
+    neg_step, w1, beta2, w2, bc2, eps = h[0], h[1], h[2], h[3], h[4], h[5]
+    wd, decay, beta1 = h[6], h[7], h[11]
+    decoupled, amsgrad, maximize = h[8] != 0, h[9] != 0, h[10] != 0
+    for i in range(lo, hi):
+        d = -g[i] if maximize else g[i]
+        x = p[i]
+        if decoupled:
+            x = x * decay
+        elif wd != 0:
+            d = d + wd * x
+        mi = _lerp(m[i], d, w1, beta1)
+        vi = v[i] * beta2 + w2 * d * d
+        m[i] = mi
+        v[i] = vi
+        if amsgrad:
+            vi = max(vmax[i], vi)
+            vmax[i] = vi
+        p[i] = x + neg_step * mi / (np.sqrt(vi) / bc2 + eps)
+
+
+@njit(inline="always", error_model="numpy")
+def _rmsprop(lo, hi, p, g, sq, buf, avg_g, h):
+    """h = lr, alpha, 1-alpha, eps, weight_decay, momentum, centered, maximize."""
+    lr, alpha, w, eps, wd, mom = h[0], h[1], h[2], h[3], h[4], h[5]
+    centered, maximize = h[6] != 0, h[7] != 0
+    for i in range(lo, hi):
+        d = -g[i] if maximize else g[i]
+        if wd != 0:
+            d = d + wd * p[i]
+        s = sq[i] * alpha + w * d * d
+        sq[i] = s
+        if centered:
+            a = _lerp(avg_g[i], d, w, alpha)
+            avg_g[i] = a
+            s = s + (-a) * a
+        den = np.sqrt(s) + eps
+        if mom > 0:
+            b = buf[i] * mom + d / den
+            buf[i] = b
+            p[i] = p[i] + (-lr) * b
+        else:
+            p[i] = p[i] + (-lr) * d / den
+
+
+@njit(inline="always", error_model="numpy")
+def _adagrad(lo, hi, p, g, acc, s1, s2, h):
+    """h = -lr / (1 + (step-1)*lr_decay), weight_decay, eps, maximize."""
+    neg_clr, wd, eps, maximize = h[0], h[1], h[2], h[3] != 0
+    for i in range(lo, hi):
+        d = -g[i] if maximize else g[i]
+        if wd != 0:
+            d = d + wd * p[i]
+        a = acc[i] + d * d
+        acc[i] = a
+        p[i] = p[i] + neg_clr * d / (np.sqrt(a) + eps)
+
+
+@njit(inline="always", error_model="numpy")
+def _rule(kind, lo, hi, p, g, s0, s1, s2, h):
+    if kind == SGD:
+        _sgd(lo, hi, p, g, s0, s1, s2, h)
+    elif kind == ADAM:
+        _adam(lo, hi, p, g, s0, s1, s2, h)
+    elif kind == RMSPROP:
+        _rmsprop(lo, hi, p, g, s0, s1, s2, h)
+    else:
+        _adagrad(lo, hi, p, g, s0, s1, s2, h)
+
+
+@njit(cache=True, error_model="numpy")
+def update_serial(kind, p, g, s0, s1, s2, h):
+    _rule(kind, 0, p.size, p, g, s0, s1, s2, h)
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def update_parallel(kind, p, g, s0, s1, s2, h):
+    n = p.size
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        _rule(kind, c * _CHUNK, min(n, (c + 1) * _CHUNK), p, g, s0, s1, s2, h)
+
+
+def update(kind: int, p: np.ndarray, g: np.ndarray, states: Sequence[np.ndarray],
+           hyper: Sequence[float]) -> None:
+    """Apply rule ``kind`` in place to C-contiguous ``p`` and ``states`` (same shape and dtype)."""
+    flat = p.reshape(-1)
+    s = [a.reshape(-1) for a in states]
+    s += [np.empty(0, p.dtype)] * (3 - len(s))
+    h = np.asarray(hyper, dtype=p.dtype)
+    run = update_parallel if flat.size >= PARALLEL_THRESHOLD else update_serial
+    run(kind, flat, g.reshape(-1), s[0], s[1], s[2], h)
