@@ -374,8 +374,8 @@ class Module:
         unexpected: list[str] = []
         errors: list[str] = []
         for prefix, module in self.named_modules(remove_duplicate=False):
-            module._load_local(state_dict, prefix + "." if prefix else "", strict, assign,
-                               missing, unexpected, errors)
+            module._load_local(state_dict, prefix + "." if prefix else "", assign, missing, unexpected,
+                               errors)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -388,9 +388,10 @@ class Module:
                 type(self).__name__, "\n\t".join(errors)))
         return _IncompatibleKeys(missing, unexpected)
 
-    def _load_local(self, state_dict: Mapping[str, Any], prefix: str, strict: bool, assign: bool,
-                    missing: list, unexpected: list, errors: list) -> None:
-        """Load this module's own parameters and persistent buffers from ``prefix``-ed keys."""
+    def _load_local(self, state_dict: Mapping[str, Any], prefix: str, assign: bool, missing: list,
+                    unexpected: list, errors: list) -> None:
+        """Load this module's own parameters and persistent buffers from ``prefix``-ed keys;
+        note the keys under ``prefix`` that neither this module nor a child can take."""
         local = {name: p for name, p in self._parameters.items() if p is not None}
         local.update((name, b) for name, b in self._buffers.items()
                      if b is not None and name not in self._non_persistent_buffers_set)
@@ -409,13 +410,12 @@ class Module:
                               f"from checkpoint, the shape in current model is {_size(target.shape)}.")
                 continue
             self._load_value(name, target, value, assign, key, errors)
-        if strict:
-            for key in state_dict:
-                if not key.startswith(prefix):
-                    continue
-                head, *rest = key[len(prefix):].split(".", 1)
-                if (rest and head not in self._modules) or (not rest and head not in local):
-                    unexpected.append(key)
+        for key in state_dict:
+            if not key.startswith(prefix):
+                continue
+            head, *rest = key[len(prefix):].split(".", 1)
+            if (rest and head not in self._modules) or (not rest and head not in local):
+                unexpected.append(key)
 
     def _load_value(self, name: str, target: Tensor, value: Tensor, assign: bool, key: str,
                     errors: list) -> None:
