@@ -24,7 +24,7 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bi
 from .ops.reduction import mean, sum  # noqa: A004
 from .ops.views import flatten, reshape, squeeze, unsqueeze
 from . import nn  # noqa: E402
-from . import optim  # noqa: E402
+from . import optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
