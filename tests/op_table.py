@@ -51,6 +51,7 @@ class OpInfo:
 
 
 UNARY = [[(3, 4)], [()], [(0, 3)], [NonContig((3, 4))], [(2, 3, 4)]]
+CUBE = [[(3, 4, 5)], [NonContig((3, 4, 5))], [(3, 0, 5)]]
 BINARY = [
     [(3, 4), (3, 4)],
     [(3, 4), (4,)],
@@ -126,6 +127,55 @@ OPS = [
     OpInfo("mean", lambda x: x.mean(), lambda x: x.mean(), UNARY[:2] + UNARY[3:]),
     OpInfo("chain", lambda x, w: ((x * w + x).tanh() * 2 - w).sum(),
            lambda x, w: ((x * w + x).tanh() * 2 - w).sum(), BINARY[:6]),
+    # ---- views, indexing and joining (issue 3 §3-§4) ----
+    *[OpInfo(name, lambda *a, f=f: f(ad, *a), lambda *a, f=f: f(torch, *a), samples)
+      for name, f, samples in [
+        ("transpose", lambda m, x: x.transpose(0, -1), CUBE),
+        ("permute", lambda m, x: x.permute(2, 0, 1), CUBE[:2]),
+        ("movedim", lambda m, x: m.movedim(x, 0, -1), CUBE[:2]),
+        ("t", lambda m, x: x.t(), [[(3, 4)], [NonContig((3, 4))], [(4,)], [()]]),
+        ("mT", lambda m, x: x.mT, CUBE[:2]),
+        ("unflatten", lambda m, x: x.unflatten(-1, (2, -1)), [[(3, 4)], [NonContig((3, 4))], [(0, 4)]]),
+        ("narrow", lambda m, x: x.narrow(-1, 1, 2), CUBE),
+        ("select", lambda m, x: m.select(x, 0, -1), CUBE),
+        ("diagonal", lambda m, x: x.diagonal(1, -1, 0), CUBE[:2] + [[(3, 4)]]),
+        ("unfold", lambda m, x: x.unfold(-1, 2, 1), CUBE[:2] + [[(5,)]]),
+        ("as_strided", lambda m, x: m.as_strided(x, (3, 3), (1, 2), 1), [[(3, 4)], [(2, 6)]]),
+        ("split", lambda m, x: m.cat(x.split([2, 3], -1)[::-1], -1), CUBE[:2]),
+        ("chunk", lambda m, x: m.stack(x.chunk(2, 0)[0].unbind(1)), CUBE[:2]),
+        ("broadcast_to", lambda m, x: m.broadcast_to(x, (2,) + x.shape), CUBE),
+        ("getitem_basic", lambda m, x: x[1:, None, ..., ::2], CUBE[:2]),
+        ("getitem_int", lambda m, x: x[-1, 2], CUBE[:2]),
+        ("getitem_advanced", lambda m, x: x[[0, 2, 2], 1:, [1, 1, 0]], CUBE[:2]),
+        ("getitem_apart", lambda m, x: x[m.tensor([[0], [1]]), :, m.tensor([2, 2, 3])], CUBE[:2]),
+        ("getitem_mask", lambda m, x: x[x.detach() > 0], CUBE),
+        ("index_select", lambda m, x: m.index_select(x, 1, m.tensor([0, 3, 3])), CUBE[:2]),
+        ("index_add", lambda m, x, s: x.index_add(1, m.tensor([0, 0]), s, alpha=2), [[(3, 4, 5), (3, 2, 5)]]),
+        ("index_copy", lambda m, x, s: x.index_copy(1, m.tensor([3, 0]), s), [[(3, 4, 5), (3, 2, 5)]]),
+        ("gather", lambda m, x: m.gather(x, 2, m.tensor([[[0, 4], [1, 1]]])), CUBE[:2]),
+        ("scatter", lambda m, x, s: x.scatter(0, m.tensor([[[2, 1]]]), s), [[(3, 4, 5), (1, 1, 2)]]),
+        ("scatter_add", lambda m, x, s: m.scatter_add(x, 0, m.tensor([[[2, 2]], [[2, 0]]]), s),
+         [[(3, 4, 5), (2, 1, 2)], [NonContig((3, 4, 5)), (2, 1, 2)]]),
+        ("masked_fill", lambda m, x: x.masked_fill(x.detach() > 0, 2.0), CUBE),
+        ("masked_select", lambda m, x: x.masked_select(x.detach()[0] > 0), CUBE[:2]),
+        ("take_along_dim", lambda m, x: m.take_along_dim(x, m.tensor([[[1], [0], [2], [1]]]), 2), CUBE[:2]),
+        ("cat", lambda m, x, y: m.cat([x, y * 2, x[:, :1]], 1), [[(3, 4, 5), (3, 4, 5)], [NonContig((3, 4, 5)), (3, 4, 5)]]),
+        ("stack", lambda m, x, y: m.stack([x, y], -1), BINARY[:1] + [[(), ()]]),
+        ("hstack", lambda m, x, y: m.hstack([x, y]), BINARY[:1] + [[(3,), (2,)]]),
+        ("vstack", lambda m, x, y: m.vstack([x, y]), BINARY[:1] + [[(4,), (4,)]]),
+        ("repeat", lambda m, x: x.repeat(2, 1, 3), [[(3, 4)], [()], [NonContig((3, 4))]]),
+        ("tile", lambda m, x: x.tile((2,)), CUBE),
+        ("flip", lambda m, x: x.flip((0, -1)), CUBE),
+        ("roll", lambda m, x: x.roll((1, -2), (0, 2)), CUBE),
+        ("roll_flat", lambda m, x: x.roll(3), CUBE[:2] + [[()]]),
+        ("tril", lambda m, x: x.tril(1), CUBE),
+        ("triu", lambda m, x: m.triu(x, -1), CUBE),
+        ("pad", lambda m, x: m.nn.functional.pad(x, (1, 2, 0, -1), value=0.5), CUBE[:2]),
+        ("pad_reflect", lambda m, x: m.nn.functional.pad(x, (2, 1), mode="reflect"), CUBE[:2]),
+        ("pad_replicate", lambda m, x: m.nn.functional.pad(x, (2, 1, 1, 1), mode="replicate"), CUBE[:2]),
+        ("pad_circular", lambda m, x: m.nn.functional.pad(x, (2, 1), mode="circular"), CUBE[:2]),
+        ("clone", lambda m, x: m.clone(x), CUBE),
+    ]],
 ]
 
 # Ops with bool results: compared with torch, no gradients.

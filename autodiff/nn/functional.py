@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 from ..ops import elementwise as ew
+from ..ops.indexing import one_hot  # noqa: F401
+from ..ops.joining import pad  # noqa: F401
 from ..tensor import Tensor
 
 

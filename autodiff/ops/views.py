@@ -194,7 +194,8 @@ def _window_op(name: str, forward, node_name: str | None = None) -> Op:
 
 
 def _basic_index_forward(data: np.ndarray, key: tuple) -> np.ndarray:
-    return data[key]
+    # a trailing Ellipsis keeps an all-int key a 0-d view (NumPy would return a scalar copy)
+    return data[key if Ellipsis in key else key + (Ellipsis,)]
 
 
 def _diagonal_forward(data: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:

@@ -1,0 +1,273 @@
+"""Joining and rearranging copies: cat, stack, hstack, vstack, repeat, tile, flip, roll,
+tril, triu and constant/reflect/replicate/circular padding.
+
+Each copy runs the copy (or where) kernel into slices of a fresh output; the backward of
+each is a view or another op of this file (``cat`` -> ``narrow``, ``flip`` -> ``flip``,
+``roll`` -> ``roll`` back, ``tril`` -> ``tril``, padding -> slicing), so higher orders work.
+``repeat``/``tile`` are expand + reshape (the reshape copies), and non-constant padding
+is ``index_select`` with a constructed index per dimension.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+from kernels.cpu import elementwise as ek
+
+from .. import dtypes
+from ..tensor import Tensor
+from . import views as vw
+from .indexing import index_select
+from .op import Op
+
+
+def _copy_into(out: np.ndarray, src: np.ndarray) -> None:
+    if out.size:
+        ek.run("copy", out.dtype.name, out, src)
+
+
+# ---- cat / stack ------------------------------------------------------------------------------
+
+def _cat_forward(*arrays, dim: int, sizes: tuple) -> np.ndarray:
+    dtype = dtypes.result_type(arrays).np
+    shape = arrays[0].shape
+    out = np.empty(shape[:dim] + (sum(sizes),) + shape[dim + 1:], dtype)
+    start = 0
+    for a, n in zip(arrays, sizes):
+        _copy_into(out[(slice(None),) * dim + (slice(start, start + n),)], a)
+        start += n
+    return out
+
+
+def _piece(i: int):
+    return lambda grad, dim, sizes: vw.narrow(grad, dim, sum(sizes[:i]), sizes[i])
+
+
+@lru_cache(maxsize=None)
+def _cat_op(n: int) -> Op:
+    """The cat op for ``n`` operands (an Op has a fixed number of operands)."""
+    return Op("cat", tuple(f"t{i}" for i in range(n)), _cat_forward, tuple(_piece(i) for i in range(n)))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """``tensors`` joined along ``dim``; other sizes must match (1-D empty tensors are skipped)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    kept = [t for t in tensors if not (t.shape == (0,))] or tensors[:1]
+    first = kept[0]
+    if first.dim() == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = first._wrap_dim(dim)
+    for i, t in enumerate(kept):
+        if t.dim() != first.dim():
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {first.dim()} and {t.dim()}")
+        for k, (a, b) in enumerate(zip(first.shape, t.shape)):
+            if k != d and a != b:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
+                                   f"{a} but got size {b} for tensor number {i} in the list.")
+    return _cat_op(len(kept))(*kept, dim=d, sizes=tuple(t.shape[d] for t in kept))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """``tensors`` (all of one shape) joined along a new dimension ``dim``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
+    d = dim + tensors[0].dim() + 1 if dim < 0 else dim
+    return cat([vw.unsqueeze(t, d) for t in tensors], d)
+
+
+def _at_least(t: Tensor, ndim: int) -> Tensor:
+    if t.dim() >= ndim:
+        return t
+    return t.reshape((1,) * (ndim - t.dim()) + t.shape)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join column-wise: along dim 0 for 1-D tensors, else dim 1."""
+    tensors = [_at_least(t, 1) for t in tensors]
+    return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join row-wise: 1-D tensors become rows."""
+    return cat([_at_least(t, 2) for t in tensors], 0)
+
+
+# ---- repeat / tile ------------------------------------------------------------------------------
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """``input`` repeated ``sizes[i]`` times along dim i (leading sizes add dimensions)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < input.dim():
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           "dimensions of tensor")
+    shape = (1,) * (len(sizes) - input.dim()) + input.shape
+    interleaved = tuple(x for n in shape for x in (1, n))
+    expanded = tuple(x for r, n in zip(sizes, shape) for x in (r, n))
+    out = input.reshape(interleaved).expand(expanded)
+    return out.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """``repeat`` with ``dims`` padded by leading ones to ``input``'s rank."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    return repeat(input, (1,) * (input.dim() - len(dims)) + dims)
+
+
+# ---- flip / roll ------------------------------------------------------------------------------
+
+def _flip_forward(data: np.ndarray, dims: tuple) -> np.ndarray:
+    return ek.copy(data[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(data.ndim))])
+
+
+_flip = Op("flip", ("self",), _flip_forward, (lambda grad, dims: _flip(grad, dims=dims),))
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """``input`` with the order of elements reversed along ``dims`` (a copy)."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    wrapped = tuple(input._wrap_dim(d) for d in dims)
+    if len(set(wrapped)) != len(wrapped):
+        raise RuntimeError(f"dims has duplicates, original flip dims size={len(dims)}, but unique flip "
+                           f"dims size={len(set(wrapped))}")
+    return _flip(input, dims=wrapped)
+
+
+def _roll_forward(data: np.ndarray, shift: int, dim: int) -> np.ndarray:
+    out = np.empty(data.shape, data.dtype)
+    n = data.shape[dim]
+    s = shift % n if n else 0
+    lead = (slice(None),) * dim
+    _copy_into(out[lead + (slice(s, None),)], data[lead + (slice(0, n - s),)])
+    _copy_into(out[lead + (slice(0, s),)], data[lead + (slice(n - s, None),)])
+    return out
+
+
+_roll = Op("roll", ("self",), _roll_forward, (lambda grad, shift, dim: _roll(grad, shift=-shift, dim=dim),))
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Elements shifted by ``shifts`` along ``dims``, wrapping around (flattened when dims is None)."""
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        return _roll(input.flatten(), shift=shifts[0], dim=0).view(input.shape)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    out = input
+    for s, d in zip(shifts, dims):
+        out = _roll(out, shift=s, dim=input._wrap_dim(d))
+    return out
+
+
+# ---- tril / triu ------------------------------------------------------------------------------
+
+def _triangle_forward(lower: bool):
+    def forward(data: np.ndarray, diagonal: int = 0, out=None) -> np.ndarray:
+        if data.ndim < 2:
+            raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
+        rows, cols = data.shape[-2:]
+        keep = np.tri(rows, cols, diagonal, dtype=np.bool_)
+        if not lower:
+            keep = ~np.tri(rows, cols, diagonal - 1, dtype=np.bool_)
+        if out is None:
+            out = np.empty(data.shape, data.dtype)
+        return ek.run("where", data.dtype.name, out, keep, data, data.dtype.type(0))
+    return forward
+
+
+_tril = Op("tril", ("self",), _triangle_forward(True), (lambda grad, diagonal=0: _tril(grad, diagonal=diagonal),))
+_triu = Op("triu", ("self",), _triangle_forward(False), (lambda grad, diagonal=0: _triu(grad, diagonal=diagonal),))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle (on and below ``diagonal``) of the last two dims; the rest zero."""
+    return _tril(input, diagonal=diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle (on and above ``diagonal``) of the last two dims; the rest zero."""
+    return _triu(input, diagonal=diagonal)
+
+
+def tril_(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _tril.apply_(input, diagonal=diagonal)
+
+
+def triu_(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _triu.apply_(input, diagonal=diagonal)
+
+
+# ---- padding ------------------------------------------------------------------------------------
+
+def _constant_pad_forward(data: np.ndarray, pads: tuple, value) -> np.ndarray:
+    shape = tuple(n + lo + hi for n, (lo, hi) in zip(data.shape, pads))
+    out = np.empty(shape, data.dtype)
+    ek.run("copy", data.dtype.name, out, data.dtype.type(value))
+    _copy_into(out[tuple(slice(lo, lo + n) for n, (lo, _) in zip(data.shape, pads))], data)
+    return out
+
+
+_constant_pad = Op("constant_pad_nd", ("self",), _constant_pad_forward, (
+    lambda grad, self_shape, pads: vw.basic_index(
+        grad, tuple(slice(lo, lo + n) for n, (lo, _) in zip(self_shape, pads))),
+))
+
+
+def _pad_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """Source positions of a dimension of size ``n`` padded by ``lo``/``hi`` in ``mode``."""
+    pos = np.arange(-lo, n + hi)
+    if mode == "replicate":
+        return np.clip(pos, 0, n - 1)
+    if mode == "circular":
+        return pos % n
+    period = 2 * (n - 1)
+    pos = np.abs(pos) % period if period else np.zeros_like(pos)
+    return np.where(pos >= n, period - pos, pos)
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims: ``pad = (left_last, right_last, left_2nd_last, ...)``.
+    Negative constant padding crops."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.dim():
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension {input.dim()}")
+    k = len(pad) // 2
+    pairs = [(0, 0)] * (input.dim() - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    if mode == "constant":
+        key = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(input.shape, pairs))
+        if any(lo < 0 or hi < 0 for lo, hi in pairs):
+            input = vw.basic_index(input, key)
+        pads = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pairs)
+        return _constant_pad(input, pads=pads, value=0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    out = input
+    for d, (lo, hi) in enumerate(pairs):
+        if lo == hi == 0:
+            continue
+        n = input.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
+                               f"{list(input.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        out = index_select(out, d, Tensor._make(_pad_index(n, lo, hi, mode)))
+    return out
