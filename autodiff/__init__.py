@@ -21,13 +21,16 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bi
                               logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
                               pow, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, sub,
                               tanh, where)
-from .ops.reduction import mean, sum  # noqa: A004
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumprod, cumsum,  # noqa: A004
+                            log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
+                            var)
 from .ops.views import flatten, reshape, squeeze, unsqueeze
 from .ops.views import (as_strided, broadcast_to, chunk, diagonal, movedim, narrow, permute, select,
                         split, t, transpose, unbind, unflatten)
 from .ops.indexing import (gather, index_add, index_copy, index_select, masked_fill, masked_select,
                            scatter, scatter_add, take_along_dim)
 from .ops.joining import cat, concat, concatenate, flip, hstack, roll, stack, tile, tril, triu, vstack
+
 from . import nn  # noqa: E402
 from . import optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402

@@ -1,11 +1,22 @@
-"""Reductions. Every reduction is run by a kernel over a 3-D view (A, K, B) of its
-input, reducing the middle axis: the reduced dims are made adjacent (a permutation,
-which copies only when they were not) and merged into K.
+"""Reductions, scans and the softmax family.
+
+Every kernel here works on a 3-D view (A, K, B) of its input and reduces (or scans) the
+middle axis: the reduced dims are made adjacent (a permutation, which copies only when
+they were not) and merged into K. ``_reduce`` does that plumbing once for all of them.
+
+This module defines ``sum``, ``max``, ``min``, ``all`` and ``any`` (PyTorch's names), so
+the built-ins of those names are reached as ``builtins.max`` and so on.
+
+Backward rules are written with differentiable ops, so higher derivatives work:
+reductions broadcast the gradient back (``_expand_back``); selections (max, min) route it
+to the selected elements, split evenly among ties as PyTorch does for full reductions.
 """
 
 from __future__ import annotations
 
+import builtins
 import math
+from collections import namedtuple
 from typing import Sequence
 
 import numpy as np
@@ -14,7 +25,13 @@ from kernels.cpu import elementwise as ew
 from kernels.cpu import reduce as rk
 
 from .. import dtypes
+from ..tensor import Tensor
+from . import elementwise as E
 from .op import Op
+
+# torch.return_types.max / min: (values, indices)
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
 
 
 def normalize_dims(dim, ndim: int) -> tuple:
@@ -22,7 +39,7 @@ def normalize_dims(dim, ndim: int) -> tuple:
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    n = max(ndim, 1)
+    n = builtins.max(ndim, 1)
     out = set()
     for d in dims:
         if not -n <= d < n:
@@ -59,16 +76,45 @@ def reduced_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
     return tuple(n for i, n in enumerate(shape) if i not in dims)
 
 
-def _sum_forward(data: np.ndarray, dim=None, keepdim: bool = False, dtype=None) -> np.ndarray:
+def _reduce(kernel, data: np.ndarray, dim, keepdim: bool, out_dtype, name: str,
+            nonempty: bool = False, with_indices: bool = False):
+    """Run an (A, K, B) -> (A, B) kernel for ``dim``; reshape the result(s) for ``keepdim``."""
     dims = normalize_dims(dim, data.ndim)
-    out_dtype = dtypes.as_dtype(dtype) if dtype is not None else (
-        dtypes.int64 if data.dtype.kind in "biu" else dtypes.from_numpy_dtype(data.dtype))
-    if data.dtype != out_dtype.np:
-        data = ew.copy(data, out_dtype.np)
+    if nonempty and builtins.any(data.shape[d] == 0 for d in dims):
+        if dim is None:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument.")
+        zero = next(d for d in dims if data.shape[d] == 0)
+        raise IndexError(f"{name}(): Expected reduction dim {zero} to have non-zero size.")
     x = as_akb(data, dims)
-    out = np.empty((x.shape[0], x.shape[2]), out_dtype.np)
-    rk.sum_(x, out)
-    return out.reshape(reduced_shape(data.shape, dims, keepdim))
+    out = np.empty((x.shape[0], x.shape[2]), out_dtype)
+    shape = reduced_shape(data.shape, dims, keepdim)
+    if with_indices:
+        idx = np.empty(out.shape, np.int64)
+        kernel(x, out, idx)
+        return out.reshape(shape), idx.reshape(shape)
+    kernel(x, out)
+    return out.reshape(shape)
+
+
+def _along(kernel, data: np.ndarray, dim: int, *more: np.ndarray) -> np.ndarray:
+    """Run an (A, K, B) -> (A, K, B) kernel (scans, softmax) along ``dim``."""
+    dims = normalize_dims(dim, data.ndim)
+    views = [as_akb(a, dims) for a in (data,) + more]
+    out = np.empty(views[0].shape, data.dtype)
+    kernel(*views, out)
+    return out.reshape(data.shape)
+
+
+def _accumulating_dtype(data: np.ndarray, dtype) -> np.dtype:
+    if dtype is not None:
+        return dtypes.as_dtype(dtype).np
+    return np.dtype(np.int64) if data.dtype.kind in "biu" else data.dtype
+
+
+def _cast(data: np.ndarray, np_dtype) -> np.ndarray:
+    return data if data.dtype == np_dtype else ew.copy(data, np_dtype)
 
 
 def _expand_back(grad, self_shape: tuple, dim, keepdim: bool):
@@ -79,22 +125,71 @@ def _expand_back(grad, self_shape: tuple, dim, keepdim: bool):
     return grad.expand(self_shape)
 
 
+def _kept(t, self_shape: tuple, dim, keepdim: bool):
+    """A reduced tensor reshaped to keep the reduced dims (size 1) so it broadcasts."""
+    if keepdim or t.ndim == len(self_shape):
+        return t
+    return t.reshape(reduced_shape(self_shape, normalize_dims(dim, len(self_shape)), True))
+
+
+# ---- sums and products -------------------------------------------------------------------
+def _sum_forward(data, dim=None, keepdim=False, dtype=None):
+    out_dtype = _accumulating_dtype(data, dtype)
+    return _reduce(rk.sum_, _cast(data, out_dtype), dim, keepdim, out_dtype, "sum")
+
+
 sum = Op("sum", ("self",), _sum_forward,  # noqa: A001
          (lambda grad, self_shape, dim=None, keepdim=False: _expand_back(grad, self_shape, dim, keepdim),))
 
 
+def _prod_forward(data, dim=None, keepdim=False, dtype=None):
+    out_dtype = _accumulating_dtype(data, dtype)
+    return _reduce(rk.prod, _cast(data, out_dtype), dim, keepdim, out_dtype, "prod")
+
+
+def _prod_grad(grad, self, result, dim=None, keepdim=False):
+    # d prod / d x_i = product of the others. Zeros: with exactly one zero in a slice,
+    # only that element gets a gradient (the product of the non-zeros); with more, none.
+    shape = self.shape
+    g = _expand_back(grad, shape, dim, keepdim)
+    zero = self == 0
+    nonzero = E.where(zero, 1.0, self)
+    others = prod(nonzero, dim=dim, keepdim=True)
+    zeros = sum(zero, dim=dim, keepdim=True)
+    r = _kept(result, shape, dim, keepdim)
+    return g * E.where(zero, E.where(zeros == 1, others, 0.0), r / nonzero)
+
+
+prod = Op("prod", ("self",), _prod_forward, (_prod_grad,))
+
+
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Arithmetic mean over ``dim`` (all elements by default)."""
-    if not (dtype or input.dtype).is_floating_point:
+    if not (dtypes.as_dtype(dtype) if dtype is not None else input.dtype).is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
-            f"complex dtype. Got: {input.dtype}"
-        )
+            f"complex dtype. Got: {_type_name(input.dtype)}")
     dims = normalize_dims(dim, input.dim())
-    count = 1
-    for d in dims:
-        count *= input.shape[d]
-    return sum(input, dim=dim, keepdim=keepdim, dtype=dtype) / count
+    count = math.prod(input.shape[d] for d in dims)
+    return sum(input, dim=dim, keepdim=keepdim, dtype=dtype) / count  # 0/0: NaN, as torch
+
+
+def _type_name(d: dtypes.dtype) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[d.name]
+
+
+def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Variance over ``dim`` with ``correction`` (default 1, Bessel's; ``unbiased=False`` is 0)."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = normalize_dims(dim, input.dim())
+    count = math.prod(input.shape[d] for d in dims)
+    centered = input - mean(input, dim=dims, keepdim=True)
+    return sum(centered * centered, dim=dims, keepdim=keepdim) / builtins.max(count - correction, 0)
+
+
+def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    return E.sqrt(var(input, dim, unbiased, keepdim, correction=correction))
 
 
 def sum_to_size(input, size: Sequence[int]):
@@ -106,3 +201,226 @@ def sum_to_size(input, size: Sequence[int]):
         lead + i for i, n in enumerate(size) if n == 1 and shape[lead + i] != 1)
     out = sum(input, dim=dims, keepdim=True) if dims else input
     return out.reshape(size) if out.shape != size else out
+
+
+# ---- selections: max, min, arg* -----------------------------------------------------------
+def _even_split_grad(grad, self, result, dim=None, keepdim=False):
+    """Gradient of amax/amin/full max: shared evenly among the elements equal to the result."""
+    shape = self.shape
+    hit = self == _kept(result, shape, dim, keepdim)
+    count = _kept(sum(hit, dim=dim, keepdim=True), shape, dim, True)
+    return _expand_back(grad, shape, dim, keepdim) * hit / count
+
+
+def _amax_forward(kernel, name):
+    def forward(data, dim=None, keepdim=False):
+        return _reduce(kernel, data, dim, keepdim, data.dtype, name, nonempty=True)
+    return forward
+
+
+amax = Op("amax", ("self",), _amax_forward(rk.max_, "amax"), (_even_split_grad,))
+amin = Op("amin", ("self",), _amax_forward(rk.min_, "amin"), (_even_split_grad,))
+
+
+def _selected_grad(grad, self_shape, indices, dim, keepdim=False):
+    """Gradient of max(dim)/min(dim): ``grad`` placed at ``indices`` along ``dim``, zero elsewhere."""
+    if not self_shape:
+        return grad
+    d = dim % len(self_shape)
+    positions = Tensor._make(np.arange(self_shape[d]).reshape((-1,) + (1,) * (len(self_shape) - d - 1)))
+    hit = positions == _kept(indices, self_shape, dim, keepdim)
+    return E.where(hit, _expand_back(grad, self_shape, dim, keepdim), 0.0)
+
+
+def _take_values(data, indices, dim, keepdim, values):
+    """The forward of the value half of max(dim)/min(dim): the kernel already ran."""
+    return values
+
+
+_value_op = {
+    name: Op(name, ("self", "indices"), _take_values,
+             (lambda grad, self_shape, indices, dim, keepdim=False:
+              _selected_grad(grad, self_shape, indices, dim, keepdim),),
+             node_name=f"{name.capitalize()}Backward0")
+    for name in ("max", "min")
+}
+
+
+def _max_min(name, kernel_dim):
+    def fn(input, dim=None, keepdim: bool = False, *, out=None):
+        if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
+            return (E.maximum if name == "max" else E.minimum)(input, dim)
+        if dim is None:
+            if input.numel() == 0:
+                raise RuntimeError(
+                    f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                    "Specify the reduction dim with the 'dim' argument.")
+            return (amax if name == "max" else amin)(input)
+        values, idx = _reduce(kernel_dim, input._data, dim, keepdim, input._data.dtype, name,
+                              nonempty=True, with_indices=True)
+        indices = Tensor._make(idx)
+        values = _value_op[name](input, indices, dim=dim, keepdim=keepdim, values=values)
+        return (max_result if name == "max" else min_result)(values, indices)
+    fn.__name__ = name
+    fn.__doc__ = (f"Whole-tensor {name}; with ``dim``, a named tuple (values, indices) "
+                  f"(first index of the {name}; NaN propagates).")
+    return fn
+
+
+max = _max_min("max", rk.max_argmax)  # noqa: A001
+min = _max_min("min", rk.min_argmin)  # noqa: A001
+
+
+def _arg(kernel, name):
+    def fn(input, dim=None, keepdim: bool = False):
+        data = input._data if dim is not None else input._data.reshape(-1)
+        idx = _reduce(kernel, data, dim if dim is not None else 0, keepdim and dim is not None,
+                      np.int64, name, nonempty=True)
+        if dim is None and keepdim:
+            idx = idx.reshape((1,) * input.ndim)
+        return Tensor._make(idx)
+    fn.__name__ = name
+    return fn
+
+
+def _argmax_kernel(x, out):
+    rk.argmax(x, out)
+
+
+def _argmin_kernel(x, out):
+    rk.argmin(x, out)
+
+
+argmax = _arg(_argmax_kernel, "argmax")
+argmin = _arg(_argmin_kernel, "argmin")
+
+
+def _bool_reduce(kernel, name):
+    def fn(input, dim=None, keepdim: bool = False):
+        return Tensor._make(_reduce(kernel, input._data, dim, keepdim, np.bool_, name))
+    fn.__name__ = name
+    return fn
+
+
+all = _bool_reduce(rk.all_, "all")  # noqa: A001
+any = _bool_reduce(rk.any_, "any")  # noqa: A001
+
+
+# ---- norms ---------------------------------------------------------------------------------
+def _norm2_grad(grad, self, result, dim=None, keepdim=False):
+    # x / ||x||, taken as 0 where the norm is 0 (PyTorch's subgradient)
+    r = _kept(result, self.shape, dim, keepdim)
+    g = _expand_back(grad, self.shape, dim, keepdim)
+    return E.where(r == 0, 0.0, g * self / E.where(r == 0, 1.0, r))
+
+
+def _norm2_forward(data, dim=None, keepdim=False):
+    squares = np.empty(data.shape, data.dtype)
+    ew.run("square", data.dtype.name, squares, data)
+    total = _reduce(rk.sum_, squares, dim, keepdim, data.dtype, "norm")
+    return ew.run("sqrt", data.dtype.name, total, total)
+
+
+_norm2 = Op("norm", ("self",), _norm2_forward, (_norm2_grad,), node_name="NormBackward1")
+
+
+def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
+    """Vector norms over ``dim`` (all elements by default): p = 2/'fro', 1, inf, -inf, or any p > 0."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {_type_name(input.dtype)}")
+    if p in ("fro", 2, 2.0):
+        return _norm2(input, dim=dim, keepdim=keepdim)
+    a = E.abs(input)
+    if p == float("inf"):
+        return amax(a, dim=dim, keepdim=keepdim)
+    if p == float("-inf"):
+        return amin(a, dim=dim, keepdim=keepdim)
+    if p == 1:
+        return sum(a, dim=dim, keepdim=keepdim)
+    if p == 0:
+        return sum(a != 0, dim=dim, keepdim=keepdim).to(input.dtype)
+    return sum(a ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
+
+
+# ---- logsumexp and the softmax family ------------------------------------------------------
+def _logsumexp_forward(data, dim, keepdim=False):
+    return _reduce(rk.logsumexp, data, dim, keepdim, data.dtype, "logsumexp")
+
+
+logsumexp = Op("logsumexp", ("self",), _logsumexp_forward, (
+    lambda grad, self, result, dim, keepdim=False:
+    _expand_back(grad, self.shape, dim, keepdim) * E.exp(self - _kept(result, self.shape, dim, keepdim)),
+))
+
+
+def _float_input(data: np.ndarray) -> np.ndarray:
+    return data if data.dtype.kind == "f" else ew.copy(data, dtypes.get_default_dtype().np)
+
+
+softmax_backward = Op("softmax_backward", ("grad_output", "output"),
+                      lambda g, y, dim: _along(rk.softmax_backward, y, dim, g), (
+    lambda grad, output, dim: softmax_backward(grad, output, dim=dim),
+    lambda grad, grad_output, output, dim: grad * grad_output
+    - grad * sum(grad_output * output, dim=dim, keepdim=True)
+    - grad_output * sum(grad * output, dim=dim, keepdim=True),
+))
+log_softmax_backward = Op("log_softmax_backward", ("grad_output", "output"),
+                          lambda g, y, dim: _along(rk.log_softmax_backward, y, dim, g), (
+    lambda grad, output, dim: grad - sum(grad * E.exp(output), dim=dim, keepdim=True),
+    lambda grad, grad_output, output, dim: -(grad * E.exp(output) * sum(grad_output, dim=dim, keepdim=True)),
+))
+_softmax = Op("softmax", ("self",), lambda x, dim: _along(rk.softmax, _float_input(x), dim),
+              (lambda grad, result, dim: softmax_backward(grad, result, dim=dim),))
+_log_softmax = Op("log_softmax", ("self",), lambda x, dim: _along(rk.log_softmax, _float_input(x), dim),
+                  (lambda grad, result, dim: log_softmax_backward(grad, result, dim=dim),))
+
+
+def _implicit_dim(input) -> int:
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably (one kernel)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _softmax(input, dim=_implicit_dim(input) if dim is None else dim)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log(softmax(x)) along ``dim``, computed stably (one kernel)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _log_softmax(input, dim=_implicit_dim(input) if dim is None else dim)
+
+
+# ---- scans -----------------------------------------------------------------------------------
+def _reverse_cumsum(t, dim):
+    """sum_{j >= i} t_j along ``dim``, with differentiable ops."""
+    return sum(t, dim=dim, keepdim=True) - cumsum(t, dim=dim) + t
+
+
+def _cumprod_grad(grad, self, result, dim):
+    # grad_i = sum_{j >= i} g_j * prod_{k <= j, k != i} x_k. Away from zeros that is
+    # revcumsum(g * y) / x_i. At the first zero of a slice it is revcumsum(g * y') with
+    # y' the cumprod with that zero replaced by 1; at later zeros it is 0.
+    zero = self == 0
+    first_zero = E.logical_and(zero, cumsum(zero, dim=dim) == 1)
+    safe = E.where(zero, 1.0, self)
+    at_first = _reverse_cumsum(grad * cumprod(E.where(first_zero, 1.0, self), dim=dim), dim)
+    elsewhere = E.where(zero, 0.0, _reverse_cumsum(grad * result, dim) / safe)
+    return E.where(first_zero, at_first, elsewhere)
+
+
+def _scan_forward(kernel):
+    def forward(data, dim, dtype=None):
+        out_dtype = _accumulating_dtype(data, dtype)
+        return _along(kernel, _cast(data, out_dtype), dim)
+    return forward
+
+
+cumsum = Op("cumsum", ("self",), _scan_forward(rk.cumsum),
+            (lambda grad, dim: _reverse_cumsum(grad, dim),))
+cumprod = Op("cumprod", ("self",), _scan_forward(rk.cumprod), (_cumprod_grad,))
