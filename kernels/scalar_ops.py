@@ -45,6 +45,8 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
     "relu": ("x", "T(0) if x <= T(0) else x"),
     "gelu": ("x", "T(0.5) * x * (T(1) + vm.erf(x * T(0.7071067811865476)))"),
     "silu": ("x", "x * vm.sigmoid(x)"),
+    "leaky_relu": ("x, slope", "x if x > T(0) else x * slope"),
+    "elu": ("x, alpha", "x if x > T(0) else alpha * vm.expm1(x)"),
     "softplus": ("x, beta, threshold",
                  "x if x * beta > threshold else vm.log1p(vm.exp(x * beta)) / beta"),
     # fused backward kernels (each is an op with its own derivative in autodiff.ops)

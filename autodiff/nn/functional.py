@@ -1,4 +1,4 @@
-"""``autodiff.nn.functional``: activation functions (layers and losses join later)."""
+"""``autodiff.nn.functional``: activations here; layers and losses from ``autodiff/nn/functions/``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import math
 from ..ops import elementwise as ew
 from ..ops.indexing import one_hot  # noqa: F401
 from ..ops.joining import pad  # noqa: F401
+from ..ops.reduction import log_softmax as _log_softmax, softmax as _softmax
+from .functions.conv import conv1d, conv2d  # noqa: F401
+from .functions.dropout import dropout  # noqa: F401
+from .functions.linear import bilinear, linear  # noqa: F401
+from .functions.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
+                             cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
+                             smooth_l1_loss)
+from .functions.normalization import batch_norm, layer_norm  # noqa: F401
+from .functions.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
+from .functions.sparse import embedding  # noqa: F401
 from ..tensor import Tensor
 
 
@@ -39,3 +49,21 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (for stability)."""
     return ew.softplus(input, beta, threshold)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x."""
+    return ew.leaky_relu.apply_(input, negative_slope) if inplace else ew.leaky_relu(input, negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return ew.elu.apply_(input, alpha) if inplace else ew.elu(input, alpha)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    return _softmax(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    return _log_softmax(input, dim, dtype)

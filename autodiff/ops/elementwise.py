@@ -237,6 +237,12 @@ def _silu_grad(grad, self):
 
 
 gelu = elementwise("gelu", "self", (_gelu_grad,), kind="float")
+leaky_relu = elementwise("leaky_relu", "self, negative_slope", (
+    lambda grad, self, negative_slope: where(self > 0, grad, grad * negative_slope),
+))
+elu = elementwise("elu", "self, alpha", (
+    lambda grad, self, result, alpha: where(self > 0, grad, grad * (result + alpha)),
+), kind="float")
 silu = elementwise("silu", "self", (_silu_grad,), kind="float")
 softplus = elementwise("softplus", "self, beta, threshold", (
     lambda grad, self, beta, threshold: where(self * beta > threshold, grad, grad * sigmoid(self * beta)),

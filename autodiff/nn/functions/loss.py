@@ -1,0 +1,194 @@
+"""Loss functions, as torch.nn.functional. Cross-entropy is one fused op
+(``autodiff/ops/cross_entropy.py``); the others are composed of differentiable ops."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from kernels.cpu import elementwise as ewk
+from kernels.cpu import loss as lk
+
+from ...ops import cross_entropy as ce
+from ...ops import elementwise as ew
+from ...tensor import Tensor
+from ._args import check_reduction, legacy_reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    check_reduction(reduction)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def _targets(target: Tensor) -> np.ndarray:
+    t = target._data
+    return t if t.flags.c_contiguous else ewk.copy(t)
+
+
+def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> None:
+    """Class-index targets: matching batch and spatial shape, values in [0, C) or ignore_index."""
+    if target.shape[:1] != input.shape[:1]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.dim() else 1}).")
+    if target.shape != input.shape[:1] + input.shape[2:]:
+        raise RuntimeError(f"Expected target size {list(input.shape[:1] + input.shape[2:])}, got "
+                           f"{list(target.shape)}")
+    bad = lk.first_bad_target(_targets(target), input.shape[1], ignore_index)
+    if bad != ignore_index:
+        raise IndexError(f"Target {bad} is out of bounds.")
+
+
+def _index_reduce(loss: Tensor, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                  reduction: str) -> Tensor:
+    """Reduce class-index losses: the mean divides by the summed weights of the counted targets."""
+    if reduction != "mean":
+        return _reduce(loss, reduction)
+    w = ce.class_weights(None if weight is None else weight._data, input.shape[1])
+    return loss.sum() / lk.target_weight_sum(_targets(target), w, ignore_index)
+
+
+def _batched(input: Tensor, target: Tensor):
+    """Unbatched (C,) input: add the batch dim to input and target."""
+    if input.dim() == 1:
+        return input.unsqueeze(0), target.unsqueeze(0)
+    return input, target
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy of logits ``input`` (N, C, ...) against class indices (N, ...)
+    or class probabilities (input's shape), with class ``weight``, ``ignore_index`` and
+    ``label_smoothing``; one fused, max-shifted kernel, finite for logits of any size."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    is_indices = not target.dtype.is_floating_point
+    input, target = _batched(input, target)
+    if weight is not None and weight.shape != (input.shape[1],):
+        raise RuntimeError(f"weight tensor should be defined either for all {input.shape[1]} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+    if is_indices:
+        _check_targets(input, target, ignore_index)
+        loss = ce.cross_entropy(input, target, weight, ignore_index=ignore_index,
+                                label_smoothing=label_smoothing)
+        return _index_reduce(loss, input, target, weight, ignore_index, reduction)
+    if target.shape != input.shape:
+        raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+    loss = ce.cross_entropy(input, target, weight, label_smoothing=label_smoothing)
+    return _reduce(loss, reduction)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction)
+    input, target = _batched(input, target)
+    _check_targets(input, target, ignore_index)
+    q = ce.target_distribution(input, target, weight, ignore_index, 0.0)
+    loss = -(input * q).sum(dim=1)
+    return _index_reduce(loss, input, target, weight, ignore_index, reduction)
+
+
+def _check_same_size(input: Tensor, target: Tensor) -> None:
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({_size(target.shape)}) that is different to the input size "
+            f"({_size(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", stacklevel=3)
+
+
+def _size(shape: tuple) -> str:
+    return f"torch.Size({list(shape)})"
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
+    """Mean squared error."""
+    _check_same_size(input, target)
+    loss = ew.square(input - target)
+    return _reduce(loss if weight is None else loss * weight, legacy_reduction(size_average, reduce, reduction))
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error."""
+    _check_same_size(input, target)
+    loss = ew.abs(input - target)
+    return _reduce(loss if weight is None else loss * weight, legacy_reduction(size_average, reduce, reduction))
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (the L1 loss when beta is 0)."""
+    _check_same_size(input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = ew.abs(input - target)
+    loss = d if beta == 0 else ew.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    return _reduce(loss, legacy_reduction(size_average, reduce, reduction))
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
+    _check_same_size(input, target)
+    d = ew.abs(input - target)
+    loss = ew.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """-(y log x + (1 - y) log(1 - x)) of probabilities x, the logs clamped at -100 (as PyTorch)."""
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({_size(target.shape)}) that is different to the input size "
+            f"({_size(input.shape)}) is deprecated. Please ensure they have the same size.")
+    if input.numel() and not bool(((input >= 0) & (input <= 1)).all()):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = -(target * ew.clamp_min(ew.log(input), -100.0)
+             + (1 - target) * ew.clamp_min(ew.log(1 - input), -100.0))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, legacy_reduction(size_average, reduce, reduction))
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross-entropy, stably: (1 - y) x + (1 + (pw - 1) y) softplus(-x)."""
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({_size(target.shape)}) must be the same as input size "
+                         f"({_size(input.shape)})")
+    log_sig = ew.softplus(-input, 1.0, 20.0)
+    if pos_weight is not None:
+        log_sig = log_sig * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input + log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, legacy_reduction(size_average, reduce, reduction))
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """KL(target || exp(input)) pointwise: target * (log target - input), 0 where target is 0."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction)
+    if log_target:
+        loss = ew.exp(target) * (target - input)
+    else:
+        loss = target * ew.log(ew.where(target > 0, target, 1.0)) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.dim() else 1)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support "
+                      "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+                      "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+                      "major release.", stacklevel=2)
+    return _reduce(loss, reduction)

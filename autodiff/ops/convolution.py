@@ -1,0 +1,118 @@
+"""2-D convolution as three ops, the three linear maps of ``y = conv(x, w)``:
+
+* ``convolution(input, weight, bias)``: the forward (bias added in the same kernel);
+* ``conv2d_input(grad_output, weight)``: ``J_x^T grad_output``, a transposed convolution;
+* ``conv2d_weight(input, grad_output)``: ``J_w^T grad_output``.
+
+Each is linear in each operand, and the adjoint of each is one of the others, so the
+backward rules below close over the three ops and any order of gradients works:
+``<conv2d_input(g, w), v> = <g, conv(v, w)>`` and ``<conv2d_weight(x, g), u> = <g, conv(x, u)>``.
+Names follow ``torch.nn.grad.conv2d_input``/``conv2d_weight``. 1-D convolution is the
+2-D one with a height of 1 (see ``autodiff.nn.functional.conv1d``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from kernels.cpu import conv as ck
+from kernels.cpu import elementwise as ew
+
+from .op import Op
+
+
+def _contig(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.c_contiguous else ew.copy(a)
+
+
+def out_size(size: int, k: int, stride: int, pad: int, dil: int) -> int:
+    """Output length of a convolution or pooling window sweep (floor mode)."""
+    return (size + 2 * pad - dil * (k - 1) - 1) // stride + 1
+
+
+def _geometry(x_shape, w_shape, stride, padding, dilation):
+    KH, KW = w_shape[2:]
+    OH = out_size(x_shape[2], KH, stride[0], padding[0], dilation[0])
+    OW = out_size(x_shape[3], KW, stride[1], padding[1], dilation[1])
+    return (KH, KW, stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]), OH, OW
+
+
+def _check(input: np.ndarray, weight: np.ndarray, groups: int, padding, dilation) -> None:
+    if input.ndim != 4:
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of "
+                           f"size: {list(input.shape)}")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same")
+    C, O = input.shape[1], weight.shape[0]
+    if C != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got {C} channels instead")
+    if O % groups:
+        raise RuntimeError("out_channels must be divisible by groups")
+    for size, k, p, d in zip(input.shape[2:], weight.shape[2:], padding, dilation):
+        if size + 2 * p < d * (k - 1) + 1:
+            raise RuntimeError(
+                f"Calculated padded input size per channel: ({input.shape[2] + 2 * padding[0]} x "
+                f"{input.shape[3] + 2 * padding[1]}). Kernel size: ({weight.shape[2]} x {weight.shape[3]}). "
+                "Kernel size can't be greater than actual input size")
+
+
+def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
+    _check(input, weight, groups, padding, dilation)
+    geo, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
+    N, O = input.shape[0], weight.shape[0]
+    y = np.empty((N, O, OH * OW), input.dtype)
+    w2 = _contig(weight).reshape(O, -1)
+    has_bias = bias is not None
+    if has_bias and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
+    b = _contig(bias) if has_bias else np.zeros(O, input.dtype)
+    ck.conv2d_forward(_contig(input), w2, b, has_bias, y, *geo, groups, OH, OW)
+    return y.reshape(N, O, OH, OW)
+
+
+def _conv_input_forward(grad_output, weight, input_size, stride, padding, dilation, groups):
+    geo, OH, OW = _geometry(input_size, weight.shape, stride, padding, dilation)
+    N, O = grad_output.shape[:2]
+    gx = np.empty(input_size, grad_output.dtype)
+    ck.conv2d_input(_contig(grad_output).reshape(N, O, OH * OW), _contig(weight).reshape(O, -1), gx,
+                    *geo, groups, OH, OW)
+    return gx
+
+
+def _conv_weight_forward(input, grad_output, weight_size, stride, padding, dilation, groups):
+    geo, OH, OW = _geometry(input.shape, weight_size, stride, padding, dilation)
+    N, O = grad_output.shape[:2]
+    gw = np.empty((O, int(np.prod(weight_size[1:]))), input.dtype)
+    ck.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW,
+                     numba.get_num_threads())
+    return gw.reshape(weight_size)
+
+
+convolution = Op("convolution", ("input", "weight", "bias"), _conv_forward, (
+    lambda grad, weight, input_shape, stride, padding, dilation, groups: conv2d_input(
+        grad, weight, input_size=input_shape, stride=stride, padding=padding, dilation=dilation,
+        groups=groups),
+    lambda grad, input, weight_shape, stride, padding, dilation, groups: conv2d_weight(
+        input, grad, weight_size=weight_shape, stride=stride, padding=padding, dilation=dilation,
+        groups=groups),
+    lambda grad: grad.sum(dim=(0, 2, 3)),
+))
+
+conv2d_input = Op("conv2d_input", ("grad_output", "weight"), _conv_input_forward, (
+    lambda grad, weight, stride, padding, dilation, groups: convolution(
+        grad, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda grad, grad_output, weight_shape, stride, padding, dilation, groups: conv2d_weight(
+        grad, grad_output, weight_size=weight_shape, stride=stride, padding=padding, dilation=dilation,
+        groups=groups),
+))
+
+conv2d_weight = Op("conv2d_weight", ("input", "grad_output"), _conv_weight_forward, (
+    lambda grad, grad_output, input_shape, stride, padding, dilation, groups: conv2d_input(
+        grad_output, grad, input_size=input_shape, stride=stride, padding=padding, dilation=dilation,
+        groups=groups),
+    lambda grad, input, stride, padding, dilation, groups: convolution(
+        input, grad, None, stride=stride, padding=padding, dilation=dilation, groups=groups),
+))

@@ -1,0 +1,130 @@
+"""2-D pooling ops over ``(N, C, H, W)`` tensors.
+
+* ``max_pool2d(self, indices)``: the forward kernel writes the window maxima and fills
+  ``indices`` (an int64 tensor the caller allocates, returned by ``return_indices=True``)
+  with each maximum's flat position in its plane; the backward scatters by those
+  indices (``plane_scatter_add``), whose own backward gathers by them (``plane_gather``).
+* ``avg_pool2d`` and ``adaptive_avg_pool2d``: one linear kernel over explicit windows;
+  the backward is the adjoint kernel, whose backward is the forward again. The windows
+  (PyTorch's rules) are computed here, once per call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.cpu import elementwise as ew
+from kernels.cpu import pool as pk
+
+from .op import Op
+
+
+def _contig(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.c_contiguous else ew.copy(a)
+
+
+def _planes(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous (N * C, H, W) view (a copy when the strides forbid a view)."""
+    return _contig(a).reshape((-1,) + a.shape[-2:])
+
+
+def pool_out_size(size: int, k: int, stride: int, pad: int, dil: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output length; in ceil mode the last window must start inside the input."""
+    span = size + 2 * pad - dil * (k - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+# ---- max pooling ---------------------------------------------------------------------------
+def _max_pool_forward(self, indices, kernel_size, stride, padding, dilation):
+    x = _planes(self)
+    out_hw = indices.shape[-2:]
+    y = np.empty((x.shape[0],) + out_hw, self.dtype)
+    pk.max_pool2d(x, y, indices.reshape((-1,) + out_hw), *kernel_size, *stride, *padding, *dilation)
+    return y.reshape(indices.shape)
+
+
+def _gather_forward(self, indices):
+    y = np.empty(indices.shape, self.dtype)
+    pk.plane_gather(_contig(self).reshape(y.shape[0] * y.shape[1], -1),
+                    _contig(indices).reshape(y.shape[0] * y.shape[1], -1), y.reshape(y.shape[0] * y.shape[1], -1))
+    return y
+
+
+def _scatter_forward(grad_output, indices, self_shape):
+    x = np.empty(self_shape, grad_output.dtype)
+    planes = self_shape[0] * self_shape[1]
+    pk.plane_scatter_add(_contig(grad_output).reshape(planes, -1), _contig(indices).reshape(planes, -1),
+                         x.reshape(planes, -1))
+    return x
+
+
+max_pool2d = Op("max_pool2d_with_indices", ("self", "indices"), _max_pool_forward, (
+    lambda grad, indices, self_shape: plane_scatter_add(grad, indices, self_shape=self_shape),
+), node_name="MaxPool2DWithIndicesBackward0")
+
+plane_gather = Op("plane_gather", ("self", "indices"), _gather_forward, (
+    lambda grad, indices, self_shape: plane_scatter_add(grad, indices, self_shape=self_shape),
+))
+
+plane_scatter_add = Op("plane_scatter_add", ("grad_output", "indices"), _scatter_forward, (
+    lambda grad, indices: plane_gather(grad, indices),
+))
+
+
+# ---- average pooling ---------------------------------------------------------------------
+def avg_windows(size: int, k: int, stride: int, pad: int, ceil_mode: bool) -> tuple:
+    """Window starts, ends (clipped to the input) and the unclipped sizes (for count_include_pad)."""
+    n = pool_out_size(size, k, stride, pad, 1, ceil_mode)
+    start = np.arange(n, dtype=np.int64) * stride - pad
+    end = np.minimum(start + k, size + pad)
+    padded = end - start
+    return np.maximum(start, 0), np.minimum(end, size), padded
+
+
+def adaptive_windows(size: int, n: int) -> tuple:
+    """PyTorch's adaptive bins: [floor(i * size / n), ceil((i + 1) * size / n))."""
+    i = np.arange(n, dtype=np.int64)
+    return (i * size) // n, -((-(i + 1) * size) // n)
+
+
+def _window_forward(self, h0, h1, w0, w1, div):
+    x = _planes(self)
+    y = np.empty((x.shape[0], len(h0), len(w0)), self.dtype)
+    pk.window_avg(x, y, h0, h1, w0, w1, div.astype(self.dtype, copy=False))
+    return y.reshape(self.shape[:-2] + y.shape[1:])
+
+
+def _window_backward(grad_output, h0, h1, w0, w1, div, self_shape):
+    gy = _planes(grad_output)
+    gx = np.empty(self_shape, grad_output.dtype)
+    pk.window_avg_backward(gy, gx.reshape((-1,) + self_shape[-2:]), h0, h1, w0, w1,
+                           div.astype(grad_output.dtype, copy=False))
+    return gx
+
+
+def _window_op(name: str, node_name: str) -> Op:
+    return Op(name, ("self",), _window_forward, (
+        lambda grad, self_shape, h0, h1, w0, w1, div: window_avg_backward(
+            grad, h0=h0, h1=h1, w0=w0, w1=w1, div=div, self_shape=self_shape),
+    ), node_name=node_name)
+
+
+avg_pool2d = _window_op("avg_pool2d", "AvgPool2DBackward0")
+adaptive_avg_pool2d = _window_op("adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0")
+
+window_avg_backward = Op("window_avg_backward", ("grad_output",), _window_backward, (
+    lambda grad, h0, h1, w0, w1, div: avg_pool2d(grad, h0=h0, h1=h1, w0=w0, w1=w1, div=div),
+))
+
+
+def avg_pool_divisors(hp: np.ndarray, wp: np.ndarray, h: np.ndarray, w: np.ndarray,
+                      count_include_pad: bool, divisor_override) -> np.ndarray:
+    """The divisor of each output: the override, the padded window size, or the clipped one."""
+    if divisor_override:
+        return np.full((len(h), len(w)), float(divisor_override))
+    if count_include_pad:
+        return np.outer(hp, wp).astype(np.float64)
+    return np.outer(h, w).astype(np.float64)

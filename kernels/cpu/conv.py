@@ -1,0 +1,133 @@
+"""2-D convolution kernels: im2col + BLAS GEMM per sample, parallel over the batch.
+
+Shapes (all arrays C-contiguous, one float dtype):
+
+* ``x``: input ``(N, C, H, W)``; ``w``: weight ``(O, C // groups, KH, KW)`` seen as
+  ``(O, C // groups * KH * KW)``; ``y``: output ``(N, O, OH * OW)``.
+* ``cols`` (per sample, per thread): ``(C * KH * KW, OH * OW)``, row ``(c, i, j)`` holding
+  ``x[c, oh * sh - ph + i * dh, ow * sw - pw + j * dw]`` (zero where that is padding).
+  The rows of one group are contiguous, so group ``g`` is a row block of ``cols``.
+
+The three kernels are the three linear maps of a convolution (torch.nn.grad names):
+
+* ``conv2d_forward``: ``y[n] = w @ cols(x[n]) (+ bias)``;
+* ``conv2d_input``: ``x_grad[n] = col2im(w.T @ y_grad[n])`` (the transposed convolution);
+* ``conv2d_weight``: ``w_grad = sum_n y_grad[n] @ cols(x[n]).T``.
+
+Each sample runs on one thread: its ``cols`` stays in cache between im2col and the GEMM,
+and the output needs no transposition (a batched GEMM over ``N * OH * OW`` columns would
+have to scatter back to NCHW). ``np.dot`` inside ``@njit`` is a BLAS call. Padding,
+stride and dilation are handled by clipping each row's output range to the valid input
+columns, so the inner loops have no bounds branches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(inline="always")
+def _valid_range(k: int, stride: int, pad: int, dil: int, size: int, out_size: int):
+    """The output positions o whose input position o * stride - pad + k * dil is in [0, size)."""
+    off = k * dil - pad
+    lo = 0 if off >= 0 else (-off + stride - 1) // stride
+    hi = (size - off + stride - 1) // stride if size > off else 0
+    return lo, max(lo, min(hi, out_size))
+
+
+@njit(inline="always")
+def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    C, H, W = x.shape
+    for c in range(C):
+        for i in range(KH):
+            h0, h1 = _valid_range(i, sh, ph, dh, H, OH)
+            for j in range(KW):
+                r = (c * KH + i) * KW + j
+                w0, w1 = _valid_range(j, sw, pw, dw, W, OW)
+                row = cols[r]
+                row[: h0 * OW] = 0
+                row[h1 * OW:] = 0
+                for oh in range(h0, h1):
+                    base = oh * OW
+                    ih = oh * sh - ph + i * dh
+                    iw0 = j * dw - pw
+                    row[base:base + w0] = 0
+                    row[base + w1:base + OW] = 0
+                    for ow in range(w0, w1):
+                        row[base + ow] = x[c, ih, ow * sw + iw0]
+
+
+@njit(inline="always")
+def _col2im(cols, x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """x += the adjoint of im2col applied to cols (x must be zeroed by the caller)."""
+    C, H, W = x.shape
+    for c in range(C):
+        for i in range(KH):
+            h0, h1 = _valid_range(i, sh, ph, dh, H, OH)
+            for j in range(KW):
+                r = (c * KH + i) * KW + j
+                w0, w1 = _valid_range(j, sw, pw, dw, W, OW)
+                row = cols[r]
+                for oh in range(h0, h1):
+                    base = oh * OW
+                    ih = oh * sh - ph + i * dh
+                    iw0 = j * dw - pw
+                    for ow in range(w0, w1):
+                        x[c, ih, ow * sw + iw0] += row[base + ow]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def conv2d_forward(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+    """y[n] = w @ im2col(x[n]) + bias. w: (O, Cg*KH*KW); bias: (O,) (read if has_bias);
+    y: (N, O, OH*OW), overwritten."""
+    N, C, H, W = x.shape
+    O, KG = w.shape
+    og = O // groups
+    for n in prange(N):
+        cols = np.empty((C * KH * KW, OH * OW), x.dtype)
+        _im2col(x[n], cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+        for g in range(groups):
+            np.dot(w[g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG], y[n, g * og:(g + 1) * og])
+        if has_bias:
+            for o in range(O):
+                y[n, o] += bias[o]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def conv2d_input(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+    """gx[n] = col2im(w.T @ gy[n]): the gradient of the convolution w.r.t. its input.
+    gy: (N, O, OH*OW); w: (O, Cg*KH*KW); gx: (N, C, H, W), overwritten."""
+    N, C, H, W = gx.shape
+    O, KG = w.shape
+    og = O // groups
+    for n in prange(N):
+        cols = np.empty((C * KH * KW, OH * OW), gx.dtype)
+        for g in range(groups):
+            np.dot(w[g * og:(g + 1) * og].T, gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG])
+        gx[n] = 0
+        _col2im(cols, gx[n], KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, threads):
+    """gw = sum_n gy[n] @ im2col(x[n]).T: the gradient w.r.t. the weight.
+    x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten. Each thread sums
+    a contiguous chunk of the batch into its own partial (``threads`` chunks: pass
+    ``numba.get_num_threads()``), then the partials are added."""
+    N, C, H, W = x.shape
+    O, KG = gw.shape
+    og = O // groups
+    chunks = max(min(threads, N), 1)
+    partial = np.zeros((chunks, O, KG), gw.dtype)
+    for t in prange(chunks):
+        cols = np.empty((C * KH * KW, OH * OW), x.dtype)
+        tmp = np.empty((og, KG), gw.dtype)
+        for n in range(t * N // chunks, (t + 1) * N // chunks):
+            _im2col(x[n], cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+            for g in range(groups):
+                np.dot(gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG].T, tmp)
+                partial[t, g * og:(g + 1) * og] += tmp
+    gw[:] = 0
+    for t in range(chunks):
+        gw += partial[t]

@@ -1,0 +1,92 @@
+"""2-D pooling kernels over planes: an input ``(P, H, W)`` is ``(N * C, H, W)``.
+
+* Max pooling writes the maximum of each window and its flat index ``ih * W + iw`` in
+  the plane (PyTorch's convention for ``return_indices``); NaN wins, as in PyTorch. Its
+  gradient and the gradient's gradient are the plane-wise scatter-add and gather by
+  those indices (``plane_scatter_add``, ``plane_gather``).
+* Average pooling, plain and adaptive, is one kernel pair over explicit windows: output
+  row ``oh`` averages input rows ``[h0[oh], h1[oh])`` and columns ``[w0[ow], w1[ow])``,
+  divided by ``div[oh, ow]``. The caller computes the windows (PyTorch's rules for
+  padding, ``ceil_mode``, ``count_include_pad``, ``divisor_override`` or adaptive bins).
+
+Every kernel runs in parallel over planes; all arrays are C-contiguous.
+"""
+
+from __future__ import annotations
+
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def max_pool2d(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
+    """y[p, oh, ow] = max over the window; idx its flat index in the plane (first on ties)."""
+    P, H, W = x.shape
+    _, OH, OW = y.shape
+    for p in prange(P):
+        for oh in range(OH):
+            hs = oh * sh - ph
+            for ow in range(OW):
+                ws = ow * sw - pw
+                best = x[p, 0, 0]
+                bi = -1
+                for i in range(KH):
+                    ih = hs + i * dh
+                    if ih < 0 or ih >= H:
+                        continue
+                    for j in range(KW):
+                        iw = ws + j * dw
+                        if iw < 0 or iw >= W:
+                            continue
+                        v = x[p, ih, iw]
+                        if bi < 0 or v > best or (v != v and best == best):
+                            best = v
+                            bi = ih * W + iw
+                y[p, oh, ow] = best
+                idx[p, oh, ow] = bi
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def plane_gather(x, idx, y):
+    """y[p, k] = x[p, idx[p, k]]. x: (P, L_in); idx, y: (P, L_out)."""
+    P, L = y.shape
+    for p in prange(P):
+        for k in range(L):
+            y[p, k] = x[p, idx[p, k]]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def plane_scatter_add(g, idx, x):
+    """x[p, :] = 0, then x[p, idx[p, k]] += g[p, k]. g, idx: (P, L_out); x: (P, L_in)."""
+    P, L = g.shape
+    for p in prange(P):
+        x[p] = 0
+        for k in range(L):
+            x[p, idx[p, k]] += g[p, k]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def window_avg(x, y, h0, h1, w0, w1, div):
+    """y[p, oh, ow] = sum(x[p, h0[oh]:h1[oh], w0[ow]:w1[ow]]) / div[oh, ow]."""
+    P, OH, OW = y.shape
+    for p in prange(P):
+        for oh in range(OH):
+            for ow in range(OW):
+                acc = x[p, 0, 0] * 0
+                for ih in range(h0[oh], h1[oh]):
+                    for iw in range(w0[ow], w1[ow]):
+                        acc += x[p, ih, iw]
+                y[p, oh, ow] = acc / div[oh, ow]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def window_avg_backward(gy, gx, h0, h1, w0, w1, div):
+    """The adjoint of ``window_avg``: gx[p] = 0, then each gy[p, oh, ow] / div spread over its window."""
+    P, OH, OW = gy.shape
+    for p in prange(P):
+        gx[p] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                v = gy[p, oh, ow] / div[oh, ow]
+                for ih in range(h0[oh], h1[oh]):
+                    for iw in range(w0[ow], w1[ow]):
+                        gx[p, ih, iw] += v
