@@ -16,7 +16,7 @@ PyTorch's single-tensor (``foreach=False``) implementation, so float64 trajector
 to rounding.
 
 ``update(kind, p, g, states, hyper)`` is the entry point: one serial kernel below
-``PARALLEL_THRESHOLD`` elements, the same rules split into ``prange`` chunks above it.
+``PARALLEL_THRESHOLD`` elements; above it, ``prange`` chunks each run the serial kernel.
 The rule is picked by ``kind`` inside the kernel, so the whole family compiles to two
 kernels per dtype.
 """
@@ -138,11 +138,20 @@ def update_serial(kind, p, g, s0, s1, s2, h):
     _rule(kind, 0, p.size, p, g, s0, s1, s2, h)
 
 
+@njit(inline="always")
+def _part(a, lo, hi):
+    return a[lo:hi] if a.size else a  # unused state slots are empty
+
+
 @njit(cache=True, error_model="numpy", parallel=True)
 def update_parallel(kind, p, g, s0, s1, s2, h):
+    # Each chunk calls the serial kernel on slices: inlining the rules into the prange body
+    # compiled to a loop several times slower than the serial one.
     n = p.size
     for c in prange((n + _CHUNK - 1) // _CHUNK):
-        _rule(kind, c * _CHUNK, min(n, (c + 1) * _CHUNK), p, g, s0, s1, s2, h)
+        lo = c * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        update_serial(kind, p[lo:hi], g[lo:hi], _part(s0, lo, hi), _part(s1, lo, hi), _part(s2, lo, hi), h)
 
 
 def update(kind: int, p: np.ndarray, g: np.ndarray, states: Sequence[np.ndarray],
