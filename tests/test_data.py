@@ -132,4 +132,4 @@ def test_random_split_lengths_fractions_and_reproducibility():
     with pytest.raises(ValueError, match="Sum of input lengths does not equal the length of the input dataset!"):
         random_split(ds, [5, 6])
     with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
-        random_split(range(2), [0.9, 0.05, 0.05])
+        random_split(range(2), [0.9, 0.1])

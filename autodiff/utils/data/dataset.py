@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import math
 import warnings
-from typing import Any, Generic, Iterable, Iterator, Sequence, TypeVar
+from typing import Generic, Iterable, Iterator, Sequence, TypeVar
 
 from ...random import Generator, default_generator, rng
 from ...tensor import Tensor
