@@ -30,7 +30,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     groups: dict[str, dict[str, float]] = {}
     for bench in session.benchmarks:
         name = bench["name"].split("[")[-1].rstrip("]")
-        groups.setdefault(bench["group"], {})[name.split("-")[0]] = bench["stats"]["median"]
+        stats = bench["stats"]  # a dict in some pytest-benchmark versions, a Stats object in others
+        median = stats["median"] if isinstance(stats, dict) else stats.median
+        groups.setdefault(bench["group"], {})[name.split("-")[0]] = median
     tr = terminalreporter
     tr.section(f"autodiff vs torch and NumPy (median times, {THREADS} threads each)")
     tr.write_line(f"{'workload':45s} {'autodiff':>11s} {'torch':>11s} {'numpy':>11s} {'ad/torch':>9s} {'ad/numpy':>9s}")

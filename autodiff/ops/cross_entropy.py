@@ -32,6 +32,11 @@ def class_weights(weight: np.ndarray | None, C: int) -> np.ndarray:
     return weight if weight.dtype == np.float64 else ew.copy(weight, np.float64)
 
 
+def _kernel(name: str, x: np.ndarray):
+    """The serial or parallel variant of a loss kernel, by the number of logits."""
+    return getattr(lk, name + "_par" if x.size >= lk.PARALLEL_MIN else name)
+
+
 def _is_indices(target: np.ndarray) -> bool:
     return target.dtype.kind in "iu"
 
@@ -42,9 +47,9 @@ def _forward(self, target, weight, ignore_index=-100, label_smoothing=0.0):
     w = class_weights(weight, C)
     out = np.empty((N, B), self.dtype)
     if _is_indices(target):
-        lk.cross_entropy_indices(x, _contig_targets(target, N, B), w, ignore_index, label_smoothing, out)
+        _kernel("cross_entropy_indices", x)(x, _contig_targets(target, N, B), w, ignore_index, label_smoothing, out)
     else:
-        lk.cross_entropy_probs(x, _logits(target), w, label_smoothing, out)
+        _kernel("cross_entropy_probs", x)(x, _logits(target), w, label_smoothing, out)
     return out.reshape(self.shape[:1] + self.shape[2:])
 
 
@@ -56,10 +61,10 @@ def _backward_forward(grad_output, self, target, weight, ignore_index=-100, labe
     g = g.reshape(N, B)
     out = np.empty(x.shape, self.dtype)
     if _is_indices(target):
-        lk.cross_entropy_indices_backward(x, _contig_targets(target, N, B), w, ignore_index,
+        _kernel("cross_entropy_indices_backward", x)(x, _contig_targets(target, N, B), w, ignore_index,
                                           label_smoothing, g, out)
     else:
-        lk.cross_entropy_probs_backward(x, _logits(target), w, label_smoothing, g, out)
+        _kernel("cross_entropy_probs_backward", x)(x, _logits(target), w, label_smoothing, g, out)
     return out.reshape(self.shape)
 
 

@@ -12,7 +12,8 @@ so the gradient w.r.t. the logits is ``g * (softmax(x) * sum_c q - q)``. The for
 computes ``logsumexp`` with the max subtracted and accumulates in float64, so logits of
 any magnitude give a finite loss; the backward recomputes the softmax (one extra pass
 over C values is cheaper than saving it). Targets are validated by the caller
-(``first_bad_target``).
+(``first_bad_target``). Each kernel is an inlined body with a serial and a parallel
+(``_par``) entry point; ``PARALLEL_MIN`` logits is where the parallel one pays.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+PARALLEL_MIN = 1 << 16
 
 
 @njit(inline="always")
@@ -62,8 +65,8 @@ def target_weight_sum(t, w, ignore_index):
     return s
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def cross_entropy_indices(x, t, w, ignore_index, eps, out):
+@njit(inline="always")
+def _cross_entropy_indices(x, t, w, ignore_index, eps, out):
     """out[a, b] = -sum_c q[c] * log_softmax(x[a, :, b])[c], q from class indices t (A, B)."""
     A, C, B = x.shape
     for a in prange(A):
@@ -82,8 +85,8 @@ def cross_entropy_indices(x, t, w, ignore_index, eps, out):
             out[a, b] = loss
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out):
+@njit(inline="always")
+def _cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out):
     """out[a, :, b] = g[a, b] * (softmax(x[a, :, b]) * sum(q) - q), q from indices t."""
     A, C, B = x.shape
     wsum = 0.0
@@ -106,8 +109,8 @@ def cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out):
                 out[a, c, b] = gab * (math.exp(float(x[a, c, b]) - lse) * total - q)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def cross_entropy_probs(x, y, w, eps, out):
+@njit(inline="always")
+def _cross_entropy_probs(x, y, w, eps, out):
     """out[a, b] = -sum_c q[c] * log_softmax(x[a, :, b])[c], q = w * ((1 - eps) * y + eps / C)."""
     A, C, B = x.shape
     for a in prange(A):
@@ -119,8 +122,8 @@ def cross_entropy_probs(x, y, w, eps, out):
             out[a, b] = loss
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def cross_entropy_probs_backward(x, y, w, eps, g, out):
+@njit(inline="always")
+def _cross_entropy_probs_backward(x, y, w, eps, g, out):
     """out[a, :, b] = g[a, b] * (softmax(x[a, :, b]) * sum(q) - q), q from probabilities y."""
     A, C, B = x.shape
     for a in prange(A):
@@ -146,3 +149,51 @@ def target_distribution(t, w, ignore_index, eps, out):
                 out[a, c, b] = 0 if k == ignore_index else eps / C * w[c]
             if k != ignore_index:
                 out[a, k, b] += (1.0 - eps) * w[k]
+
+
+@njit(cache=True, error_model="numpy")
+def cross_entropy_indices(x, t, w, ignore_index, eps, out):
+    """Serial ``_cross_entropy_indices``: for small batches, where a thread launch costs more than it saves."""
+    _cross_entropy_indices(x, t, w, ignore_index, eps, out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def cross_entropy_indices_par(x, t, w, ignore_index, eps, out):
+    """Parallel (over the batch) ``_cross_entropy_indices``."""
+    _cross_entropy_indices(x, t, w, ignore_index, eps, out)
+
+
+@njit(cache=True, error_model="numpy")
+def cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out):
+    """Serial ``_cross_entropy_indices_backward``: for small batches, where a thread launch costs more than it saves."""
+    _cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def cross_entropy_indices_backward_par(x, t, w, ignore_index, eps, g, out):
+    """Parallel (over the batch) ``_cross_entropy_indices_backward``."""
+    _cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out)
+
+
+@njit(cache=True, error_model="numpy")
+def cross_entropy_probs(x, y, w, eps, out):
+    """Serial ``_cross_entropy_probs``: for small batches, where a thread launch costs more than it saves."""
+    _cross_entropy_probs(x, y, w, eps, out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def cross_entropy_probs_par(x, y, w, eps, out):
+    """Parallel (over the batch) ``_cross_entropy_probs``."""
+    _cross_entropy_probs(x, y, w, eps, out)
+
+
+@njit(cache=True, error_model="numpy")
+def cross_entropy_probs_backward(x, y, w, eps, g, out):
+    """Serial ``_cross_entropy_probs_backward``: for small batches, where a thread launch costs more than it saves."""
+    _cross_entropy_probs_backward(x, y, w, eps, g, out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def cross_entropy_probs_backward_par(x, y, w, eps, g, out):
+    """Parallel (over the batch) ``_cross_entropy_probs_backward``."""
+    _cross_entropy_probs_backward(x, y, w, eps, g, out)

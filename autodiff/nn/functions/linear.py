@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...ops import linear as _linear
 from ...tensor import Tensor
 
 
@@ -12,8 +13,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.dim() else 1} "
             f"and {weight.shape[-1]}x{weight.shape[0]})")
-    out = input @ weight.t()
-    return out if bias is None else out + bias
+    return _linear.linear(input, weight, bias)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -27,7 +27,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     lead = input1.shape[:-1]
     x1 = input1.reshape(-1, in1)
     x2 = input2.reshape(-1, in2)
-    t = (x1 @ weight.permute(1, 0, 2).reshape(in1, out_f * in2)).reshape(-1, out_f, in2)
+    t = _linear.linear(x1, weight.permute(1, 0, 2).reshape(in1, out_f * in2).t(), None).reshape(-1, out_f, in2)
     out = (t * x2.unsqueeze(1)).sum(dim=-1)
     if bias is not None:
         out = out + bias
