@@ -25,6 +25,7 @@ from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumprod, cumsu
                             log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
                             var)
 from .ops.views import flatten, reshape, squeeze, unsqueeze
+from .ops.matmul import addmm, bmm, dot, einsum, matmul, mm, mv, outer
 from .ops.views import (as_strided, broadcast_to, chunk, diagonal, movedim, narrow, permute, select,
                         split, t, transpose, unbind, unflatten)
 from .ops.indexing import (gather, index_add, index_copy, index_select, masked_fill, masked_select,

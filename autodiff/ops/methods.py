@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import conversion as cv
 from . import elementwise as ew
+from . import matmul as mm
 from . import indexing as ix
 from . import joining as jn
 from . import reduction as rd
@@ -51,6 +52,8 @@ _METHODS = {
     "argmax": rd.argmax, "argmin": rd.argmin, "var": rd.var, "std": rd.std, "norm": rd.norm,
     "logsumexp": rd.logsumexp, "softmax": rd.softmax, "log_softmax": rd.log_softmax,
     "cumsum": rd.cumsum, "cumprod": rd.cumprod, "all": rd.all, "any": rd.any,
+    "matmul": mm.matmul, "__matmul__": mm.matmul, "__rmatmul__": _reflected(mm.matmul), "mm": mm.mm,
+    "bmm": mm.bmm, "mv": mm.mv, "dot": mm.dot, "outer": mm.outer, "addmm": mm.addmm,
     "view": _size_args(lambda self, shape: vw.view(self, shape=shape)),
     "reshape": _size_args(vw.reshape), "expand": _size_args(lambda self, shape: vw.expand(self, shape=shape)),
     "expand_as": lambda self, other: vw.expand(self, shape=other.shape),

@@ -1,0 +1,220 @@
+"""Matrix products: matmul/@ with PyTorch's rules, mm, bmm, mv, dot, outer, addmm, einsum.
+
+Everything reduces to one op, ``_bmm``: a batched (…, M, K) @ (…, K, N) product with
+broadcast batch dimensions, run by ``kernels.cpu.matmul.matmul`` on 3-D views (BLAS for
+C- or F-contiguous blocks, so transposed operands are not copied). Its backward is two
+more products (grad @ Bᵀ, Aᵀ @ grad); the op mechanism sums them back over broadcast
+batch dims. 1-D operands are handled as in torch by unsqueezing and squeezing around it.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+
+import numpy as np
+
+from kernels.cpu import elementwise as ew
+from kernels.cpu import matmul as mk
+
+from ..tensor import Tensor
+from .elementwise import broadcast_shapes
+from .op import Op
+from .reduction import sum as _sum
+
+
+def _as_batch3(data: np.ndarray, batch: tuple) -> np.ndarray:
+    """``data`` (…, R, C) broadcast to ``batch`` + (R, C), as a 3-D (prod(batch), R, C) array.
+
+    A view when the batch dims collapse to one stride (contiguous, or fully broadcast:
+    stride 0); otherwise a copy.
+    """
+    rows, cols = data.shape[-2:]
+    count = math.prod(batch)
+    if data.ndim == 2 or all(n == 1 for n in data.shape[:-2]):  # one matrix for every batch
+        m = data.reshape(rows, cols) if data.ndim != 2 else data
+        return np.lib.stride_tricks.as_strided(m, (count, rows, cols), (0,) + m.strides)
+    if data.shape[:-2] == batch:
+        v = data.view()
+        try:
+            v.shape = (count, rows, cols)
+            return v
+        except AttributeError:
+            pass
+    return ew.copy(np.broadcast_to(data, batch + (rows, cols))).reshape(count, rows, cols)
+
+
+def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    (m, k1), (k2, n) = a.shape[-2:], b.shape[-2:]
+    if k1 != k2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k1} and {k2}x{n}) "
+                           f"(operand shapes {list(a.shape)} and {list(b.shape)})")
+    dt = np.result_type(a.dtype, b.dtype)
+    if dt.kind == "b":
+        raise RuntimeError('"addmm_impl_cpu_" not implemented for \'Bool\'')
+    a, b = (x if x.dtype == dt else ew.copy(x, dt) for x in (a, b))
+    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    out = np.empty((math.prod(batch), m, n), dt)
+    mk.matmul(_as_batch3(a, batch), _as_batch3(b, batch), out)
+    return out.reshape(batch + (m, n))
+
+
+_bmm = Op("matmul", ("self", "other"), _bmm_forward, (
+    lambda grad, other: _bmm(grad, other.mT),
+    lambda grad, self: _bmm(self.mT, grad),
+), node_name="MmBackward0")
+
+
+def _check_operand(t) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"matmul(): argument must be a Tensor, not {type(t).__name__}")
+    if t.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{t.ndim}D and ...D")
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """The matrix product with PyTorch's rules for 1-D operands and broadcast batch dims."""
+    for t in (input, other):
+        _check_operand(t)
+    if input.ndim == 1 and other.ndim == 1:
+        return dot(input, other)
+    a = input.unsqueeze(0) if input.ndim == 1 else input
+    b = other.unsqueeze(-1) if other.ndim == 1 else other
+    out = _bmm(a, b)
+    if input.ndim == 1:
+        out = out.squeeze(-2)
+    if other.ndim == 1:
+        out = out.squeeze(-1)
+    return out
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """2-D matrix product (no broadcasting)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"self must be a matrix (got a {input.ndim}-D tensor of shape {list(input.shape)})")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix (got a {mat2.ndim}-D tensor of shape {list(mat2.shape)})")
+    return _bmm(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched 3-D matrix product with equal batch sizes."""
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 and batch2 must be 3D tensors, got shapes {list(input.shape)} "
+                           f"and {list(mat2.shape)}")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
+                           f"{input.shape[0]} and {mat2.shape[0]}")
+    return _bmm(input, mat2)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim} dims "
+                           f"(shapes {list(input.shape)} and {list(vec.shape)})")
+    return matmul(input, vec)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors of the same length."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(
+            "inconsistent tensor size, expected tensor [%d] and src [%d] to have the same number "
+            "of elements, but got %d and %d elements respectively"
+            % (input.shape[0], other.shape[0], input.shape[0], other.shape[0]))
+    return _bmm(input.unsqueeze(0), other.unsqueeze(-1)).reshape(())
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors (an elementwise broadcast product)."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D tensors, got {input.ndim}D and {vec2.ndim}D")
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2)."""
+    prod = mm(mat1, mat2)
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:  # input is ignored (not even its NaNs propagate), as in torch
+        return prod
+    return prod + (input if beta == 1 else input * beta)
+
+
+# ---- einsum ----------------------------------------------------------------------------------
+def _parse_einsum(equation: str, operands) -> tuple[list[str], str]:
+    """Subscripts per operand and for the output, with '...' expanded to spare letters."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum(): {len(inputs)} subscript groups for {len(operands)} operands")
+    spare = iter(c for c in string.ascii_letters if c not in eq)
+    ell_rank = max((t.ndim - len(s.replace("...", "")) for s, t in zip(inputs, operands) if "..." in s),
+                   default=0)
+    ell = "".join(next(spare) for _ in range(ell_rank))
+    subs = []
+    for s, t in zip(inputs, operands):
+        if "..." in s:
+            k = t.ndim - len(s.replace("...", ""))
+            s = s.replace("...", ell[ell_rank - k:])
+        if len(s) != t.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) does "
+                               f"not match the number of dimensions ({t.ndim}) for operand "
+                               f"with shape {list(t.shape)}")
+        if len(set(s)) != len(s):
+            raise NotImplementedError(f"einsum(): repeated subscripts within an operand ({s!r}) "
+                                      "are not supported")
+        subs.append(s)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        counts = {}
+        for s in subs:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return subs, out
+
+
+def _sum_out(t: Tensor, subs: str, keep: str) -> tuple[Tensor, str]:
+    """Sum away the subscripts of ``t`` that do not appear in ``keep``."""
+    drop = [i for i, c in enumerate(subs) if c not in keep]
+    if not drop:
+        return t, subs
+    return _sum(t, dim=tuple(drop)), "".join(c for c in subs if c in keep)
+
+
+def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: str) -> tuple[Tensor, str]:
+    """Contract two operands with one batched matmul; result subscripts: batch, left, right."""
+    a, sa = _sum_out(a, sa, sb + keep)
+    b, sb = _sum_out(b, sb, sa + keep)
+    batch = [c for c in sa if c in sb and c in keep]
+    contracted = [c for c in sa if c in sb and c not in keep]
+    left = [c for c in sa if c not in sb]
+    right = [c for c in sb if c not in sa]
+    size = {**dict(zip(sb, b.shape)), **dict(zip(sa, a.shape))}
+    a3 = a.permute(*[sa.index(c) for c in batch + left + contracted]).reshape(
+        tuple(size[c] for c in batch) + (math.prod(size[c] for c in left), math.prod(size[c] for c in contracted)))
+    b3 = b.permute(*[sb.index(c) for c in batch + contracted + right]).reshape(
+        tuple(size[c] for c in batch) + (math.prod(size[c] for c in contracted), math.prod(size[c] for c in right)))
+    out = _bmm(a3, b3).reshape(tuple(size[c] for c in batch + left + right))
+    return out, "".join(batch + left + right)
+
+
+def einsum(equation: str, *operands: Tensor) -> Tensor:
+    """Einstein summation over one or more operands, contracted pairwise by batched matmul."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    subs, out = _parse_einsum(equation, operands)
+    result, rs = operands[0], subs[0]
+    for i in range(1, len(operands)):
+        # keep what the output or a later operand still needs
+        result, rs = _contract(result, rs, operands[i], subs[i], out + "".join(subs[i + 1:]))
+    result, rs = _sum_out(result, rs, out)
+    return result.permute(*[rs.index(c) for c in out]) if rs != out else result
