@@ -253,3 +253,8 @@ COMPARISONS = [
     OpInfo("isnan", lambda a: ad.isnan(a.log()), lambda a: torch.isnan(a.log()), UNARY,
            differentiable=False),
 ]
+
+# ---- autodiff.nn.functional: layers and losses (tests/op_table_nn.py) -------------------------
+from op_table_nn import NN_OPS  # noqa: E402
+
+OPS += NN_OPS
