@@ -50,7 +50,6 @@ def _cpu_model() -> str:
 def _limit_threads(threads: int) -> dict:
     """Give Numba, torch and every loaded BLAS ``threads`` threads; the versions in use."""
     numba.set_num_threads(threads)
-    os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = str(threads)  # for subprocesses
     info = {"numba": numba.__version__, "numpy": np.__version__}
     try:
         import torch
