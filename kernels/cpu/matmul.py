@@ -6,7 +6,8 @@ each 2-D block is passed as it is when it is C- or F-contiguous, so a transposed
 Batch strides may be 0 (a broadcast batch dim). Integer operands use a blocked loop.
 
 Threads: one large product lets BLAS thread the GEMM; many small products (batch at
-least ``_BATCH_PARALLEL`` and blocks under ``_SMALL_BLOCK`` flops) run one per thread.
+least ``_BATCH_PARALLEL`` and blocks under ``_SMALL_BLOCK`` multiply-adds) run one per
+Numba thread, with BLAS held to one thread meanwhile (``blas_threads``).
 """
 
 from __future__ import annotations
@@ -14,25 +15,42 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-_SMALL_BLOCK = 64 * 64 * 64
+from .blas_threads import single_threaded_blas
+
+_SMALL_BLOCK = 256 * 256 * 256
 _BATCH_PARALLEL = 8
 
 
 @njit(cache=True, error_model="numpy")
-def _as_blas(m):
-    """``m`` itself when BLAS can take it (C or F contiguous), else a C-ordered copy."""
-    if m.flags.c_contiguous or m.flags.f_contiguous:
-        return m
-    return np.ascontiguousarray(m)
+def _c_view(m):
+    """(c, transposed): a C-contiguous-typed array with ``m == (c.T if transposed else c)``.
+
+    Numba types a slice of a 3-D array as layout 'A', and its ``np.dot`` only calls BLAS
+    for arrays typed contiguous; ``np.ascontiguousarray`` re-types a contiguous array as a
+    view (copying only what is neither C- nor F-contiguous).
+    """
+    if m.flags.c_contiguous or not m.flags.f_contiguous:
+        return np.ascontiguousarray(m), False
+    return np.ascontiguousarray(m.T), True
 
 
 @njit(cache=True, error_model="numpy")
 def _gemm(a, b, out):
-    """out = a @ b for one 2-D block (out C-contiguous)."""
+    """out = a @ b for one 2-D block (out C-contiguous), by BLAS in the operands' own layouts."""
     if a.shape[1] == 0:
         out[:] = 0
         return
-    np.dot(_as_blas(a), _as_blas(b), out)
+    ac, at = _c_view(a)
+    bc, bt = _c_view(b)
+    o = np.ascontiguousarray(out)
+    if at and bt:
+        np.dot(ac.T, bc.T, o)
+    elif at:
+        np.dot(ac.T, bc, o)
+    elif bt:
+        np.dot(ac, bc.T, o)
+    else:
+        np.dot(ac, bc, o)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -68,6 +86,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     if out.dtype.kind != "f":
         _int_batched(a, b, out)
     elif out.shape[0] >= _BATCH_PARALLEL and out.shape[1] * out.shape[2] * a.shape[2] < _SMALL_BLOCK:
-        _float_batched_parallel(a, b, out)
+        with single_threaded_blas():
+            _float_batched_parallel(a, b, out)
     else:
         _float_batched(a, b, out)
