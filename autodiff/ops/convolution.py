@@ -13,7 +13,6 @@ Names follow ``torch.nn.grad.conv2d_input``/``conv2d_weight``. 1-D convolution i
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from kernels.cpu import conv as ck
@@ -86,8 +85,7 @@ def _conv_weight_forward(input, grad_output, weight_size, stride, padding, dilat
     geo, OH, OW = _geometry(input.shape, weight_size, stride, padding, dilation)
     N, O = grad_output.shape[:2]
     gw = np.empty((O, int(np.prod(weight_size[1:]))), input.dtype)
-    ck.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW,
-                     numba.get_num_threads())
+    ck.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW)
     return gw.reshape(weight_size)
 
 

@@ -110,24 +110,32 @@ def conv2d_input(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, threads):
-    """gw = sum_n gy[n] @ im2col(x[n]).T: the gradient w.r.t. the weight.
-    x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten. Each thread sums
-    a contiguous chunk of the batch into its own partial (``threads`` chunks: pass
-    ``numba.get_num_threads()``), then the partials are added."""
-    N, C, H, W = x.shape
+def _im2col_batch(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """cols[n] = im2col(x[n]) for every sample, in parallel over the batch."""
+    for n in prange(x.shape[0]):
+        _im2col(x[n], cols[n], KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+@njit(cache=True, error_model="numpy")
+def _accumulate_weight_grad(gy, cols, gw, groups):
+    """gw = sum_n gy[n] @ cols[n].T per group, one BLAS call per sample and group. Serial:
+    BLAS threads itself, and BLAS called from parallel loops oversubscribes the cores."""
+    N = gy.shape[0]
     O, KG = gw.shape
     og = O // groups
-    chunks = max(min(threads, N), 1)
-    partial = np.zeros((chunks, O, KG), gw.dtype)
-    for t in prange(chunks):
-        cols = np.empty((C * KH * KW, OH * OW), x.dtype)
-        tmp = np.empty((og, KG), gw.dtype)
-        for n in range(t * N // chunks, (t + 1) * N // chunks):
-            _im2col(x[n], cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
-            for g in range(groups):
-                np.dot(gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG].T, tmp)
-                partial[t, g * og:(g + 1) * og] += tmp
+    tmp = np.empty((og, KG), gw.dtype)
     gw[:] = 0
-    for t in range(chunks):
-        gw += partial[t]
+    for n in range(N):
+        for g in range(groups):
+            np.dot(gy[n, g * og:(g + 1) * og], cols[n, g * KG:(g + 1) * KG].T, tmp)
+            gw[g * og:(g + 1) * og] += tmp
+
+
+def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+    """gw = sum_n gy[n] @ im2col(x[n]).T: the gradient w.r.t. the weight.
+    x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten. The columns of
+    the whole batch are built in parallel first, then multiplied sample by sample."""
+    N, C = x.shape[:2]
+    cols = np.empty((N, C * KH * KW, OH * OW), x.dtype)
+    _im2col_batch(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+    _accumulate_weight_grad(gy, cols, gw, groups)
