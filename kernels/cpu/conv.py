@@ -26,6 +26,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .blas_threads import single_threaded_blas
+from .matmul import gemm
+
 
 @njit(inline="always")
 def _valid_range(k: int, stride: int, pad: int, dil: int, size: int, out_size: int):
@@ -77,8 +80,22 @@ def _col2im(cols, x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
                         x[c, ih, ow * sw + iw0] += row[base + ow]
 
 
+def conv2d_forward(*args) -> None:
+    """y[n] = w @ im2col(x[n]) + bias, samples in parallel (BLAS held to one thread).
+    Arguments as ``_forward_samples``."""
+    with single_threaded_blas():
+        _forward_samples(*args)
+
+
+def conv2d_input(*args) -> None:
+    """gx[n] = col2im(w.T @ gy[n]), samples in parallel (BLAS held to one thread).
+    Arguments as ``_input_grad_samples``."""
+    with single_threaded_blas():
+        _input_grad_samples(*args)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def conv2d_forward(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+def _forward_samples(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """y[n] = w @ im2col(x[n]) + bias. w: (O, Cg*KH*KW); bias: (O,) (read if has_bias);
     y: (N, O, OH*OW), overwritten."""
     N, C, H, W = x.shape
@@ -88,14 +105,14 @@ def conv2d_forward(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, grou
         cols = np.empty((C * KH * KW, OH * OW), x.dtype)
         _im2col(x[n], cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
         for g in range(groups):
-            np.dot(w[g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG], y[n, g * og:(g + 1) * og])
+            gemm(w[g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG], y[n, g * og:(g + 1) * og])
         if has_bias:
             for o in range(O):
                 y[n, o] += bias[o]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def conv2d_input(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+def _input_grad_samples(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """gx[n] = col2im(w.T @ gy[n]): the gradient of the convolution w.r.t. its input.
     gy: (N, O, OH*OW); w: (O, Cg*KH*KW); gx: (N, C, H, W), overwritten."""
     N, C, H, W = gx.shape
@@ -104,7 +121,7 @@ def conv2d_input(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     for n in prange(N):
         cols = np.empty((C * KH * KW, OH * OW), gx.dtype)
         for g in range(groups):
-            np.dot(w[g * og:(g + 1) * og].T, gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG])
+            gemm(w[g * og:(g + 1) * og].T, gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG])
         gx[n] = 0
         _col2im(cols, gx[n], KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
 
@@ -127,7 +144,7 @@ def _accumulate_weight_grad(gy, cols, gw, groups):
     gw[:] = 0
     for n in range(N):
         for g in range(groups):
-            np.dot(gy[n, g * og:(g + 1) * og], cols[n, g * KG:(g + 1) * KG].T, tmp)
+            gemm(gy[n, g * og:(g + 1) * og], cols[n, g * KG:(g + 1) * KG].T, tmp)
             gw[g * og:(g + 1) * og] += tmp
 
 

@@ -35,14 +35,18 @@ def _c_view(m):
 
 
 @njit(cache=True, error_model="numpy")
-def _gemm(a, b, out):
-    """out = a @ b for one 2-D block (out C-contiguous), by BLAS in the operands' own layouts."""
+def gemm(a, b, out):
+    """out = a @ b for one 2-D block, by BLAS in the operands' own layouts.
+
+    For any kernel multiplying slices: a bare ``np.dot`` on slices typed 'A' falls back to
+    Numba's slow loops instead of BLAS."""
     if a.shape[1] == 0:
         out[:] = 0
         return
     ac, at = _c_view(a)
     bc, bt = _c_view(b)
-    o = np.ascontiguousarray(out)
+    direct = out.flags.c_contiguous
+    o = np.ascontiguousarray(out) if direct else np.empty(out.shape, out.dtype)
     if at and bt:
         np.dot(ac.T, bc.T, o)
     elif at:
@@ -51,18 +55,20 @@ def _gemm(a, b, out):
         np.dot(ac, bc.T, o)
     else:
         np.dot(ac, bc, o)
+    if not direct:
+        out[:] = o
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def _float_batched_parallel(a, b, out):
     for i in prange(out.shape[0]):
-        _gemm(a[i], b[i], out[i])
+        gemm(a[i], b[i], out[i])
 
 
 @njit(cache=True, error_model="numpy")
 def _float_batched(a, b, out):
     for i in range(out.shape[0]):
-        _gemm(a[i], b[i], out[i])
+        gemm(a[i], b[i], out[i])
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
