@@ -20,8 +20,9 @@ import numpy as np
 from kernels.cpu import elementwise as ew
 
 from .. import dtypes
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .op import Op
+from .op import Op, edge
 
 
 def broadcast_shapes(*shapes: tuple) -> tuple:
@@ -50,10 +51,6 @@ def _forward(kernel: str, kind: str, cond_arg: bool = False):
     to_float = kind == "float"
 
     def forward(*vals, out=None):
-        if out is None and not cond_arg:
-            res = _forward_same_layout(kernel, vals, result_bool, to_float)
-            if res is not None:
-                return res
         typed = vals[1:] if cond_arg else vals
         first = typed[0]
         if type(first) is np.ndarray and all(type(v) is np.ndarray and v.dtype == first.dtype
@@ -80,38 +77,6 @@ def _forward(kernel: str, kind: str, cond_arg: bool = False):
         return ew.run(kernel, compute.name, out, *operands)
 
     return forward
-
-
-def _forward_same_layout(kernel: str, vals: tuple, result_bool: bool, to_float: bool):
-    """The common case, run without promotion or broadcasting: every operand is a
-    C-contiguous array of one dtype and shape, or a Python number that leaves that dtype
-    alone (a float with a float array, an int with an int or float array). Returns the
-    result, or None when the case does not apply."""
-    first = vals[0]
-    if type(first) is not np.ndarray or not first.flags.c_contiguous:
-        return None
-    dt, shape = first.dtype, first.shape
-    kind = dt.kind
-    if to_float and kind != "f":
-        return None
-    flat = first.ndim == 1
-    args, mask = [], ""
-    for v in vals:
-        t = type(v)
-        if t is np.ndarray:
-            if v.dtype != dt or v.shape != shape or not v.flags.c_contiguous:
-                return None
-            args.append(v if flat else v.reshape(-1))
-            mask += "a"
-        elif (t is float and kind == "f") or (t is int and kind in "if"):
-            args.append(dt.type(v))
-            mask += "s"
-        else:
-            return None
-    out = np.empty(shape, np.bool_ if result_bool else dt)
-    kernels = ew.flat_kernels(kernel, dt, mask)
-    kernels[out.size >= ew.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *args)
-    return out
 
 
 def _cast(v, np_dt):
@@ -141,12 +106,61 @@ def _type_name(d: dtypes.dtype) -> str:
     return {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[d.name]
 
 
+class ElementwiseOp(Op):
+    """An Op whose forward is a generated elementwise kernel, with a fast call path.
+
+    The common case — every operand a C-contiguous tensor of one dtype and shape, or a
+    Python number that leaves that dtype alone (a float with a float tensor, an int with
+    an int or float tensor), no keyword parameters — runs the flat kernel directly,
+    without promotion, broadcasting or the generic forward. Anything else takes
+    ``Op.__call__`` and the general forward.
+    """
+
+    def __init__(self, name: str, inputs: tuple, kernel: str, kind: str, vjp, node_name=None):
+        cond_arg = inputs[0] == "condition"
+        super().__init__(name, inputs, _forward(kernel, kind, cond_arg), vjp, node_name=node_name)
+        self._kernel = kernel
+        self._fast = not cond_arg
+        self._result_bool = kind == "bool"
+        self._to_float = kind == "float"
+
+    def __call__(self, *args, **params) -> Tensor:
+        first = args[0]
+        if params or not self._fast or not isinstance(first, Tensor):
+            return Op.__call__(self, *args, **params)
+        data = first._data
+        dt, shape, kind = data.dtype, data.shape, data.dtype.kind
+        if not data.flags.c_contiguous or (self._to_float and kind != "f"):
+            return Op.__call__(self, *args)
+        flat = data.ndim == 1
+        raw, mask, tracked = [], "", False
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a._data
+                if d.dtype != dt or d.shape != shape or not d.flags.c_contiguous:
+                    return Op.__call__(self, *args)
+                raw.append(d if flat else d.reshape(-1))
+                mask += "a"
+                tracked = tracked or a._requires_grad or a.grad_fn is not None
+            elif (type(a) is float and kind == "f") or (type(a) is int and kind in "if"):
+                raw.append(dt.type(a))
+                mask += "s"
+            else:
+                return Op.__call__(self, *args)
+        out = np.empty(shape, np.bool_ if self._result_bool else dt)
+        kernels = ew.flat_kernels(self._kernel, dt, mask)
+        kernels[out.size >= ew.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
+        result = Tensor._make(out)
+        if tracked and self.differentiable and not self._result_bool and is_grad_enabled():
+            self._record(result, args, params, [edge(a) for a in args])
+        return result
+
+
 def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: str | None = None,
                 node_name: str | None = None) -> Op:
     """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name)."""
     names = tuple(n.strip() for n in inputs.split(","))
-    return Op(name, names, _forward(kernel or name, kind, cond_arg=names[0] == "condition"),
-              vjp, node_name=node_name)
+    return ElementwiseOp(name, names, kernel or name, kind, vjp, node_name=node_name)
 
 
 def _zeros(grad):

@@ -155,7 +155,7 @@ class Op:
         if self.differentiable and data.dtype.kind == "f" and is_grad_enabled():
             for a in args:
                 if isinstance(a, Tensor) and (a._requires_grad or a.grad_fn is not None):
-                    self._record(out, args, params, [_edge(a) for a in args])
+                    self._record(out, args, params, [edge(a) for a in args])
                     break
         return out
 
@@ -168,7 +168,7 @@ class Op:
         if record:
             _check_inplace_allowed(target)
             through_view = target._base is not None
-            edges = [_edge(a) for a in args]
+            edges = [edge(a) for a in args]
             if self.saves.difference(("result",)):
                 # rules read operands as they were before the write: the target (also when it
                 # is passed again as another operand, as in y.mul_(y)) is saved as a copy
@@ -206,7 +206,7 @@ class Op:
             record_trace(node)
 
 
-def _edge(a) -> tuple:
+def edge(a) -> tuple:
     """The graph edge for operand ``a``; (None, 0) for numbers."""
     return gradient_edge(a) if isinstance(a, Tensor) else (None, 0)
 
