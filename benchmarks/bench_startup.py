@@ -102,7 +102,7 @@ def test_startup_import(benchmark, request, lib):
     benchmark.group = "start-up: import"
     threads = _threads(request)
     split = benchmark.pedantic(_fresh_process, args=(IMPORT.format(lib=lib), threads),
-                               rounds=pick(request, full=5, quick=3, smoke=1), warmup_rounds=1)
+                               rounds=pick(request, full=5, quick=2, smoke=1), warmup_rounds=1)
     assert split["import_s"] > 0
 
 
@@ -110,7 +110,7 @@ def test_startup_first_step_warm_cache(benchmark, request, lib):
     benchmark.group = "start-up: first MLP step, warm kernel cache"
     code, threads = FIRST_STEP.format(lib=lib), _threads(request)
     split = benchmark.pedantic(_fresh_process, args=(code, threads),
-                               rounds=pick(request, full=3, quick=2, smoke=1), warmup_rounds=1)
+                               rounds=pick(request, full=3, quick=1, smoke=1), warmup_rounds=1)
     benchmark.extra_info["note"] = _note(split)
 
 

@@ -40,9 +40,9 @@ def _lib(bench: dict) -> str:
 
 def _rate(extra: dict, seconds: float) -> str:
     if "flops" in extra:
-        return f"{extra['flops'] / seconds / 1e9:.1f} GFLOP/s"
+        return f"{extra['flops'] / seconds / 1e9:.3g} GFLOP/s"
     if "bytes" in extra:
-        return f"{extra['bytes'] / seconds / 1e9:.1f} GB/s"
+        return f"{extra['bytes'] / seconds / 1e9:.3g} GB/s"
     return ""
 
 
@@ -107,7 +107,7 @@ def chart(table: list[Row], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     table = [r for r in table if r.ratio("torch") or r.ratio("numpy")]
-    fig, ax = plt.subplots(figsize=(9, 0.28 * len(table) + 1.4))
+    fig, ax = plt.subplots(figsize=(10, 0.28 * len(table) + 1.4))
     ys = range(len(table))
     for offset, other, colour in ((-0.2, "torch", "tab:red"), (0.2, "numpy", "tab:blue")):
         ax.barh([y + offset for y in ys], [r.ratio(other) or 0 for r in table], height=0.4,
@@ -120,21 +120,21 @@ def chart(table: list[Row], path: Path, title: str) -> None:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
     plt.close(fig)
 
 
 def machine_line(machine_info: dict) -> str:
     """The stated machine: CPU, cores, threads, mode (see conftest's machine-info hook)."""
     info = machine_info.get("autodiff_bench") or {}
-    return (f"{info.get('cpu', '?')}, {info.get('cores', '?')} cores; {info.get('threads', '?')} threads each for "
+    return (f"{info.get('cpu', '?')}, {info.get('cores', '?')} cores; threads: {info.get('threads', '?')} each for "
             f"autodiff (Numba), torch and BLAS; {info.get('mode', '?')} mode; torch {info.get('torch', '-')}, "
             f"numba {info.get('numba', '?')}, numpy {info.get('numpy', '?')}")
 
 
 def chart_title(machine_info: dict) -> str:
     info = machine_info.get("autodiff_bench") or {}
-    return f"{info.get('cpu', '?')}, {info.get('threads', '?')} threads, {info.get('mode', '?')} mode"
+    return f"{info.get('cpu', '?')}, threads: {info.get('threads', '?')}, {info.get('mode', '?')} mode"
 
 
 def update_readme(readme: Path, table: list[Row], machine_info: dict, chart_path: Path) -> None:
