@@ -1,4 +1,9 @@
-"""Kernels compile and cache where the installed package is read-only."""
+"""Kernels compile and cache where the installed package is read-only.
+
+Permission bits do not stop root (CI runs as root), so when the test runs as root the
+subprocess also makes Numba's writability probe fail inside the install directory, as
+a read-only file system would.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+READ_ONLY_AS_ROOT = """
+import os, numba.core.caching as caching
+_probe = caching._CacheLocator.ensure_cache_path
+def _read_only(self):
+    if self.get_cache_path().startswith(os.environ["INSTALL_DIR"]):
+        raise OSError(30, "Read-only file system", self.get_cache_path())
+    _probe(self)
+caching._CacheLocator.ensure_cache_path = _read_only
+"""
 
 SCRIPT = """
 import autodiff as ad
@@ -35,10 +50,12 @@ def test_compiles_with_read_only_package_and_fresh_user_cache(tmp_path):
     home.mkdir()
     env = {k: v for k, v in os.environ.items()
            if k not in ("NUMBA_CACHE_DIR", "AUTODIFF_CACHE_DIR", "XDG_CACHE_HOME")}
-    env.update(PYTHONPATH=str(install), HOME=str(home), PYTHONDONTWRITEBYTECODE="1")
+    env.update(PYTHONPATH=str(install), HOME=str(home), PYTHONDONTWRITEBYTECODE="1",
+               INSTALL_DIR=str(install))
+    script = (READ_ONLY_AS_ROOT if os.geteuid() == 0 else "") + SCRIPT
     try:
         for _ in range(2):  # the second run loads what the first cached
-            out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+            out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                                  text=True, timeout=600, cwd=tmp_path)
             assert out.returncode == 0, out.stderr
             assert out.stdout.strip() == "2.6896 [1.1816, 1.1053]"
