@@ -28,7 +28,7 @@ class Tensor:
     """A multi-dimensional array that can record operations for automatic differentiation."""
 
     __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version_counter",
-                 "_base", "_view_chain", "_hooks", "_grad_acc", "__weakref__")
+                 "_base", "_view_chain", "_views", "_hooks", "_grad_acc", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators (np.float32(2) * t)
 
     def __init__(self, data: Any = ()) -> None:
@@ -47,6 +47,7 @@ class Tensor:
         self._version_counter = version_counter if version_counter is not None else [0]
         self._base = base
         self._view_chain = ()  # for a view: the (op, params) steps re-making it from _base
+        self._views = None  # for a base: a WeakSet of its views that are in a graph
         self._hooks = None
         self._grad_acc = None
 
@@ -63,6 +64,7 @@ class Tensor:
         t._output_nr = 0
         t._version_counter = [0]
         t._view_chain = ()
+        t._views = None
         return t
 
     # ---- metadata -------------------------------------------------------------------

@@ -123,3 +123,16 @@ def test_detach_is_not_a_differentiable_view():
     d = y.detach()
     d.zero_()
     assert d._base is None and y._version == 1
+
+
+def test_write_through_one_view_updates_other_views_gradients():
+    grads = []
+    for lib in (ad, torch):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        y = x * 1
+        a = y[:2]  # a view that exists before the write below
+        b = y[1:3]
+        b.mul_(10)
+        (a * lib.tensor([1.0, 100.0])).sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1] == [1.0, 1000.0, 0.0, 0.0]

@@ -9,11 +9,12 @@ operands), then calls ``rebase_view_write``, which
 * gives ``b`` a ``CopySlices`` node: of the base's gradient, the view's region goes
   through ``fn`` and lands on the base's previous history; the rest passes straight
   through; ``fn``'s gradients for the other operands go to them;
-* re-makes the view's ``grad_fn`` from the base's new one, by replaying the view's
-  chain of view ops (``_view_chain``) on the base.
+* re-makes the ``grad_fn`` of the view, and of every other live view of ``b`` that is
+  in a graph (``b._views``), from the base's new one, by replaying each view's chain of
+  view ops (``_view_chain``) on the base: they all see the written values.
 
 One mechanism serves every in-place op on any view, since it only uses ``fn`` and the
-view chain. (Views of ``b`` other than the one written keep their old ``grad_fn``.)
+view chain.
 """
 
 from __future__ import annotations
@@ -62,5 +63,6 @@ def rebase_view_write(view) -> None:
     base.grad_fn = CopySlices(view.grad_fn, view._view_chain, base_edge)
     base._output_nr = 0
     base._requires_grad = False
-    remade = replay_view(base, view._view_chain)
-    view.grad_fn, view._output_nr = remade.grad_fn, remade._output_nr
+    for v in [view, *(base._views or ())]:
+        remade = replay_view(base, v._view_chain)
+        v.grad_fn, v._output_nr = remade.grad_fn, remade._output_nr

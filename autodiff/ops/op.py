@@ -33,6 +33,7 @@ version-checked when unpacked and freed after backward.
 from __future__ import annotations
 
 import inspect
+import weakref
 from types import MethodType
 from typing import Callable, Sequence
 
@@ -156,6 +157,11 @@ class Op:
             for a in args:
                 if isinstance(a, Tensor) and (a._requires_grad or a.grad_fn is not None):
                     self._record(out, args, params, [edge(a) for a in args])
+                    if self.view:  # an in-place write through another view must update it
+                        base = out._base
+                        if base._views is None:
+                            base._views = weakref.WeakSet()
+                        base._views.add(out)
                     break
         return out
 
