@@ -116,7 +116,7 @@ def test_startup_first_step_warm_cache(benchmark, request, lib):
 
 def test_startup_first_step_empty_cache(benchmark, request, lib):
     if mode(request.config) == "smoke":
-        pytest.skip("compiling every kernel from an empty cache takes ~10 s: run with --benchmark-enable")
+        pytest.skip("compiling every kernel from an empty cache takes ~20 s: run with --benchmark-enable")
     benchmark.group = "start-up: first MLP step, empty kernel cache"
     code, threads = FIRST_STEP.format(lib=lib), _threads(request)
 

@@ -33,13 +33,6 @@ def pick(request, *, full, quick, smoke):
     return {"full": full, "quick": quick, "smoke": smoke}[mode(request.config)]
 
 
-def require(*names: str, module=ad) -> None:
-    """Skip (with the reason) when an autodiff op this workload needs does not exist yet."""
-    for name in names:
-        if not hasattr(module, name):
-            pytest.skip(f"{module.__name__}.{name} does not exist yet")
-
-
 def library(request, lib: str, device: str = "cpu"):
     """The module that runs ``lib`` (autodiff or torch); skips when torch cannot run it."""
     if lib == "autodiff":
@@ -75,12 +68,6 @@ def assert_close(actual, expected, rtol: float, what: str) -> None:
     assert err <= rtol * scale, f"{what}: max error {err:.3g} > {rtol:g} x {scale:.3g}"
 
 
-def _reference(workload: Workload, inputs, consts, grad_out):
-    """Output and input gradients from the NumPy form in float64 (the oracle)."""
-    out, backward = workload.numpy(*(a.astype(np.float64) for a in inputs), *consts)
-    return out, backward(grad_out.astype(np.float64))
-
-
 def _on(T, array: np.ndarray, device: str):
     """``array`` as a ``T`` tensor on ``device`` (CPU tensors share its memory)."""
     t = T.from_numpy(array)
@@ -103,10 +90,9 @@ def fwd_bwd(benchmark, request, lib: str, group: str, workload: Workload, inputs
     (the least memory traffic a fused forward + backward needs).
     """
     benchmark.group = group
-    rng = np.random.default_rng(1)
-    probe_out, _ = workload.numpy(*inputs, *consts)
-    grad_out = rng.standard_normal(np.shape(probe_out)).astype(np.float32)
-    ref_out, ref_grads = _reference(workload, inputs, consts, grad_out)
+    ref_out, ref_backward = workload.numpy(*(a.astype(np.float64) for a in inputs), *consts)  # the oracle
+    grad_out = np.random.default_rng(1).standard_normal(np.shape(ref_out)).astype(np.float32)
+    ref_grads = ref_backward(grad_out.astype(np.float64))
     if flops is not None:
         benchmark.extra_info["flops"] = flops
     else:
@@ -135,7 +121,7 @@ def fwd_bwd(benchmark, request, lib: str, group: str, workload: Workload, inputs
 
     out, grads = step()  # compiles every kernel before timing
     assert_close(to_numpy(out), ref_out, rtol, f"{group} [{lib}] output")
-    for i, (got, want) in enumerate(zip(grads, ref_grads)):
+    for i, (got, want) in enumerate(zip(grads, ref_grads, strict=True)):
         assert_close(to_numpy(got), want, rtol, f"{group} [{lib}] grad of input {i}")
     benchmark(step)
 
