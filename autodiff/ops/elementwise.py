@@ -109,9 +109,10 @@ def _type_name(d: dtypes.dtype) -> str:
 class ElementwiseOp(Op):
     """An Op whose forward is a generated elementwise kernel, with a fast call path.
 
-    The common case — every operand a C-contiguous tensor of one dtype and shape, or a
-    Python number that leaves that dtype alone (a float with a float tensor, an int with
-    an int or float tensor), no keyword parameters — runs the flat kernel directly,
+    The common case — every operand a tensor of one dtype and shape that is C-contiguous
+    or one broadcast value (passed as a scalar), or a Python number that leaves that dtype
+    alone (a float with a float tensor, an int with an int or float tensor), no keyword
+    parameters — runs the flat kernel directly,
     without promotion, broadcasting or the generic forward. Anything else takes
     ``Op.__call__`` and the general forward.
     """
@@ -130,17 +131,23 @@ class ElementwiseOp(Op):
             return Op.__call__(self, *args, **params)
         data = first._data
         dt, shape, kind = data.dtype, data.shape, data.dtype.kind
-        if not data.flags.c_contiguous or (self._to_float and kind != "f"):
+        if self._to_float and kind != "f":
             return Op.__call__(self, *args)
         flat = data.ndim == 1
         raw, mask, tracked = [], "", False
         for a in args:
             if isinstance(a, Tensor):
                 d = a._data
-                if d.dtype != dt or d.shape != shape or not d.flags.c_contiguous:
+                if d.dtype != dt or d.shape != shape:
                     return Op.__call__(self, *args)
-                raw.append(d if flat else d.reshape(-1))
-                mask += "a"
+                if d.flags.c_contiguous:
+                    raw.append(d if flat else d.reshape(-1))
+                    mask += "a"
+                elif d.size and not any(d.strides):  # one value broadcast (an expanded grad)
+                    raw.append(d.flat[0])
+                    mask += "s"
+                else:
+                    return Op.__call__(self, *args)
                 tracked = tracked or a._requires_grad or a.grad_fn is not None
             elif (type(a) is float and kind == "f") or (type(a) is int and kind in "if"):
                 raw.append(dt.type(a))

@@ -87,7 +87,7 @@ def _reduce(kernel, data: np.ndarray, dim, keepdim: bool, out_dtype, name: str,
                 "Specify the reduction dim with the 'dim' argument.")
         zero = next(d for d in dims if data.shape[d] == 0)
         raise IndexError(f"{name}(): Expected reduction dim {zero} to have non-zero size.")
-    x = as_akb(data, dims)
+    x = data.reshape(1, data.size, 1) if dim is None and data.flags.c_contiguous else as_akb(data, dims)
     out = np.empty((x.shape[0], x.shape[2]), out_dtype)
     shape = reduced_shape(data.shape, dims, keepdim)
     if with_indices:
