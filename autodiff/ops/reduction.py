@@ -54,7 +54,10 @@ def normalize_dims(dim, ndim: int) -> tuple:
 
 
 def as_akb(data: np.ndarray, dims: tuple) -> np.ndarray:
-    """A view (a copy if unavoidable) of ``data`` shaped (A, K, B), K the product of ``dims``."""
+    """``data`` as a C-contiguous (A, K, B) array, K the product of ``dims``: a view when the
+    layout allows, else a copy. Reduction kernels then compile for one layout per dtype
+    (each strided specialisation of them costs seconds of compile time; a copy costs one
+    memory pass)."""
     shape = data.shape
     if dims and dims != tuple(range(dims[0], dims[-1] + 1)):
         rest = [d for d in range(data.ndim) if d not in dims]
@@ -66,8 +69,8 @@ def as_akb(data: np.ndarray, dims: tuple) -> np.ndarray:
     try:
         v.shape = (a, k, b)
     except AttributeError:
-        v = ew.copy(data).reshape(a, k, b)
-    return v
+        return ew.copy(data).reshape(a, k, b)
+    return v if v.flags.c_contiguous else ew.copy(v)
 
 
 def reduced_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
