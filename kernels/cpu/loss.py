@@ -23,6 +23,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from . import vmath
+
 PARALLEL_MIN = 1 << 16
 
 
@@ -38,7 +40,7 @@ def _logsumexp(x, a, b):
         return float(m)
     s = 0.0
     for c in range(C):
-        s += math.exp(float(x[a, c, b] - m))
+        s += vmath.exp(x[a, c, b] - m)  # vectorisable exp in x's dtype; the sum in float64
     return float(m) + math.log(s)
 
 
@@ -106,7 +108,7 @@ def _cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out):
                 q = eps / C * w[c]
                 if c == k:
                     q += (1.0 - eps) * w[k]
-                out[a, c, b] = gab * (math.exp(float(x[a, c, b]) - lse) * total - q)
+                out[a, c, b] = gab * (vmath.exp(float(x[a, c, b]) - lse) * total - q)
 
 
 @njit(inline="always")
@@ -135,7 +137,7 @@ def _cross_entropy_probs_backward(x, y, w, eps, g, out):
             gab = float(g[a, b])
             for c in range(C):
                 q = w[c] * ((1.0 - eps) * y[a, c, b] + eps / C)
-                out[a, c, b] = gab * (math.exp(float(x[a, c, b]) - lse) * total - q)
+                out[a, c, b] = gab * (vmath.exp(float(x[a, c, b]) - lse) * total - q)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
