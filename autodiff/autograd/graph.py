@@ -115,13 +115,14 @@ class SavedTensor:
     node holding it: a reference cycle) and rebuilt on unpacking with that node.
     """
 
-    __slots__ = ("tensor", "data", "version_counter", "version", "output_nr", "requires_grad")
+    __slots__ = ("tensor", "data", "cls", "version_counter", "version", "output_nr", "requires_grad")
 
     def __init__(self, tensor, is_output: bool) -> None:
         self.version_counter = tensor._version_counter
         self.version = tensor._version_counter[0]
         if is_output:
             self.tensor = None
+            self.cls = type(tensor)  # rebuilt as the same class on unpacking
             self.data = tensor._data
             self.output_nr = tensor._output_nr
             self.requires_grad = tensor.requires_grad
@@ -130,8 +131,6 @@ class SavedTensor:
             self.data = None
 
     def unpack(self, node: Node):
-        from ..tensor import Tensor
-
         if self.version_counter[0] != self.version:
             t = self.tensor
             shape = list(t.shape if t is not None else self.data.shape)
@@ -148,7 +147,7 @@ class SavedTensor:
             )
         if self.tensor is not None:
             return self.tensor
-        return Tensor._make(
+        return self.cls._make(
             self.data, requires_grad=self.requires_grad,
             grad_fn=node if self.requires_grad else None,
             output_nr=self.output_nr, version_counter=self.version_counter,
