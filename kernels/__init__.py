@@ -1,14 +1,13 @@
 """Numba kernels over arrays; pure compute that knows nothing of autograd.
 
-Threading: Numba's parallel kernels here share two cores with BLAS's own threads. The
-default OpenMP layer spin-waits between launches and starves OpenBLAS's threads (a
-256x256 matmul backward ran ~20x slower under it); the ``workqueue`` layer does not.
-So unless the user chose a layer (``NUMBA_THREADING_LAYER``), autodiff uses workqueue.
+Threading: Numba's parallel kernels share the cores with BLAS's own threads. Under the
+default OpenMP layer, idle OpenMP threads spin-wait and starved OpenBLAS (a 256x256
+matmul backward ran ~4x slower on two cores); the workqueue layer avoids that but costs
+~70 us per parallel launch. Passive waiting keeps OpenMP's cheap launches without the
+spinning, so unless the user set it, ``OMP_WAIT_POLICY`` is PASSIVE (it must be set
+before the OpenMP runtime starts, i.e. before the first parallel kernel runs).
 """
 
 import os
 
-import numba
-
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
