@@ -49,6 +49,8 @@ from numba.core import cgutils
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
+from . import vmath
+
 # Operation codes (compile-time constants that select the inner operation).
 _SUM, _PROD, _MAX, _MIN, _ALL, _ANY, _EXPSUM = 0, 1, 2, 3, 4, 5, 6  # folds
 _ARGMAX, _ARGMIN = 7, 8
@@ -120,8 +122,8 @@ def _num_threads(typingctx):
 
 @njit(inline="always")
 def _exp(v):
-    """The one exp used by the softmax family (swap in a SIMD exp from vmath here)."""
-    return math.exp(v)
+    """The one exp used by the softmax family: vmath's, vectorisable and typed by ``v``."""
+    return vmath.exp(v)
 
 
 def _literal(op):
