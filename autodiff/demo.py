@@ -21,7 +21,6 @@ from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 import autodiff as ad
-from autodiff.utils.data import DataLoader, TensorDataset
 
 BATCH = 64
 LR = 2e-3
@@ -47,18 +46,21 @@ def load_data():
                             stratify=digits.target)
 
 
-def train_autodiff(model, data, epochs: int, seed: int) -> tuple[float, float]:
-    """Train; return (test accuracy, seconds per epoch)."""
+def train(lib, model, data, epochs: int, seed: int) -> tuple[float, float]:
+    """Train ``model`` with library ``lib`` (autodiff, or torch: the same code runs on both);
+    return (test accuracy, seconds per epoch)."""
     x_train, x_test, y_train, y_test = data
-    F = ad.nn.functional
-    loader = DataLoader(TensorDataset(ad.from_numpy(x_train), ad.from_numpy(y_train)), batch_size=BATCH,
-                        shuffle=True, generator=ad.Generator().manual_seed(seed))
-    opt = ad.optim.Adam(model.parameters(), lr=LR)
+    data_utils, F = lib.utils.data, lib.nn.functional
+    loader = data_utils.DataLoader(
+        data_utils.TensorDataset(lib.from_numpy(x_train), lib.from_numpy(y_train)),
+        batch_size=BATCH, shuffle=True, generator=lib.Generator().manual_seed(seed))
+    opt = lib.optim.Adam(model.parameters(), lr=LR)
     times = []
     for epoch in range(epochs):
         start = time.perf_counter()
         model.train()
-        bar = tqdm(loader, desc=f"  autodiff epoch {epoch + 1:2d}/{epochs}", leave=False, unit="batch")
+        bar = tqdm(loader, desc=f"  {lib.__name__:8s} epoch {epoch + 1:2d}/{epochs}", leave=False,
+                   unit="batch")
         for x, y in bar:
             opt.zero_grad()
             loss = F.cross_entropy(model(x), y)
@@ -67,34 +69,8 @@ def train_autodiff(model, data, epochs: int, seed: int) -> tuple[float, float]:
             bar.set_postfix(loss=f"{loss.item():.3f}")
         times.append(time.perf_counter() - start)
     model.eval()
-    with ad.no_grad():
-        pred = model(ad.from_numpy(x_test)).argmax(dim=1).numpy()
-    return float((pred == y_test).mean()), _epoch_time(times)
-
-
-def train_torch(torch, model, data, epochs: int, seed: int) -> tuple[float, float]:
-    """The same training loop in torch."""
-    x_train, x_test, y_train, y_test = data
-    F = torch.nn.functional
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(torch.from_numpy(x_train), torch.from_numpy(y_train)),
-        batch_size=BATCH, shuffle=True, generator=torch.Generator().manual_seed(seed))
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    times = []
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        model.train()
-        bar = tqdm(loader, desc=f"  torch    epoch {epoch + 1:2d}/{epochs}", leave=False, unit="batch")
-        for x, y in bar:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        times.append(time.perf_counter() - start)
-    model.eval()
-    with torch.no_grad():
-        pred = model(torch.from_numpy(x_test)).argmax(dim=1).numpy()
+    with lib.no_grad():
+        pred = model(lib.from_numpy(x_test)).argmax(dim=1).numpy()
     return float((pred == y_test).mean()), _epoch_time(times)
 
 
@@ -122,14 +98,14 @@ def main(argv: list[str] | None = None) -> None:
         ad.manual_seed(args.seed)
         model = build(ad, kind)
         print(f"\n{kind.upper()}: " + repr(model).replace("\n", "\n  "))
-        results = {"autodiff": train_autodiff(model, data, args.epochs, args.seed)}
+        results = {"autodiff": train(ad, model, data, args.epochs, args.seed)}
         if torch is not None:
             ad.manual_seed(args.seed)
             ref = build(torch, kind)
             with torch.no_grad():
                 for p, q in zip(build(ad, kind).parameters(), ref.parameters()):
                     q.copy_(torch.from_numpy(p.detach().numpy().copy()))
-            results["torch"] = train_torch(torch, ref, data, args.epochs, args.seed)
+            results["torch"] = train(torch, ref, data, args.epochs, args.seed)
         for lib, (acc, secs) in results.items():
             print(f"  {lib:8s} test accuracy {acc:6.2%}   {secs * 1000:7.1f} ms/epoch")
 

@@ -16,6 +16,22 @@ def _as_list(parameters: _Params) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def zero_grads(parameters: _Params, set_to_none: bool = True) -> None:
+    """Reset gradients (Module.zero_grad and Optimizer.zero_grad): to None, or to zeros in
+    place, detached from any graph a ``create_graph`` backward left on them."""
+    for p in _as_list(parameters):
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            if p.grad.grad_fn is not None:
+                p.grad.detach_()
+            else:
+                p.grad.requires_grad_(False)
+            p.grad.zero_()
+
+
 def _vector_norm(t: Tensor, norm_type: float) -> Tensor:
     """The ``norm_type``-norm of all of ``t``'s elements, as a 0-d tensor."""
     if norm_type == math.inf:
