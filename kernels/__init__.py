@@ -11,3 +11,7 @@ before the OpenMP runtime starts, i.e. before the first parallel kernel runs).
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .cpu.allocation import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # new large outputs reuse freed, already-faulted memory (see allocation.py)
