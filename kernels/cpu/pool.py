@@ -22,7 +22,28 @@ def max_pool2d(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
     """y[p, oh, ow] = max over the window; idx its flat index in the plane (first on ties)."""
     P, H, W = x.shape
     _, OH, OW = y.shape
+    # Without padding or dilation, and with every window inside the plane (the usual
+    # MaxPool2d(2)), the bounds checks go: that loop runs several times faster.
+    inside = (ph == 0 and pw == 0 and dh == 1 and dw == 1
+              and (OH - 1) * sh + KH <= H and (OW - 1) * sw + KW <= W)
     for p in prange(P):
+        if inside:
+            for oh in range(OH):
+                hs = oh * sh
+                for ow in range(OW):
+                    ws = ow * sw
+                    best = x[p, hs, ws]
+                    bi = hs * W + ws
+                    for i in range(KH):
+                        for j in range(KW):
+                            v = x[p, hs + i, ws + j]
+                            # selects, not branches: random data mispredicts half the time
+                            take = (v > best) | ((v != v) & (best == best))
+                            best = v if take else best
+                            bi = (hs + i) * W + ws + j if take else bi
+                    y[p, oh, ow] = best
+                    idx[p, oh, ow] = bi
+            continue
         for oh in range(OH):
             hs = oh * sh - ph
             for ow in range(OW):
