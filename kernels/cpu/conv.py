@@ -48,17 +48,22 @@ def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
             for j in range(KW):
                 r = (c * KH + i) * KW + j
                 w0, w1 = _valid_range(j, sw, pw, dw, W, OW)
-                row = cols[r]
-                row[: h0 * OW] = 0
-                row[h1 * OW:] = 0
+                # plain loops, not slice assignments: each of those costs more than the
+                # handful of elements it writes
+                for t in range(h0 * OW):
+                    cols[r, t] = 0
+                for t in range(h1 * OW, OH * OW):
+                    cols[r, t] = 0
+                iw0 = j * dw - pw
                 for oh in range(h0, h1):
                     base = oh * OW
                     ih = oh * sh - ph + i * dh
-                    iw0 = j * dw - pw
-                    row[base:base + w0] = 0
-                    row[base + w1:base + OW] = 0
+                    for ow in range(w0):
+                        cols[r, base + ow] = 0
+                    for ow in range(w1, OW):
+                        cols[r, base + ow] = 0
                     for ow in range(w0, w1):
-                        row[base + ow] = x[c, ih, ow * sw + iw0]
+                        cols[r, base + ow] = x[c, ih, ow * sw + iw0]
 
 
 @njit(inline="always")
