@@ -136,3 +136,9 @@ def test_write_through_one_view_updates_other_views_gradients():
         (a * lib.tensor([1.0, 100.0])).sum().backward()
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1] == [1.0, 1000.0, 0.0, 0.0]
+
+
+def test_as_strided_of_overlapping_memory_with_grad_is_refused_not_wrong():
+    e = (ad.ones(1, requires_grad=True) * 1).expand(3)
+    with pytest.raises(NotImplementedError, match="overlap in memory"):
+        ad.as_strided(e, (3,), (0,))

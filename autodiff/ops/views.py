@@ -361,6 +361,11 @@ def as_strided(input, size, stride, storage_offset: int | None = None):
             f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
             f"itemsize {data.itemsize} requiring a storage size of {needed * data.itemsize} are out "
             f"of bounds for storage of size {storage * data.itemsize}")
+    if input.requires_grad and any(st == 0 and n > 1 for st, n in zip(data.strides, data.shape)):
+        raise NotImplementedError(
+            f"as_strided of a tensor whose elements overlap in memory (shape {list(data.shape)}, "
+            f"strides {[st // data.itemsize for st in data.strides]}) has no gradient yet: "
+            "call .contiguous() on it first")
     geometry = {"size": data.shape, "stride": tuple(s // data.itemsize for s in data.strides),
                 "storage_offset": own}
     return _as_strided(input, size=size, stride=stride, storage_offset=offset, input_geometry=geometry)
