@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
 
-from .. import factories
 from ..tensor import Tensor
 from . import functional as F
-from . import init
 from .functions._args import ntuple
+from .linear import add_weight_and_bias, reset_kaiming
 from .module import Module
-from .parameter import Parameter
 
 
 class _ConvNd(Module):
@@ -37,21 +34,11 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else ntuple(padding, n, "padding")
         self.dilation = ntuple(dilation, n, "dilation")
         self.padding_mode = padding_mode
-        self.weight = Parameter(factories.empty((out_channels, in_channels // groups) + self.kernel_size,
-                                                dtype=dtype))
-        if bias:
-            self.bias = Parameter(factories.empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.numel() // self.weight.shape[0]
-            if fan_in:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_kaiming(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         n = self._dims

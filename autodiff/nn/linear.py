@@ -13,6 +13,25 @@ from .module import Module
 from .parameter import Parameter
 
 
+def add_weight_and_bias(module: Module, weight_shape: tuple, bias: bool, dtype) -> None:
+    """Give ``module`` an (uninitialised) ``weight`` and, if asked, a ``bias`` of its rows."""
+    module.weight = Parameter(factories.empty(weight_shape, dtype=dtype))
+    if bias:
+        module.bias = Parameter(factories.empty(weight_shape[0], dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def reset_kaiming(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default init for Linear and Conv: Kaiming-uniform weight (a = sqrt(5)) and a
+    bias uniform in +-1/sqrt(fan_in)."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    fan_in = weight.numel() // weight.shape[0] if weight.shape[0] else 0
+    if bias is not None and fan_in:
+        bound = 1 / math.sqrt(fan_in)
+        init.uniform_(bias, -bound, bound)
+
+
 class Identity(Module):
     """Returns its input; accepts and ignores any constructor arguments."""
 
@@ -30,19 +49,11 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(factories.empty((out_features, in_features), dtype=dtype))
-        if bias:
-            self.bias = Parameter(factories.empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in_features), bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_kaiming(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -87,11 +98,7 @@ class Bilinear(Module):
                  device=None, dtype=None) -> None:
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
-        self.weight = Parameter(factories.empty((out_features, in1_features, in2_features), dtype=dtype))
-        if bias:
-            self.bias = Parameter(factories.empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in1_features, in2_features), bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
