@@ -12,7 +12,9 @@ small fixed family of loops, compiled lazily by Numba with ``cache=True``:
 
 The operand pattern says which operands are scalars (``s``) rather than arrays (``a``):
 a Python number or a 0-d array is passed as a typed scalar, so ``x * 2`` reads one
-array, not a broadcast one.
+array, not a broadcast one. In the strided loops, ``r`` marks an array that is constant
+along the innermost dim (stride 0 there, as a broadcast column): it is read once per row,
+which leaves the inner loop a plain store LLVM can vectorise.
 
 ``run`` is the entry point: it picks the variant, coalesces dimensions, and calls it.
 Nothing here knows about autograd; callers allocate ``out``.
@@ -54,7 +56,9 @@ def _loop(fn: str, rank: int, mask: str, parallel: bool) -> str:
     args = ", ".join(f"p{i}" for i in range(len(mask)))
     depth = max(rank, 1)
     idx = ", ".join(f"i{d}" for d in range(depth))
-    operands = ", ".join(f"p{i}[{idx}]" if m == "a" else f"p{i}" for i, m in enumerate(mask))
+    row_idx = ", ".join([f"i{d}" for d in range(depth - 1)] + ["0"])  # constant along the last dim
+    operands = ", ".join(f"p{i}[{idx}]" if m == "a" else f"p{i}[{row_idx}]" if m == "r" else f"p{i}"
+                         for i, m in enumerate(mask))
     lines = [
         f"@njit(cache=True, error_model=\"numpy\"{', parallel=True' if parallel else ''})",
         f"def {fn}(out, {args}):",
@@ -180,11 +184,17 @@ def _run_general(name: str, dtype: str, out: np.ndarray, operands) -> np.ndarray
         return run(name, dtype, out, *args)
     if out.size == 0:
         return out
-    mod = _modules.get((name, dtype, mask)) or _module(name, dtype, mask)
     views = _strided_views(out, [o for o, m in zip(args, mask) if m == "a"])
     it = iter(views[1:])
-    _run_nd(mod, views[0], [next(it) if m == "a" else o for o, m in zip(args, mask)],
-            out.size >= PARALLEL_THRESHOLD)
+    nd_args, nd_mask = [], ""
+    for o, m in zip(args, mask):
+        if m == "a":
+            o = next(it)
+            m = "r" if o.strides[-1] == 0 else "a"  # broadcast along the innermost dim
+        nd_args.append(o)
+        nd_mask += m
+    mod = _modules.get((name, dtype, nd_mask)) or _module(name, dtype, nd_mask)
+    _run_nd(mod, views[0], nd_args, out.size >= PARALLEL_THRESHOLD)
     return out
 
 
