@@ -104,31 +104,31 @@ def _slices_source(out: np.ndarray, source, idx: np.ndarray, dim: int, name: str
     return _akb(src if src.dtype == out.dtype else ek.copy(src, out.dtype), dim)
 
 
-def _index_add_forward(self, index, source, dim: int, out=None):
-    out = ek.copy(self) if out is None else out
-    view = out if out.ndim else out.reshape(1)
-    idx = check_index(_indices(index), view.shape[dim], dim)
-    _write_akb(view, dim, 1, ik.index_add, idx, _slices_source(view, source, idx, dim, "index_add_"))
-    return out
+def _index_write_forward(kernel, name: str):
+    """The forward of index_add/index_copy: validate the indices, then let ``kernel`` write
+    ``source``'s slices into a copy of ``self`` (or into ``out``, in place)."""
 
+    def forward(self, index, source, dim: int, out=None):
+        out = ek.copy(self) if out is None else out
+        view = out if out.ndim else out.reshape(1)
+        idx = check_index(_indices(index), view.shape[dim], dim)
+        _write_akb(view, dim, 1, kernel, idx, _slices_source(view, source, idx, dim, name))
+        return out
 
-def _index_copy_forward(self, index, source, dim: int, out=None):
-    out = ek.copy(self) if out is None else out
-    view = out if out.ndim else out.reshape(1)
-    idx = check_index(_indices(index), view.shape[dim], dim)
-    _write_akb(view, dim, 1, ik.index_copy, idx, _slices_source(view, source, idx, dim, "index_copy_"))
-    return out
+    return forward
 
 
 _index_select = Op("index_select", ("self", "index"), _index_select_forward, (
     lambda grad, index, self_shape, dim: _index_add(_zeros_like_shape(self_shape, grad), index, grad, dim=dim),
 ))
-_index_add = Op("index_add", ("self", "index", "source"), _index_add_forward, (
+_index_add = Op("index_add", ("self", "index", "source"),
+                _index_write_forward(ik.index_add, "index_add_"), (
     lambda grad: grad,
     None,
     lambda grad, index, dim: _index_select(grad, index, dim=dim),
 ))
-_index_copy = Op("index_copy", ("self", "index", "source"), _index_copy_forward, (
+_index_copy = Op("index_copy", ("self", "index", "source"),
+                 _index_write_forward(ik.index_copy, "index_copy_"), (
     lambda grad, index, dim, source_shape: _index_copy(grad, index, _zeros_like_shape(source_shape, grad),
                                                        dim=dim),
     None,
