@@ -16,11 +16,6 @@ from kernels.cpu import linear as lk
 from .op import Op
 
 
-def _blas_ready(a: np.ndarray) -> np.ndarray:
-    """``a`` if BLAS can read it in place (C- or F-contiguous 2-D), else a C copy."""
-    return a if a.flags.c_contiguous or a.flags.f_contiguous else ew.copy(a)
-
-
 def _forward(input, weight, bias):
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}")
@@ -29,7 +24,7 @@ def _forward(input, weight, bias):
     out = np.empty((x.shape[0], weight.shape[0]), input.dtype)
     has_bias = bias is not None
     b = bias if has_bias and bias.flags.c_contiguous else (ew.copy(bias) if has_bias else out[0])
-    lk.linear(_blas_ready(x), _blas_ready(weight), b, has_bias, out)
+    lk.linear(x, weight, b, has_bias, out)
     return out.reshape(lead + (weight.shape[0],))
 
 

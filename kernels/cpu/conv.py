@@ -16,18 +16,18 @@ The three kernels are the three linear maps of a convolution (torch.nn.grad name
 
 Each sample runs on one thread: its ``cols`` stays in cache between im2col and the GEMM,
 and the output needs no transposition (a batched GEMM over ``N * OH * OW`` columns would
-have to scatter back to NCHW). ``np.dot`` inside ``@njit`` is a BLAS call. Padding,
+have to scatter back to NCHW). ``blas.gemm`` is a single-threaded BLAS call. Padding,
 stride and dilation are handled by clipping each row's output range to the valid input
 columns, so the inner loops have no bounds branches.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
-from .blas_threads import single_threaded_blas
-from .matmul import gemm
+from .blas import gemm, one_blas_thread
 
 
 @njit(inline="always")
@@ -86,17 +86,15 @@ def _col2im(cols, x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
 
 
 def conv2d_forward(*args) -> None:
-    """y[n] = w @ im2col(x[n]) + bias, samples in parallel (BLAS held to one thread).
-    Arguments as ``_forward_samples``."""
-    with single_threaded_blas():
-        _forward_samples(*args)
+    """y[n] = w @ im2col(x[n]) + bias, samples in parallel. Arguments as ``_forward_samples``."""
+    one_blas_thread()
+    _forward_samples(*args)
 
 
 def conv2d_input(*args) -> None:
-    """gx[n] = col2im(w.T @ gy[n]), samples in parallel (BLAS held to one thread).
-    Arguments as ``_input_grad_samples``."""
-    with single_threaded_blas():
-        _input_grad_samples(*args)
+    """gx[n] = col2im(w.T @ gy[n]), samples in parallel. Arguments as ``_input_grad_samples``."""
+    one_blas_thread()
+    _input_grad_samples(*args)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -132,32 +130,28 @@ def _input_grad_samples(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, O
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _im2col_batch(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
-    """cols[n] = im2col(x[n]) for every sample, in parallel over the batch."""
-    for n in prange(x.shape[0]):
-        _im2col(x[n], cols[n], KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
-
-
-@njit(cache=True, error_model="numpy")
-def _accumulate_weight_grad(gy, cols, gw, groups):
-    """gw = sum_n gy[n] @ cols[n].T per group, one BLAS call per sample and group. Serial:
-    BLAS threads itself, and BLAS called from parallel loops oversubscribes the cores."""
-    N = gy.shape[0]
-    O, KG = gw.shape
+def _weight_grad_samples(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+    """partial[t] = sum over chunk t's samples of gy[n] @ im2col(x[n]).T, per group.
+    One chunk of consecutive samples per thread, so each thread sums into its own buffer."""
+    N, C, H, W = x.shape
+    T, O, KG = partial.shape
     og = O // groups
-    tmp = np.empty((og, KG), gw.dtype)
-    gw[:] = 0
-    for n in range(N):
-        for g in range(groups):
-            gemm(gy[n, g * og:(g + 1) * og], cols[n, g * KG:(g + 1) * KG].T, tmp)
-            gw[g * og:(g + 1) * og] += tmp
+    for t in prange(T):
+        cols = np.empty((C * KH * KW, OH * OW), x.dtype)
+        acc = partial[t]
+        acc[:] = 0
+        for n in range(t * N // T, (t + 1) * N // T):
+            _im2col(x[n], cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+            for g in range(groups):
+                gemm(gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG].T, acc[g * og:(g + 1) * og], 1.0)
 
 
 def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """gw = sum_n gy[n] @ im2col(x[n]).T: the gradient w.r.t. the weight.
-    x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten. The columns of
-    the whole batch are built in parallel first, then multiplied sample by sample."""
-    N, C = x.shape[:2]
-    cols = np.empty((N, C * KH * KW, OH * OW), x.dtype)
-    _im2col_batch(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
-    _accumulate_weight_grad(gy, cols, gw, groups)
+    x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten. Each thread sums
+    its share of the batch into a partial buffer, then the partials are added."""
+    one_blas_thread()
+    chunks = max(1, min(x.shape[0], numba.get_num_threads()))
+    partial = np.empty((chunks,) + gw.shape, gw.dtype)
+    _weight_grad_samples(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
+    np.sum(partial, axis=0, out=gw)

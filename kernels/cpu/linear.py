@@ -1,24 +1,50 @@
-"""The affine kernel ``out = x @ w.T (+ bias)``: one BLAS GEMM (``np.dot`` inside ``@njit``)
-and the bias added over the result's rows in the same call.
+"""The affine kernel ``out = x @ w.T (+ bias)``: BLAS GEMMs (``blas.gemm``) with the bias
+added to each block of the result as soon as it is computed.
 
-``x`` (M, K) and ``w`` (N, K) may each be C- or F-contiguous (a transposed view is
-F-contiguous; BLAS takes either without a copy); ``out`` (M, N) is C-contiguous.
+``x`` (M, K) and ``w`` (N, K) may be any 2-D views; ``out`` (M, N) is C-contiguous.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from .blas import block, gemm, one_blas_thread
+
+# Below this many multiply-adds one thread is quicker than starting the parallel loop.
+_PARALLEL_WORK = 1 << 18
+
+
+@njit(inline="always")
+def _block(x, w, bias, has_bias, out, r0, r1, c0, c1):
+    o = out[r0:r1, c0:c1]
+    gemm(x[r0:r1], w[c0:c1].T, o)
+    if has_bias:
+        for i in range(r1 - r0):
+            for j in range(c1 - c0):
+                o[i, j] += bias[c0 + j]
 
 
 @njit(cache=True, error_model="numpy")
-def linear(x, w, bias, has_bias, out):
-    """out = x @ w.T, plus bias[j] on every column j when has_bias. The bias pass is
-    serial: it is memory-bound and cheap next to the GEMM, and a thread launch would cost
-    more than it saves at the usual layer sizes."""
-    np.dot(x, w.T, out)
-    if has_bias:
-        M, N = out.shape
-        for i in range(M):
-            for j in range(N):
-                out[i, j] += bias[j]
+def _serial(x, w, bias, has_bias, out):
+    _block(x, w, bias, has_bias, out, 0, out.shape[0], 0, out.shape[1])
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _parallel(x, w, bias, has_bias, out, blocks):
+    M, N = out.shape
+    for t in prange(blocks):
+        r0, r1, c0, c1 = block(t, blocks, M, N)
+        _block(x, w, bias, has_bias, out, r0, r1, c0, c1)
+
+
+def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray, has_bias: bool, out: np.ndarray) -> None:
+    """out = x @ w.T, plus bias[j] on every column j when has_bias (bias is read only then)."""
+    one_blas_thread()
+    M, N = out.shape
+    threads = min(numba.get_num_threads(), max(M, N))
+    if threads > 1 and M * N * x.shape[1] >= _PARALLEL_WORK:
+        _parallel(x, w, bias, has_bias, out, threads)
+    else:
+        _serial(x, w, bias, has_bias, out)

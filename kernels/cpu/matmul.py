@@ -1,68 +1,34 @@
 """Batched matrix products on (Bt, M, K) @ (Bt, K, N) -> (Bt, M, N).
 
-Float operands go to BLAS through ``np.dot`` inside ``@njit`` (Numba calls SciPy's BLAS):
-each 2-D block is passed as it is when it is C- or F-contiguous, so a transposed view
-(F-contiguous) is multiplied without a copy; other layouts are copied to C order first.
-Batch strides may be 0 (a broadcast batch dim). Integer operands use a blocked loop.
+Float operands go to BLAS (``blas.gemm``), each 2-D block in its own strides, so a
+transposed view is multiplied without a copy. Batch strides may be 0 (a broadcast batch
+dim). Integer operands use a blocked loop.
 
-Threads: one large product lets BLAS thread the GEMM; many small products (batch at
-least ``_BATCH_PARALLEL`` and blocks under ``_SMALL_BLOCK`` multiply-adds) run one per
-Numba thread, with BLAS held to one thread meanwhile (``blas_threads``).
+Threads: BLAS runs single-threaded (see ``blas``); the parallel kernel cuts the batch into
+jobs, each product into as many blocks as it takes to give every thread work, one
+``gemm`` per job. Small work runs serially, where starting threads would cost more.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
-from .blas_threads import single_threaded_blas
+from .blas import block, gemm, one_blas_thread
 
-_SMALL_BLOCK = 256 * 256 * 256
-_BATCH_PARALLEL = 8
-
-
-@njit(cache=True, error_model="numpy")
-def _c_view(m):
-    """(c, transposed): a C-contiguous-typed array with ``m == (c.T if transposed else c)``.
-
-    Numba types a slice of a 3-D array as layout 'A', and its ``np.dot`` only calls BLAS
-    for arrays typed contiguous; ``np.ascontiguousarray`` re-types a contiguous array as a
-    view (copying only what is neither C- nor F-contiguous).
-    """
-    if m.flags.c_contiguous or not m.flags.f_contiguous:
-        return np.ascontiguousarray(m), False
-    return np.ascontiguousarray(m.T), True
-
-
-@njit(cache=True, error_model="numpy")
-def gemm(a, b, out):
-    """out = a @ b for one 2-D block, by BLAS in the operands' own layouts.
-
-    For any kernel multiplying slices: a bare ``np.dot`` on slices typed 'A' falls back to
-    Numba's slow loops instead of BLAS."""
-    if a.shape[1] == 0:
-        out[:] = 0
-        return
-    ac, at = _c_view(a)
-    bc, bt = _c_view(b)
-    direct = out.flags.c_contiguous
-    o = np.ascontiguousarray(out) if direct else np.empty(out.shape, out.dtype)
-    if at and bt:
-        np.dot(ac.T, bc.T, o)
-    elif at:
-        np.dot(ac.T, bc, o)
-    elif bt:
-        np.dot(ac, bc.T, o)
-    else:
-        np.dot(ac, bc, o)
-    if not direct:
-        out[:] = o
+# Below this many multiply-adds in all, one thread is quicker than starting the parallel loop.
+_PARALLEL_WORK = 1 << 18
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def _float_batched_parallel(a, b, out):
-    for i in prange(out.shape[0]):
-        gemm(a[i], b[i], out[i])
+def _float_batched_parallel(a, b, out, blocks):
+    """out[i] = a[i] @ b[i], each product cut into ``blocks`` blocks, all jobs in parallel."""
+    Bt, M, N = out.shape
+    for job in prange(Bt * blocks):
+        i, t = job // blocks, job % blocks
+        r0, r1, c0, c1 = block(t, blocks, M, N)
+        gemm(a[i, r0:r1], b[i, :, c0:c1], out[i, r0:r1, c0:c1])
 
 
 @njit(cache=True, error_model="numpy")
@@ -91,8 +57,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         return
     if out.dtype.kind != "f":
         _int_batched(a, b, out)
-    elif out.shape[0] >= _BATCH_PARALLEL and out.shape[1] * out.shape[2] * a.shape[2] < _SMALL_BLOCK:
-        with single_threaded_blas():
-            _float_batched_parallel(a, b, out)
-    else:
+        return
+    one_blas_thread()
+    Bt, M, N = out.shape
+    threads = numba.get_num_threads()
+    if threads == 1 or out.size * a.shape[2] < _PARALLEL_WORK:
         _float_batched(a, b, out)
+    else:
+        # enough blocks per product that every thread has one, never more than its rows/cols
+        blocks = min(-(-threads // Bt), max(M, N))
+        _float_batched_parallel(a, b, out, blocks)
