@@ -17,13 +17,23 @@ from __future__ import annotations
 from numba import njit, prange
 
 
+@njit(inline="always")
+def _pick(v, k, best, bk):
+    """The running maximum and its index after seeing value v at index k: v wins if
+    larger, or if it is NaN and the maximum is not (NaN propagates, as in PyTorch); ties
+    keep the first. Selects, not branches: random data mispredicts half the time."""
+    take = (v > best) | ((v != v) & (best == best))
+    return (v if take else best), (k if take else bk)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def max_pool2d(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
     """y[p, oh, ow] = max over the window; idx its flat index in the plane (first on ties)."""
     P, H, W = x.shape
     _, OH, OW = y.shape
     # Without padding or dilation, and with every window inside the plane (the usual
-    # MaxPool2d(2)), the bounds checks go: that loop runs several times faster.
+    # MaxPool2d(2)), the bounds checks go: that loop runs several times faster, and the
+    # 2x2 window, unrolled, twice as fast again.
     inside = (ph == 0 and pw == 0 and dh == 1 and dw == 1
               and (OH - 1) * sh + KH <= H and (OW - 1) * sw + KW <= W)
     for p in prange(P):
@@ -32,17 +42,18 @@ def max_pool2d(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
                 hs = oh * sh
                 for ow in range(OW):
                     ws = ow * sw
-                    best = x[p, hs, ws]
-                    bi = hs * W + ws
-                    for i in range(KH):
-                        for j in range(KW):
-                            v = x[p, hs + i, ws + j]
-                            # selects, not branches: random data mispredicts half the time
-                            take = (v > best) | ((v != v) & (best == best))
-                            best = v if take else best
-                            bi = (hs + i) * W + ws + j if take else bi
+                    k = hs * W + ws
+                    best, bk = x[p, hs, ws], k
+                    if KH == 2 and KW == 2:
+                        best, bk = _pick(x[p, hs, ws + 1], k + 1, best, bk)
+                        best, bk = _pick(x[p, hs + 1, ws], k + W, best, bk)
+                        best, bk = _pick(x[p, hs + 1, ws + 1], k + W + 1, best, bk)
+                    else:
+                        for i in range(KH):
+                            for j in range(KW):
+                                best, bk = _pick(x[p, hs + i, ws + j], k + i * W + j, best, bk)
                     y[p, oh, ow] = best
-                    idx[p, oh, ow] = bi
+                    idx[p, oh, ow] = bk
             continue
         for oh in range(OH):
             hs = oh * sh - ph
