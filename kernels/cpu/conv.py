@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uintp
 
 from .blas import gemm, one_blas_thread
 
@@ -41,48 +41,64 @@ def _valid_range(k: int, stride: int, pad: int, dil: int, size: int, out_size: i
 
 @njit(inline="always")
 def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """cols = im2col(x) for one sample: x (C, H, W), cols (C*KH*KW, OH*OW), both C-contiguous.
+
+    Written over flat views with unsigned indices: Numba then emits no negative-index
+    wrap-around, and the unit-stride copy vectorises (3-4x faster than 3-D indexing)."""
     C, H, W = x.shape
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    L = OH * OW
     for c in range(C):
         for i in range(KH):
             h0, h1 = _valid_range(i, sh, ph, dh, H, OH)
             for j in range(KW):
-                r = (c * KH + i) * KW + j
                 w0, w1 = _valid_range(j, sw, pw, dw, W, OW)
+                row = ((c * KH + i) * KW + j) * L
                 # plain loops, not slice assignments: each of those costs more than the
                 # handful of elements it writes
                 for t in range(h0 * OW):
-                    cols[r, t] = 0
-                for t in range(h1 * OW, OH * OW):
-                    cols[r, t] = 0
-                iw0 = j * dw - pw
+                    cf[uintp(row + t)] = 0
+                for t in range(h1 * OW, L):
+                    cf[uintp(row + t)] = 0
                 for oh in range(h0, h1):
-                    base = oh * OW
-                    ih = oh * sh - ph + i * dh
+                    d = row + oh * OW
+                    src = (c * H + oh * sh - ph + i * dh) * W + j * dw - pw
                     for ow in range(w0):
-                        cols[r, base + ow] = 0
+                        cf[uintp(d + ow)] = 0
                     for ow in range(w1, OW):
-                        cols[r, base + ow] = 0
-                    for ow in range(w0, w1):
-                        cols[r, base + ow] = x[c, ih, ow * sw + iw0]
+                        cf[uintp(d + ow)] = 0
+                    if sw == 1:
+                        for ow in range(w0, w1):
+                            cf[uintp(d + ow)] = xf[uintp(src + ow)]
+                    else:
+                        for ow in range(w0, w1):
+                            cf[uintp(d + ow)] = xf[uintp(src + ow * sw)]
 
 
 @njit(inline="always")
 def _col2im(cols, x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
-    """x += the adjoint of im2col applied to cols (x must be zeroed by the caller)."""
+    """x += the adjoint of im2col applied to cols (x must be zeroed by the caller); the
+    mirror image of ``_im2col``, over flat views in the same way."""
     C, H, W = x.shape
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    L = OH * OW
     for c in range(C):
         for i in range(KH):
             h0, h1 = _valid_range(i, sh, ph, dh, H, OH)
             for j in range(KW):
-                r = (c * KH + i) * KW + j
                 w0, w1 = _valid_range(j, sw, pw, dw, W, OW)
-                row = cols[r]
+                row = ((c * KH + i) * KW + j) * L
                 for oh in range(h0, h1):
-                    base = oh * OW
-                    ih = oh * sh - ph + i * dh
-                    iw0 = j * dw - pw
-                    for ow in range(w0, w1):
-                        x[c, ih, ow * sw + iw0] += row[base + ow]
+                    d = row + oh * OW
+                    dst = (c * H + oh * sh - ph + i * dh) * W + j * dw - pw
+                    if sw == 1:
+                        for ow in range(w0, w1):
+                            xf[uintp(dst + ow)] += cf[uintp(d + ow)]
+                    else:
+                        for ow in range(w0, w1):
+                            xf[uintp(dst + ow * sw)] += cf[uintp(d + ow)]
 
 
 def conv2d_forward(*args) -> None:
