@@ -8,7 +8,7 @@ results section of ``benchmarks/README.md`` and its chart. See benchmarks/README
 
 Options added here: ``--quick`` (smaller sizes and fewer rounds: the whole suite in under
 3 minutes on 2 cores) and ``--threads N`` (threads for autodiff's Numba kernels, torch
-and BLAS alike; default: every core).
+and NumPy's BLAS alike; default: every core).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def pytest_addoption(parser):
     group.addoption("--quick", action="store_true",
                     help="smaller sizes and fewer rounds (whole suite < 3 min on 2 cores)")
     group.addoption("--threads", type=int, default=min(os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS),
-                    help="threads for autodiff (Numba), torch and BLAS (default: all cores)")
+                    help="threads for autodiff (Numba), torch and NumPy's BLAS (default: all cores)")
     group.addoption("--update-readme", action="store_true",
                     help="write the table and chart into benchmarks/README.md")
 
@@ -48,7 +48,9 @@ def _cpu_model() -> str:
 
 
 def _limit_threads(threads: int) -> dict:
-    """Give Numba, torch and every loaded BLAS ``threads`` threads; the versions in use."""
+    """Give Numba, torch and NumPy's BLAS ``threads`` threads; the versions in use. SciPy's
+    BLAS, which autodiff's kernels call, stays at one thread: autodiff threads its GEMMs
+    itself (``kernels/cpu/blas.py``)."""
     numba.set_num_threads(threads)
     info = {"numba": numba.__version__, "numpy": np.__version__}
     try:
@@ -58,10 +60,13 @@ def _limit_threads(threads: int) -> dict:
         info["torch"] = torch.__version__
     except ImportError:
         pass
-    import scipy.linalg.cython_blas  # noqa: F401  (the BLAS autodiff's matmul kernels call)
     from threadpoolctl import threadpool_limits
 
+    from kernels.cpu.blas import one_blas_thread
+
     threadpool_limits(threads)
+    one_blas_thread.cache_clear()  # re-apply after the blanket limit above
+    one_blas_thread()
     return info
 
 
