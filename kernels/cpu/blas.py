@@ -52,61 +52,90 @@ def _slot(typingctx, value):
     return types.voidptr(value), codegen
 
 
-@njit(cache=True, error_model="numpy")
+@njit(inline="always")
 def _layout(m):
-    """(matrix, column_major, ld): ``m`` itself when one of its strides is a unit stride
-    (sizes of 1 take any stride), otherwise a C copy; ``ld`` is the other stride."""
+    """(column_major, ld, usable): how BLAS reads ``m`` in place. Usable when one stride is
+    a unit stride (sizes of 1 take any stride) and the other a valid leading dimension."""
     rows, cols = m.shape
     s0, s1 = m.strides[0] // m.itemsize, m.strides[1] // m.itemsize
     if (s1 == 1 or cols == 1) and (s0 >= max(cols, 1) or rows == 1):
-        return m, False, max(s0, cols, 1) if rows == 1 else s0
+        return False, max(s0, cols, 1) if rows == 1 else s0, True
     if (s0 == 1 or rows == 1) and (s1 >= max(rows, 1) or cols == 1):
-        return m, True, max(s1, rows, 1) if cols == 1 else s1
-    c = np.ascontiguousarray(m)
-    return c, False, max(cols, 1)
+        return True, max(s1, rows, 1) if cols == 1 else s1, True
+    return False, 0, False
 
 
 @njit(cache=True, error_model="numpy")
-def _gemm_rows(a, b, out, beta):
-    """out = a @ b + beta * out for an ``out`` with unit column stride."""
-    M, N = out.shape
-    K = a.shape[1]
-    if M == 0 or N == 0:
-        return
-    if K == 0:
-        if beta == 0:
-            out[:] = 0
-        else:
-            out *= beta
-        return
+def _call(single, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ldc):
+    """The BLAS call, on addresses and leading dimensions only, so that it compiles once
+    rather than for every combination of operand layouts.
+
+    BLAS is column-major. A column-major ``out`` is ``a @ b`` there; a row-major one is
+    ``out.T = b.T @ a.T``. An operand stored in the order BLAS wants needs 'n', else 't'."""
     if max(M, N, K) > _INT32_MAX:
         raise ValueError("gemm: a dimension exceeds BLAS's 32-bit integers")
-    am, a_col, lda = _layout(a)
-    bm, b_col, ldb = _layout(b)
-    ldc = max(out.strides[0] // out.itemsize, N, 1) if M == 1 else out.strides[0] // out.itemsize
-    # Row-major out = a @ b is column-major out.T = b.T @ a.T: a row-major operand is its
-    # own transpose in column-major terms ('n'), a column-major one needs 't'.
-    kind = ord("s") if out.itemsize == 4 else ord("d")
-    one = out.dtype.type(1)
-    b_ = out.dtype.type(beta)
-    _xxgemm(kind, _T if b_col else _N, _T if a_col else _N, N, M, K, _slot(one),
-            _address(bm), ldb, _address(am), lda, _slot(b_), _address(out), ldc)
+    if out_col:
+        m, n, p1, c1, ld1, p2, c2, ld2 = M, N, pa, a_col, lda, pb, b_col, ldb
+    else:
+        m, n, p1, c1, ld1, p2, c2, ld2 = N, M, pb, b_col, ldb, pa, a_col, lda
+    t1 = _N if c1 == out_col else _T
+    t2 = _N if c2 == out_col else _T
+    if single:
+        _xxgemm(ord("s"), t1, t2, m, n, K, _slot(np.float32(1)), p1, ld1, p2, ld2,
+                _slot(np.float32(beta)), pc, ldc)
+    else:
+        _xxgemm(ord("d"), t1, t2, m, n, K, _slot(1.0), p1, ld1, p2, ld2, _slot(np.float64(beta)), pc, ldc)
+
+
+@njit(inline="always")
+def _copy(src, dst):
+    # explicit loops: Numba's array assignment machinery compiles several times slower
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
 
 
 @njit(cache=True, error_model="numpy")
 def gemm(a, b, out, beta=0.0):
     """out = a @ b + beta * out, one single-threaded BLAS call (float32 or float64, one dtype).
-    ``out`` needs a unit stride along one of its axes; ``a`` and ``b`` may be any views."""
-    if out.strides[1] == out.itemsize or out.shape[1] == 1:
-        _gemm_rows(a, b, out, beta)
-    elif out.strides[0] == out.itemsize or out.shape[0] == 1:
-        _gemm_rows(b.T, a.T, out.T, beta)
-    else:
-        tmp = np.empty(out.shape, out.dtype)
-        if beta != 0:
-            tmp[:] = out
-        _gemm_rows(a, b, tmp, beta)
-        out[:] = tmp
+    Any 2-D views: one without a unit stride is copied (``out`` through a temporary)."""
+    M, N = out.shape
+    K = a.shape[1]
+    if K == 0:
+        for i in range(M):
+            for j in range(N):
+                out[i, j] = 0 if beta == 0 else out[i, j] * beta
+        return
+    if M == 0 or N == 0:
+        return
+    # copies, made only where a view cannot be read in place; they stay referenced until
+    # after the call, so they are not freed while BLAS reads them
+    ac = np.empty((0, 0), a.dtype)
+    bc = np.empty((0, 0), b.dtype)
+    oc = np.empty((0, 0), out.dtype)
+    a_col, lda, ok = _layout(a)
+    pa = _address(a)
+    if not ok:
+        ac = np.empty((M, K), a.dtype)
+        _copy(a, ac)
+        a_col, lda, pa = False, K, _address(ac)
+    b_col, ldb, ok = _layout(b)
+    pb = _address(b)
+    if not ok:
+        bc = np.empty((K, N), b.dtype)
+        _copy(b, bc)
+        b_col, ldb, pb = False, N, _address(bc)
+    out_col, ldc, ok = _layout(out)
+    pc = _address(out)
+    if not ok:
+        oc = np.empty((M, N), out.dtype)
+        _copy(out, oc)  # for beta
+        out_col, ldc, pc = False, N, _address(oc)
+    _call(out.itemsize == 4, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ldc)
+    if oc.size:
+        _copy(oc, out)
+    if ac.size + bc.size < 0:  # never true: keeps the copies alive up to here
+        raise AssertionError
 
 
 @njit(inline="always")

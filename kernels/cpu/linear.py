@@ -1,7 +1,10 @@
 """The affine kernel ``out = x @ w.T (+ bias)``: BLAS GEMMs (``blas.gemm``) with the bias
 added to each block of the result as soon as it is computed.
 
-``x`` (M, K) and ``w`` (N, K) may be any 2-D views; ``out`` (M, N) is C-contiguous.
+``x`` (M, K) and ``w`` (N, K) may be any 2-D views; ``out`` (M, N) is C-contiguous. Each
+reaches the kernels as a C-contiguous array and a flag saying whether to read it
+transposed, so the kernels compile once per dtype, not once per combination of layouts
+(a parallel kernel takes ~2 s to compile).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ _PARALLEL_WORK = 1 << 18
 
 
 @njit(inline="always")
-def _block(x, w, bias, has_bias, out, r0, r1, c0, c1):
+def _block(xc, x_t, wc, w_t, bias, has_bias, out, r0, r1, c0, c1):
+    x = xc.T if x_t else xc[:, :]  # both typed as layout 'A'
+    w = wc.T if w_t else wc[:, :]
     o = out[r0:r1, c0:c1]
     gemm(x[r0:r1], w[c0:c1].T, o)
     if has_bias:
@@ -27,16 +32,25 @@ def _block(x, w, bias, has_bias, out, r0, r1, c0, c1):
 
 
 @njit(cache=True, error_model="numpy")
-def _serial(x, w, bias, has_bias, out):
-    _block(x, w, bias, has_bias, out, 0, out.shape[0], 0, out.shape[1])
+def _serial(x, x_t, w, w_t, bias, has_bias, out):
+    _block(x, x_t, w, w_t, bias, has_bias, out, 0, out.shape[0], 0, out.shape[1])
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def _parallel(x, w, bias, has_bias, out, blocks):
+def _parallel(x, x_t, w, w_t, bias, has_bias, out, blocks):
     M, N = out.shape
     for t in prange(blocks):
         r0, r1, c0, c1 = block(t, blocks, M, N)
-        _block(x, w, bias, has_bias, out, r0, r1, c0, c1)
+        _block(x, x_t, w, w_t, bias, has_bias, out, r0, r1, c0, c1)
+
+
+def _c_and_flag(a: np.ndarray) -> tuple:
+    """(c, transposed) with c C-contiguous and a == (c.T if transposed else c)."""
+    if a.flags.c_contiguous:
+        return a, False
+    if a.flags.f_contiguous:
+        return a.T, True
+    return np.ascontiguousarray(a), False
 
 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray, has_bias: bool, out: np.ndarray) -> None:
@@ -44,7 +58,8 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray, has_bias: bool, out: 
     one_blas_thread()
     M, N = out.shape
     threads = min(numba.get_num_threads(), max(M, N))
+    args = _c_and_flag(x) + _c_and_flag(w) + (bias, has_bias, out)
     if threads > 1 and M * N * x.shape[1] >= _PARALLEL_WORK:
-        _parallel(x, w, bias, has_bias, out, threads)
+        _parallel(*args, threads)
     else:
-        _serial(x, w, bias, has_bias, out)
+        _serial(*args)
