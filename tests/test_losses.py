@@ -32,6 +32,12 @@ CASES = [  # (name, make(lib, dtype), input kind, target kind, shape)
         weight=m.tensor(W5, dtype=d), ignore_index=1, label_smoothing=0.1), "normal", "index", (6, 5)),
     ("CrossEntropyLoss_spatial", lambda m, d: m.nn.CrossEntropyLoss(), "normal", "index", (2, 5, 3, 2)),
     ("CrossEntropyLoss_probs", lambda m, d: m.nn.CrossEntropyLoss(label_smoothing=0.2), "normal", "prob", (4, 5)),
+    # above kernels.cpu.loss.PARALLEL_MIN logits: the parallel kernels and threaded softmax
+    ("CrossEntropyLoss_large_ignore_smooth", lambda m, d: m.nn.CrossEntropyLoss(ignore_index=3, label_smoothing=0.1),
+     "normal", "index", (300, 256)),
+    ("CrossEntropyLoss_large_spatial", lambda m, d: m.nn.CrossEntropyLoss(), "normal", "index", (16, 64, 8, 10)),
+    ("CrossEntropyLoss_large_spatial_probs", lambda m, d: m.nn.CrossEntropyLoss(label_smoothing=0.05), "normal",
+     "prob", (16, 64, 8, 10)),
     ("NLLLoss", lambda m, d: m.nn.NLLLoss(weight=m.tensor(W5, dtype=d)), "normal", "index", (4, 5)),
     ("MSELoss", lambda m, d: m.nn.MSELoss(), "normal", "normal", (3, 4)),
     ("L1Loss", lambda m, d: m.nn.L1Loss(), "normal", "normal", (3, 4)),

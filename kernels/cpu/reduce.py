@@ -559,7 +559,7 @@ def _merge_results_impl(op, mval, midx, pidx, val, idx):
 
 
 @njit
-def _plan(shape, splittable, weight):
+def _plan(shape, splittable, weight, may_thread):
     """Cut an (A, K, B) problem into tasks; returns (number of K chunks, parallel,
     plan) with plan = (tiles along a, tiles along b, rows per tile, columns per tile,
     K chunk) as ``_coords`` reads it. Runs serially below _SERIAL_MAX elements times
@@ -572,7 +572,7 @@ def _plan(shape, splittable, weight):
     """
     A, K, B = shape
     nthreads = _num_threads()
-    parallel = A * K * B * weight >= _SERIAL_MAX and nthreads > 1
+    parallel = may_thread and A * K * B * weight >= _SERIAL_MAX and nthreads > 1
     want = _TASKS_PER_THREAD * nthreads if parallel else 1
     ntile_b = -(-B // _TILE)
     bw = -(-B // ntile_b)
@@ -595,12 +595,13 @@ def _plan(shape, splittable, weight):
 
 
 @njit(inline="always")
-def _drive(op, task, x, y, val, idx):
+def _drive(op, task, x, y, val, idx, may_thread=True):
     """Shared driver, inlined into each public kernel so that its prange loop runs there:
     plans the tasks and runs ``task`` (one of the ``*_task`` functions) on each.
 
     ``y`` is the second input of the backward kernels (else ``x``); ``idx`` the index
-    output of the arg reductions (else an empty dummy).
+    output of the arg reductions (else an empty dummy); ``may_thread=False`` keeps every
+    task on the calling thread.
     """
     A, K, B = x.shape
     if A * B == 0:
@@ -609,7 +610,7 @@ def _drive(op, task, x, y, val, idx):
         _empty_k(op, val)
         return
     exp_based = _SOFTMAX <= op <= _LOGSUMEXP or op == _LOG_SOFTMAX_BW
-    nsplit, parallel, plan = _plan(x.shape, op <= _ARGMIN, _EXP_WEIGHT if exp_based else 1)
+    nsplit, parallel, plan = _plan(x.shape, op <= _ARGMIN, _EXP_WEIGHT if exp_based else 1, may_thread)
     ntasks = nsplit * plan[0] * plan[1]
     pval = np.empty((nsplit if nsplit > 1 else 0, A, B), val.dtype)  # K chunks' results
     pidx = np.empty((pval.shape[0],) + idx.shape, np.int64)
@@ -710,17 +711,19 @@ def cumprod(x, out):
 
 
 @njit(parallel=True, cache=True)
-def softmax(x, out):
+def softmax(x, out, may_thread=True):
     """out = exp(x - max_k x) / sum_k exp(x - max_k x) along K. x: (A, K, B)
     float32/float64; out: same shape and dtype, may alias x. Stable for inputs of any
-    finite size; a slice that is all -inf, or holds +inf or NaN, gives NaN (torch)."""
-    _drive(_SOFTMAX, _softmax_task, x, x, out, np.empty((0, 0), np.int64))
+    finite size; a slice that is all -inf, or holds +inf or NaN, gives NaN (torch).
+    ``may_thread=False`` runs on the calling thread (for small inputs of fused kernels,
+    where waking the pool costs more than the work)."""
+    _drive(_SOFTMAX, _softmax_task, x, x, out, np.empty((0, 0), np.int64), may_thread)
 
 
 @njit(parallel=True, cache=True)
-def log_softmax(x, out):
+def log_softmax(x, out, may_thread=True):
     """out = (x - max_k x) - log(sum_k exp(x - max_k x)) along K; as ``softmax``."""
-    _drive(_LOG_SOFTMAX, _log_softmax_task, x, x, out, np.empty((0, 0), np.int64))
+    _drive(_LOG_SOFTMAX, _log_softmax_task, x, x, out, np.empty((0, 0), np.int64), may_thread)
 
 
 @njit(parallel=True, cache=True)
