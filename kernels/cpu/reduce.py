@@ -110,7 +110,9 @@ def _minimum(typingctx, a, b):
 def _num_threads(typingctx):
     """numba.get_num_threads() for jitted code. Numba's own version calls a ctypes pointer,
     which makes every function using it uncachable; this one links the same C symbol by
-    name (registered when Numba starts its thread pool)."""
+    name (registered when Numba starts its thread pool). Use it only in ``parallel=True``
+    kernels: loading one of those from the cache starts the pool, while a serial one
+    loaded from the cache would call the symbol unregistered and crash."""
     get_num_threads()  # starts the pool, which registers the symbol
 
     def codegen(context, builder, sig, args):
