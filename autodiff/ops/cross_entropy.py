@@ -3,9 +3,9 @@
 ``cross_entropy(self, target, weight)`` returns the unreduced loss, shape ``self.shape``
 without the class dim 1; ``autodiff.nn.functional.cross_entropy`` reduces it. ``target``
 holds class indices (int64, no class dim) or class probabilities (``self``'s shape,
-differentiable). Its backward is ``cross_entropy_backward``: the softmax kernel, then one
-pass turning it into ``g * (softmax(x) * sum(q) - q)``; that op's own rules are written
-with differentiable ops (softmax, sums) so higher-order gradients work.
+differentiable). Its backward is ``cross_entropy_backward``, one kernel computing
+``g * (softmax(x) * sum(q) - q)``; that op's own rules are written with differentiable
+ops (softmax, sums) so higher-order gradients work.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import numpy as np
 
 from kernels.cpu import elementwise as ew
 from kernels.cpu import loss as lk
-from kernels.cpu import reduce as rk
 
 from ..tensor import Tensor
 from .op import Op
@@ -38,14 +37,6 @@ def _kernel(name: str, x: np.ndarray):
     return getattr(lk, name + "_par" if x.size >= lk.PARALLEL_MIN else name)
 
 
-def _softmax(x: np.ndarray, log: bool) -> np.ndarray:
-    """(log_)softmax over the classes of (N, C, B) logits, by the reduce kernels (on one
-    thread when the loss kernels run on one: ``_kernel``)."""
-    out = np.empty(x.shape, x.dtype)
-    (rk.log_softmax if log else rk.softmax)(x, out, x.size >= lk.PARALLEL_MIN)
-    return out
-
-
 def _is_indices(target: np.ndarray) -> bool:
     return target.dtype.kind in "iu"
 
@@ -55,12 +46,10 @@ def _forward(self, target, weight, ignore_index=-100, label_smoothing=0.0):
     N, C, B = x.shape
     w = class_weights(weight, C)
     out = np.empty((N, B), self.dtype)
-    logp = _softmax(x, log=True)
     if _is_indices(target):
-        _kernel("cross_entropy_indices", x)(logp, _contig_targets(target, N, B), w, ignore_index, label_smoothing,
-                                            out)
+        _kernel("cross_entropy_indices", x)(x, _contig_targets(target, N, B), w, ignore_index, label_smoothing, out)
     else:
-        _kernel("cross_entropy_probs", x)(logp, _logits(target), w, label_smoothing, out)
+        _kernel("cross_entropy_probs", x)(x, _logits(target), w, label_smoothing, out)
     return out.reshape(self.shape[:1] + self.shape[2:])
 
 
@@ -70,13 +59,13 @@ def _backward_forward(grad_output, self, target, weight, ignore_index=-100, labe
     w = class_weights(weight, C)
     g = grad_output if grad_output.flags.c_contiguous else ew.copy(grad_output)
     g = g.reshape(N, B)
-    p = _softmax(x, log=False)  # turned into the gradient in place
+    out = np.empty(x.shape, self.dtype)
     if _is_indices(target):
-        _kernel("cross_entropy_indices_backward", x)(_contig_targets(target, N, B), w, ignore_index,
-                                                     label_smoothing, g, p)
+        _kernel("cross_entropy_indices_backward", x)(x, _contig_targets(target, N, B), w, ignore_index,
+                                                     label_smoothing, g, out)
     else:
-        _kernel("cross_entropy_probs_backward", x)(_logits(target), w, label_smoothing, g, p)
-    return p.reshape(self.shape)
+        _kernel("cross_entropy_probs_backward", x)(x, _logits(target), w, label_smoothing, g, out)
+    return out.reshape(self.shape)
 
 
 def _contig_targets(target: np.ndarray, N: int, B: int) -> np.ndarray:

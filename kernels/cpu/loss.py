@@ -8,36 +8,67 @@ weighted target distribution ``q``:
   ``t == ignore_index``);
 * class probabilities ``y``: ``q = w * ((1 - eps) * y + eps / C)``.
 
-so the gradient w.r.t. the logits is ``g * (softmax(x) * sum_c q - q)``. The stable,
-vectorised parts come from ``reduce``: the forward kernels read ``log_softmax(x)`` (max
-subtracted, so logits of any magnitude give a finite loss) and the backward kernels turn
-``softmax(x)``, written into their output by the caller, into the gradient in place, one
-pass over each row. Targets are validated by the caller (``first_bad_target``). Each
-kernel is an inlined body with a serial and a parallel (``_par``) entry point;
-``PARALLEL_MIN`` logits is where the parallel one pays.
+so the gradient w.r.t. the logits is ``g * (softmax(x) * sum_c q - q)``.
+
+Each row of classes gets its maximum ``m`` and ``s = sum_c exp(x[c] - m)`` first
+(``_stats``), so ``log_softmax(x)[c] = (x[c] - m) - log(s)``: finite for logits of any
+magnitude, and exact in ``x[c] - m`` where a float32 ``logsumexp`` would round. The
+forward then reads one logit per row (plus a pass under label smoothing); the backward
+writes ``scale * exp(x - m)`` and subtracts the target terms. With ``B == 1`` the rows
+are contiguous and the loops vectorise: NaN-propagating ``vmath.maximum``, vmath's exp,
+and sums that the entry points' ``fastmath={"reassoc"}`` lets LLVM split into lanes (the
+vmath functions are compiled apart, without it). Targets are validated by the caller
+(``first_bad_target``). Each kernel is an inlined body with a serial and a parallel
+(``_par``) entry point; ``PARALLEL_MIN`` logits is where the parallel one pays.
 """
 
 from __future__ import annotations
 
+import math
+
 from numba import njit, prange
 
+from . import vmath
+
 PARALLEL_MIN = 1 << 16
+_FAST = {"reassoc"}
 
 
 @njit(inline="always")
-def _scale_row(row, scale):
-    for c in range(row.shape[0]):
-        row[c] *= scale
+def _row_stats(xr):
+    """(max, sum(exp(xr - max))) of one row, in its dtype; NaN (and +inf) give NaN."""
+    m = xr[0]
+    for c in range(1, xr.shape[0]):
+        m = vmath.maximum(m, xr[c])
+    s = vmath.exp(xr[0] - m)
+    for c in range(1, xr.shape[0]):
+        s += vmath.exp(xr[c] - m)
+    return m, s
 
 
 @njit(inline="always")
-def _scale(p, p2, a, b, scale):
-    """p[a, :, b] *= scale. p2 is p seen as (A, C * B): with B == 1 its rows are the class
-    rows, contiguous, so the loop vectorises; otherwise the rows are strided views."""
-    if p.shape[2] == 1:
-        _scale_row(p2[a], scale)
+def _row_softmax(xr, m, scale, orow):
+    """orow = scale * exp(xr - m)."""
+    for c in range(xr.shape[0]):
+        orow[c] = scale * vmath.exp(xr[c] - m)
+
+
+@njit(inline="always")
+def _stats(x, x2, a, b):
+    """``_row_stats`` of x[a, :, b]. x2 is x seen as (A, C * B): with B == 1 its rows are
+    the class rows, contiguous, which the loops need to vectorise."""
+    if x.shape[2] == 1:
+        return _row_stats(x2[a])
+    return _row_stats(x[a, :, b])
+
+
+@njit(inline="always")
+def _softmax_times(x, x2, a, b, m, scale, out, out2):
+    """out[a, :, b] = scale * exp(x[a, :, b] - m); x2, out2 as in ``_stats``."""
+    if x.shape[2] == 1:
+        _row_softmax(x2[a], m, scale, out2[a])
     else:
-        _scale_row(p[a, :, b], scale)
+        _row_softmax(x[a, :, b], m, scale, out[a, :, b])
 
 
 @njit(cache=True, error_model="numpy")
@@ -64,74 +95,82 @@ def target_weight_sum(t, w, ignore_index):
 
 
 @njit(inline="always")
-def _cross_entropy_indices(logp, t, w, ignore_index, eps, out):
-    """out[a, b] = -sum_c q[c] * logp[a, c, b], q from class indices t (A, B)."""
-    A, C, B = logp.shape
+def _cross_entropy_indices(x, t, w, ignore_index, eps, out):
+    """out[a, b] = -sum_c q[c] * log_softmax(x[a, :, b])[c], q from class indices t (A, B)."""
+    A, C, B = x.shape
+    x2 = x.reshape(A, C * B)
     for a in prange(A):
         for b in range(B):
             k = t[a, b]
             if k == ignore_index:
                 out[a, b] = 0
                 continue
-            loss = -(1.0 - eps) * w[k] * logp[a, k, b]
+            m, s = _stats(x, x2, a, b)
+            fm, log_s = float(m), math.log(float(s))
+            loss = (1.0 - eps) * w[k] * ((fm - x[a, k, b]) + log_s)
             if eps != 0.0:
-                s = 0.0
+                acc = 0.0
                 for c in range(C):
-                    s += w[c] * logp[a, c, b]
-                loss -= eps / C * s
+                    acc += w[c] * ((fm - x[a, c, b]) + log_s)
+                loss += eps / C * acc
             out[a, b] = loss
 
 
 @njit(inline="always")
-def _cross_entropy_indices_backward(t, w, ignore_index, eps, g, p):
-    """p[a, :, b] = g[a, b] * (p[a, :, b] * sum(q) - q), q from indices t; p holds
-    softmax(x) on entry and the gradient on return."""
-    A, C, B = p.shape
+def _cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out):
+    """out[a, :, b] = g[a, b] * (softmax(x[a, :, b]) * sum(q) - q), q from indices t."""
+    A, C, B = x.shape
     wsum = 0.0
     for c in range(C):
         wsum += w[c]
-    p2 = p.reshape(A, C * B)
+    x2, out2 = x.reshape(A, C * B), out.reshape(A, C * B)
     for a in prange(A):
         for b in range(B):
             k = t[a, b]
             if k == ignore_index:
-                _scale(p, p2, a, b, 0.0)
+                for c in range(C):
+                    out[a, c, b] = 0
                 continue
+            m, s = _stats(x, x2, a, b)
             gab = float(g[a, b])
-            _scale(p, p2, a, b, gab * ((1.0 - eps) * w[k] + eps / C * wsum))
+            total = (1.0 - eps) * w[k] + eps / C * wsum
+            _softmax_times(x, x2, a, b, m, gab * total / float(s), out, out2)
             if eps != 0.0:
                 for c in range(C):
-                    p[a, c, b] -= gab * eps / C * w[c]
-            p[a, k, b] -= gab * (1.0 - eps) * w[k]
+                    out[a, c, b] -= gab * eps / C * w[c]
+            out[a, k, b] -= gab * (1.0 - eps) * w[k]
 
 
 @njit(inline="always")
-def _cross_entropy_probs(logp, y, w, eps, out):
-    """out[a, b] = -sum_c q[c] * logp[a, c, b], q = w * ((1 - eps) * y + eps / C)."""
-    A, C, B = logp.shape
+def _cross_entropy_probs(x, y, w, eps, out):
+    """out[a, b] = -sum_c q[c] * log_softmax(x[a, :, b])[c], q = w * ((1 - eps) * y + eps / C)."""
+    A, C, B = x.shape
+    x2 = x.reshape(A, C * B)
     for a in prange(A):
         for b in range(B):
+            m, s = _stats(x, x2, a, b)
+            fm, log_s = float(m), math.log(float(s))
             loss = 0.0
             for c in range(C):
-                loss -= w[c] * ((1.0 - eps) * y[a, c, b] + eps / C) * logp[a, c, b]
+                loss += w[c] * ((1.0 - eps) * y[a, c, b] + eps / C) * ((fm - x[a, c, b]) + log_s)
             out[a, b] = loss
 
 
 @njit(inline="always")
-def _cross_entropy_probs_backward(y, w, eps, g, p):
-    """p[a, :, b] = g[a, b] * (p[a, :, b] * sum(q) - q), q from probabilities y; p holds
-    softmax(x) on entry and the gradient on return."""
-    A, C, B = p.shape
-    p2 = p.reshape(A, C * B)
+def _cross_entropy_probs_backward(x, y, w, eps, g, out):
+    """out[a, :, b] = g[a, b] * (softmax(x[a, :, b]) * sum(q) - q), q from probabilities y."""
+    A, C, B = x.shape
+    x2, out2 = x.reshape(A, C * B), out.reshape(A, C * B)
     for a in prange(A):
         for b in range(B):
+            m, s = _stats(x, x2, a, b)
             total = 0.0
             for c in range(C):
                 total += w[c] * ((1.0 - eps) * y[a, c, b] + eps / C)
             gab = float(g[a, b])
-            _scale(p, p2, a, b, gab * total)
+            _softmax_times(x, x2, a, b, m, gab * total / float(s), out, out2)
             for c in range(C):
-                p[a, c, b] -= gab * w[c] * ((1.0 - eps) * y[a, c, b] + eps / C)
+                out[a, c, b] -= gab * w[c] * ((1.0 - eps) * y[a, c, b] + eps / C)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -147,49 +186,49 @@ def target_distribution(t, w, ignore_index, eps, out):
                 out[a, k, b] += (1.0 - eps) * w[k]
 
 
-@njit(cache=True, error_model="numpy")
-def cross_entropy_indices(logp, t, w, ignore_index, eps, out):
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def cross_entropy_indices(x, t, w, ignore_index, eps, out):
     """Serial ``_cross_entropy_indices``: for small batches, where a thread launch costs more than it saves."""
-    _cross_entropy_indices(logp, t, w, ignore_index, eps, out)
+    _cross_entropy_indices(x, t, w, ignore_index, eps, out)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def cross_entropy_indices_par(logp, t, w, ignore_index, eps, out):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FAST)
+def cross_entropy_indices_par(x, t, w, ignore_index, eps, out):
     """Parallel (over the batch) ``_cross_entropy_indices``."""
-    _cross_entropy_indices(logp, t, w, ignore_index, eps, out)
+    _cross_entropy_indices(x, t, w, ignore_index, eps, out)
 
 
-@njit(cache=True, error_model="numpy")
-def cross_entropy_indices_backward(t, w, ignore_index, eps, g, p):
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out):
     """Serial ``_cross_entropy_indices_backward``: for small batches, where a thread launch costs more than it saves."""
-    _cross_entropy_indices_backward(t, w, ignore_index, eps, g, p)
+    _cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def cross_entropy_indices_backward_par(t, w, ignore_index, eps, g, p):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FAST)
+def cross_entropy_indices_backward_par(x, t, w, ignore_index, eps, g, out):
     """Parallel (over the batch) ``_cross_entropy_indices_backward``."""
-    _cross_entropy_indices_backward(t, w, ignore_index, eps, g, p)
+    _cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out)
 
 
-@njit(cache=True, error_model="numpy")
-def cross_entropy_probs(logp, y, w, eps, out):
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def cross_entropy_probs(x, y, w, eps, out):
     """Serial ``_cross_entropy_probs``: for small batches, where a thread launch costs more than it saves."""
-    _cross_entropy_probs(logp, y, w, eps, out)
+    _cross_entropy_probs(x, y, w, eps, out)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def cross_entropy_probs_par(logp, y, w, eps, out):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FAST)
+def cross_entropy_probs_par(x, y, w, eps, out):
     """Parallel (over the batch) ``_cross_entropy_probs``."""
-    _cross_entropy_probs(logp, y, w, eps, out)
+    _cross_entropy_probs(x, y, w, eps, out)
 
 
-@njit(cache=True, error_model="numpy")
-def cross_entropy_probs_backward(y, w, eps, g, p):
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def cross_entropy_probs_backward(x, y, w, eps, g, out):
     """Serial ``_cross_entropy_probs_backward``: for small batches, where a thread launch costs more than it saves."""
-    _cross_entropy_probs_backward(y, w, eps, g, p)
+    _cross_entropy_probs_backward(x, y, w, eps, g, out)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def cross_entropy_probs_backward_par(y, w, eps, g, p):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FAST)
+def cross_entropy_probs_backward_par(x, y, w, eps, g, out):
     """Parallel (over the batch) ``_cross_entropy_probs_backward``."""
-    _cross_entropy_probs_backward(y, w, eps, g, p)
+    _cross_entropy_probs_backward(x, y, w, eps, g, out)

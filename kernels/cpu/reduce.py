@@ -74,38 +74,6 @@ _TASKS_PER_THREAD = 4
 # Scalar building blocks
 # ----------------------------------------------------------------------------------------
 
-def _minmax_codegen(float_name, int_name):
-    def codegen(context, builder, sig, args):
-        ty = args[0].type
-        fnty = ir.FunctionType(ty, [ty, ty])
-        if isinstance(sig.return_type, types.Float):
-            name = float_name
-        else:
-            name = ("s" if sig.return_type.signed else "u") + int_name
-        fn = builder.module.declare_intrinsic("llvm." + name, [ty], fnty)
-        return builder.call(fn, args)
-    return codegen
-
-
-def _minmax_sig(a, b):
-    if a == b and isinstance(a, (types.Float, types.Integer)):
-        return a(a, b)
-    return None
-
-
-@intrinsic
-def _maximum(typingctx, a, b):
-    """max(a, b) propagating NaN (``llvm.maximum``): unlike compare-and-select, LLVM
-    vectorises it inside reductions."""
-    return _minmax_sig(a, b), _minmax_codegen("maximum", "max")
-
-
-@intrinsic
-def _minimum(typingctx, a, b):
-    """min(a, b) propagating NaN (``llvm.minimum``), see ``_maximum``."""
-    return _minmax_sig(a, b), _minmax_codegen("minimum", "min")
-
-
 @intrinsic
 def _num_threads(typingctx):
     """numba.get_num_threads() for jitted code. Numba's own version calls a ctypes pointer,
@@ -162,9 +130,9 @@ def _combine_impl(op, acc, v):
     if k in (_PROD, _CUMPROD):
         return lambda op, acc, v: acc * v
     if k == _MAX:
-        return lambda op, acc, v: _maximum(acc, v)
+        return lambda op, acc, v: vmath.maximum(acc, v)
     if k == _MIN:
-        return lambda op, acc, v: _minimum(acc, v)
+        return lambda op, acc, v: vmath.minimum(acc, v)
     if k == _ALL:
         return lambda op, acc, v: acc & v
     if k == _ANY:
@@ -333,7 +301,7 @@ def _arg_task(op, x, y, val, idx, pval, pidx, t, plan):
             r = rows[a, k0:k1]
             m = r[0]
             for k in range(1, r.shape[0]):
-                m = _maximum(m, r[k]) if op == _ARGMAX else _minimum(m, r[k])
+                m = vmath.maximum(m, r[k]) if op == _ARGMAX else vmath.minimum(m, r[k])
             i = 0
             if m != m:
                 while r[i] == r[i]:
@@ -561,7 +529,7 @@ def _merge_results_impl(op, mval, midx, pidx, val, idx):
 
 
 @njit
-def _plan(shape, splittable, weight, may_thread):
+def _plan(shape, splittable, weight):
     """Cut an (A, K, B) problem into tasks; returns (number of K chunks, parallel,
     plan) with plan = (tiles along a, tiles along b, rows per tile, columns per tile,
     K chunk) as ``_coords`` reads it. Runs serially below _SERIAL_MAX elements times
@@ -574,7 +542,7 @@ def _plan(shape, splittable, weight, may_thread):
     """
     A, K, B = shape
     nthreads = _num_threads()
-    parallel = may_thread and A * K * B * weight >= _SERIAL_MAX and nthreads > 1
+    parallel = A * K * B * weight >= _SERIAL_MAX and nthreads > 1
     want = _TASKS_PER_THREAD * nthreads if parallel else 1
     ntile_b = -(-B // _TILE)
     bw = -(-B // ntile_b)
@@ -597,13 +565,12 @@ def _plan(shape, splittable, weight, may_thread):
 
 
 @njit(inline="always")
-def _drive(op, task, x, y, val, idx, may_thread=True):
+def _drive(op, task, x, y, val, idx):
     """Shared driver, inlined into each public kernel so that its prange loop runs there:
     plans the tasks and runs ``task`` (one of the ``*_task`` functions) on each.
 
     ``y`` is the second input of the backward kernels (else ``x``); ``idx`` the index
-    output of the arg reductions (else an empty dummy); ``may_thread=False`` keeps every
-    task on the calling thread.
+    output of the arg reductions (else an empty dummy).
     """
     A, K, B = x.shape
     if A * B == 0:
@@ -612,7 +579,7 @@ def _drive(op, task, x, y, val, idx, may_thread=True):
         _empty_k(op, val)
         return
     exp_based = _SOFTMAX <= op <= _LOGSUMEXP or op == _LOG_SOFTMAX_BW
-    nsplit, parallel, plan = _plan(x.shape, op <= _ARGMIN, _EXP_WEIGHT if exp_based else 1, may_thread)
+    nsplit, parallel, plan = _plan(x.shape, op <= _ARGMIN, _EXP_WEIGHT if exp_based else 1)
     ntasks = nsplit * plan[0] * plan[1]
     pval = np.empty((nsplit if nsplit > 1 else 0, A, B), val.dtype)  # K chunks' results
     pidx = np.empty((pval.shape[0],) + idx.shape, np.int64)
@@ -713,19 +680,17 @@ def cumprod(x, out):
 
 
 @njit(parallel=True, cache=True)
-def softmax(x, out, may_thread=True):
+def softmax(x, out):
     """out = exp(x - max_k x) / sum_k exp(x - max_k x) along K. x: (A, K, B)
     float32/float64; out: same shape and dtype, may alias x. Stable for inputs of any
-    finite size; a slice that is all -inf, or holds +inf or NaN, gives NaN (torch).
-    ``may_thread=False`` runs on the calling thread (for small inputs of fused kernels,
-    where waking the pool costs more than the work)."""
-    _drive(_SOFTMAX, _softmax_task, x, x, out, np.empty((0, 0), np.int64), may_thread)
+    finite size; a slice that is all -inf, or holds +inf or NaN, gives NaN (torch)."""
+    _drive(_SOFTMAX, _softmax_task, x, x, out, np.empty((0, 0), np.int64))
 
 
 @njit(parallel=True, cache=True)
-def log_softmax(x, out, may_thread=True):
+def log_softmax(x, out):
     """out = (x - max_k x) - log(sum_k exp(x - max_k x)) along K; as ``softmax``."""
-    _drive(_LOG_SOFTMAX, _log_softmax_task, x, x, out, np.empty((0, 0), np.int64), may_thread)
+    _drive(_LOG_SOFTMAX, _log_softmax_task, x, x, out, np.empty((0, 0), np.int64))
 
 
 @njit(parallel=True, cache=True)

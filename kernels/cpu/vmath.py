@@ -22,6 +22,10 @@ Call them from any jitted code, including ``cache=True`` functions::
 They also accept Python/NumPy float scalars (other argument types are a
 typing error), but are meant for jitted loops.
 
+``maximum`` and ``minimum`` (two arguments of one numeric type) are NaN-propagating
+``llvm.maximum``/``llvm.minimum``: a reduction loop written with them vectorises, where
+one written with compare-and-select does not.
+
 Methods (all branch-free: special cases are selects, so loops stay
 vectorisable; no fastmath, IEEE semantics are kept; ``llvm.fmuladd`` lets
 LLVM fuse multiply-adds where the host has FMA, and the results below hold
@@ -89,7 +93,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-__all__ = ["exp", "expm1", "log", "log1p", "tanh", "sigmoid", "sin", "cos", "erf"]
+__all__ = ["exp", "expm1", "log", "log1p", "tanh", "sigmoid", "sin", "cos", "erf"]  # the unary functions
 
 
 # ---------------------------------------------------------------------------
@@ -108,6 +112,38 @@ _LAYOUT = {
 def _int_view(builder, value, width):
     """Bit cast of a float LLVM value to the integer of the same width."""
     return builder.bitcast(value, ir.IntType(width))
+
+
+def _minmax_codegen(float_name, int_name):
+    def codegen(context, builder, sig, args):
+        ty = args[0].type
+        fnty = ir.FunctionType(ty, [ty, ty])
+        if isinstance(sig.return_type, types.Float):
+            name = float_name
+        else:
+            name = ("s" if sig.return_type.signed else "u") + int_name
+        fn = builder.module.declare_intrinsic("llvm." + name, [ty], fnty)
+        return builder.call(fn, args)
+    return codegen
+
+
+def _minmax_sig(a, b):
+    if a == b and isinstance(a, (types.Float, types.Integer)):
+        return a(a, b)
+    return None
+
+
+@intrinsic
+def maximum(typingctx, a, b):
+    """max(a, b) of one numeric type, propagating NaN (``llvm.maximum``): unlike
+    compare-and-select, LLVM vectorises it inside reductions."""
+    return _minmax_sig(a, b), _minmax_codegen("maximum", "max")
+
+
+@intrinsic
+def minimum(typingctx, a, b):
+    """min(a, b) propagating NaN (``llvm.minimum``), see ``maximum``."""
+    return _minmax_sig(a, b), _minmax_codegen("minimum", "min")
 
 
 @intrinsic

@@ -233,3 +233,20 @@ def test_cache_hit_in_second_process(tmp_path):
     ]
     assert runs[0][0] == "0" and runs[1][0] == "1"
     assert runs[0][1] == runs[1][1]
+
+
+@njit
+def _max_min(x):
+    hi, lo = x[0], x[0]
+    for i in range(1, x.size):
+        hi, lo = vmath.maximum(hi, x[i]), vmath.minimum(lo, x[i])
+    return hi, lo
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.int64])
+def test_maximum_minimum_propagate_nan(dt):
+    x = (np.random.default_rng(0).standard_normal(100) * 50).astype(dt)
+    assert _max_min(x) == (x.max(), x.min())
+    if dt != np.int64:
+        x[37] = np.nan
+        assert all(np.isnan(v) for v in _max_min(x))
