@@ -87,3 +87,24 @@ def test_reductions_over_non_adjacent_dims(dims):
     (y * y).sum().backward()
     (yt * yt).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,args", [("sum", (1,)), ("mean", (1, True)), ("amax", (2,)), ("softmax", (1,)),
+                                       ("log_softmax", (2,)), ("logsumexp", (1,)), ("cumsum", (1,)),
+                                       ("prod", (1,)), ("var", (1,)), ("transpose", (0, 2))])
+def test_positional_dims_reach_the_backward(name, args):
+    """x.sum(1) as x.sum(dim=1): the backward rules read the dim given positionally."""
+    values = np.random.default_rng(0).random((4, 3, 5))
+    a, b = ad.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ya, yb = getattr(a, name)(*args), getattr(b, name)(*args)
+    seed = np.random.default_rng(1).random(tuple(yb.shape))
+    ya.backward(ad.tensor(seed))
+    yb.backward(torch.tensor(seed))
+    np.testing.assert_allclose(ya.detach().numpy(), yb.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10)
+
+
+def test_positional_and_keyword_dim_together_is_a_type_error():
+    x = ad.ones(2, 3)
+    with pytest.raises(TypeError, match="multiple values for argument 'dim'"):
+        x.sum(1, dim=0)

@@ -122,6 +122,11 @@ class Op:
         self._rules = [(rule, [self._classify(n) for n in names])
                        for rule, names in zip(self.vjps, self.vjp_args)]
         self.differentiable = any(r is not None for r in self.vjps)
+        signature = inspect.signature(forward).parameters.values()
+        # the forward's parameters after the operands, so that positional ones (x.sum(1))
+        # are recorded by name for the backward rules, as keyword ones are
+        self._param_names = () if any(p.kind is p.VAR_POSITIONAL for p in signature) else tuple(
+            p.name for p in signature)[len(self.inputs):]
         self.view = view
         self.node_cls = type(node_name or f"{_camel(name)}Backward0", (OpNode,),
                              {"__slots__": (), "op": self})
@@ -143,7 +148,22 @@ class Op:
         """Ops double as Tensor methods: ``Tensor.exp = exp`` binds like a function."""
         return self if obj is None else MethodType(self, obj)
 
+    def _bind(self, args: tuple, params: dict) -> tuple:
+        """(operands, params) with positional parameters moved into params by name."""
+        n = len(self.inputs)
+        if len(args) <= n or not self._param_names:
+            return args, params
+        extra = args[n:]
+        if len(extra) > len(self._param_names):
+            raise TypeError(f"{self.name}() takes at most {n + len(self._param_names)} positional "
+                            f"arguments but {len(args)} were given")
+        named = dict(zip(self._param_names, extra))
+        for name in named.keys() & params.keys():
+            raise TypeError(f"{self.name}() got multiple values for argument '{name}'")
+        return args[:n], {**named, **params}
+
     def __call__(self, *args, **params) -> Tensor:
+        args, params = self._bind(args, params)
         raw = [a._data if isinstance(a, Tensor) else a for a in args]
         data = self.forward(*raw, **params)
         if self.view:
@@ -167,7 +187,7 @@ class Op:
 
     def apply_(self, target: Tensor, *others, **params) -> Tensor:
         """The in-place form: ``target = op(target, *others)`` written into target's storage."""
-        args = (target,) + others
+        args, params = self._bind((target,) + others, params)
         record = self.differentiable and is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
         through_view = False
