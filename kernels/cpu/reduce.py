@@ -23,10 +23,12 @@ How it runs
 * Work is cut into tasks: a tile is a range of ``a`` times a range of ``b`` (whole rows
   where that streams memory best); when tiles are too few for the threads, reductions
   also split K into chunks whose partial results are then reduced the same way, in K
-  order. Below ``_SERIAL_MAX`` elements (fewer for the exp-based kernels) everything runs
-  on the calling thread: a launch costs ~2 us with Numba's OpenMP layer (~70 us with the
-  workqueue layer on the 2-core development VM, where parallel sums only pay off from
-  about 4M elements).
+  order. Below ``_SERIAL_MAX`` elements everything runs on the calling thread: with
+  ``OMP_WAIT_POLICY=PASSIVE`` the pool sleeps between kernels, and waking it inside a
+  training step cost ~100 us on the 2-core development VM. Measured there, fwd+bwd in
+  autodiff ops: a row softmax broke even at 128K elements (serial 165 us vs 298 us at 64K),
+  a row sum at 128-256K (serial 223 vs 300 us at 128K). The exp-based kernels need no
+  lower threshold: vmath's exp vectorises.
 
 Implementation pattern (compile time matters: a kernel compiles in seconds)
 ---------------------------------------------------------------------------
@@ -65,8 +67,7 @@ _COL_BLOCK = 128     # rows per pairwise block in column mode (one accumulator p
 _TILE = 4096         # widest column tile: rows stream as long runs, accumulators in L1
 _MIN_TILE = 64       # narrowest column tile made to create parallelism (4 AVX-512 vectors)
 _TASK_MIN = 16384    # elements per task worth grouping rows for (amortises the task call)
-_SERIAL_MAX = 32768  # below this much work (elements x weight), do not launch threads
-_EXP_WEIGHT = 16     # work weight of an element of the exp-based kernels (scalar exp)
+_SERIAL_MAX = 1 << 17  # below this many elements, do not launch threads (as elementwise)
 _TASKS_PER_THREAD = 4
 
 
@@ -529,11 +530,10 @@ def _merge_results_impl(op, mval, midx, pidx, val, idx):
 
 
 @njit
-def _plan(shape, splittable, weight):
+def _plan(shape, splittable):
     """Cut an (A, K, B) problem into tasks; returns (number of K chunks, parallel,
     plan) with plan = (tiles along a, tiles along b, rows per tile, columns per tile,
-    K chunk) as ``_coords`` reads it. Runs serially below _SERIAL_MAX elements times
-    ``weight`` (the relative cost of an element).
+    K chunk) as ``_coords`` reads it. Runs serially below _SERIAL_MAX elements.
 
     Column tiles are as wide as possible (long contiguous runs stream memory best), rows
     are grouped so a task has about _TASK_MIN elements, and when that leaves fewer than
@@ -542,7 +542,7 @@ def _plan(shape, splittable, weight):
     """
     A, K, B = shape
     nthreads = _num_threads()
-    parallel = A * K * B * weight >= _SERIAL_MAX and nthreads > 1
+    parallel = A * K * B >= _SERIAL_MAX and nthreads > 1
     want = _TASKS_PER_THREAD * nthreads if parallel else 1
     ntile_b = -(-B // _TILE)
     bw = -(-B // ntile_b)
@@ -578,8 +578,7 @@ def _drive(op, task, x, y, val, idx):
     if K == 0:
         _empty_k(op, val)
         return
-    exp_based = _SOFTMAX <= op <= _LOGSUMEXP or op == _LOG_SOFTMAX_BW
-    nsplit, parallel, plan = _plan(x.shape, op <= _ARGMIN, _EXP_WEIGHT if exp_based else 1)
+    nsplit, parallel, plan = _plan(x.shape, op <= _ARGMIN)
     ntasks = nsplit * plan[0] * plan[1]
     pval = np.empty((nsplit if nsplit > 1 else 0, A, B), val.dtype)  # K chunks' results
     pidx = np.empty((pval.shape[0],) + idx.shape, np.int64)

@@ -12,10 +12,11 @@ from scipy import special
 from kernels.cpu import reduce as R
 
 # (A, K, B): B == 1 (row mode), B > 1 (column mode), A == 1, K == 1, and shapes large
-# enough (>= 32K elements) for the parallel paths: many tiles, and few tiles where K is
-# split into chunks (row and column mode).
+# enough (>= R._SERIAL_MAX elements) for the parallel paths: many tiles, and few tiles
+# where K is split into chunks (row and column mode).
 SMALL = [(3, 5, 1), (2, 7, 4), (1, 9, 3), (4, 1, 5), (1, 1, 1)]
-LARGE = [(1, 40000, 1), (300, 200, 1), (2, 300, 130), (64, 40, 30)]
+LARGE = [(1, 140000, 1), (700, 200, 1), (2, 600, 130), (128, 40, 30)]
+assert all(np.prod(s) >= R._SERIAL_MAX for s in LARGE)
 SHAPES = SMALL + LARGE
 EMPTY = [(0, 3, 2), (3, 4, 0), (0, 0, 0)]
 
@@ -44,9 +45,9 @@ def tol(dtype):
 
 
 F32 = [(s, np.float32, "C") for s in SHAPES]
-STRIDED = [(s, np.float32, "strided") for s in [(2, 7, 4), (1, 9, 1), (2, 300, 130)]]
+STRIDED = [(s, np.float32, "strided") for s in [(2, 7, 4), (1, 9, 1), (2, 600, 130)]]
 CASES = [(R.sum_, np.sum, c) for c in F32 + STRIDED + [((2, 7, 4), np.float64, "C"),
-                                                        ((1, 40000, 1), np.float64, "C")]]
+                                                        ((1, 140000, 1), np.float64, "C")]]
 CASES += [(R.max_, np.max, c) for c in F32 + STRIDED] + [(R.min_, np.min, c) for c in F32]
 
 
@@ -64,7 +65,7 @@ def test_sum_max_min(kernel, ref, case):
         np.testing.assert_array_equal(out, expect.astype(dtype))
 
 
-@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (64, 40, 30)])
+@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (128, 40, 30)])
 def test_prod(shape):
     x = make(shape, np.float64)
     x = 1 + x / 50  # keep the products O(1)
@@ -73,7 +74,7 @@ def test_prod(shape):
     np.testing.assert_allclose(out, np.prod(x, axis=1), rtol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (1, 40000, 1), (2, 300, 130)])
+@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (1, 140000, 1), (2, 600, 130)])
 @pytest.mark.parametrize("kernel,ref", [(R.sum_, np.sum), (R.max_, np.max), (R.prod, np.prod)])
 def test_int64(kernel, ref, shape):
     x = make(shape, np.int64)
@@ -84,7 +85,7 @@ def test_int64(kernel, ref, shape):
     np.testing.assert_array_equal(out, ref(x, axis=1))
 
 
-@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (1, 40000, 1), (64, 40, 30)])
+@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (1, 140000, 1), (128, 40, 30)])
 @pytest.mark.parametrize("kernel,ref,dtype", [(R.all_, np.all, np.bool_),
                                               (R.any_, np.any, np.bool_),
                                               (R.all_, np.all, np.float32)])
@@ -101,7 +102,7 @@ def test_all_any(kernel, ref, dtype, shape):
 
 
 ARG_CASES = [(R.max_argmax, np.max, c) for c in F32 + STRIDED + [
-    (s, np.int64, "C") for s in [(3, 5, 1), (2, 7, 4), (1, 40000, 1)]]]
+    (s, np.int64, "C") for s in [(3, 5, 1), (2, 7, 4), (1, 140000, 1)]]]
 ARG_CASES += [(R.min_argmin, np.min, c) for c in F32]
 
 
@@ -119,7 +120,7 @@ def test_max_argmax(kernel, ref, case):
     np.testing.assert_array_equal(idx, argref(x, axis=1))
 
 
-@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (1, 40000, 1), (2, 300, 130)])
+@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (1, 140000, 1), (2, 600, 130)])
 @pytest.mark.parametrize("kernel,ref", [(R.argmax, np.argmax), (R.argmin, np.argmin)])
 def test_argmax_only(kernel, ref, shape):
     x = np.round(make(shape, np.float32))
@@ -128,8 +129,8 @@ def test_argmax_only(kernel, ref, shape):
     np.testing.assert_array_equal(idx, ref(x, axis=1))
 
 
-@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (1, 40000, 1), (2, 300, 130),
-                                   (64, 40, 30)])
+@pytest.mark.parametrize("shape", [(3, 5, 1), (2, 7, 4), (1, 140000, 1), (2, 600, 130),
+                                   (128, 40, 30)])
 def test_nan_propagation(shape):
     """Any NaN in a slice: max/min give NaN, argmax/argmin its first NaN (torch)."""
     x = make(shape, np.float32)
@@ -195,7 +196,7 @@ def test_empty_k():
     assert not flags.any()
 
 
-SCAN_CASES = [(s, np.float32, "C") for s in [(3, 5, 1), (2, 7, 4), (1, 40000, 1), (64, 40, 30)]] + [
+SCAN_CASES = [(s, np.float32, "C") for s in [(3, 5, 1), (2, 7, 4), (1, 140000, 1), (128, 40, 30)]] + [
     ((2, 7, 4), np.int64, "C"),
     ((2, 7, 4), np.float32, "strided"),
     ((3, 6, 1), np.float32, "strided"),
@@ -229,7 +230,7 @@ def ref_log_softmax(x):
 
 
 SOFTMAX_CASES = [(s, np.float32, "C")
-                 for s in [(3, 5, 1), (2, 7, 4), (300, 200, 1), (64, 40, 30)]] + [
+                 for s in [(3, 5, 1), (2, 7, 4), (700, 200, 1), (128, 40, 30)]] + [
     ((2, 7, 4), np.float32, "strided"),
     ((3, 6, 1), np.float32, "strided"),
 ]
