@@ -95,6 +95,19 @@ def _copy(src, dst):
             dst[i, j] = src[i, j]
 
 
+@njit(inline="always")
+def _operand(m):
+    """(column_major, ld, address, copy) for BLAS to read ``m``: in place where
+    ``_layout`` allows, else from a C copy, returned so that the caller keeps it alive
+    until BLAS has read it (an empty array when no copy was made)."""
+    col, ld, ok = _layout(m)
+    if ok:
+        return col, ld, _address(m), np.empty((0, 0), m.dtype)
+    c = np.empty(m.shape, m.dtype)
+    _copy(m, c)
+    return False, m.shape[1], _address(c), c
+
+
 @njit(cache=True, error_model="numpy")
 def gemm(a, b, out, beta=0.0):
     """out = a @ b + beta * out, one single-threaded BLAS call (float32 or float64, one dtype).
@@ -108,29 +121,9 @@ def gemm(a, b, out, beta=0.0):
         return
     if M == 0 or N == 0:
         return
-    # copies, made only where a view cannot be read in place; they stay referenced until
-    # after the call, so they are not freed while BLAS reads them
-    ac = np.empty((0, 0), a.dtype)
-    bc = np.empty((0, 0), b.dtype)
-    oc = np.empty((0, 0), out.dtype)
-    a_col, lda, ok = _layout(a)
-    pa = _address(a)
-    if not ok:
-        ac = np.empty((M, K), a.dtype)
-        _copy(a, ac)
-        a_col, lda, pa = False, K, _address(ac)
-    b_col, ldb, ok = _layout(b)
-    pb = _address(b)
-    if not ok:
-        bc = np.empty((K, N), b.dtype)
-        _copy(b, bc)
-        b_col, ldb, pb = False, N, _address(bc)
-    out_col, ldc, ok = _layout(out)
-    pc = _address(out)
-    if not ok:
-        oc = np.empty((M, N), out.dtype)
-        _copy(out, oc)  # for beta
-        out_col, ldc, pc = False, N, _address(oc)
+    a_col, lda, pa, ac = _operand(a)
+    b_col, ldb, pb, bc = _operand(b)
+    out_col, ldc, pc, oc = _operand(out)  # a copy of out holds its values, for beta
     _call(out.itemsize == 4, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ldc)
     if oc.size:
         _copy(oc, out)
