@@ -40,11 +40,15 @@ def _valid_range(k: int, stride: int, pad: int, dil: int, size: int, out_size: i
 
 
 @njit(inline="always")
-def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
-    """cols = im2col(x) for one sample: x (C, H, W), cols (C*KH*KW, OH*OW), both C-contiguous.
+def _unfold(x, cols, adjoint, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """im2col and its adjoint for one sample, x (C, H, W) and cols (C*KH*KW, OH*OW), both
+    C-contiguous: ``cols = im2col(x)``, or with ``adjoint``, ``x += col2im(cols)`` (x
+    zeroed by the caller). One walk serves both, so they share the index arithmetic;
+    callers pass ``adjoint`` as a constant, and each copy of the inlined body keeps one
+    side of the branches.
 
     Written over flat views with unsigned indices: Numba then emits no negative-index
-    wrap-around, and the unit-stride copy vectorises (3-4x faster than 3-D indexing)."""
+    wrap-around, and the unit-stride loops vectorise (3-4x faster than 3-D indexing)."""
     C, H, W = x.shape
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
@@ -57,13 +61,22 @@ def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
                 row = ((c * KH + i) * KW + j) * L
                 # plain loops, not slice assignments: each of those costs more than the
                 # handful of elements it writes
-                for t in range(h0 * OW):
-                    cf[uintp(row + t)] = 0
-                for t in range(h1 * OW, L):
-                    cf[uintp(row + t)] = 0
+                if not adjoint:  # columns that fall on padding
+                    for t in range(h0 * OW):
+                        cf[uintp(row + t)] = 0
+                    for t in range(h1 * OW, L):
+                        cf[uintp(row + t)] = 0
                 for oh in range(h0, h1):
                     d = row + oh * OW
                     src = (c * H + oh * sh - ph + i * dh) * W + j * dw - pw
+                    if adjoint:
+                        if sw == 1:
+                            for ow in range(w0, w1):
+                                xf[uintp(src + ow)] += cf[uintp(d + ow)]
+                        else:
+                            for ow in range(w0, w1):
+                                xf[uintp(src + ow * sw)] += cf[uintp(d + ow)]
+                        continue
                     for ow in range(w0):
                         cf[uintp(d + ow)] = 0
                     for ow in range(w1, OW):
@@ -74,31 +87,6 @@ def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
                     else:
                         for ow in range(w0, w1):
                             cf[uintp(d + ow)] = xf[uintp(src + ow * sw)]
-
-
-@njit(inline="always")
-def _col2im(cols, x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
-    """x += the adjoint of im2col applied to cols (x must be zeroed by the caller); the
-    mirror image of ``_im2col``, over flat views in the same way."""
-    C, H, W = x.shape
-    xf = x.reshape(-1)
-    cf = cols.reshape(-1)
-    L = OH * OW
-    for c in range(C):
-        for i in range(KH):
-            h0, h1 = _valid_range(i, sh, ph, dh, H, OH)
-            for j in range(KW):
-                w0, w1 = _valid_range(j, sw, pw, dw, W, OW)
-                row = ((c * KH + i) * KW + j) * L
-                for oh in range(h0, h1):
-                    d = row + oh * OW
-                    dst = (c * H + oh * sh - ph + i * dh) * W + j * dw - pw
-                    if sw == 1:
-                        for ow in range(w0, w1):
-                            xf[uintp(dst + ow)] += cf[uintp(d + ow)]
-                    else:
-                        for ow in range(w0, w1):
-                            xf[uintp(dst + ow * sw)] += cf[uintp(d + ow)]
 
 
 def conv2d_forward(*args) -> None:
@@ -122,7 +110,7 @@ def _forward_samples(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, gr
     og = O // groups
     for n in prange(N):
         cols = np.empty((C * KH * KW, OH * OW), x.dtype)
-        _im2col(x[n], cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+        _unfold(x[n], cols, False, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
         for g in range(groups):
             gemm(w[g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG], y[n, g * og:(g + 1) * og])
         if has_bias:
@@ -142,7 +130,7 @@ def _input_grad_samples(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, O
         for g in range(groups):
             gemm(w[g * og:(g + 1) * og].T, gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG])
         gx[n] = 0
-        _col2im(cols, gx[n], KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+        _unfold(gx[n], cols, True, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -157,7 +145,7 @@ def _weight_grad_samples(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups,
         acc = partial[t]
         acc[:] = 0
         for n in range(t * N // T, (t + 1) * N // T):
-            _im2col(x[n], cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+            _unfold(x[n], cols, False, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
             for g in range(groups):
                 gemm(gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG].T, acc[g * og:(g + 1) * og], 1.0)
 
