@@ -1,6 +1,17 @@
-"""``autodiff.save`` / ``autodiff.load``: tensors and nested containers in a safe file format.
+"""``autodiff.save`` / ``autodiff.load``: tensors and nested containers in safe file formats.
 
-Nothing in a file is ever executed: there is no pickle. A file is
+``load`` tells the format from a file's first bytes: autodiff's own (below), a torch.save
+zip archive (``autodiff.torch_format``: read without torch, through a restricted unpickler
+that rebuilds only tensors and plain containers), or safetensors (``autodiff.safetensors_format``,
+through the optional ``safetensors`` package). ``save`` writes autodiff's own format unless
+``format="torch"`` or ``format="safetensors"`` (the default for a path ending in
+``.safetensors``) says otherwise. Nothing in any file is ever executed.
+
+Errors: a file that is truncated, corrupt or of no known format raises ``RuntimeError``
+naming the file; a torch pickle that names a global weights-only loading refuses raises
+``pickle.UnpicklingError`` (as torch's does); a tensor of a dtype autodiff lacks, ``TypeError``.
+
+autodiff's own format has no pickle. A file is
 
 ``MAGIC`` (8 bytes) | header length (u64 LE) | header CRC-32 (u32 LE) | header (JSON, UTF-8)
 | zero padding to a multiple of 64 | tensor blobs, each starting on a multiple of 64.
@@ -20,6 +31,7 @@ and raises RuntimeError naming the file and the problem.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -32,8 +44,8 @@ import numpy as np
 
 from kernels.cpu import elementwise as ew
 
-from . import dtypes
-from .device import as_device
+from . import dtypes, safetensors_format, torch_format
+from .device import as_device, device
 from .nn.parameter import Parameter
 from .tensor import Tensor
 
@@ -102,9 +114,31 @@ def _aligned(n: int) -> int:
     return -(-n // _ALIGN) * _ALIGN
 
 
-def save(obj: Any, f: FileLike) -> None:
+FORMATS = ("autodiff", "torch", "safetensors")
+
+
+def save(obj: Any, f: FileLike, *, format: str | None = None, metadata: dict[str, str] | None = None) -> None:
     """Write ``obj`` (a tensor, or None/bool/int/float/str, or lists/tuples/dicts nesting them —
-    e.g. a model's or optimizer's state dict) to a path or a binary file object."""
+    e.g. a model's or optimizer's state dict) to a path or a binary file object.
+
+    ``format``: ``"autodiff"`` (the default), ``"torch"`` (a zip archive that
+    ``torch.load(f, weights_only=True)`` reads) or ``"safetensors"`` (the default for a path
+    ending in ``.safetensors``; ``obj`` must be a dict of names to tensors, ``metadata`` an
+    optional dict of str to str stored with it)."""
+    if format is None:
+        suffix = os.fspath(f) if isinstance(f, (str, os.PathLike)) else ""
+        format = "safetensors" if str(suffix).endswith(".safetensors") else "autodiff"
+    if format not in FORMATS:
+        raise ValueError(f"autodiff.save: format must be one of {', '.join(FORMATS)}; got {format!r}")
+    if metadata is not None and format != "safetensors":
+        raise ValueError(f"autodiff.save: metadata is stored by the safetensors format only, not {format!r}")
+    if format != "autodiff":
+        with _open(f, "wb") as out:
+            if format == "torch":
+                torch_format.save(obj, out)
+            else:
+                safetensors_format.save(obj, out, metadata)
+        return
     writer = _Writer()
     root = writer.encode(obj)
     header = json.dumps({"format": "autodiff.save", "version": FORMAT_VERSION, "root": root,
@@ -125,12 +159,50 @@ def save(obj: Any, f: FileLike) -> None:
 
 
 def load(f: FileLike, map_location: Any = None, *, weights_only: bool | None = None) -> Any:
-    """Read an object written by ``save``. Only data is read: the format cannot hold code,
-    so ``weights_only`` has nothing to restrict. ``map_location`` must be a device autodiff has."""
-    as_device(map_location)
+    """Read an autodiff, torch.save (zip, torch >= 1.6) or safetensors file from a path or a
+    binary file object.
+
+    Only data is ever read — torch pickles go through a restricted unpickler whatever
+    ``weights_only`` says. ``map_location`` is as in torch.load: a device (string or
+    ``autodiff.device``), a dict from saved locations to devices, or a callable
+    ``(storage, location) -> storage or None``; storages must end up on a device autodiff has."""
     name = _name(f)
     with _open(f, "rb") as src:
-        return _Reader(src, name).read()
+        src, head = _peek(src, 16)
+        if head[:len(MAGIC)] == MAGIC:
+            _check_map_location(map_location)
+            return _Reader(src, name).read()
+        if torch_format.is_zip(head):
+            return torch_format.load(src, name, map_location)
+        if safetensors_format.is_safetensors(head):
+            _check_map_location(map_location)
+            return safetensors_format.load(src, name)
+        if head[:1] == b"\x80":
+            raise RuntimeError(f"autodiff.load: {name}: this looks like a pickle, e.g. torch.save's legacy "
+                               "format (torch < 1.6 or _use_new_zipfile_serialization=False), which is not "
+                               "supported: save it again with torch's default (zip) format")
+        return _Reader(src, name).read()  # raises the wrong-magic error
+
+
+def _peek(src: BinaryIO, n: int) -> tuple[BinaryIO, bytes]:
+    """The first ``n`` bytes of ``src``, leaving it where it was (buffered if not seekable)."""
+    if getattr(src, "seekable", lambda: False)():
+        start = src.tell()
+        head = src.read(n)
+        src.seek(start)
+        return src, head
+    data = src.read()
+    return io.BytesIO(data), data[:n]
+
+
+def _check_map_location(map_location: Any) -> None:
+    """Formats without saved locations hold CPU tensors; ``map_location`` must keep them there."""
+    if isinstance(map_location, dict):
+        map_location = map_location.get("cpu", "cpu")
+    elif callable(map_location) and not isinstance(map_location, (str, device)):
+        return
+    as_device(map_location if map_location is None or isinstance(map_location, (str, device))
+              else str(map_location))
 
 
 class _Reader:
@@ -151,8 +223,8 @@ class _Reader:
     def read(self) -> Any:
         head = self.src.read(_PREFIX.size)
         if len(head) < len(MAGIC) or head[:len(MAGIC)] != MAGIC:
-            raise self.fail("not an autodiff save file (wrong magic bytes at the start); "
-                            "files written by torch.save cannot be read")
+            raise self.fail("not an autodiff save file (wrong magic bytes at the start), nor a torch.save "
+                            "zip archive or a safetensors file")
         if len(head) != _PREFIX.size:
             raise self.fail("file is truncated inside its fixed-size prefix")
         _, header_len, header_crc = _PREFIX.unpack(head)
