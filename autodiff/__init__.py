@@ -35,5 +35,6 @@ from .ops.joining import cat, concat, concatenate, flip, hstack, roll, stack, ti
 from . import nn  # noqa: E402
 from . import optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .dlpack import from_dlpack  # noqa: E402
 
 __version__ = "0.1.0"

@@ -9,7 +9,7 @@ import numpy as np
 
 from kernels.cpu import elementwise as ew
 
-from . import dtypes
+from . import dlpack, dtypes
 from .device import as_device
 from .random import Generator, rng
 from .tensor import Tensor
@@ -45,7 +45,8 @@ def _to_array(data: Any, dtype: dtypes.dtype | None) -> np.ndarray:
     if isinstance(data, (list, tuple)):
         data = [x._data if isinstance(x, Tensor) else x for x in data]
         _ragged_error(data)
-    arr = np.asarray(data)
+    shared = _shared_array(data)
+    arr = shared if shared is not None else np.asarray(data)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"new(): invalid data type '{arr.dtype}': expected numbers or booleans")
     if dtype is None:
@@ -67,11 +68,35 @@ def tensor(data: Any, dtype=None, device=None, requires_grad: bool = False) -> T
 
 
 def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
+    """``data`` as a tensor, sharing its memory where the dtype allows: a tensor, a NumPy array,
+    or an object speaking DLPack (``__dlpack__``), ``__array_interface__`` or ``__array__``."""
     if isinstance(data, Tensor) and (dtype is None or dtypes.as_dtype(dtype) is data.dtype):
         return data
-    if isinstance(data, np.ndarray) and dtype is None:
-        return from_numpy(data)
+    shared = _shared_array(data)
+    if shared is not None and _has_dtype(shared.dtype) and (
+            dtype is None or dtypes.as_dtype(dtype).np == shared.dtype):
+        as_device(device)
+        return Tensor._make(shared) if shared is data else dlpack.wrap(shared)
     return tensor(data, dtype=dtype, device=device)
+
+
+def _has_dtype(np_dtype: np.dtype) -> bool:
+    try:
+        dtypes.from_numpy_dtype(np_dtype)
+    except TypeError:
+        return False
+    return True
+
+
+def _shared_array(data: Any) -> np.ndarray | None:
+    """A NumPy array over ``data``'s own memory, or None for data that has none (numbers, lists)."""
+    if isinstance(data, np.ndarray):
+        return data
+    if hasattr(data, "__dlpack__"):
+        return dlpack.to_numpy(data)
+    if hasattr(data, "__array_interface__") or hasattr(data, "__array__"):
+        return np.asarray(data)
+    return None
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

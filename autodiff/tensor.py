@@ -146,8 +146,27 @@ class Tensor:
             )
         return self._data
 
-    def __array__(self, dtype=None, copy=None):
-        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """NumPy's conversion protocol (with NumPy 2's ``copy=``): the storage itself, unless
+        ``copy=True`` or a dtype change needs a copy (an error with ``copy=False``)."""
+        data = self.numpy()
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            if copy is False:
+                raise ValueError(f"Unable to avoid copy while creating an array as requested: converting "
+                                 f"{self.dtype} to {np.dtype(dtype)} needs a copy")
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule over this tensor's memory (the array API's export protocol)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        _remember_exchanged(self)
+        return self._data.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._data.__dlpack_device__()
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
@@ -294,3 +313,4 @@ class Tensor:
 
 
 from .autograd.functional_api import backward as _backward  # noqa: E402  (it imports Tensor)
+from .dlpack import remember as _remember_exchanged  # noqa: E402  (it imports Tensor)
