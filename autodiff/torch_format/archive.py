@@ -12,9 +12,9 @@ checksum mismatch, storage bytes that do not fit their tensors) raises ``Runtime
 a pickle that names a global or builds an object weights-only loading does not allow
 raises ``pickle.UnpicklingError``; a tensor of a dtype autodiff lacks raises ``TypeError``.
 
-Writing makes each tensor a view of the storage its memory belongs to (the outermost NumPy
-base of the same dtype), so views and shared tensors stay shared; records are aligned to
-64 bytes as torch aligns them.
+Writing makes each tensor a view of the storage its memory belongs to (its outermost NumPy
+base), so views and shared tensors stay shared; records are aligned to 64 bytes as torch
+aligns them.
 """
 
 from __future__ import annotations
@@ -260,44 +260,43 @@ def save(obj: Any, out: BinaryIO) -> None:
 
 
 class _Storages:
-    """Assigns each tensor a storage: the outermost same-dtype contiguous NumPy base of its memory."""
+    """Assigns each tensor a storage: the memory of its outermost NumPy base, seen as its dtype."""
 
     def __init__(self) -> None:
         self.arrays: list[np.ndarray] = []
-        self._keys: dict[int, int] = {}
+        self._keys: dict[tuple[int, np.dtype], int] = {}
 
     def place(self, t: Tensor) -> Placement:
         data = t._data
         found = _storage_view(data)
-        if found is None:
-            root, offset = ew.copy(data) if data.size else np.empty(data.shape, data.dtype), 0
-            stride = tuple(s // data.itemsize for s in root.strides)
-        else:
-            root, offset, stride = found
-        key = self._keys.get(id(root))
+        if found is None:  # memory torch cannot view (negative strides, ...): a private copy
+            storage = ew.copy(data) if data.size else np.empty(data.shape, data.dtype)
+            found = storage.reshape(-1), storage, 0, tuple(s // data.itemsize for s in storage.strides)
+        storage, root, offset, stride = found
+        key = self._keys.get((id(root), data.dtype))
         if key is None:
-            key = self._keys[id(root)] = len(self.arrays)
-            self.arrays.append(root)
-        return Placement(names.storage_class(t.dtype), str(key), root.size, offset, data.shape, stride)
+            key = self._keys[id(root), data.dtype] = len(self.arrays)
+            self.arrays.append(storage)
+        return Placement(names.storage_class(t.dtype), str(key), storage.size, offset, data.shape, stride)
 
 
-def _storage_view(data: np.ndarray) -> tuple[np.ndarray, int, tuple] | None:
-    """(storage array, element offset, element strides) of ``data`` inside its outermost base."""
-    root, a = None, data
-    while isinstance(a, np.ndarray):
-        if a.dtype == data.dtype:
-            root = a
-        a = a.base
-    if not root.flags.c_contiguous:
-        return None
+def _storage_view(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, tuple] | None:
+    """(storage: the outermost base's memory as a 1-D array of ``data``'s dtype, that base, element
+    offset, element strides) of ``data``; None where torch cannot view the memory that way."""
+    root = data
+    while isinstance(root.base, np.ndarray):
+        root = root.base
     item = data.itemsize
+    if not root.flags.c_contiguous or root.nbytes % item:
+        return None
     delta = data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
     if delta % item or any(s < 0 or s % item for s in data.strides):
         return None
+    storage = root.reshape(-1).view(np.uint8).view(data.dtype)
     offset, stride = delta // item, tuple(s // item for s in data.strides)
-    if data.size and not 0 <= offset + sum((n - 1) * s for n, s in zip(data.shape, stride)) < root.size:
+    if data.size and not 0 <= offset + sum((n - 1) * s for n, s in zip(data.shape, stride)) < storage.size:
         return None
-    return root, offset, stride
+    return storage, root, offset, stride
 
 
 def _write(archive: zipfile.ZipFile, out: BinaryIO, record: str, data: bytes | np.ndarray) -> None:

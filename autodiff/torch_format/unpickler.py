@@ -128,9 +128,9 @@ def _tensor(storage: Any, offset: Any, size: Any, stride: Any, requires_grad: An
 
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None):
-    dtype = storage.dtype if isinstance(storage, Storage) else None
-    _check(dtype is not None, "_rebuild_tensor_v2 needs a typed storage")
-    return _tensor(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata)
+    _check(isinstance(storage, Storage) and storage.dtype is not None,
+           f"_rebuild_tensor_v2 needs a typed persistent storage id, got {type(storage).__name__}")
+    return _tensor(storage, storage_offset, size, stride, requires_grad, backward_hooks, storage.dtype, metadata)
 
 
 def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype,
