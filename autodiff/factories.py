@@ -54,7 +54,7 @@ def _to_array(data: Any, dtype: dtypes.dtype | None) -> np.ndarray:
             dtype = dtypes.int64
         elif arr.dtype.kind == "b":
             dtype = dtypes.bool
-        elif isinstance(data, np.ndarray) and arr.dtype in (np.float32, np.float64):
+        elif shared is not None and arr.dtype in (np.float32, np.float64):  # arrays keep their float type
             dtype = dtypes.from_numpy_dtype(arr.dtype)
         else:
             dtype = dtypes.get_default_dtype()

@@ -58,7 +58,7 @@ def save(obj: Any, out: BinaryIO, metadata: dict[str, str] | None) -> None:
     if metadata is not None and not (isinstance(metadata, dict) and
                                      all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
         raise TypeError(f"safetensors metadata must be a dict of str to str, got {metadata!r:.80}")
-    arrays = {k: np.ascontiguousarray(v.detach()._data) for k, v in obj.items()}
+    arrays = {k: np.asarray(v.detach()._data, order="C") for k, v in obj.items()}
     out.write(api.save(arrays, metadata=metadata))
 
 

@@ -20,7 +20,6 @@ aligns them.
 from __future__ import annotations
 
 import io
-import pickle
 import struct
 import zipfile
 import zlib
@@ -36,8 +35,15 @@ from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from . import names
 from .pickler import Pickler, Placement
-from .unpickler import (Device, DType, PickledOrderedDict, RestrictedUnpickler, Storage, TensorRecord,
-                        UnpicklingError)
+from .unpickler import (
+    Device,
+    DType,
+    PickledOrderedDict,
+    RestrictedUnpickler,
+    Storage,
+    TensorRecord,
+    UnpicklingError,
+)
 
 ZIP_MAGIC = b"PK\x03\x04"
 _ALIGN = 64
