@@ -35,15 +35,8 @@ from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from . import names
 from .pickler import Pickler, Placement
-from .unpickler import (
-    Device,
-    DType,
-    PickledOrderedDict,
-    RestrictedUnpickler,
-    Storage,
-    TensorRecord,
-    UnpicklingError,
-)
+from .unpickler import (Device, DType, PickledOrderedDict, RestrictedUnpickler, Storage, TensorRecord,
+                        UnpicklingError)
 
 ZIP_MAGIC = b"PK\x03\x04"
 _ALIGN = 64
