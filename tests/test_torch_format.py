@@ -85,9 +85,11 @@ def test_parameters_requires_grad_and_containers_load():
     obj = {"p": p, "frozen": frozen, "leaf": leaf, "nested": [1, 2.5, "s", None, True, (3, [4, {"k": -5}])],
            "od": OrderedDict(b=1, a=2), "big": 2 ** 70, "neg": -2 ** 40, "inf": math.inf, "nan": math.nan,
            7: "int key", "size": torch.Size([2, 3]), "set": {1, 2}, "complex": 1 + 2j, "bytes": b"\x00\xff",
+           "bytearray": bytearray(b"ab"),
            "dtype": torch.float64, "device": torch.device("cpu")}
     back = _ad_load(_torch_bytes(obj))
-    for key in ("p", "frozen", "leaf", "nested", "od", "big", "neg", "inf", "nan", 7, "set", "complex", "bytes"):
+    for key in ("p", "frozen", "leaf", "nested", "od", "big", "neg", "inf", "nan", 7, "set", "complex", "bytes",
+                "bytearray"):
         _same(back[key], obj[key])
     assert type(back["od"]) is OrderedDict
     assert back["size"] == (2, 3) and back["dtype"] is ad.float64 and back["device"] == ad.device("cpu")
@@ -365,6 +367,7 @@ _REBUILD = b"ctorch._utils\n_rebuild_tensor_v2\n("
      "persistent storage id"),
     (b"\x80\x02(X\x03\x00\x00\x00pidK\x01tQ.", "unsupported persistent id"),
     (b"\x80\x02c__builtin__\nset\n.", "leaves a set in the loaded data"),
+    (b"\x80\x02c__builtin__\nbytearray\nJ\x00\x00\x00\x40\x85R.", "bytearray is allowed only over bytes"),
     (b"\x80\x02ctorch\nFloatStorage\n.", "leaves a StorageType"),
     (b"\x80\x02]q\x00(K\x01", "malformed data.pkl|truncated"),
     (b"\x80\x02\xff.", "malformed data.pkl|invalid load key"),
@@ -388,6 +391,10 @@ def test_out_of_bounds_views_and_wrong_sizes_are_refused():
     too_big = pkl.replace(b"cpuK\x02tQ", b"cpuK\x09tQ")
     with pytest.raises(RuntimeError, match="storage '0' holds 8 bytes, but the pickle describes 36"):
         _ad_load(_with_pickle(too_big))
+    huge = (b"\x80\x02" + _REBUILD + _STORAGE + b"K\x00J\xff\xff\xff\x7fJ\xff\xff\xff\x7f\x86K\x00K\x00\x86"
+            b"\x89ccollections\nOrderedDict\n)RtR.")  # 2**62 elements with zero strides
+    with pytest.raises(RuntimeError, match="cannot be made"):
+        _ad_load(_with_pickle(huge))
 
 
 def _torch_file():

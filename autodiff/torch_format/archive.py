@@ -234,9 +234,12 @@ class _Builder:
             raise self.reader.fail(f"a tensor of size {list(rec.size)}, stride {list(rec.stride)} and storage "
                                    f"offset {rec.offset} needs {needed} elements, but storage "
                                    f"{rec.storage.key!r} holds {numel}")
-        typed = raw.view(dtype.np)
-        view = np.ndarray(rec.size, dtype.np, buffer=typed, offset=rec.offset * itemsize if numel else 0,
-                          strides=tuple(s * itemsize for s in rec.stride))
+        try:
+            view = np.ndarray(rec.size, dtype.np, buffer=raw, offset=rec.offset * itemsize if numel else 0,
+                              strides=tuple(s * itemsize for s in rec.stride))
+        except (ValueError, OverflowError) as ex:
+            raise self.reader.fail(f"a tensor of size {list(rec.size)} and stride {list(rec.stride)} cannot "
+                                   f"be made ({ex})") from None
         t = Tensor._make(view, version_counter=counter)
         if rec.parameter:
             return Parameter(t, requires_grad=rec.requires_grad)

@@ -168,6 +168,11 @@ def _encode(text, encoding="latin1"):
     return text.encode("latin1")
 
 
+def _bytearray(data=b""):
+    _check(isinstance(data, bytes), "bytearray is allowed only over bytes")
+    return bytearray(data)
+
+
 def _complex(real=0.0, imag=0.0):
     _check(all(isinstance(x, (int, float)) for x in (real, imag)), "complex needs two numbers")
     return complex(real, imag)
@@ -178,7 +183,7 @@ def _allowed() -> dict[tuple[str, str], Any]:
         ("collections", "OrderedDict"): PickledOrderedDict,
         ("builtins", "set"): set,
         ("builtins", "frozenset"): frozenset,
-        ("builtins", "bytearray"): bytearray,
+        ("builtins", "bytearray"): _bytearray,
         ("builtins", "complex"): _complex,
         ("_codecs", "encode"): _encode,
         ("torch", "Size"): _size,
