@@ -33,10 +33,12 @@ def is_safetensors(head: bytes) -> bool:
     return len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") > 1
 
 
-def load(src: BinaryIO, name: str) -> dict[str, Tensor]:
+def load(src: BinaryIO, name: str, path: str | None = None) -> dict[str, Tensor]:
+    """The tensors of a safetensors file: from ``path`` when there is one (the package maps the
+    file, saving a copy of it), else from the bytes of ``src``."""
     api, error = _numpy_api()
     try:
-        arrays = api.load(src.read())
+        arrays = api.load_file(path) if path is not None else api.load(src.read())
     except error as ex:
         raise RuntimeError(f"autodiff.load: {name}: not a readable safetensors file ({ex})") from None
     out = {}

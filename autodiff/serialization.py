@@ -176,7 +176,7 @@ def load(f: FileLike, map_location: Any = None, *, weights_only: bool | None = N
             return torch_format.load(src, name, map_location)
         if safetensors_format.is_safetensors(head):
             _check_map_location(map_location)
-            return safetensors_format.load(src, name)
+            return safetensors_format.load(src, name, os.fspath(f) if isinstance(f, (str, os.PathLike)) else None)
         if head[:1] == b"\x80":
             raise RuntimeError(f"autodiff.load: {name}: this looks like a pickle, e.g. torch.save's legacy "
                                "format (torch < 1.6 or _use_new_zipfile_serialization=False), which is not "

@@ -78,7 +78,7 @@ def test_file_objects_and_metadata():
         ad.save({"w": ad.ones(2)}, io.BytesIO(), metadata={"a": "b"})
 
 
-def test_bad_objects_and_files():
+def test_bad_objects_and_files(tmp_path):
     with pytest.raises(TypeError, match="stores a dict of str names to tensors.*int key 1"):
         _bytes({1: ad.ones(1)})
     with pytest.raises(TypeError, match="stores a dict of str names to tensors.*list"):
@@ -87,6 +87,9 @@ def test_bad_objects_and_files():
     for bad in (data[:-3], data[:20], data[:8] + b"{" + data[9:40]):
         with pytest.raises(RuntimeError, match="not a readable safetensors file"):
             ad.load(io.BytesIO(bad))
+        (tmp_path / "bad.safetensors").write_bytes(bad)  # paths go through the package's file reader
+        with pytest.raises(RuntimeError, match=r"bad\.safetensors'?: not a readable safetensors file"):
+            ad.load(tmp_path / "bad.safetensors")
     with pytest.raises(TypeError, match="'h' is float16, a dtype autodiff does not have"):
         ad.load(io.BytesIO(save({"h": torch.ones(2, dtype=torch.float16)})))
 

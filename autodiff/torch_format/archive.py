@@ -6,6 +6,8 @@ id), ``<folder>/data/<key>`` (each storage's raw bytes), ``<folder>/byteorder`` 
 or ``big``) and ``<folder>/version``. Loading unpickles ``data.pkl`` with the restricted
 unpickler, then reads each storage once and makes every tensor a NumPy view of it, so
 tensors that shared a storage in torch share memory — and one version counter — here.
+Each storage's CRC-32 is checked (torch does not check them), on worker threads while the
+next storage is read: zlib releases the GIL, and checksums cost more than the reading.
 
 Errors: a file that is not a readable archive (truncated, corrupt, a record missing, a
 checksum mismatch, storage bytes that do not fit their tensors) raises ``RuntimeError``;
@@ -20,10 +22,12 @@ aligns them.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 import zlib
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -79,19 +83,33 @@ class _Reader:
         if order not in (b"little", b"big"):
             raise self.fail(f"byteorder record says {order[:20]!r}, expected 'little' or 'big'")
         self.swap = order.decode() != "little"
-        unpickler = RestrictedUnpickler(io.BytesIO(self._record("data.pkl")))
+        return self._build(self._unpickle())
+
+    def _unpickle(self) -> Any:
         try:
-            tree = unpickler.load()
+            return RestrictedUnpickler(io.BytesIO(self._record("data.pkl"))).load()
         except UnpicklingError as ex:
             raise UnpicklingError(f"autodiff.load: {self.name}: {ex}") from None
         except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, struct.error,
                 OverflowError, RecursionError) as ex:
             raise UnpicklingError(f"autodiff.load: {self.name}: malformed data.pkl "
                                   f"({type(ex).__name__}: {ex})") from None
-        try:
-            return _Builder(self).build(tree)
-        except RecursionError:
-            raise UnpicklingError(f"autodiff.load: {self.name}: data.pkl nests too deeply") from None
+
+    def _build(self, tree: Any) -> Any:
+        """Autodiff objects for the unpickled tree, once every storage read passed its checksum."""
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as self.checksums:
+            self.pending: list[tuple[str, int, Future]] = []  # (record, its CRC-32, the computed one)
+            self.swaps: list[tuple[np.ndarray, np.dtype]] = []  # big-endian storages to make native
+            try:
+                result = _Builder(self).build(tree)
+            except RecursionError:
+                raise UnpicklingError(f"autodiff.load: {self.name}: data.pkl nests too deeply") from None
+            for record, crc, computed in self.pending:
+                if computed.result() != crc:
+                    raise self.fail(f"record {record} is corrupt (CRC-32 mismatch)")
+        for raw, np_dtype in self.swaps:  # after the checksums, which are of the file's bytes
+            raw.view(np_dtype).byteswap(inplace=True)
+        return result
 
     def _record(self, record: str, missing: bytes | None = None) -> bytes:
         try:
@@ -109,7 +127,7 @@ class _Reader:
         if known is None:
             raw = self._place(storage, self._read(storage))
             if self.swap and np_dtype.itemsize > 1:
-                raw.view(np_dtype).byteswap(inplace=True)
+                self.swaps.append((raw, np_dtype))
             known = self.storages[storage.key] = (raw, [0])
         return known
 
@@ -129,8 +147,7 @@ class _Reader:
             raise self.fail(f"record {record} is unreadable ({ex})") from None
         if got != storage.nbytes:
             raise self.fail(f"file is truncated: record {record} needs {storage.nbytes} bytes, found {got}")
-        if zlib.crc32(raw) != info.CRC:
-            raise self.fail(f"record {record} is corrupt (CRC-32 mismatch)")
+        self.pending.append((record, info.CRC, self.checksums.submit(zlib.crc32, raw)))  # checked in read()
         return raw
 
     def _read_into(self, info: zipfile.ZipInfo, out: memoryview) -> int:
