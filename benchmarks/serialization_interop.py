@@ -32,11 +32,11 @@ def _median_ms(fn, repeat: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=100, help="state dict size in MB (float32 tensors of 4 MB)")
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.manual_seed(0)
     n = max(1, args.mb // 4)
     sd = {f"layer{i}.weight": torch.randn(1024, 1024) for i in range(n)}

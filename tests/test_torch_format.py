@@ -227,6 +227,7 @@ def test_save_to_a_path_then_torch_load(tmp_path):
     path = tmp_path / "model.pt"
     ad.save({"w": ad.ones(2, 3)}, path, format="torch")
     assert torch.load(path, weights_only=True)["w"].shape == (2, 3)
+    assert torch.load(path, weights_only=True, mmap=True)["w"].shape == (2, 3)  # needs aligned records
     assert ad.load(path)["w"].shape == (2, 3)
     with zipfile.ZipFile(path) as z:  # records aligned as torch aligns them
         assert _data_start(path.read_bytes(), z.getinfo("archive/data/0")) % 64 == 0
@@ -460,3 +461,11 @@ def test_load_never_imports_torch(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[0.0, 1.0, 2.0]"
     torch.testing.assert_close(torch.load(tmp_path / "back.pt", weights_only=True)["w"], torch.arange(3.0))
+
+
+def test_benchmark_script_runs(capsys):
+    from benchmarks.serialization_interop import main
+
+    main(["--mb", "4", "--repeat", "1"])
+    out = capsys.readouterr().out
+    assert "load .pt" in out and "autodiff's own format" in out
