@@ -37,3 +37,5 @@ from . import optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
+from . import profiler  # noqa: E402
+from . import viz  # noqa: E402
