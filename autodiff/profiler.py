@@ -25,6 +25,9 @@ for a new signature), *Cache load* the rest of the time Numba's compiler lock wa
 exclude both. The Numba events are heard through ``numba.core.event`` listeners that are
 registered only while a profile runs.
 
+:class:`kernel_progress` listens to the same Numba events to show a progress bar while
+kernels are compiled or loaded, so a first step is not a silent pause.
+
 Cost when off: ``ops/op.py`` and the engine check the module flag :data:`active` once
 per op call and once per backward node; it is True only while a profile runs.
 """
@@ -396,3 +399,71 @@ class _NumbaListener(numba_event.Listener):
 
 _LOCK_LISTENER = _NumbaListener("lock")
 _COMPILE_LISTENER = _NumbaListener("compile")
+
+
+class kernel_progress:
+    """A progress bar (tqdm.auto: a widget in Jupyter) counting the Numba kernels compiled or
+    loaded from the cache while the block runs, so a first step that compiles is not silent.
+
+        with autodiff.profiler.kernel_progress():
+            train_one_epoch()
+
+    The bar appears with the first kernel (none when everything is loaded already); its
+    postfix names the kernel being compiled. ``count`` and ``compiled`` hold the totals.
+    """
+
+    def __init__(self, desc: str = "Numba kernels compiled or loaded", leave: bool = True) -> None:
+        self.desc, self.leave = desc, leave
+        self.count = self.compiled = 0
+        self._bar = None
+        self._lock_depth = self._compile_depth = 0
+        self._listeners = (_Callback(self._lock_start, self._lock_end),
+                           _Callback(self._compile_start, self._compile_end))
+
+    def __enter__(self) -> kernel_progress:
+        numba_event.register("numba:compiler_lock", self._listeners[0])
+        numba_event.register("numba:compile", self._listeners[1])
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        numba_event.unregister("numba:compiler_lock", self._listeners[0])
+        numba_event.unregister("numba:compile", self._listeners[1])
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{self.compiled} compiled", refresh=False)
+            self._bar.close()
+
+    def _lock_start(self, event) -> None:
+        self._lock_depth += 1
+
+    def _lock_end(self, event) -> None:
+        self._lock_depth -= 1
+        if self._lock_depth == 0:
+            self.count += 1
+            if self._bar is None:
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(desc=self.desc, unit="kernel", leave=self.leave)
+            self._bar.update()
+
+    def _compile_start(self, event) -> None:
+        self._compile_depth += 1
+        if self._compile_depth == 1 and self._bar is not None:
+            dispatcher = (event.data or {}).get("dispatcher")
+            name = getattr(getattr(dispatcher, "py_func", None), "__qualname__", "")
+            self._bar.set_postfix_str(f"compiling {name}")
+
+    def _compile_end(self, event) -> None:
+        self._compile_depth -= 1
+        if self._compile_depth == 0:
+            self.compiled += 1
+
+
+class _Callback(numba_event.Listener):
+    def __init__(self, on_start: Callable, on_end: Callable) -> None:
+        self._start, self._end = on_start, on_end
+
+    def on_start(self, event) -> None:
+        self._start(event)
+
+    def on_end(self, event) -> None:
+        self._end(event)

@@ -128,3 +128,18 @@ def test_inplace_ops_are_their_own_rows():
         x.add_(1)
     keys = _counts(prof.key_averages())
     assert keys[("autodiff::mul_", "forward")] == 1 and keys[("autodiff::add_", "forward")] == 1
+
+
+def test_kernel_progress_counts_compiles():
+    @njit(cache=False)
+    def fresh_twice(a):
+        return a - 1.0
+
+    with profiler.kernel_progress(leave=False) as progress:
+        fresh_twice(1.0)  # one new signature: one compile
+        fresh_twice(2.0)  # the same signature: nothing to do
+        fresh_twice(np.ones(2))  # a second signature
+    assert progress.compiled == 2 and progress.count == 2
+    with profiler.kernel_progress() as quiet:
+        fresh_twice(3.0)
+    assert quiet.count == 0 and quiet._bar is None  # nothing compiled: no bar at all
