@@ -34,6 +34,7 @@ per op call and once per backward node; it is True only while a profile runs.
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
 from collections import defaultdict
@@ -187,6 +188,13 @@ class EventList(list):
         out.append(f"Numba compile time total: {_format_time(compile_us)} ({len(self.compiled)} kernel "
                    f"signatures compiled); cache load: {_format_time(load_us)}")
         return "\n".join(out) + "\n"
+
+
+class ProfilerActivity(enum.Enum):
+    """torch.profiler.ProfilerActivity, for source compatibility: only CPU time is recorded."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
 
 
 class profile:

@@ -128,3 +128,13 @@ def test_graph_text_deep_chain_no_recursion():
     for _ in range(3000):
         y = y * 1.0
     assert viz.graph_text(y).count("MulBackward0") == 3000
+
+
+def test_make_dot_without_the_graphviz_package_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # as if not installed
+    y, _ = _small()
+    with pytest.raises(ImportError, match=r"autodiff\[notebook\]"):
+        viz.make_dot(y)
+    assert viz.graph_text(y).startswith("SumBackward0")  # the text tree needs nothing
