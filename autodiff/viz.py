@@ -32,8 +32,8 @@ INSTALL_HINT = ("Graphviz's 'dot' program was not found on PATH, so the graph ca
                 "or `brew install graphviz` and display it again. Its DOT source:")
 
 _STYLE = {
-    "node": dict(style="filled", shape="box", align="left", fontsize="10", ranksep="0.1", height="0.2",
-                 fontname="monospace"),
+    "node": {"style": "filled", "shape": "box", "fontsize": "10", "height": "0.2", "fontname": "monospace"},
+    "graph": {"size": "12,12", "ranksep": "0.2"},
     "output": "darkolivegreen1",
     "leaf": "lightblue",
     "saved": "orange",
@@ -116,7 +116,7 @@ def make_dot(output, params: Mapping[str, Tensor] | None = None, show_saved: boo
                           "(graph_text needs nothing)") from e
     names = _names(params)
     outs = _roots(output)
-    dot = _digraph_class(graphviz)(node_attr=_STYLE["node"], graph_attr=dict(size="12,12"))
+    dot = _digraph_class(graphviz)(node_attr=_STYLE["node"], graph_attr=_STYLE["graph"])
     ids: dict[Node, str] = {}
 
     def node_id(node: Node) -> str:
