@@ -38,3 +38,5 @@ from .serialization import load, save  # noqa: E402
 from .dlpack import from_dlpack  # noqa: E402
 
 __version__ = "0.1.0"
+from . import profiler  # noqa: E402
+from . import viz  # noqa: E402

@@ -18,7 +18,7 @@ import numba
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget bar when called from a notebook
 
 import autodiff as ad
 

@@ -87,9 +87,11 @@ def tensor_body(data: np.ndarray, indent: int = 7) -> str:
         fmt = lambda v: "True" if v else "False"  # noqa: E731
     elif data.dtype.kind == "f":
         fmt = _float_formatter(shown.astype(np.float64))
+        # as PyTorch: the column width comes from the nonzero finite values (nan, inf, 0 may stick out)
+        shown = shown[np.isfinite(shown) & (shown != 0)]
     else:
         fmt = str
-    width = max(len(fmt(v.item())) for v in shown)
+    width = max((len(fmt(v.item())) for v in shown), default=1)
     return _format(data, fmt, width, indent, summarise)
 
 

@@ -15,6 +15,7 @@ a path to an input run.
 
 from __future__ import annotations
 
+from .. import profiler as _profiler
 from .accumulate import accumulate_into_grad
 from .anomaly import check_outputs, is_anomaly_enabled, with_forward_trace
 from .grad_mode import set_grad_enabled
@@ -117,7 +118,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
 
     anomaly = is_anomaly_enabled()
     ready = [n for n in root_nodes if deps[n] == 0]
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), _profiler.backward_pass():
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
@@ -134,7 +135,10 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
                     if targets is None:
                         accumulate_into_grad(node.variable, grads[0], delivered.get(id(grads[0]), 1) > 1)
                 elif needed is None or node in needed:
-                    outputs = _apply_checked(node, grads) if anomaly else node.apply(grads)
+                    if _profiler.active:  # a profile runs: time this node
+                        outputs = _profiler.node_call(node, grads, _apply_checked if anomaly else type(node).apply)
+                    else:
+                        outputs = _apply_checked(node, grads) if anomaly else node.apply(grads)
                     if not retain_graph:
                         node.release()
             if outputs is None:

@@ -41,6 +41,7 @@ import numpy as np
 
 from kernels.cpu import elementwise as ew
 
+from .. import profiler as _profiler
 from ..autograd.anomaly import is_anomaly_enabled, record_trace
 from ..autograd.engine import gradient_edge
 from ..autograd.grad_mode import is_grad_enabled
@@ -163,6 +164,8 @@ class Op:
         return args[:n], {**named, **params}
 
     def __call__(self, *args, **params) -> Tensor:
+        if _profiler.active and _profiler.intercept(self):  # a profile runs: time this call
+            return _profiler.op_call(self, Op.__call__, args, params)
         args, params = self._bind(args, params)
         raw = [a._data if isinstance(a, Tensor) else a for a in args]
         data = self.forward(*raw, **params)
@@ -187,6 +190,8 @@ class Op:
 
     def apply_(self, target: Tensor, *others, **params) -> Tensor:
         """The in-place form: ``target = op(target, *others)`` written into target's storage."""
+        if _profiler.active and _profiler.intercept(self):  # a profile runs: time this call
+            return _profiler.op_call(self, Op.apply_, (target,) + others, params)
         args, params = self._bind((target,) + others, params)
         record = self.differentiable and is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
