@@ -9,9 +9,9 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import conversion as cv
 from . import elementwise as ew
-from . import matmul as mm
 from . import indexing as ix
 from . import joining as jn
+from . import matmul as mm
 from . import reduction as rd
 from . import views as vw
 
@@ -148,3 +148,17 @@ for _name, _fn in _AUGMENTED.items():
 for _fn in (clamp_, fill_, zero_, copy_):
     setattr(Tensor, _fn.__name__, _fn)
 Tensor.clip_ = clamp_
+
+# sorting, sampling and diagonals
+from . import diagonals as _dg
+from . import sampling as _sp
+from . import sorting as _so
+
+for _name, _fn in {
+    "sort": _so.sort, "argsort": _so.argsort, "msort": _so.msort, "topk": _so.topk,
+    "kthvalue": _so.kthvalue, "median": _so.median, "multinomial": _sp.multinomial,
+    "bernoulli": _sp.bernoulli, "normal_": _sp.normal_, "uniform_": _sp.uniform_,
+    "exponential_": _sp.exponential_, "bernoulli_": _sp.bernoulli_, "diag": _dg.diag,
+    "diag_embed": _dg.diag_embed, "trace": _dg.trace,
+}.items():
+    setattr(Tensor, _name, _fn)

@@ -1,0 +1,126 @@
+"""Sorting kernels over the middle axis of an (A, K, B) array.
+
+``sort`` writes the first ``k`` elements of every sorted (a, :, b) row and their
+positions: ``k == K`` is a full sort, ``k < K`` a top-k. The order is a stable merge
+sort whose comparison puts NaN after every number (ascending) or before it
+(descending), as PyTorch does; ties keep their input order in both directions.
+
+One row is sorted per loop iteration; the parallel variant spreads rows over threads
+and is picked above ``PARALLEL_THRESHOLD`` elements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+PARALLEL_THRESHOLD = 1 << 15
+
+
+@njit(inline="always")
+def _isnan(v):
+    return v != v  # noqa: PLR0124  (works for integer dtypes too)
+
+
+@njit(inline="always")
+def _before(a, b, descending):
+    """Whether ``a`` sorts strictly before ``b`` (NaN is the largest value)."""
+    if descending:
+        return a > b or (_isnan(a) and not _isnan(b))
+    return a < b or (_isnan(b) and not _isnan(a))
+
+
+@njit(inline="always")
+def _argsort_row(row, order, buf, descending):
+    """order = the stable sorting permutation of ``row`` (bottom-up merge sort, buf scratch)."""
+    n = row.size
+    for i in range(n):
+        order[i] = i
+    src, dst = order, buf
+    in_order = True
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if _before(row[src[j]], row[src[i]], descending):
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        in_order = not in_order
+        width *= 2
+    if not in_order:
+        for i in range(n):
+            order[i] = src[i]
+
+
+@njit(inline="always")
+def _sort_row(x, values, indices, descending, t, row, order, buf):
+    B = x.shape[2]
+    a, b = t // B, t % B
+    K = x.shape[1]
+    for i in range(K):
+        row[i] = x[a, i, b]
+    _argsort_row(row, order, buf, descending)
+    for i in range(values.shape[1]):
+        values[a, i, b] = row[order[i]]
+        indices[a, i, b] = order[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _sort_serial(x, values, indices, descending):
+    K = x.shape[1]
+    row, order, buf = np.empty(K, x.dtype), np.empty(K, np.int64), np.empty(K, np.int64)
+    for t in range(x.shape[0] * x.shape[2]):
+        _sort_row(x, values, indices, descending, t, row, order, buf)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _sort_parallel(x, values, indices, descending):
+    K = x.shape[1]
+    for t in prange(x.shape[0] * x.shape[2]):
+        row, order, buf = np.empty(K, x.dtype), np.empty(K, np.int64), np.empty(K, np.int64)
+        _sort_row(x, values, indices, descending, t, row, order, buf)
+
+
+def sort(x: np.ndarray, values: np.ndarray, indices: np.ndarray, descending: bool) -> None:
+    """values[a, :k, b], indices[a, :k, b] = the first k of row x[a, :, b] sorted, and where
+    they were. x: (A, K, B); values (x's dtype) and indices (int64): (A, k, B), k <= K."""
+    kernel = _sort_parallel if x.size >= PARALLEL_THRESHOLD else _sort_serial
+    kernel(x, values, indices, bool(descending))
+
+
+@njit(cache=True, error_model="numpy")
+def pick_sorted(x, position, nan_propagates, values, indices):
+    """values[a, b], indices[a, b] = the ``position``-th smallest of row x[a, :, b] and its
+    index (the first such in input order). With ``nan_propagates`` a row holding NaN gives
+    NaN at its first NaN (median); otherwise NaN counts as the largest value (kthvalue)."""
+    A, K, B = x.shape
+    row, order, buf = np.empty(K, x.dtype), np.empty(K, np.int64), np.empty(K, np.int64)
+    for a in range(A):
+        for b in range(B):
+            for i in range(K):
+                row[i] = x[a, i, b]
+            _argsort_row(row, order, buf, False)
+            p = position
+            if nan_propagates:
+                if _isnan(row[order[K - 1]]):
+                    p = 0
+                    while not _isnan(row[order[p]]):
+                        p += 1
+            values[a, b] = row[order[p]]
+            indices[a, b] = order[p]
