@@ -3,176 +3,40 @@
 ``import autodiff as ad`` where you would ``import torch``.
 """
 
-from . import (
-                     autograd,
-                     nn,
-                     ops,
-                     optim,
-                     utils,
-)
+from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
-from .dtypes import (
-                     bool,
-                     double,
-                     dtype,
-                     float,
-                     float32,
-                     float64,
-                     get_default_dtype,
-                     int64,
-                     long,
-                     set_default_dtype,
-)
-from .factories import (
-                     arange,
-                     as_tensor,
-                     empty,
-                     empty_like,
-                     eye,
-                     from_numpy,
-                     full,
-                     full_like,
-                     linspace,
-                     ones,
-                     ones_like,
-                     rand,
-                     rand_like,
-                     randint,
-                     randint_like,
-                     randn,
-                     randn_like,
-                     tensor,
-                     zeros,
-                     zeros_like,
-)
-from .ops.conversion import clone
-from .ops.diagonals import diag, diag_embed, trace, tril_indices, triu_indices
-from .ops.elementwise import (
-                     abs,
-                     add,
-                     bitwise_and,
-                     bitwise_not,
-                     bitwise_or,
-                     bitwise_xor,
-                     broadcast_shapes,
-                     ceil,
-                     clamp,
-                     clamp_max,
-                     clamp_min,
-                     clip,
-                     cos,
-                     div,
-                     eq,
-                     erf,
-                     exp,
-                     expm1,
-                     floor,
-                     ge,
-                     gt,
-                     isnan,
-                     le,
-                     log,
-                     log1p,
-                     logical_and,
-                     logical_not,
-                     logical_or,
-                     logical_xor,
-                     lt,
-                     maximum,
-                     minimum,
-                     mul,
-                     ne,
-                     neg,
-                     pow,
-                     relu,
-                     round,
-                     rsqrt,
-                     sigmoid,
-                     sign,
-                     sin,
-                     sqrt,
-                     square,
-                     sub,
-                     tanh,
-                     where,
-)
-from .ops.indexing import (
-                     gather,
-                     index_add,
-                     index_copy,
-                     index_select,
-                     masked_fill,
-                     masked_select,
-                     scatter,
-                     scatter_add,
-                     take_along_dim,
-)
-from .ops.joining import (
-                     cat,
-                     concat,
-                     concatenate,
-                     flip,
-                     hstack,
-                     roll,
-                     stack,
-                     tile,
-                     tril,
-                     triu,
-                     vstack,
-)
-from .ops.matmul import addmm, bmm, dot, einsum, matmul, mm, mv, outer
-from .ops.reduction import (
-                     all,
-                     amax,
-                     amin,
-                     any,
-                     argmax,
-                     argmin,
-                     cumprod,
-                     cumsum,
-                     log_softmax,
-                     logsumexp,
-                     max,
-                     mean,
-                     min,
-                     norm,
-                     prod,
-                     softmax,
-                     std,
-                     sum,
-                     var,
-)
-from .ops.sampling import bernoulli, multinomial, randperm
-from .ops.sorting import argsort, kthvalue, median, msort, sort, topk
-from .ops.views import (
-                     as_strided,
-                     broadcast_to,
-                     chunk,
-                     diagonal,
-                     flatten,
-                     movedim,
-                     narrow,
-                     permute,
-                     reshape,
-                     select,
-                     split,
-                     squeeze,
-                     t,
-                     transpose,
-                     unbind,
-                     unflatten,
-                     unsqueeze,
-)
-from .random import (
-                     Generator,
-                     get_rng_state,
-                     initial_seed,
-                     manual_seed,
-                     seed,
-                     set_rng_state,
-)
-from .serialization import load, save
+from .dtypes import (bool, double, dtype, float, float32, float64, get_default_dtype, int64,  # noqa: A004
+                     long, set_default_dtype)
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                        linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                        randn_like, tensor, zeros, zeros_like)
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Tensor
+from . import ops  # noqa: E402  (installs the Tensor methods)
+from .ops.conversion import clone
+from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: A004
+                              broadcast_shapes, ceil, clamp, clamp_max, clamp_min, clip, cos, div, eq,
+                              erf, exp, expm1, floor, ge, gt, isnan, le, log, log1p, logical_and,
+                              logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
+                              pow, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, sub,
+                              tanh, where)
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumprod, cumsum,  # noqa: A004
+                            log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
+                            var)
+from .ops.views import flatten, reshape, squeeze, unsqueeze
+from .ops.matmul import addmm, bmm, dot, einsum, matmul, mm, mv, outer
+from .ops.views import (as_strided, broadcast_to, chunk, diagonal, movedim, narrow, permute, select,
+                        split, t, transpose, unbind, unflatten)
+from .ops.indexing import (gather, index_add, index_copy, index_select, masked_fill, masked_select,
+                           scatter, scatter_add, take_along_dim)
+from .ops.joining import cat, concat, concatenate, flip, hstack, roll, stack, tile, tril, triu, vstack
+from .ops.sorting import argsort, kthvalue, median, msort, sort, topk
+from .ops.sampling import bernoulli, multinomial, randperm
+from .ops.diagonals import diag, diag_embed, trace, tril_indices, triu_indices
+
+from . import nn  # noqa: E402
+from . import optim, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"

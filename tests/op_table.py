@@ -12,8 +12,8 @@ are drawn from ``domain`` (kept away from kinks such as 0 for ``abs``). Generic 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -255,11 +255,11 @@ COMPARISONS = [
 ]
 
 # ---- autodiff.nn.functional: layers and losses (tests/op_table_nn.py) -------------------------
-from op_table_nn import NN_OPS
+from op_table_nn import NN_OPS  # noqa: E402
 
 OPS += NN_OPS
 
 # ---- sorting, diagonals and the layers built with them (tests/op_table_breadth.py) ------------
-from op_table_breadth import BREADTH_OPS
+from op_table_breadth import BREADTH_OPS  # noqa: E402
 
 OPS += BREADTH_OPS

@@ -9,9 +9,9 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import conversion as cv
 from . import elementwise as ew
+from . import matmul as mm
 from . import indexing as ix
 from . import joining as jn
-from . import matmul as mm
 from . import reduction as rd
 from . import views as vw
 
@@ -150,9 +150,9 @@ for _fn in (clamp_, fill_, zero_, copy_):
 Tensor.clip_ = clamp_
 
 # sorting, sampling and diagonals
-from . import diagonals as _dg
-from . import sampling as _sp
-from . import sorting as _so
+from . import diagonals as _dg  # noqa: E402
+from . import sampling as _sp  # noqa: E402
+from . import sorting as _so  # noqa: E402
 
 for _name, _fn in {
     "sort": _so.sort, "argsort": _so.argsort, "msort": _so.msort, "topk": _so.topk,

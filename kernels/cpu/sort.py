@@ -117,10 +117,9 @@ def pick_sorted(x, position, nan_propagates, values, indices):
                 row[i] = x[a, i, b]
             _argsort_row(row, order, buf, False)
             p = position
-            if nan_propagates:
-                if _isnan(row[order[K - 1]]):
-                    p = 0
-                    while not _isnan(row[order[p]]):
-                        p += 1
+            if nan_propagates and _isnan(row[order[K - 1]]):
+                p = 0
+                while not _isnan(row[order[p]]):
+                    p += 1
             values[a, b] = row[order[p]]
             indices[a, b] = order[p]
