@@ -34,3 +34,43 @@ BREADTH_OPS = [
     _both("diag_embed_default", lambda m, x: m.diag_embed(x), CUBE[:2] + [[(4,)]]),
     _both("trace", lambda m, x: m.trace(x), MATRIX),
 ]
+
+# ---- layers ------------------------------------------------------------------------------------
+from functools import partial  # noqa: E402
+
+import torch.nn.functional as TF  # noqa: E402
+
+import autodiff.nn.functional as F  # noqa: E402
+
+
+def _layer(name, fn, _unused, samples, **kw) -> OpInfo:
+    """An entry calling ``F.<fn>`` and ``torch.nn.functional.<fn>`` with the same keywords."""
+    return OpInfo(name, partial(getattr(F, fn), **kw), partial(getattr(TF, fn), **kw), samples)
+
+
+BREADTH_OPS += [
+    _layer("F.conv_transpose2d", "conv_transpose2d", None, [[(2, 3, 4, 3), (3, 2, 3, 2), (2,)]]),
+    _layer("F.conv_transpose2d_strided", "conv_transpose2d", None, [[(1, 4, 3, 4), (4, 1, 2, 3)]],
+           stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=2),
+    _layer("F.conv_transpose2d_dilated", "conv_transpose2d", None, [[(1, 2, 3, 3), (2, 2, 2, 2)]],
+           dilation=2, output_padding=1),
+    _layer("F.conv_transpose1d", "conv_transpose1d", None, [[(2, 3, 5), (3, 2, 3), (2,)], [(3, 4), (3, 2, 2)]],
+           stride=2, padding=1, output_padding=1),
+    _layer("F.interpolate_nearest", "interpolate", None, [[(1, 2, 3, 4)]], scale_factor=2),
+    _layer("F.interpolate_nearest_size", "interpolate", None, [[(2, 1, 5, 3)]], size=(3, 7)),
+    _layer("F.interpolate_nearest_exact", "interpolate", None, [[(1, 2, 5)]], scale_factor=1.6,
+           mode="nearest-exact"),
+    _layer("F.interpolate_linear", "interpolate", None, [[(2, 2, 5)]], size=8, mode="linear"),
+    _layer("F.interpolate_bilinear", "interpolate", None, [[(1, 2, 3, 4)], [(2, 1, 5, 3)]], scale_factor=1.5,
+           mode="bilinear"),
+    _layer("F.interpolate_bilinear_corners", "interpolate", None, [[(1, 2, 3, 4)]], size=(5, 2), mode="bilinear",
+           align_corners=True),
+    _layer("F.interpolate_trilinear", "interpolate", None, [[(1, 1, 2, 3, 2)]], scale_factor=2, mode="trilinear"),
+    _layer("F.interpolate_area", "interpolate", None, [[(1, 2, 6, 4)]], size=(3, 2), mode="area"),
+    _layer("F.pixel_shuffle", "pixel_shuffle", None, [[(2, 8, 2, 3)], [(12, 1, 2)]], upscale_factor=2),
+    _layer("F.pixel_unshuffle", "pixel_unshuffle", None, [[(2, 2, 4, 6)], [(1, 6, 4)]], downscale_factor=2),
+    OpInfo("F.group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), lambda x, w, b: TF.group_norm(x, 2, w, b),
+           [[(2, 4, 3, 2), (4,), (4,)], [(3, 6, 4), (6,), (6,)]]),
+    OpInfo("F.instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+           lambda x, w, b: TF.instance_norm(x, weight=w, bias=b), [[(2, 3, 4, 3), (3,), (3,)], [(2, 2, 5), (2,), (2,)]]),
+]

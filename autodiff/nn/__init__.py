@@ -15,3 +15,7 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
+from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from .dropout import Dropout1d, Dropout2d, Dropout3d  # noqa: E402
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d  # noqa: E402
+from .upsampling import PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
