@@ -36,12 +36,6 @@ BREADTH_OPS = [
 ]
 
 # ---- layers ------------------------------------------------------------------------------------
-from functools import partial  # noqa: E402
-
-import torch.nn.functional as TF  # noqa: E402
-
-import autodiff.nn.functional as F  # noqa: E402
-
 
 def _layer(name, fn, _unused, samples, **kw) -> OpInfo:
     """An entry calling ``F.<fn>`` and ``torch.nn.functional.<fn>`` with the same keywords."""

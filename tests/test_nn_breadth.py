@@ -9,10 +9,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from nn_compare import compare
 
 import autodiff as ad
 from autodiff import nn
-from nn_compare import compare
 
 R = np.random.default_rng(0)
 LAYERS = [

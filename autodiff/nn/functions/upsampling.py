@@ -64,7 +64,7 @@ def _output_size(input: Tensor, size, scale_factor, dims: int) -> tuple:
                          f"input with spatial dimensions of {list(spatial)} and scale_factor of shape "
                          f"{list(factors)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
                          "and scale_factor in (s1, s2, ...,sK) format.")
-    return tuple(int(math.floor(n * f)) for n, f in zip(spatial, factors)), tuple(float(f) for f in factors)
+    return tuple(math.floor(n * f) for n, f in zip(spatial, factors)), tuple(float(f) for f in factors)
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
