@@ -4,10 +4,14 @@ pixel shuffle, group and instance normalisation). Appended to ``op_table.OPS``."
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
+import torch.nn.functional as TF
 from op_table import CUBE, UNARY, NonContig, OpInfo
 
 import autodiff as ad
+import autodiff.nn.functional as F
 
 
 def _both(name, f, samples, **kw) -> OpInfo:
