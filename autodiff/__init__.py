@@ -40,3 +40,6 @@ from . import optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
+
+from . import sparse  # noqa: E402
+from .sparse import sparse_coo, sparse_coo_tensor, spmm, strided  # noqa: E402

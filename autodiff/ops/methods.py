@@ -162,3 +162,13 @@ for _name, _fn in {
     "diag_embed": _dg.diag_embed, "trace": _dg.trace,
 }.items():
     setattr(Tensor, _name, _fn)
+
+
+def _to_sparse(self, sparse_dim=None, *, layout=None):
+    from ..sparse import to_sparse
+
+    return to_sparse(self, sparse_dim, layout=layout)
+
+
+Tensor.to_sparse = _to_sparse
+Tensor.is_sparse = False
