@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from nn_compare import copy_weights
 
 import autodiff as ad
-from nn_compare import copy_weights
 
 NZ, NGF, NDF = 8, 4, 4
 

@@ -108,3 +108,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                 if running is not None:
                     running.copy_(stats.reshape(n, c).mean(dim=0))
     return out.reshape(input.shape)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim``."""
+    norm = input.norm(p=p, dim=dim, keepdim=True)
+    return input / ew.clamp_min(norm, eps)
