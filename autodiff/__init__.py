@@ -43,3 +43,4 @@ __version__ = "0.1.0"
 
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo, sparse_coo_tensor, spmm, strided  # noqa: E402
+from .memory_format import channels_last, contiguous_format, memory_format, preserve_format  # noqa: E402

@@ -172,3 +172,27 @@ def _to_sparse(self, sparse_dim=None, *, layout=None):
 
 Tensor.to_sparse = _to_sparse
 Tensor.is_sparse = False
+
+
+# memory formats: contiguous/clone/is_contiguous/to take ``memory_format``
+def _install_memory_format() -> None:
+    from .. import memory_format as mf
+
+    previous_to = Tensor.to
+
+    def to(self, *args, memory_format=None, **kwargs):
+        out = previous_to(self, *args, **kwargs) if args or kwargs else self
+        if memory_format is None or memory_format is mf.preserve_format:
+            return out
+        return mf.contiguous(out, memory_format)
+
+    def clone(self, *, memory_format=mf.preserve_format):
+        return mf.clone(self, memory_format=memory_format)
+
+    Tensor.to = to
+    Tensor.clone = clone
+    Tensor.contiguous = mf.contiguous
+    Tensor.is_contiguous = mf.is_contiguous
+
+
+_install_memory_format()
