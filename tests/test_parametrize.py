@@ -118,3 +118,39 @@ def test_errors_match_torch():
         nn.utils.spectral_norm(layer)
     nn.utils.remove_spectral_norm(layer)
     assert list(layer.state_dict()) == ["bias", "weight"] and not layer._forward_pre_hooks
+
+
+@pytest.mark.parametrize("shape, orthogonal_map", [((4, 4), None), ((3, 5), None), ((5, 3), "matrix_exp"),
+                                                   ((5, 3), "householder")])
+def test_orthogonal_trains_like_torch_and_stays_orthogonal(shape, orthogonal_map):
+    torch.manual_seed(0)
+    theirs = torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(shape[1], shape[0]).double(),
+                                                        orthogonal_map=orthogonal_map)
+    ours = nn.utils.parametrizations.orthogonal(nn.Linear(shape[1], shape[0]).double(),
+                                                orthogonal_map=orthogonal_map)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    _load_torch_state(ours, theirs)
+    opt_a = ad.optim.SGD(ours.parameters(), lr=0.05)
+    opt_t = torch.optim.SGD(theirs.parameters(), lr=0.05)
+    for _ in range(3):
+        x = R.standard_normal((4, shape[1]))
+        out, ref = ours(ad.from_numpy(x)), theirs(torch.from_numpy(x))
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-9, atol=1e-12)
+        (out ** 3).sum().backward()
+        (ref ** 3).sum().backward()
+        for a, t in zip(ours.parameters(), theirs.parameters()):
+            np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-11)
+        opt_a.step()
+        opt_t.step()
+        opt_a.zero_grad()
+        opt_t.zero_grad()
+    w = ours.weight.detach().numpy()
+    gram = w @ w.T if shape[0] < shape[1] else w.T @ w
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-10)
+    np.testing.assert_allclose(w, theirs.weight.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_orthogonal_initial_weight_is_orthogonal():
+    layer = nn.utils.parametrizations.orthogonal(nn.Linear(3, 6).double())
+    w = layer.weight.detach().numpy()
+    np.testing.assert_allclose(w.T @ w, np.eye(3), atol=1e-10)
