@@ -145,3 +145,17 @@ def test_in_place_fills_follow_autograd_rules():
     assert y._version > version
     (y * x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), y.detach().numpy())  # nothing through y
+
+
+@pytest.mark.parametrize("shape, k", [((5, 100), 3), ((3, 64), 8), ((2, 1000), 32), ((2, 40), 20)])
+def test_long_rows_with_ties_and_nan_sort_and_select_like_torch(shape, k):
+    # rows longer than the insertion-sort runs, many ties, a NaN; small k takes the selection path
+    x = np.round(np.random.default_rng(1).standard_normal(shape), 1).astype(np.float32)
+    x[0, 5] = NAN
+    for descending in (True, False):
+        ours = ad.from_numpy(x).sort(descending=descending)
+        theirs = torch.from_numpy(x).sort(descending=descending, stable=True)
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        top = ad.from_numpy(x).topk(k, largest=descending)
+        np.testing.assert_array_equal(top.indices.numpy(), ours.indices.numpy()[:, :k])
+        np.testing.assert_array_equal(top.values.numpy(), torch.from_numpy(x).topk(k, largest=descending).values.numpy())

@@ -6,7 +6,8 @@ sort whose comparison puts NaN after every number (ascending) or before it
 (descending), as PyTorch does; ties keep their input order in both directions.
 
 One row is sorted per loop iteration; the parallel variant spreads rows over threads
-and is picked above ``PARALLEL_THRESHOLD`` elements.
+and is picked above ``PARALLEL_THRESHOLD`` elements. A small top-k keeps the k best in
+a sorted buffer instead of sorting the whole row.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 PARALLEL_THRESHOLD = 1 << 15
+SELECT_MAX_K = 32  # top-k below this (and k <= K / 8) selects instead of sorting the row
 
 
 @njit(inline="always")
@@ -30,15 +32,28 @@ def _before(a, b, descending):
     return a < b or (_isnan(b) and not _isnan(a))
 
 
+RUN = 16
+
+
 @njit(inline="always")
 def _argsort_row(row, order, buf, descending):
-    """order = the stable sorting permutation of ``row`` (bottom-up merge sort, buf scratch)."""
+    """order = the stable sorting permutation of ``row``: insertion sort of runs of RUN
+    elements, then bottom-up merges (buf scratch)."""
     n = row.size
     for i in range(n):
         order[i] = i
+    for lo in range(0, n, RUN):
+        hi = min(lo + RUN, n)
+        for i in range(lo + 1, hi):
+            item = order[i]
+            j = i
+            while j > lo and _before(row[item], row[order[j - 1]], descending):
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = item
     src, dst = order, buf
     in_order = True
-    width = 1
+    width = RUN
     while width < n:
         for lo in range(0, n, 2 * width):
             mid = min(lo + width, n)
@@ -81,6 +96,37 @@ def _sort_row(x, values, indices, descending, t, row, order, buf):
         indices[a, i, b] = order[i]
 
 
+@njit(inline="always")
+def _select_row(x, values, indices, descending, t, best):
+    """The first k of row t in sorted order by insertion into a sorted buffer of k
+    (O(K k), for small k); an element equal to a kept one goes after it (stable)."""
+    B = x.shape[2]
+    a, b = t // B, t % B
+    K, k = x.shape[1], values.shape[1]
+    count = 0
+    for i in range(K):
+        v = x[a, i, b]
+        if count == k and not _before(v, x[a, best[k - 1], b], descending):
+            continue
+        j = count if count < k else k - 1
+        while j > 0 and _before(v, x[a, best[j - 1], b], descending):
+            best[j] = best[j - 1]
+            j -= 1
+        best[j] = i
+        if count < k:
+            count += 1
+    for i in range(k):
+        values[a, i, b] = x[a, best[i], b]
+        indices[a, i, b] = best[i]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _select(x, values, indices, descending):
+    for t in prange(x.shape[0] * x.shape[2]):
+        best = np.empty(max(values.shape[1], 1), np.int64)
+        _select_row(x, values, indices, descending, t, best)
+
+
 @njit(cache=True, error_model="numpy")
 def _sort_serial(x, values, indices, descending):
     K = x.shape[1]
@@ -100,6 +146,10 @@ def _sort_parallel(x, values, indices, descending):
 def sort(x: np.ndarray, values: np.ndarray, indices: np.ndarray, descending: bool) -> None:
     """values[a, :k, b], indices[a, :k, b] = the first k of row x[a, :, b] sorted, and where
     they were. x: (A, K, B); values (x's dtype) and indices (int64): (A, k, B), k <= K."""
+    k = values.shape[1]
+    if 0 < k <= SELECT_MAX_K and k * 8 <= x.shape[1]:
+        _select(x, values, indices, bool(descending))
+        return
     kernel = _sort_parallel if x.size >= PARALLEL_THRESHOLD else _sort_serial
     kernel(x, values, indices, bool(descending))
 
