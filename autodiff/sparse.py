@@ -93,7 +93,7 @@ class SparseCooTensor:
     def requires_grad(self) -> bool:
         return self._vals.requires_grad
 
-    def requires_grad_(self, requires_grad: bool = True) -> "SparseCooTensor":
+    def requires_grad_(self, requires_grad: bool = True) -> SparseCooTensor:
         self._vals.requires_grad_(requires_grad)
         return self
 
@@ -109,7 +109,7 @@ class SparseCooTensor:
         first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)
         return SparseCooTensor(indices, ix.index_select(g, 0, Tensor._make(first)), self._shape, True)
 
-    def detach(self) -> "SparseCooTensor":
+    def detach(self) -> SparseCooTensor:
         return SparseCooTensor(self._idx, self._vals.detach(), self._shape, self._coalesced)
 
     # ---- parts ------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ class SparseCooTensor:
         spk.unravel(unique[:n], np.asarray(self._shape, np.int64), indices)
         return indices, inverse, n
 
-    def coalesce(self) -> "SparseCooTensor":
+    def coalesce(self) -> SparseCooTensor:
         """Indices sorted (row-major) and unique, the values of duplicates summed (differentiably)."""
         if self._coalesced:
             return self
@@ -160,7 +160,7 @@ class SparseCooTensor:
         out = ix.index_add(flat, 0, Tensor._make(self._flat_positions()), self._vals).reshape(self._shape)
         return out if dtype is None else out.to(dtype)
 
-    def t(self) -> "SparseCooTensor":
+    def t(self) -> SparseCooTensor:
         if len(self._shape) != 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {len(self._shape)}D")
         return SparseCooTensor(self._idx[::-1].copy(), self._vals, self._shape[::-1])

@@ -83,7 +83,7 @@ def test_mm_values_and_gradients_match_torch(dtype, dense_first):
     od, td = ad.tensor(d, requires_grad=True), torch.tensor(d, requires_grad=True)
     out = ad.sparse.mm(od, ours) if dense_first else ours @ od
     ref = torch.sparse.mm(td, theirs) if dense_first else torch.sparse.mm(theirs, td)
-    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12}
     np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), **tol)
     seed = rng.standard_normal(tuple(ref.shape)).astype(dtype)
     out.backward(ad.tensor(seed))

@@ -11,8 +11,8 @@ the parametrizations in order on the originals, assigning to it stores
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
