@@ -31,6 +31,9 @@ from .ops.views import (as_strided, broadcast_to, chunk, diagonal, movedim, narr
 from .ops.indexing import (gather, index_add, index_copy, index_select, masked_fill, masked_select,
                            scatter, scatter_add, take_along_dim)
 from .ops.joining import cat, concat, concatenate, flip, hstack, roll, stack, tile, tril, triu, vstack
+from .ops.sorting import argsort, kthvalue, median, msort, sort, topk
+from .ops.sampling import bernoulli, multinomial, randperm
+from .ops.diagonals import diag, diag_embed, trace, tril_indices, triu_indices
 
 from . import nn  # noqa: E402
 from . import optim, utils  # noqa: E402
@@ -40,3 +43,7 @@ from .dlpack import from_dlpack  # noqa: E402
 __version__ = "0.1.0"
 from . import profiler  # noqa: E402
 from . import viz  # noqa: E402
+
+from . import sparse  # noqa: E402
+from .sparse import sparse_coo, sparse_coo_tensor, spmm, strided  # noqa: E402
+from .memory_format import channels_last, contiguous_format, memory_format, preserve_format  # noqa: E402

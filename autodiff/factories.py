@@ -143,24 +143,39 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return full(_size(size), 1, dtype=_dtype_or_default(dtype), device=device, requires_grad=requires_grad)
 
 
+def _layout(input: Tensor, result: Tensor, memory_format) -> Tensor:
+    """``result`` laid out as ``memory_format`` (default: preserve input's channels-last layout)."""
+    from .memory_format import like, preserve_format
+
+    return like(input, result, preserve_format if memory_format is None else memory_format)
+
+
 def _like(input: Tensor, dtype) -> dtypes.dtype:
     return dtypes.as_dtype(dtype) if dtype is not None else input.dtype
 
 
-def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return empty(input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    out = empty(input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    return _layout(input, out, memory_format)
 
 
-def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return full(input.shape, 0, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    out = full(input.shape, 0, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    return _layout(input, out, memory_format)
 
 
-def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return full(input.shape, 1, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    out = full(input.shape, 1, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    return _layout(input, out, memory_format)
 
 
-def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return full(input.shape, fill_value, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    out = full(input.shape, fill_value, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    return _layout(input, out, memory_format)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -258,3 +258,8 @@ COMPARISONS = [
 from op_table_nn import NN_OPS  # noqa: E402
 
 OPS += NN_OPS
+
+# ---- sorting, diagonals and the layers built with them (tests/op_table_breadth.py) ------------
+from op_table_breadth import BREADTH_OPS  # noqa: E402
+
+OPS += BREADTH_OPS

@@ -15,3 +15,13 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
+from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from .dropout import Dropout1d, Dropout2d, Dropout3d  # noqa: E402
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d  # noqa: E402
+from .upsampling import PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+from . import parametrizations as _parametrizations, parametrize as _parametrize  # noqa: E402
+import sys as _sys  # noqa: E402
+
+# ``import autodiff.nn.utils.parametrize`` as with torch (nn.utils is a module, not a package)
+_sys.modules[__name__ + ".utils.parametrize"] = _parametrize
+_sys.modules[__name__ + ".utils.parametrizations"] = _parametrizations

@@ -1,4 +1,4 @@
-"""``Dropout``: active in training mode only."""
+"""``Dropout`` and the channel-wise ``Dropout1d``/``2d``/``3d``: active in training mode only."""
 
 from __future__ import annotations
 
@@ -21,3 +21,24 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _ChannelDropout(Dropout):
+    """Zero whole channels with probability ``p`` while training (``_fn``: the functional form)."""
+
+    _fn = staticmethod(F.dropout)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._fn(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_ChannelDropout):
+    _fn = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_ChannelDropout):
+    _fn = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_ChannelDropout):
+    _fn = staticmethod(F.dropout3d)

@@ -96,3 +96,21 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             n = p.numel()
             p.copy_(vec[offset:offset + n].view_as(p))
             offset += n
+
+
+_LAZY = {"parametrize": ("parametrize", None), "parametrizations": ("parametrizations", None),
+         "spectral_norm": ("norm_hooks", "spectral_norm"), "remove_spectral_norm": ("norm_hooks", "remove_spectral_norm"),
+         "weight_norm": ("norm_hooks", "weight_norm"), "remove_weight_norm": ("norm_hooks", "remove_weight_norm")}
+
+
+def __getattr__(name: str):
+    """``nn.utils.parametrize``, ``nn.utils.parametrizations`` and the hook-style
+    ``spectral_norm``/``weight_norm``, imported on first use (they import Module, which
+    imports this module)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(f"autodiff.nn.{module_name}")
+    return module if attr is None else getattr(module, attr)

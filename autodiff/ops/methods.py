@@ -148,3 +148,51 @@ for _name, _fn in _AUGMENTED.items():
 for _fn in (clamp_, fill_, zero_, copy_):
     setattr(Tensor, _fn.__name__, _fn)
 Tensor.clip_ = clamp_
+
+# sorting, sampling and diagonals
+from . import diagonals as _dg  # noqa: E402
+from . import sampling as _sp  # noqa: E402
+from . import sorting as _so  # noqa: E402
+
+for _name, _fn in {
+    "sort": _so.sort, "argsort": _so.argsort, "msort": _so.msort, "topk": _so.topk,
+    "kthvalue": _so.kthvalue, "median": _so.median, "multinomial": _sp.multinomial,
+    "bernoulli": _sp.bernoulli, "normal_": _sp.normal_, "uniform_": _sp.uniform_,
+    "exponential_": _sp.exponential_, "bernoulli_": _sp.bernoulli_, "diag": _dg.diag,
+    "diag_embed": _dg.diag_embed, "trace": _dg.trace,
+}.items():
+    setattr(Tensor, _name, _fn)
+
+
+def _to_sparse(self, sparse_dim=None, *, layout=None):
+    from ..sparse import to_sparse
+
+    return to_sparse(self, sparse_dim, layout=layout)
+
+
+Tensor.to_sparse = _to_sparse
+Tensor.is_sparse = False
+
+
+# memory formats: contiguous/clone/is_contiguous/to take ``memory_format``
+def _install_memory_format() -> None:
+    from .. import memory_format as mf
+
+    previous_to = Tensor.to
+
+    def to(self, *args, memory_format=None, **kwargs):
+        out = previous_to(self, *args, **kwargs) if args or kwargs else self
+        if memory_format is None or memory_format is mf.preserve_format:
+            return out
+        return mf.contiguous(out, memory_format)
+
+    def clone(self, *, memory_format=mf.preserve_format):
+        return mf.clone(self, memory_format=memory_format)
+
+    Tensor.to = to
+    Tensor.clone = clone
+    Tensor.contiguous = mf.contiguous
+    Tensor.is_contiguous = mf.is_contiguous
+
+
+_install_memory_format()

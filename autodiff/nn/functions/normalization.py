@@ -1,4 +1,4 @@
-"""Layer and batch normalisation, composed of differentiable ops (so every order of
+"""Layer, batch, group and instance normalisation, composed of differentiable ops (so every order of
 gradient works) with the statistics in the input's dtype."""
 
 from __future__ import annotations
@@ -65,3 +65,52 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
 def _size(shape: tuple) -> str:
     return f"torch.Size({list(shape)})"
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each group of ``C // num_groups`` channels of every sample over its
+    channels and spatial dims, then scale and shift per channel."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    n, c = input.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got "
+                           f"input of shape {list(input.shape)} and num_groups={num_groups}")
+    grouped = input.reshape(n, num_groups, -1)
+    centered = grouped - grouped.mean(dim=2, keepdim=True)
+    var = (centered * centered).mean(dim=2, keepdim=True)
+    out = (centered * ew.rsqrt(var + eps)).reshape(input.shape)
+    bshape = (1, c) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(bshape)
+    return out if bias is None else out + bias.reshape(bshape)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of every sample over its spatial dims: batch normalisation of
+    the input seen as one sample of ``N * C`` channels (as PyTorch computes it). Running
+    statistics, when given, are updated with the mean over the batch of the per-instance
+    statistics."""
+    if input.dim() < 3:
+        raise ValueError(f"expected at least 3D input (got {input.dim()}D input)")
+    n, c = input.shape[:2]
+    if use_input_stats and input.numel() // max(n * c, 1) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {_size(input.shape)}")
+    shaped = input.reshape((1, n * c) + input.shape[2:])
+    repeated = [t.repeat(n) if t is not None else None for t in (running_mean, running_var, weight, bias)]
+    out = batch_norm(shaped, repeated[0], repeated[1], repeated[2], repeated[3], use_input_stats, momentum, eps)
+    if use_input_stats:
+        with no_grad():
+            for running, stats in ((running_mean, repeated[0]), (running_var, repeated[1])):
+                if running is not None:
+                    running.copy_(stats.reshape(n, c).mean(dim=0))
+    return out.reshape(input.shape)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim``."""
+    norm = input.norm(p=p, dim=dim, keepdim=True)
+    return input / ew.clamp_min(norm, eps)

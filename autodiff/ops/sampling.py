@@ -1,0 +1,168 @@
+"""Random sampling: ``multinomial``, ``randperm``, ``bernoulli`` and the in-place fills
+``normal_``, ``uniform_``, ``exponential_``, ``bernoulli_``.
+
+Every draw comes from autodiff's generator (``autodiff.manual_seed`` repeats it; a
+``generator=`` argument overrides it). The streams are autodiff's own, not PyTorch's: the
+same seed gives the same samples in autodiff, not the samples torch would draw.
+
+The in-place fills write through ``copy_``, so they are version-counted and refused on a
+leaf that requires grad, and the gradient through the overwritten tensor is zero, as in
+PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.cpu import elementwise as ek
+from kernels.cpu import sampling as smk
+from kernels.cpu import sort as sk
+
+from .. import dtypes
+from ..random import Generator, rng
+from ..tensor import Tensor
+
+
+def _type_name(d: dtypes.dtype) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}.get(d.name, d.name)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
+    """Indices drawn from the categorical distributions in the rows of ``input`` (non-negative
+    weights, normalised here): int64, shape ``input.shape[:-1] + (num_samples,)``.
+
+    Without replacement the draw is the exponential-race construction: the ``num_samples``
+    categories with the smallest ``E_i / w_i`` (E_i ~ Exp(1)), which is sequential
+    sampling without replacement in distribution."""
+    data = input._data
+    if data.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if data.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_type_name(input.dtype)}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    probs = np.ascontiguousarray(data.reshape(-1, data.shape[-1]))
+    categories = probs.shape[1]
+    if not replacement and num_samples > categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    positive = np.count_nonzero(probs > 0, axis=1)
+    if probs.shape[0] and np.any(positive == 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and probs.shape[0] and np.any(positive < num_samples):
+        raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough "
+                           "non-negative category to sample)")
+    gen = rng(generator)
+    out = np.empty((probs.shape[0], num_samples), np.int64)
+    if replacement:
+        smk.categorical(probs, gen.random((probs.shape[0], num_samples), dtype=probs.dtype), out)
+    else:
+        keys = gen.standard_exponential(probs.shape, dtype=probs.dtype)
+        ek.run("div", keys.dtype.name, keys, keys, probs)  # E / 0 = inf: never drawn first
+        sk.sort(keys.reshape(probs.shape[0], categories, 1), np.empty(out.shape + (1,), keys.dtype),
+                out.reshape(out.shape + (1,)), False)
+    return Tensor._make(out.reshape(data.shape[:-1] + (num_samples,)))
+
+
+def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 by default): the order of n random keys."""
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    keys = rng(generator).integers(0, np.iinfo(np.int64).max, (1, n, 1), dtype=np.int64)
+    order = np.empty(keys.shape, np.int64)
+    sk.sort(keys, np.empty(keys.shape, np.int64), order, False)
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    out = Tensor._make(order.reshape(n) if d is dtypes.int64 else ek.copy(order.reshape(n), d.np))
+    return out.requires_grad_() if requires_grad else out
+
+
+def _uniform(shape: tuple, np_dtype, generator) -> np.ndarray:
+    return rng(generator).random(shape, dtype=np_dtype if np_dtype in (np.float32, np.float64) else np.float64)
+
+
+def _bernoulli_from(shape: tuple, p, np_dtype, generator) -> np.ndarray:
+    """1 where a uniform draw falls below ``p`` (a number or an array broadcasting to shape)."""
+    u = _uniform(shape, np.float64 if np_dtype not in (np.float32, np.float64) else np_dtype, generator)
+    if isinstance(p, np.ndarray) and p.dtype != u.dtype:
+        p = ek.copy(p, u.dtype)
+    hit = ek.run("lt", u.dtype.name, np.empty(shape, np.bool_), u, p)
+    return ek.copy(hit, np_dtype)
+
+
+def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None) -> Tensor:
+    """Samples of Bernoulli(input) (``input`` holds the probabilities), in input's dtype;
+    with ``p``, Bernoulli(p) of input's shape."""
+    data = input._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for \'{_type_name(input.dtype)}\'')
+    if p is None:
+        if data.size and (np.any(data < 0) or np.any(data > 1) or np.any(np.isnan(data))):
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        p = data
+    elif not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return Tensor._make(_bernoulli_from(data.shape, p, data.dtype, generator))
+
+
+def _affine(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
+    """x * scale + shift, in place, in x's dtype."""
+    t = x.dtype.type
+    ek.run("mul", x.dtype.name, x, x, t(scale))
+    return ek.run("add", x.dtype.name, x, x, t(shift))
+
+
+def _fill(self: Tensor, sample: np.ndarray) -> Tensor:
+    from .methods import copy_
+
+    return copy_(self, Tensor._make(sample))
+
+
+def _float_only(self: Tensor, kernel: str) -> None:
+    if not self.dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_name(self.dtype)}\'')
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    """Fill with samples of N(mean, std**2)."""
+    _float_only(self, "normal_kernel_cpu")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    z = rng(generator).standard_normal(self.shape, dtype=self._data.dtype)
+    return _fill(self, _affine(z, std, mean))
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Generator | None = None,
+             **kw) -> Tensor:
+    """Fill with samples of U[a, b) (torch's names ``from``/``to`` are accepted as keywords)."""
+    a, b = kw.pop("from", a), kw.pop("to", b)
+    if kw:
+        raise TypeError(f"uniform_() got an unexpected keyword argument '{next(iter(kw))}'")
+    _float_only(self, "check_uniform_bounds")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    u = _uniform(self.shape, self._data.dtype, generator)
+    return _fill(self, _affine(u, b - a, a))
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    """Fill with samples of Exp(lambd) (density ``lambd * exp(-lambd * x)``)."""
+    if not self.dtype.is_floating_point:
+        raise RuntimeError("Exponential distribution is a continuous probability distribution. dtype must "
+                           f"be a floating point but you specified {_type_name(self.dtype)}")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    e = rng(generator).standard_exponential(self.shape, dtype=self._data.dtype)
+    return _fill(self, _affine(e, 1.0 / lambd, 0.0))
+
+
+def bernoulli_(self: Tensor, p=0.5, *, generator: Generator | None = None) -> Tensor:
+    """Fill with Bernoulli(p) samples (``p`` a number or a tensor broadcasting to self)."""
+    if isinstance(p, Tensor):
+        p = p._data
+    elif not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _fill(self, _bernoulli_from(self.shape, p, self._data.dtype, generator))

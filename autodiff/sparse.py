@@ -1,0 +1,274 @@
+"""Sparse COO tensors (``sparse_coo_tensor``, ``Tensor.to_sparse``) and ``autodiff.sparse.mm``.
+
+A sparse tensor here is a ``SparseCooTensor``: ``indices`` (int64, ``(ndim, nnz)``, one
+column per nonzero; duplicates allowed until ``coalesce``), ``values`` (an autodiff
+Tensor of shape ``(nnz,)``) and a shape. Only scalar values are supported (PyTorch's
+"hybrid" tensors, with dense trailing dims, are not). The values are an ordinary tensor,
+so gradients flow to them: build a sparse matrix from values that require grad (or call
+``requires_grad_()`` on it) and ``mm`` differentiates with respect to them and to the
+dense operand; ``.grad`` of such a sparse leaf is a sparse tensor with its pattern.
+
+Unlike PyTorch, indices are always checked against the size (Numba kernels do no bounds
+checks), so an out-of-range index raises here rather than later.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kernels.cpu import sort as sk
+from kernels.cpu import sparse as spk
+
+from . import dtypes
+from .factories import tensor as _tensor
+from .factories import zeros
+from .ops import indexing as ix
+from .ops import sparse as sp
+from .tensor import Tensor
+
+
+class layout:
+    """A tensor layout, as ``torch.layout``: ``strided`` (dense) or ``sparse_coo``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"autodiff.{self.name}"
+
+
+strided = layout("strided")
+sparse_coo = layout("sparse_coo")
+
+
+class SparseCooTensor:
+    """A sparse tensor in coordinate format (see the module docstring)."""
+
+    is_sparse = True
+    layout = sparse_coo
+
+    def __init__(self, indices: np.ndarray, values: Tensor, shape: tuple, coalesced: bool = False) -> None:
+        self._idx = indices
+        self._vals = values
+        self._shape = tuple(int(n) for n in shape)
+        self._coalesced = coalesced
+
+    # ---- metadata -----------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._shape
+
+    def size(self, dim: int | None = None):
+        return self._shape if dim is None else self._shape[dim]
+
+    def dim(self) -> int:
+        return len(self._shape)
+
+    ndim = property(dim)
+
+    @property
+    def dtype(self):
+        return self._vals.dtype
+
+    @property
+    def device(self):
+        return self._vals.device
+
+    def sparse_dim(self) -> int:
+        return len(self._shape)
+
+    def dense_dim(self) -> int:
+        return 0
+
+    def _nnz(self) -> int:
+        return self._idx.shape[1]
+
+    def is_coalesced(self) -> bool:
+        return self._coalesced
+
+    # ---- autograd -------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._vals.requires_grad
+
+    def requires_grad_(self, requires_grad: bool = True) -> SparseCooTensor:
+        self._vals.requires_grad_(requires_grad)
+        return self
+
+    @property
+    def grad(self):
+        """The gradient with respect to this sparse leaf: coalesced, on its pattern (duplicates
+        of one position share that position's gradient, as in PyTorch)."""
+        g = self._vals.grad
+        if g is None or self._coalesced:
+            return None if g is None else SparseCooTensor(self._idx, g, self._shape, True)
+        indices, inverse, n = self._groups()
+        first = np.empty(n, np.int64)
+        first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)
+        return SparseCooTensor(indices, ix.index_select(g, 0, Tensor._make(first)), self._shape, True)
+
+    def detach(self) -> SparseCooTensor:
+        return SparseCooTensor(self._idx, self._vals.detach(), self._shape, self._coalesced)
+
+    # ---- parts ------------------------------------------------------------------------------
+    def _indices(self) -> Tensor:
+        return Tensor._make(self._idx)
+
+    def _values(self) -> Tensor:
+        return self._vals
+
+    def indices(self) -> Tensor:
+        if not self._coalesced:
+            raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call .coalesce() first")
+        return self._indices()
+
+    def values(self) -> Tensor:
+        if not self._coalesced:
+            raise RuntimeError("Cannot get values on an uncoalesced tensor, please call .coalesce() first")
+        return self._vals
+
+    def _flat_positions(self) -> np.ndarray:
+        flat = np.empty(self._nnz(), np.int64)
+        spk.ravel(self._idx, np.asarray(self._shape, np.int64), flat)
+        return flat
+
+    def _groups(self) -> tuple:
+        """(unique indices in row-major order, the group of each nonzero, the group count)."""
+        flat = self._flat_positions()
+        keys = flat.reshape(1, -1, 1)
+        ordered, order = np.empty_like(keys), np.empty(keys.shape, np.int64)
+        sk.sort(keys, ordered, order, False)
+        inverse, unique = np.empty(flat.size, np.int64), np.empty(flat.size, np.int64)
+        n = spk.runs(ordered.reshape(-1), order.reshape(-1), inverse, unique)
+        indices = np.empty((len(self._shape), n), np.int64)
+        spk.unravel(unique[:n], np.asarray(self._shape, np.int64), indices)
+        return indices, inverse, n
+
+    def coalesce(self) -> SparseCooTensor:
+        """Indices sorted (row-major) and unique, the values of duplicates summed (differentiably)."""
+        if self._coalesced:
+            return self
+        indices, inverse, n = self._groups()
+        values = ix.index_add(zeros(n, dtype=self.dtype), 0, Tensor._make(inverse), self._vals)
+        return SparseCooTensor(indices, values, self._shape, coalesced=True)
+
+    def to_dense(self, dtype=None, *, masked_grad: bool | None = None) -> Tensor:
+        """The dense tensor (duplicates summed); differentiable with respect to the values."""
+        flat = zeros(math.prod(self._shape), dtype=self.dtype)
+        out = ix.index_add(flat, 0, Tensor._make(self._flat_positions()), self._vals).reshape(self._shape)
+        return out if dtype is None else out.to(dtype)
+
+    def t(self) -> SparseCooTensor:
+        if len(self._shape) != 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {len(self._shape)}D")
+        return SparseCooTensor(self._idx[::-1].copy(), self._vals, self._shape[::-1])
+
+    def __matmul__(self, other: Tensor) -> Tensor:
+        return mm(self, other)
+
+    def __rmatmul__(self, other: Tensor) -> Tensor:
+        return mm(other, self)
+
+    def __repr__(self) -> str:
+        grad = f", grad_fn=<{type(self._vals.grad_fn).__name__}>" if self._vals.grad_fn is not None else ""
+        indices = repr(Tensor._make(self._idx)).replace("\n", "\n" + " " * 15)
+        values = repr(self._vals.detach())
+        dtype = ""
+        if ", dtype=" in values:
+            values, dtype = values.split(", dtype=")
+            values, dtype = values + ")", f", dtype={dtype[:-1]}"
+        values = values.replace("\n", "\n" + " " * 14)
+        return (f"tensor(indices={indices},\n       values={values},\n       size={self._shape}, "
+                f"nnz={self._nnz()}{dtype}, layout={self.layout}{grad})")
+
+
+def _as_values(values, dtype) -> Tensor:
+    if isinstance(values, Tensor):
+        return values if dtype is None or values.dtype is dtypes.as_dtype(dtype) else values.to(dtype)
+    return _tensor(values, dtype=dtype)
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, requires_grad: bool = False,
+                      check_invariants: bool | None = None, is_coalesced: bool | None = None) -> SparseCooTensor:
+    """A sparse COO tensor with ``values[k]`` at coordinates ``indices[:, k]`` (``size``
+    inferred as the largest index + 1 per dim when not given). A values tensor is kept,
+    not copied, so gradients reach it."""
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    vals = _as_values(values, dtype)
+    if idx.ndim != 2:
+        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(idx.shape)}")
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"indices must be an int64 tensor, got {idx.dtype}")
+    if vals.dim() != 1:
+        raise NotImplementedError("sparse_coo_tensor: only scalar values ((nnz,) values) are supported, got "
+                                  f"values of shape {list(vals.shape)}")
+    if idx.shape[1] != vals.shape[0]:
+        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: {idx.shape[1]}, "
+                           f"nnz from values: {vals.shape[0]}")
+    idx = np.ascontiguousarray(idx, np.int64)
+    if size is None:
+        size = tuple(int(m) + 1 for m in idx.max(axis=1)) if idx.shape[1] else (0,) * idx.shape[0]
+    size = tuple(size)
+    if len(size) != idx.shape[0]:
+        raise RuntimeError(f"number of dimensions must be sparse_dim ({idx.shape[0]}) + dense_dim (0), but got "
+                           f"{len(size)}")
+    if idx.shape[1]:
+        for d, (lo, hi) in enumerate(zip(idx.min(axis=1), idx.max(axis=1))):
+            if lo < 0:
+                raise RuntimeError(f"found negative index {lo} for dim {d}")
+            if hi >= size[d]:
+                raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {size[d]} but found "
+                                   f"index {hi}")
+    if requires_grad:
+        vals.requires_grad_()
+    return SparseCooTensor(idx, vals, size, coalesced=bool(is_coalesced))
+
+
+def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout=None) -> SparseCooTensor:
+    """The nonzeros of a dense tensor as a coalesced COO tensor (values differentiable)."""
+    if sparse_dim is not None and sparse_dim != self.dim():
+        raise NotImplementedError("to_sparse: only sparse_dim == ndim is supported (no hybrid tensors)")
+    if layout is not None and layout is not sparse_coo:
+        raise NotImplementedError(f"to_sparse: layout {layout} is not supported")
+    data = self._data.reshape(-1) if self._data.flags.c_contiguous else self.contiguous()._data.reshape(-1)
+    positions = np.empty(data.size, np.int64)
+    n = spk.nonzero_flat(data, positions)
+    positions = positions[:n].copy()
+    indices = np.empty((self.dim(), n), np.int64)
+    spk.unravel(positions, np.asarray(self.shape, np.int64), indices)
+    values = ix.index_select(self.reshape(-1), 0, Tensor._make(positions))
+    return SparseCooTensor(indices, values, self.shape, coalesced=True)
+
+
+def _dense_operand(t, name: str) -> Tensor:
+    if not isinstance(t, Tensor) or t.dim() != 2:
+        shape = list(t.shape) if hasattr(t, "shape") else type(t).__name__
+        raise RuntimeError(f"sparse.mm: {name} must be a 2-D dense tensor, got {shape}")
+    return t
+
+
+def mm(mat1, mat2) -> Tensor:
+    """``mat1 @ mat2`` with one operand a 2-D sparse COO matrix and the other dense (2-D),
+    as ``torch.sparse.mm``; differentiable with respect to the dense operand and to the
+    sparse one's values."""
+    if isinstance(mat2, SparseCooTensor) and not isinstance(mat1, SparseCooTensor):
+        return mm(mat2.t(), _dense_operand(mat1, "mat1").mT).mT
+    if not isinstance(mat1, SparseCooTensor) or mat1.dim() != 2:
+        raise RuntimeError("sparse.mm: mat1 must be a 2-D sparse COO tensor")
+    dense = _dense_operand(mat2, "mat2")
+    m, k = mat1.shape
+    if dense.shape[0] != k:
+        raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {k}, got {dense.shape[0]}")
+    if dense.dtype is not mat1.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(mat1.dtype)} but found {_type_name(dense.dtype)}")
+    rows, cols = mat1._idx[0].copy(), mat1._idx[1].copy()
+    return sp.spmm(mat1._vals, dense, rows=rows, cols=cols, m=m)
+
+
+def _type_name(d) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}.get(d.name, d.name)
+
+
+spmm = mm

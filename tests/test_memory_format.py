@@ -1,0 +1,72 @@
+"""``channels_last`` against torch: strides of to/contiguous/clone/empty_like, the
+is_contiguous checks, and convolution, pooling and gradients on channels-last inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import autodiff as ad
+
+
+def _pair(shape=(2, 3, 4, 5)):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    return ad.from_numpy(x.copy()), torch.from_numpy(x.copy())
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, x: x.to(memory_format=m.channels_last),
+    lambda m, x: x.contiguous(memory_format=m.channels_last),
+    lambda m, x: x.to(memory_format=m.channels_last).contiguous(),
+    lambda m, x: x.to(memory_format=m.channels_last).clone(),
+    lambda m, x: x.to(memory_format=m.channels_last).clone(memory_format=m.contiguous_format),
+    lambda m, x: m.zeros_like(x.to(memory_format=m.channels_last)),
+    lambda m, x: m.ones_like(x, memory_format=m.channels_last),
+    lambda m, x: m.full_like(x.to(memory_format=m.channels_last), 2.0, memory_format=m.contiguous_format),
+    lambda m, x: x[:, :1].to(memory_format=m.channels_last),
+    lambda m, x: x.to(m.float64, memory_format=m.channels_last),
+])
+def test_layouts_match_torch(make):
+    a, t = _pair()
+    out, ref = make(ad, a), make(torch, t)
+    assert out.stride() == ref.stride()
+    for fmt in ("contiguous_format", "channels_last"):
+        assert out.is_contiguous(memory_format=getattr(ad, fmt)) == ref.is_contiguous(
+            memory_format=getattr(torch, fmt))
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+def test_empty_like_keeps_channels_last():
+    a, t = _pair()
+    out = ad.empty_like(a.to(memory_format=ad.channels_last))
+    ref = torch.empty_like(t.to(memory_format=torch.channels_last))
+    assert out.stride() == ref.stride() and out.is_contiguous(memory_format=ad.channels_last)
+
+
+def test_size_one_dims_and_errors_match_torch():
+    for shape in [(1, 3, 1, 1), (2, 1, 4, 4), (2, 3, 1, 5)]:
+        a, t = _pair(shape)
+        assert a.is_contiguous(memory_format=ad.channels_last) == t.is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        ad.ones(2, 3).contiguous(memory_format=ad.channels_last)
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        torch.ones(2, 3).contiguous(memory_format=torch.channels_last)
+
+
+def test_conv_pool_and_gradients_on_channels_last_input():
+    a, t = _pair((2, 3, 6, 6))
+    a.requires_grad_()
+    t.requires_grad_()
+    conv = ad.nn.Conv2d(3, 4, 3, padding=1)
+    tconv = torch.nn.Conv2d(3, 4, 3, padding=1)
+    with ad.no_grad():
+        conv.weight.copy_(ad.from_numpy(tconv.weight.detach().numpy().copy()))
+        conv.bias.copy_(ad.from_numpy(tconv.bias.detach().numpy().copy()))
+    out = ad.nn.functional.max_pool2d(conv(a.to(memory_format=ad.channels_last)).relu(), 2)
+    ref = torch.nn.functional.max_pool2d(tconv(t.to(memory_format=torch.channels_last)).relu(), 2)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(conv.weight.grad.numpy(), tconv.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
