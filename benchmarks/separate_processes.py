@@ -106,23 +106,23 @@ def run_lib(lib: str, names: list[str], threads: int) -> dict[str, float]:
     return out
 
 
-def _child(lib: str, names: list[str], threads: int) -> dict[str, float]:
+def _child(lib: str, names: list[str], threads: int, env: dict[str, str]) -> dict[str, float]:
     cmd = [sys.executable, "-m", "benchmarks.separate_processes", "--threads", str(threads),
            "--child", lib, *names]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
     if done.returncode:
         raise SystemExit(f"{lib} child failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def measure(names: list[str], libs: list[str], rounds: int, threads: int, same_process: bool,
-            coexist: bool) -> dict[str, dict[str, float]]:
+            coexist: bool, env: dict[str, str]) -> dict[str, dict[str, float]]:
     """``{row label: {lib: median ms}}``: medians over ``rounds`` alternating processes."""
     runs: dict[str, dict[str, list[float]]] = {}
     jobs = [(lib, names) for lib in libs] + ([(v, []) for v in COEXIST] if coexist else [])
     for _ in range(rounds):
         for lib, these in jobs:
-            got = run_lib(lib, these, threads) if same_process else _child(lib, these, threads)
+            got = run_lib(lib, these, threads) if same_process else _child(lib, these, threads, env)
             for label, ms in got.items():
                 runs.setdefault(label, {}).setdefault(lib, []).append(ms)
     return {label: {lib: statistics.median(v) for lib, v in by_lib.items()} for label, by_lib in runs.items()}
@@ -176,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--libs", nargs="+", default=None, help="default: autodiff torch jax (where installed)")
     parser.add_argument("--same-process", action="store_true", help="run every library in this process")
     parser.add_argument("--no-coexist", action="store_true", help="skip the torch-after-autodiff row")
+    parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
+                        help="set in every child process alike (e.g. OMP_WAIT_POLICY=PASSIVE)")
     parser.add_argument("--update-readme", action="store_true", help="rewrite benchmarks/README.md's table")
     parser.add_argument("--child", metavar="LIB", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -186,8 +188,11 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(workloads.WORKLOADS)}")
     libs = args.libs or [lib for lib in LIBS if importlib.util.find_spec(lib)]
+    env = dict(item.split("=", 1) for item in args.env)
+    if args.same_process and env:
+        parser.error("--env applies to child processes; set the variables before starting --same-process")
     results = measure(args.workloads, libs, args.rounds, args.threads, args.same_process,
-                      coexist=not args.no_coexist and "torch" in libs)
+                      coexist=not args.no_coexist and "torch" in libs, env=env)
     how = "all in one process" if args.same_process else "each library in its own process"
     text = (f"{how}, {args.threads} threads each, medians over {args.rounds} alternating rounds "
             f"(`python -m benchmarks.separate_processes {' '.join(argv or sys.argv[1:])}`)\n\n"

@@ -70,8 +70,8 @@ def _gpt_batch():
     return rng.integers(0, GPT["vocab"], shape), rng.integers(0, GPT["vocab"], shape)
 
 
-def gpt_step(T) -> Callable[[], object]:
-    """One GPT training step in autodiff or torch."""
+def gpt_step(T, with_model: bool = False):
+    """One GPT training step in autodiff or torch (and the model, if ``with_model``)."""
     T.manual_seed(0)
     model = _gpt_model(T)
     idx, tgt = (T.from_numpy(a) for a in _gpt_batch())
@@ -87,7 +87,7 @@ def gpt_step(T) -> Callable[[], object]:
         loss.backward()
         opt.step()
         return loss
-    return step
+    return (step, model) if with_model else step
 
 
 def _classifier(T, kind: str):

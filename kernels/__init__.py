@@ -5,9 +5,13 @@ process-wide allocator setting. (Numba's OpenMP pool and torch's share one ``lib
 runtime when both are loaded, so a wait policy set for one is set for the other; see
 docs/kernels.md for what that means for thread launches.) ``keep_freed_memory()`` in
 ``kernels/cpu/allocation.py`` is the opt-in malloc tuning (``AUTODIFF_KEEP_FREED_MEMORY=1``).
+Kernel compilation is watched (``compile_watch.py``): a notice when it takes a while.
 """
 
+from . import compile_watch
 from .cpu.allocation import keep_freed_memory, keep_freed_memory_requested
+
+compile_watch.install()  # one line on stderr while kernels compile for over a second
 
 if keep_freed_memory_requested():
     keep_freed_memory()
