@@ -52,7 +52,7 @@ def _child(name: str) -> dict:
 
 
 def _run(args: list[str], env: dict) -> str:
-    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, *args], check=False, capture_output=True, text=True, env=env)
     if done.returncode:
         raise SystemExit(done.stderr[-3000:])
     return done.stdout

@@ -29,8 +29,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from benchmarks import workloads
 
@@ -109,7 +109,7 @@ def run_lib(lib: str, names: list[str], threads: int) -> dict[str, float]:
 def _child(lib: str, names: list[str], threads: int, env: dict[str, str]) -> dict[str, float]:
     cmd = [sys.executable, "-m", "benchmarks.separate_processes", "--threads", str(threads),
            "--child", lib, *names]
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, env={**os.environ, **env})
     if done.returncode:
         raise SystemExit(f"{lib} child failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -161,7 +161,7 @@ def table(results: dict[str, dict[str, float]], libs: list[str]) -> str:
 
 def update_readme(text: str, readme: Path = README) -> None:
     body = readme.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
     if not pattern.search(body):
         raise SystemExit(f"{readme} has no {START} ... {END} section to replace")
     readme.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", body))

@@ -15,7 +15,7 @@ and fwd+bwd of sum / amax / softmax over each axis of 2048x2048.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
