@@ -35,7 +35,7 @@ def _mlp() -> None:
     import autodiff as ad
     nn, F = ad.nn, ad.nn.functional
     for batch in (8, 512):
-        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))  # 401K weights: threaded update
         x, y = ad.randn(batch, 784), ad.randint(0, 10, (batch,))
         for opt in (ad.optim.Adam(model.parameters()), ad.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)):
             _step(lambda: F.cross_entropy(model(x), y), opt)  # noqa: B023 (called at once)
