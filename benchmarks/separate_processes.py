@@ -14,8 +14,9 @@ library the median over its processes of the median step time inside each proces
 JAX is timed where it is installed (``jit`` of ``value_and_grad`` of the same step, with
 the same optimizer). Each process is limited to ``--threads`` cores (CPU affinity, which
 JAX's thread pool respects too) and autodiff and torch are told the same thread count.
-The ``coexist`` row times torch's small-matmul loop in a process that imported and ran
-autodiff first, over torch alone: importing autodiff must not slow other libraries.
+The ``coexist`` workload times torch's small-matmul loop alone, after ``import autodiff``
+and after autodiff ran a threaded kernel before torch was imported: importing autodiff
+must not slow other libraries.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 from benchmarks import workloads
 
 LIBS = ("autodiff", "torch", "jax")
-COEXIST = ("torch alone", "torch after autodiff")
+COEXIST = ("torch alone", "torch after import autodiff", "torch after autodiff ran")
 README = Path(__file__).with_name("README.md")
 START, END = "<!-- separate:start -->", "<!-- separate:end -->"
 SKIPPED = {"LSTM language-model step": "no nn.LSTM in autodiff on this branch yet"}
@@ -85,11 +86,13 @@ def _torch_small_loop(torch) -> Callable[[], object]:
 
 
 def run_coexist(variant: str, threads: int) -> dict[str, float]:
-    """torch's 64x64 matmul + relu + sum loop, alone or after autodiff ran a parallel kernel."""
-    if variant == "torch after autodiff":
+    """torch's 64x64 matmul + relu + sum loop: alone, after ``import autodiff``, or after
+    autodiff ran a threaded kernel (which starts Numba's OpenMP pool before torch loads)."""
+    if variant != COEXIST[0]:
         ad = _lib("autodiff", threads)
+    if variant == COEXIST[2]:
         x = ad.randn(1 << 20, requires_grad=True)
-        (x * 2).tanh().sum().backward()  # starts Numba's thread pool
+        (x * 2).tanh().sum().backward()
     torch = _lib("torch", threads)
     return {"torch 64x64 matmul+relu+sum": median_ms(_torch_small_loop(torch))}
 
@@ -140,22 +143,23 @@ def table(results: dict[str, dict[str, float]], libs: list[str]) -> str:
     """Markdown: times per library and autodiff's ratio to each peer (< 1: autodiff faster)."""
     peers = [lib for lib in libs if lib != "autodiff"]
     head = ["workload", *libs, *(f"ad/{p}" for p in peers)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] if libs else []
     for label, t in results.items():
         if set(t) <= set(COEXIST):
             continue
         ad = t.get("autodiff")
         lines.append("| " + " | ".join([label, *(_ms(t.get(lib)) for lib in libs),
                                         *(_ratio(ad, t.get(p)) for p in peers)]) + " |")
-    for label, reason in SKIPPED.items():
+    for label, reason in SKIPPED.items() if libs else ():
         lines.append("| " + " | ".join([label, *("skipped" for _ in libs), *("-" for _ in peers)])
                      + f" |\n\n{label}: skipped, {reason}.")
     for label, t in results.items():
         if set(t) <= set(COEXIST):
-            lines.append(f"\nImporting autodiff leaves other libraries alone: {label} took "
-                         f"{_ms(t.get(COEXIST[1]))} after autodiff ran a parallel kernel in the same "
-                         f"process, {_ms(t.get(COEXIST[0]))} in torch alone "
-                         f"(ratio {_ratio(t.get(COEXIST[1]), t.get(COEXIST[0]))}).")
+            alone = t.get(COEXIST[0])
+            lines.append(f"\n{label} in torch: {_ms(alone)} alone; {_ms(t.get(COEXIST[1]))} after "
+                         f"`import autodiff` (ratio {_ratio(t.get(COEXIST[1]), alone)}); "
+                         f"{_ms(t.get(COEXIST[2]))} after autodiff ran a threaded kernel before torch "
+                         f"was imported (ratio {_ratio(t.get(COEXIST[2]), alone)}).")
     return "\n".join(lines)
 
 
@@ -169,13 +173,12 @@ def update_readme(text: str, readme: Path = README) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=list(workloads.WORKLOADS),
-                        help="any of: " + ", ".join(workloads.WORKLOADS))
+    names = (*workloads.WORKLOADS, "coexist")
+    parser.add_argument("workloads", nargs="*", default=list(names), help="any of: " + ", ".join(names))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5, help="processes per library")
     parser.add_argument("--libs", nargs="+", default=None, help="default: autodiff torch jax (where installed)")
     parser.add_argument("--same-process", action="store_true", help="run every library in this process")
-    parser.add_argument("--no-coexist", action="store_true", help="skip the torch-after-autodiff row")
     parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
                         help="set in every child process alike (e.g. OMP_WAIT_POLICY=PASSIVE)")
     parser.add_argument("--update-readme", action="store_true", help="rewrite benchmarks/README.md's table")
@@ -184,15 +187,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         print(json.dumps(run_lib(args.child, args.workloads, args.threads)))
         return
-    unknown = set(args.workloads) - set(workloads.WORKLOADS)
+    unknown = set(args.workloads) - set(names)
     if unknown:
-        parser.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(workloads.WORKLOADS)}")
+        parser.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(names)}")
     libs = args.libs or [lib for lib in LIBS if importlib.util.find_spec(lib)]
     env = dict(item.split("=", 1) for item in args.env)
     if args.same_process and env:
         parser.error("--env applies to child processes; set the variables before starting --same-process")
-    results = measure(args.workloads, libs, args.rounds, args.threads, args.same_process,
-                      coexist=not args.no_coexist and "torch" in libs, env=env)
+    steps = [name for name in args.workloads if name != "coexist"]
+    results = measure(steps, libs if steps else [], args.rounds, args.threads, args.same_process,
+                      coexist="coexist" in args.workloads, env=env)
     how = "all in one process" if args.same_process else "each library in its own process"
     text = (f"{how}, {args.threads} threads each, medians over {args.rounds} alternating rounds "
             f"(`python -m benchmarks.separate_processes {' '.join(argv or sys.argv[1:])}`)\n\n"
