@@ -1,130 +1,209 @@
-"""Time autodiff and torch each in its own process, and print the ratio.
+"""Time autodiff, torch and JAX each in its own process, and print the ratios.
 
-In one process the two libraries' thread pools disturb each other (torch's OpenMP threads
-spin-wait after each op and take cores from autodiff's kernels), which distorts the
-training-step ratios of the pytest-benchmark suite. This runs the same workloads with one
-library per interpreter:
+In one process libraries disturb each other: their thread pools compete for the cores,
+and settings one makes (a thread count, an OpenMP wait policy) can change the other.
+So this runs every library in a fresh interpreter of its own, alternating processes
+autodiff, torch, jax, autodiff, ... for ``--rounds`` rounds, and reports for each
+library the median over its processes of the median step time inside each process::
 
-    python -m benchmarks.separate_processes mlp cnn reductions [--threads 2] [--repeats 3]
+    python -m benchmarks.separate_processes                   # every workload
+    python -m benchmarks.separate_processes gpt mlp --rounds 3
+    python -m benchmarks.separate_processes --same-process    # all libraries in one process
+    python -m benchmarks.separate_processes --update-readme   # rewrite benchmarks/README.md's table
+
+JAX is timed where it is installed (``jit`` of ``value_and_grad`` of the same step, with
+the same optimizer). Each process is limited to ``--threads`` cores (CPU affinity, which
+JAX's thread pool respects too) and autodiff and torch are told the same thread count.
+The ``coexist`` workload times torch's small-matmul loop alone, after ``import autodiff``
+and after autodiff ran a threaded kernel before torch was imported: importing autodiff
+must not slow other libraries.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import os
+import re
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
-import numpy as np
+from benchmarks import workloads
 
-
-WORKLOADS = ("mlp", "cnn", "reductions")
+LIBS = ("autodiff", "torch", "jax")
+COEXIST = ("torch alone", "torch after import autodiff", "torch after autodiff ran")
+README = Path(__file__).with_name("README.md")
+START, END = "<!-- separate:start -->", "<!-- separate:end -->"
+SKIPPED = {"LSTM language-model step": "no nn.LSTM in autodiff on this branch yet"}
 
 
 def _lib(name: str, threads: int):
+    """Import ``name`` limited to ``threads`` threads; the module (None for jax)."""
+    if threads < (os.cpu_count() or 1) and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:threads]))
+    if name == "jax":
+        import jax
+
+        jax.config.update("jax_platforms", "cpu")
+        return None
     if name == "autodiff":
         import numba
 
         import autodiff as lib
 
         numba.set_num_threads(threads)
-    else:
-        import torch as lib
+        return lib
+    import torch as lib
 
-        lib.set_num_threads(threads)
+    lib.set_num_threads(threads)
     return lib
 
 
-def _best_ms(fn, calls: int = 5, rounds: int = 7) -> float:
-    for _ in range(3):  # compile and warm up
+def median_ms(fn: Callable[[], object], rounds: int = 7, round_s: float = 0.05) -> float:
+    """Median over ``rounds`` of the mean time of one call (ms), after warming up."""
+    for _ in range(3):
         fn()
-    best = float("inf")
+    start = time.perf_counter()
+    fn()
+    calls = max(1, int(round_s / max(time.perf_counter() - start, 1e-7)))
+    times = []
     for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(calls):
             fn()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best * 1e3
+        times.append((time.perf_counter() - start) / calls)
+    return statistics.median(times) * 1e3
 
 
-def _training(lib, kind: str) -> dict:
-    nn = lib.nn
-    lib.manual_seed(0)
-    if kind == "mlp":
-        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
-                              nn.Linear(256, 10))
-        shape = (256, 784)
-    else:
-        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
-        shape = (64, 1, 28, 28)
-    rng = np.random.default_rng(0)
-    x = lib.from_numpy(rng.standard_normal(shape, dtype=np.float32))
-    y = lib.from_numpy(rng.integers(0, 10, shape[0]))
-    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step():
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    return {f"{kind} training step": _best_ms(step, calls=10, rounds=5)}
+def _torch_small_loop(torch) -> Callable[[], object]:
+    a, b = torch.randn(64, 64), torch.randn(64, 64)
+    return lambda: (a @ b).relu().sum()
 
 
-def _reductions(lib) -> dict:
-    rng = np.random.default_rng(0)
-    x = lib.from_numpy(rng.standard_normal((2048, 2048), dtype=np.float32)).requires_grad_()
-    g = rng.standard_normal((2048, 2048), dtype=np.float32)
-    times = {}
-    for name in ("sum", "amax", "softmax"):
-        for dim in (0, 1):
-            seed = lib.from_numpy(g if name == "softmax" else g.sum(axis=dim))
-
-            def run(name=name, dim=dim, seed=seed):
-                x.grad = None
-                getattr(x, name)(dim=dim).backward(seed)
-
-            times[f"{name} dim={dim} fwd+bwd 2048x2048"] = _best_ms(run)
-    return times
+def run_coexist(variant: str, threads: int) -> dict[str, float]:
+    """torch's 64x64 matmul + relu + sum loop: alone, after ``import autodiff``, or after
+    autodiff ran a threaded kernel (which starts Numba's OpenMP pool before torch loads)."""
+    if variant != COEXIST[0]:
+        ad = _lib("autodiff", threads)
+    if variant == COEXIST[2]:
+        x = ad.randn(1 << 20, requires_grad=True)
+        (x * 2).tanh().sum().backward()
+    torch = _lib("torch", threads)
+    return {"torch 64x64 matmul+relu+sum": median_ms(_torch_small_loop(torch))}
 
 
-def _child(lib_name: str, workload: str, threads: int) -> None:
-    lib = _lib(lib_name, threads)
-    times = _reductions(lib) if workload == "reductions" else _training(lib, workload)
-    for key, ms in times.items():
-        print(f"{key}\t{ms}")
+def run_lib(lib: str, names: list[str], threads: int) -> dict[str, float]:
+    """``{row label: median ms}`` of every workload in ``names`` for ``lib``, in this process."""
+    if lib in COEXIST:
+        return run_coexist(lib, threads)
+    T = _lib(lib, threads)
+    out = {}
+    for name in names:
+        for label, step in workloads.steps(name, lib, T).items():
+            out[label] = median_ms(step)
+    return out
+
+
+def _child(lib: str, names: list[str], threads: int, env: dict[str, str]) -> dict[str, float]:
+    cmd = [sys.executable, "-m", "benchmarks.separate_processes", "--threads", str(threads),
+           "--child", lib, *names]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, env={**os.environ, **env})
+    if done.returncode:
+        raise SystemExit(f"{lib} child failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(names: list[str], libs: list[str], rounds: int, threads: int, same_process: bool,
+            coexist: bool, env: dict[str, str]) -> dict[str, dict[str, float]]:
+    """``{row label: {lib: median ms}}``: medians over ``rounds`` alternating processes."""
+    runs: dict[str, dict[str, list[float]]] = {}
+    jobs = [(lib, names) for lib in libs] + ([(v, []) for v in COEXIST] if coexist else [])
+    for _ in range(rounds):
+        for lib, these in jobs:
+            got = run_lib(lib, these, threads) if same_process else _child(lib, these, threads, env)
+            for label, ms in got.items():
+                runs.setdefault(label, {}).setdefault(lib, []).append(ms)
+    return {label: {lib: statistics.median(v) for lib, v in by_lib.items()} for label, by_lib in runs.items()}
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else (f"{v:.3g} ms" if v >= 0.1 else f"{v * 1e3:.3g} us")
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "-" if a is None or b is None else f"{a / b:.2f}"
+
+
+def table(results: dict[str, dict[str, float]], libs: list[str]) -> str:
+    """Markdown: times per library and autodiff's ratio to each peer (< 1: autodiff faster)."""
+    peers = [lib for lib in libs if lib != "autodiff"]
+    head = ["workload", *libs, *(f"ad/{p}" for p in peers)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] if libs else []
+    for label, t in results.items():
+        if set(t) <= set(COEXIST):
+            continue
+        ad = t.get("autodiff")
+        lines.append("| " + " | ".join([label, *(_ms(t.get(lib)) for lib in libs),
+                                        *(_ratio(ad, t.get(p)) for p in peers)]) + " |")
+    for label, reason in SKIPPED.items() if libs else ():
+        lines.append("| " + " | ".join([label, *("skipped" for _ in libs), *("-" for _ in peers)])
+                     + f" |\n\n{label}: skipped, {reason}.")
+    for label, t in results.items():
+        if set(t) <= set(COEXIST):
+            alone = t.get(COEXIST[0])
+            lines.append(f"\n{label} in torch: {_ms(alone)} alone; {_ms(t.get(COEXIST[1]))} after "
+                         f"`import autodiff` (ratio {_ratio(t.get(COEXIST[1]), alone)}); "
+                         f"{_ms(t.get(COEXIST[2]))} after autodiff ran a threaded kernel before torch "
+                         f"was imported (ratio {_ratio(t.get(COEXIST[2]), alone)}).")
+    return "\n".join(lines)
+
+
+def update_readme(text: str, readme: Path = README) -> None:
+    body = readme.read_text()
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(body):
+        raise SystemExit(f"{readme} has no {START} ... {END} section to replace")
+    readme.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", body))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS),
-                        help="any of: " + ", ".join(WORKLOADS))
+    names = (*workloads.WORKLOADS, "coexist")
+    parser.add_argument("workloads", nargs="*", default=list(names), help="any of: " + ", ".join(names))
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3, help="process pairs per workload")
-    parser.add_argument("--child", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=5, help="processes per library")
+    parser.add_argument("--libs", nargs="+", default=None, help="default: autodiff torch jax (where installed)")
+    parser.add_argument("--same-process", action="store_true", help="run every library in this process")
+    parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
+                        help="set in every child process alike (e.g. OMP_WAIT_POLICY=PASSIVE)")
+    parser.add_argument("--update-readme", action="store_true", help="rewrite benchmarks/README.md's table")
+    parser.add_argument("--child", metavar="LIB", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child[0], args.child[1], args.threads)
+        print(json.dumps(run_lib(args.child, args.workloads, args.threads)))
         return
-    unknown = set(args.workloads) - set(WORKLOADS)
+    unknown = set(args.workloads) - set(names)
     if unknown:
-        parser.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(WORKLOADS)}")
-    print(f"each library in its own process, {args.threads} threads, best of {args.repeats} pairs")
-    print(f"{'workload':36s} {'autodiff':>10s} {'torch':>10s} {'ad/torch':>9s}")
-    for workload in args.workloads:
-        best: dict[str, dict[str, float]] = {}
-        for _ in range(args.repeats):
-            for lib_name in ("autodiff", "torch"):
-                out = subprocess.run([sys.executable, "-m", "benchmarks.separate_processes",
-                                      "--threads", str(args.threads), "--child", lib_name, workload],
-                                     capture_output=True, text=True, check=True).stdout
-                for line in out.strip().splitlines():
-                    key, ms = line.split("\t")
-                    slot = best.setdefault(key, {})
-                    slot[lib_name] = min(float(ms), slot.get(lib_name, float("inf")))
-        for key, t in best.items():
-            print(f"{key:36s} {t['autodiff']:8.2f}ms {t['torch']:8.2f}ms {t['autodiff'] / t['torch']:9.2f}")
+        parser.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(names)}")
+    libs = args.libs or [lib for lib in LIBS if importlib.util.find_spec(lib)]
+    env = dict(item.split("=", 1) for item in args.env)
+    if args.same_process and env:
+        parser.error("--env applies to child processes; set the variables before starting --same-process")
+    steps = [name for name in args.workloads if name != "coexist"]
+    results = measure(steps, libs if steps else [], args.rounds, args.threads, args.same_process,
+                      coexist="coexist" in args.workloads, env=env)
+    how = "all in one process" if args.same_process else "each library in its own process"
+    text = (f"{how}, {args.threads} threads each, medians over {args.rounds} alternating rounds "
+            f"(`python -m benchmarks.separate_processes {' '.join(argv or sys.argv[1:])}`)\n\n"
+            + table(results, libs))
+    print(text)
+    if args.update_readme:
+        update_readme(text)
 
 
 if __name__ == "__main__":

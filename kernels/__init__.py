@@ -1,17 +1,17 @@
 """Numba kernels over arrays; pure compute that knows nothing of autograd.
 
-Threading: Numba's parallel kernels share the cores with BLAS's own threads. Under the
-default OpenMP layer, idle OpenMP threads spin-wait and starved OpenBLAS (a 256x256
-matmul backward ran ~4x slower on two cores); the workqueue layer avoids that but costs
-~70 us per parallel launch. Passive waiting keeps OpenMP's cheap launches without the
-spinning, so unless the user set it, ``OMP_WAIT_POLICY`` is PASSIVE (it must be set
-before the OpenMP runtime starts, i.e. before the first parallel kernel runs).
+Importing this package changes nothing outside autodiff: no environment variable, no
+process-wide allocator setting. (Numba's OpenMP pool and torch's share one ``libgomp``
+runtime when both are loaded, so a wait policy set for one is set for the other; see
+docs/kernels.md for what that means for thread launches.) ``keep_freed_memory()`` in
+``kernels/cpu/allocation.py`` is the opt-in malloc tuning (``AUTODIFF_KEEP_FREED_MEMORY=1``).
+Kernel compilation is watched (``compile_watch.py``): a notice when it takes a while.
 """
 
-import os
+from . import compile_watch
+from .cpu.allocation import keep_freed_memory, keep_freed_memory_requested
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+compile_watch.install()  # one line on stderr while kernels compile for over a second
 
-from .cpu.allocation import keep_freed_memory  # noqa: E402
-
-keep_freed_memory()  # new large outputs reuse freed, already-faulted memory (see allocation.py)
+if keep_freed_memory_requested():
+    keep_freed_memory()
