@@ -36,4 +36,9 @@ from . import nn  # noqa: E402
 from . import optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
+from . import accelerator, cuda, distributed  # noqa: E402
+from . import backend_flags as backends  # noqa: E402  (torch.backends' flags; see the module)
+from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402
+                     IntTensor, LongTensor, ShortTensor)
+
 __version__ = "0.1.0"

@@ -15,3 +15,5 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
+from . import parallel  # noqa: E402
+from .parallel import DataParallel  # noqa: E402
