@@ -32,7 +32,8 @@ import numpy as np
 
 from kernels.cpu import elementwise as ew
 
-from . import dtypes
+from . import dtypes, pickling
+from .pickling import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: F401
 from .device import as_device
 from .nn.parameter import Parameter
 from .tensor import Tensor
@@ -43,6 +44,10 @@ _ALIGN = 64
 _PREFIX = struct.Struct("<8sQI")  # magic, header length, header crc32
 
 FileLike = str | os.PathLike | BinaryIO
+
+
+class _NotData(TypeError):
+    """An object the data-only format cannot hold: ``save`` pickles the whole object instead."""
 
 
 class _Writer:
@@ -71,11 +76,11 @@ class _Writer:
         if isinstance(obj, dict):
             for key in obj:
                 if not (key is None or isinstance(key, (bool, int, str, float))):
-                    raise TypeError(f"autodiff.save: dict keys must be None, bool, int, float or str, "
+                    raise _NotData(f"autodiff.save: dict keys must be None, bool, int, float or str, "
                                     f"got {type(key).__name__}")
             return {"type": "odict" if isinstance(obj, OrderedDict) else "dict",
                     "items": [[self.encode(k), self.encode(v)] for k, v in obj.items()]}
-        raise TypeError(f"autodiff.save can only store tensors, None, bools, ints, floats, strs and "
+        raise _NotData(f"autodiff.save can only store tensors, None, bools, ints, floats, strs and "
                         f"lists, tuples and dicts of them; got an object of type {type(obj).__name__}")
 
     def _tensor(self, t: Tensor) -> int:
@@ -102,11 +107,18 @@ def _aligned(n: int) -> int:
     return -(-n // _ALIGN) * _ALIGN
 
 
-def save(obj: Any, f: FileLike) -> None:
-    """Write ``obj`` (a tensor, or None/bool/int/float/str, or lists/tuples/dicts nesting them —
-    e.g. a model's or optimizer's state dict) to a path or a binary file object."""
+def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 2) -> None:
+    """Write ``obj`` to a path or a binary file object. A tensor, or None/bool/int/float/str, or
+    lists/tuples/dicts nesting them — e.g. a model's or optimizer's state dict — is written in
+    the data-only format; any other object (a whole model) is pickled, as torch.save does,
+    and loads only with ``weights_only=False`` (see ``autodiff.pickling``)."""
     writer = _Writer()
-    root = writer.encode(obj)
+    try:
+        root = writer.encode(obj)
+    except _NotData:
+        with _open(f, "wb") as out:
+            pickling.save_pickled(obj, out, pickle_protocol)
+        return
     header = json.dumps({"format": "autodiff.save", "version": FORMAT_VERSION, "root": root,
                          "tensors": writer.table}, separators=(",", ":")).encode()
     prefix = _PREFIX.pack(MAGIC, len(header), zlib.crc32(header))
@@ -124,13 +136,27 @@ def save(obj: Any, f: FileLike) -> None:
             position = entry["offset"] + entry["nbytes"]
 
 
-def load(f: FileLike, map_location: Any = None, *, weights_only: bool | None = None) -> Any:
-    """Read an object written by ``save``. Only data is read: the format cannot hold code,
-    so ``weights_only`` has nothing to restrict. ``map_location`` must be a device autodiff has."""
+def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: bool | None = None, **pickle_load_args: Any) -> Any:
+    """Read an object written by ``save``. A data-only file never runs code. A pickled one
+    (a whole model) is unpickled only as far as ``weights_only`` allows: with the default
+    (True) only allowlisted globals resolve (``add_safe_globals``/``safe_globals``), as in
+    torch >= 2.6. ``map_location`` must be a device autodiff has."""
     as_device(map_location)
     name = _name(f)
     with _open(f, "rb") as src:
+        if _starts_with(src, pickling.MAGIC):
+            return pickling.load_pickled(src, weights_only is not False)
         return _Reader(src, name).read()
+
+
+def _starts_with(src: BinaryIO, magic: bytes) -> bool:
+    """Whether ``src`` starts with ``magic``: consumed if so, else the stream is left unread."""
+    head = src.read(len(magic))
+    if head == magic:
+        return True
+    src.seek(-len(head), os.SEEK_CUR)
+    return False
 
 
 class _Reader:

@@ -195,6 +195,16 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
+    def __reduce_ex__(self, protocol: int):
+        from .pickling import reduce_tensor
+
+        return reduce_tensor(self)
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        from .pickling import deepcopy_tensor
+
+        return deepcopy_tensor(self, memo)
+
     def __format__(self, format_spec: str) -> str:
         """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``), as torch's does."""
         if self._data.ndim == 0 and type(self) is Tensor:
