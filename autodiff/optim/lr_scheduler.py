@@ -470,11 +470,11 @@ class CyclicLR(LRScheduler):
                  max_momentum: float = 0.9, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        base_lrs = _per_group("base_lr", optimizer.param_groups, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 group["lr"] = lr
-        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        self.max_lrs = _per_group("max_lr", optimizer.param_groups, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
         self.total_size = up + down
@@ -491,8 +491,8 @@ class CyclicLR(LRScheduler):
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
             self.use_beta1 = "betas" in optimizer.defaults
-            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
-            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            self.base_momentums = _per_group("base_momentum", optimizer.param_groups, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer.param_groups, max_momentum)
             if last_epoch == -1:
                 for high, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
                     self._set_momentum(group, high)
@@ -531,16 +531,6 @@ class CyclicLR(LRScheduler):
         state = super().state_dict()
         state.pop("_scale_fn_custom", None)
         return state
-
-
-def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
-    """One value per parameter group: a list of that length, or one value for all."""
-    groups = optimizer.param_groups
-    if isinstance(value, (list, tuple)):
-        if len(value) != len(groups):
-            raise ValueError(f"expected {len(groups)} values for {name}, got {len(value)}")
-        return list(value)
-    return [value] * len(groups)
 
 
 class _Combined(LRScheduler):
