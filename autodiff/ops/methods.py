@@ -14,6 +14,7 @@ from . import matmul as mm
 from . import indexing as ix
 from . import joining as jn
 from . import reduction as rd
+from . import special as sp
 from . import views as vw
 
 
@@ -142,6 +143,8 @@ def copy_(self, src, non_blocking: bool = False):
 
 _METHODS.update({name: getattr(factories, name) for name in
                  ("new_tensor", "new_empty", "new_zeros", "new_ones", "new_full")})
+
+_METHODS.update(lgamma=sp.lgamma, digamma=sp.digamma, polygamma=lambda self, n: sp.polygamma(n, self))
 
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
