@@ -38,7 +38,7 @@ from .serialization import load, save  # noqa: E402
 
 from . import accelerator, cuda, distributed  # noqa: E402
 from . import backend_flags as backends  # noqa: E402  (torch.backends' flags; see the module)
-from . import linalg  # noqa: E402
+from . import distributions, linalg  # noqa: E402
 from .ops.special import digamma, lgamma, polygamma  # noqa: E402
 from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402
                      IntTensor, LongTensor, ShortTensor)
