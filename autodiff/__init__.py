@@ -40,6 +40,13 @@ from . import optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .dlpack import from_dlpack  # noqa: E402
 
+from . import accelerator, cuda, distributed  # noqa: E402
+from . import backend_flags as backends  # noqa: E402  (torch.backends' flags; see the module)
+from . import distributions, linalg  # noqa: E402
+from .ops.special import digamma, lgamma, polygamma  # noqa: E402
+from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402
+                     IntTensor, LongTensor, ShortTensor)
+
 __version__ = "0.1.0"
 from . import profiler  # noqa: E402
 from . import viz  # noqa: E402

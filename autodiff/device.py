@@ -48,3 +48,50 @@ def as_device(d: "str | device | None") -> device:
             f"autodiff has no {d.type} backend in this build: tensors can be created on 'cpu' only"
         )
     return cpu
+
+
+def parse_to(args: tuple, kwargs: dict):
+    """The arguments of ``Tensor.to``/``Module.to`` as ``(device, dtype, non_blocking, copy,
+    memory_format)``, accepting torch's three forms: ``to(dtype, ...)``, ``to(device=None,
+    dtype=None, ...)`` and ``to(other, ...)``. The device is checked (cpu only for now)."""
+    from . import dtypes
+    from .tensor import Tensor
+
+    kwargs = dict(kwargs)
+    dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        other = rest.pop(0)
+        dev, dtype = other.device, other.dtype
+    elif rest and _is_dtype(rest[0], dtypes):
+        dtype = rest.pop(0)
+    elif rest and isinstance(rest[0], (str, device, int)) and not isinstance(rest[0], bool):
+        dev = rest.pop(0)
+        if rest and _is_dtype(rest[0], dtypes):
+            dtype = rest.pop(0)
+    flags = {"non_blocking": False, "copy": False}
+    for name, value in zip(flags, rest):
+        flags[name] = value
+    if len(rest) > len(flags):
+        raise TypeError(f"to() received an invalid combination of arguments - got {len(args)} positional "
+                        "arguments, but expected (device, dtype, non_blocking, copy), (dtype, non_blocking, "
+                        "copy) or (tensor, non_blocking, copy)")
+    for name in flags:
+        if name in kwargs:
+            flags[name] = kwargs.pop(name)
+    memory_format = kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        dev = device("cuda", dev)
+    target = None if dev is None else as_device(dev)
+    return (target, None if dtype is None else dtypes.as_dtype(dtype), bool(flags["non_blocking"]),
+            bool(flags["copy"]), memory_format)
+
+
+def _is_dtype(value, dtypes) -> bool:
+    """An autodiff dtype, a NumPy dtype or scalar type, or a Python number type."""
+    import numpy as np
+
+    return (isinstance(value, (dtypes.dtype, np.dtype)) or value in (float, int, bool)
+            or (isinstance(value, type) and issubclass(value, np.generic)))

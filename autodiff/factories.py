@@ -104,6 +104,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dtypes.from_numpy_dtype(array.dtype)
+    if type(array) is not np.ndarray:  # np.memmap and other subclasses: a plain view, same memory
+        array = array.view(np.ndarray)
     return Tensor._make(array)
 
 
@@ -245,3 +247,26 @@ def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = 
 
 def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
     return randint(low, high, input.shape, dtype=_like(input, dtype), device=device)
+
+
+# ---- Tensor.new_*: factories taking dtype (and device) from an existing tensor ---------------
+
+def new_tensor(self: Tensor, data: Any, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+
+
+def new_empty(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return empty(*size, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+
+
+def new_zeros(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+
+
+def new_ones(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return ones(*size, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+
+
+def new_full(self: Tensor, size: Sequence[int], fill_value, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    return full(size, fill_value, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)

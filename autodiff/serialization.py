@@ -44,8 +44,9 @@ import numpy as np
 
 from kernels.cpu import elementwise as ew
 
-from . import dtypes, safetensors_format, torch_format
+from . import dtypes, pickling, safetensors_format, torch_format
 from .device import as_device, device
+from .pickling import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: F401
 from .nn.parameter import Parameter
 from .tensor import Tensor
 
@@ -55,6 +56,10 @@ _ALIGN = 64
 _PREFIX = struct.Struct("<8sQI")  # magic, header length, header crc32
 
 FileLike = str | os.PathLike | BinaryIO
+
+
+class _NotData(TypeError):
+    """An object the data-only format cannot hold: ``save`` pickles the whole object instead."""
 
 
 class _Writer:
@@ -83,11 +88,11 @@ class _Writer:
         if isinstance(obj, dict):
             for key in obj:
                 if not (key is None or isinstance(key, (bool, int, str, float))):
-                    raise TypeError(f"autodiff.save: dict keys must be None, bool, int, float or str, "
+                    raise _NotData(f"autodiff.save: dict keys must be None, bool, int, float or str, "
                                     f"got {type(key).__name__}")
             return {"type": "odict" if isinstance(obj, OrderedDict) else "dict",
                     "items": [[self.encode(k), self.encode(v)] for k, v in obj.items()]}
-        raise TypeError(f"autodiff.save can only store tensors, None, bools, ints, floats, strs and "
+        raise _NotData(f"autodiff.save can only store tensors, None, bools, ints, floats, strs and "
                         f"lists, tuples and dicts of them; got an object of type {type(obj).__name__}")
 
     def _tensor(self, t: Tensor) -> int:
@@ -117,9 +122,12 @@ def _aligned(n: int) -> int:
 FORMATS = ("autodiff", "torch", "safetensors")
 
 
-def save(obj: Any, f: FileLike, *, format: str | None = None, metadata: dict[str, str] | None = None) -> None:
-    """Write ``obj`` (a tensor, or None/bool/int/float/str, or lists/tuples/dicts nesting them —
-    e.g. a model's or optimizer's state dict) to a path or a binary file object.
+def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 2, *,
+         format: str | None = None, metadata: dict[str, str] | None = None) -> None:
+    """Write ``obj`` to a path or a binary file object. A tensor, or None/bool/int/float/str, or
+    lists/tuples/dicts nesting them — e.g. a model's or optimizer's state dict — is written in
+    the data-only format; any other object (a whole model) is pickled, as torch.save does,
+    and loads only with ``weights_only=False`` (see ``autodiff.pickling``).
 
     ``format``: ``"autodiff"`` (the default), ``"torch"`` (a zip archive that
     ``torch.load(f, weights_only=True)`` reads) or ``"safetensors"`` (the default for a path
@@ -140,7 +148,12 @@ def save(obj: Any, f: FileLike, *, format: str | None = None, metadata: dict[str
                 safetensors_format.save(obj, out, metadata)
         return
     writer = _Writer()
-    root = writer.encode(obj)
+    try:
+        root = writer.encode(obj)
+    except _NotData:
+        with _open(f, "wb") as out:
+            pickling.save_pickled(obj, out, pickle_protocol)
+        return
     header = json.dumps({"format": "autodiff.save", "version": FORMAT_VERSION, "root": root,
                          "tensors": writer.table}, separators=(",", ":")).encode()
     prefix = _PREFIX.pack(MAGIC, len(header), zlib.crc32(header))
@@ -158,17 +171,24 @@ def save(obj: Any, f: FileLike, *, format: str | None = None, metadata: dict[str
             position = entry["offset"] + entry["nbytes"]
 
 
-def load(f: FileLike, map_location: Any = None, *, weights_only: bool | None = None) -> Any:
+def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: bool | None = None, **pickle_load_args: Any) -> Any:
     """Read an autodiff, torch.save (zip, torch >= 1.6) or safetensors file from a path or a
     binary file object.
 
-    Only data is ever read — torch pickles go through a restricted unpickler whatever
-    ``weights_only`` says. ``map_location`` is as in torch.load: a device (string or
-    ``autodiff.device``), a dict from saved locations to devices, or a callable
+    Only data is ever read from these — torch pickles go through a restricted unpickler whatever
+    ``weights_only`` says. A whole pickled object written by ``save`` (a model) is unpickled only
+    as far as ``weights_only`` allows: with the default (True) only allowlisted globals resolve
+    (``add_safe_globals``/``safe_globals``), as in torch >= 2.6.
+
+    ``map_location`` is as in torch.load: a device (string or ``autodiff.device``), a dict from saved locations to devices, or a callable
     ``(storage, location) -> storage or None``; storages must end up on a device autodiff has."""
     name = _name(f)
     with _open(f, "rb") as src:
         src, head = _peek(src, 16)
+        if head[:len(pickling.MAGIC)] == pickling.MAGIC:
+            src.read(len(pickling.MAGIC))
+            return pickling.load_pickled(src, weights_only is not False)
         if head[:len(MAGIC)] == MAGIC:
             _check_map_location(map_location)
             return _Reader(src, name).read()

@@ -31,11 +31,12 @@ class Tensor:
                  "_base", "_view_chain", "_views", "_hooks", "_grad_acc", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators (np.float32(2) * t)
 
-    def __init__(self, data: Any = ()) -> None:
-        from .factories import tensor
+    def __init__(self, *args: Any) -> None:
+        """``Tensor(data)`` copies data, ``Tensor(*sizes)`` is uninitialised, ``Tensor()`` is
+        empty; all in the default float dtype, as torch's legacy constructor."""
+        from .legacy import construct
 
-        src = tensor(data, dtype=dtypes.get_default_dtype())
-        Tensor._init(self, src._data)
+        Tensor._init(self, construct(args, dtypes.get_default_dtype())._data)
 
     def _init(self, data: np.ndarray, requires_grad: bool = False, grad_fn=None, output_nr: int = 0,
               version_counter: list | None = None, base: "Tensor | None" = None) -> None:
@@ -113,7 +114,30 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_xpu(self) -> bool:
         return False
+
+    @property
+    def is_mps(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
+    def cpu(self, memory_format=None) -> "Tensor":
+        """This tensor (it is on the cpu already)."""
+        return self
+
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> "Tensor":
+        """A RuntimeError until autodiff has a CUDA backend (see ``autodiff.device.as_device``)."""
+        from .device import as_device
+
+        as_device("cuda" if device is None else device)
+        return self
 
     def _wrap_dim(self, dim: int) -> int:
         n = max(self._data.ndim, 1)
@@ -189,6 +213,22 @@ class Tensor:
 
     def __hash__(self) -> int:
         return id(self)
+
+    def __reduce_ex__(self, protocol: int):
+        from .pickling import reduce_tensor
+
+        return reduce_tensor(self)
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        from .pickling import deepcopy_tensor
+
+        return deepcopy_tensor(self, memo)
+
+    def __format__(self, format_spec: str) -> str:
+        """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``), as torch's does."""
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __repr__(self) -> str:
         from .formatting import tensor_repr

@@ -3,6 +3,7 @@
 import io
 import math
 import os
+import pickle
 from collections import OrderedDict
 
 import numpy as np
@@ -77,11 +78,18 @@ def test_nested_containers():
     assert isinstance(back[3], OrderedDict)
 
 
-def test_unsupported_objects():
-    with pytest.raises(TypeError, match="autodiff.save can only store tensors.*type object"):
-        ad.save({"f": object()}, io.BytesIO())
-    with pytest.raises(TypeError, match="dict keys must be"):
-        ad.save({(1, 2): 3}, io.BytesIO())
+def test_objects_beyond_data_are_pickled_and_refused_by_default():
+    # as torch.save: anything else is pickled, and loads only with weights_only=False
+    for obj, refused in (({"f": object()}, "builtins.object"), ({(1, 2): 3}, None)):
+        buf = io.BytesIO()
+        ad.save(obj, buf)
+        assert buf.getvalue()[:8] == b"ADPICKLE"
+        if refused:
+            buf.seek(0)
+            with pytest.raises(pickle.UnpicklingError, match=f"GLOBAL {refused} was not an allowed"):
+                ad.load(buf)
+        buf.seek(0)
+        assert type(ad.load(buf, weights_only=False)) is dict
 
 
 def test_model_state_dict_round_trip(tmp_path):

@@ -25,3 +25,5 @@ import sys as _sys  # noqa: E402
 # ``import autodiff.nn.utils.parametrize`` as with torch (nn.utils is a module, not a package)
 _sys.modules[__name__ + ".utils.parametrize"] = _parametrize
 _sys.modules[__name__ + ".utils.parametrizations"] = _parametrizations
+from . import parallel  # noqa: E402
+from .parallel import DataParallel  # noqa: E402

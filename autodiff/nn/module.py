@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import HookDict, RemovableHandle
-from ..device import as_device
+from ..device import as_device, parse_to
 from ..tensor import Tensor
 from .parameter import Parameter
 from .utils import zero_grads
@@ -156,7 +156,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -166,7 +166,7 @@ class Module:
         elif isinstance(value, Module):
             if d.get("_modules") is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_modules")
             d["_modules"][name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
@@ -181,12 +181,14 @@ class Module:
         else:
             super().__setattr__(name, value)
 
-    def _forget(self, name: str) -> None:
-        """Remove ``name`` from every registry and the instance dict (before re-registering it)."""
+    def _forget(self, name: str, keep: str) -> None:
+        """Remove ``name`` from the instance dict and every registry but ``keep`` (before
+        re-registering it there, where an existing entry keeps its position, as in torch)."""
         d = self.__dict__
         d.pop(name, None)
         for registry in ("_parameters", "_buffers", "_modules"):
-            d[registry].pop(name, None)
+            if registry != keep:
+                d[registry].pop(name, None)
         d["_non_persistent_buffers_set"].discard(name)
 
     def __delattr__(self, name: str) -> None:
@@ -310,18 +312,7 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)``: floating-point
         parameters and buffers take the dtype; the device must be one autodiff has."""
-        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, dtypes.dtype):
-                dtype = arg
-            else:
-                device = arg
-        as_device(device)
+        _, dtype, _, _, _ = parse_to(args, kwargs)
         if dtype is None:
             return self
         if not dtype.is_floating_point:
@@ -336,6 +327,11 @@ class Module:
         return self.to(dtypes.float64)
 
     def cpu(self) -> "Module":
+        return self
+
+    def cuda(self, device: Any = None) -> "Module":
+        """A RuntimeError until autodiff has a CUDA backend."""
+        as_device("cuda" if device is None else device)
         return self
 
     # ---- state dicts ----------------------------------------------------------------

@@ -32,3 +32,28 @@ def to(input, dtype, copy: bool = False):
 
 def contiguous(input):
     return input if input._data.flags.c_contiguous else clone(input)
+
+
+def tensor_to(input, *args, **kwargs):
+    """``Tensor.to``: ``to(dtype)``, ``to(device, dtype=None)``, ``to(other)``, with torch's
+    ``non_blocking``/``copy``/``memory_format`` keywords. The same tensor comes back when
+    nothing changes and ``copy`` is False; a device other than the cpu is a RuntimeError."""
+    from ..device import parse_to
+
+    if len(args) == 1 and not kwargs and isinstance(args[0], (dtypes.dtype, np.dtype)):
+        return to(input, args[0])  # the common internal call, kept cheap
+    _, dtype, _, copy, memory_format = parse_to(args, kwargs)
+    out = to(input, input.dtype if dtype is None else dtype, copy)
+    if memory_format is not None:
+        out = out.contiguous(memory_format=memory_format)
+    return out
+
+
+def tensor_type(input, dtype=None, non_blocking: bool = False, **kwargs):
+    """``Tensor.type``: the legacy type name (``'autodiff.FloatTensor'``) without arguments,
+    else this tensor converted to ``dtype`` (a dtype, a legacy type or its name)."""
+    from ..legacy import dtype_of_type
+
+    if dtype is None:
+        return f"autodiff.{input.dtype._tensor_type}"
+    return to(input, dtype_of_type(dtype))

@@ -335,7 +335,7 @@ def _as_index_array(k) -> np.ndarray | None:
         return k._data
     if isinstance(k, np.ndarray):
         return k
-    if isinstance(k, (list, tuple)):
+    if isinstance(k, (list, tuple, range)):
         a = np.asarray(k)
         return a if a.dtype.kind in "iub" else a.astype(np.int64) if a.size == 0 else _bad_index(k)
     if isinstance(k, bool):

@@ -6,6 +6,7 @@ augmented assignment (``+=``) are made from the same ops by ``Op.apply_``.
 
 from __future__ import annotations
 
+from .. import factories
 from ..tensor import Tensor
 from . import conversion as cv
 from . import elementwise as ew
@@ -13,6 +14,7 @@ from . import matmul as mm
 from . import indexing as ix
 from . import joining as jn
 from . import reduction as rd
+from . import special as sp
 from . import views as vw
 
 
@@ -75,7 +77,7 @@ _METHODS = {
     "masked_fill_": ix.masked_fill_, "masked_select": ix.masked_select,
     "take_along_dim": ix.take_along_dim, "repeat": jn.repeat, "tile": jn.tile, "flip": jn.flip,
     "roll": jn.roll, "tril": jn.tril, "triu": jn.triu, "tril_": jn.tril_, "triu_": jn.triu_,
-    "clone": cv.clone, "contiguous": cv.contiguous, "to": lambda self, dtype, copy=False: cv.to(self, dtype, copy),
+    "clone": cv.clone, "contiguous": cv.contiguous, "to": cv.tensor_to, "type": cv.tensor_type,
     "type_as": lambda self, other: cv.to(self, other.dtype),
     "float": lambda self: cv.to(self, "float32"), "double": lambda self: cv.to(self, "float64"),
     "long": lambda self: cv.to(self, "int64"), "bool": lambda self: cv.to(self, "bool"),
@@ -138,6 +140,11 @@ def zero_(self):
 def copy_(self, src, non_blocking: bool = False):
     return ew.copy_op.apply_(self, src)
 
+
+_METHODS.update({name: getattr(factories, name) for name in
+                 ("new_tensor", "new_empty", "new_zeros", "new_ones", "new_full")})
+
+_METHODS.update(lgamma=sp.lgamma, digamma=sp.digamma, polygamma=lambda self, n: sp.polygamma(n, self))
 
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -6,5 +6,11 @@ from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
+from .adadelta import Adadelta
+from .adamax import Adamax
+from .lbfgs import LBFGS
+from .nadam import NAdam
+from .radam import RAdam
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler",
+           "Adadelta", "Adamax", "LBFGS", "NAdam", "RAdam"]

@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit, prange
 
-SGD, ADAM, RMSPROP, ADAGRAD = range(4)
+SGD, ADAM, RMSPROP, ADAGRAD, ADADELTA, ADAMAX, NADAM, RADAM = range(8)
 
 # A parallel launch costs tens of microseconds or more; below this many elements
 # a serial pass is faster.
@@ -122,6 +122,84 @@ def _adagrad(lo, hi, p, g, acc, s1, s2, h):
 
 
 @njit(inline="always", error_model="numpy")
+def _adadelta(lo, hi, p, g, sq, acc, s2, h):
+    """h = lr, rho, 1-rho, eps, weight_decay, maximize."""
+    lr, rho, w, eps, wd, maximize = h[0], h[1], h[2], h[3], h[4], h[5] != 0
+    for i in range(lo, hi):
+        d = -g[i] if maximize else g[i]
+        if wd != 0:
+            d = d + wd * p[i]
+        s = sq[i] * rho + w * d * d
+        sq[i] = s
+        delta = np.sqrt(acc[i] + eps) / np.sqrt(s + eps) * d
+        acc[i] = acc[i] * rho + w * delta * delta
+        p[i] = p[i] + (-lr) * delta
+
+
+@njit(inline="always", error_model="numpy")
+def _adamax(lo, hi, p, g, m, u, s2, h):
+    """h = -lr/bias_correction1, 1-beta1, beta1, beta2, eps, weight_decay, maximize."""
+    neg_clr, w1, beta1, beta2, eps, wd, maximize = h[0], h[1], h[2], h[3], h[4], h[5], h[6] != 0
+    for i in range(lo, hi):
+        d = -g[i] if maximize else g[i]
+        if wd != 0:
+            d = d + wd * p[i]
+        mi = _lerp(m[i], d, w1, beta1)
+        m[i] = mi
+        ui = max(u[i] * beta2, abs(d) + eps)
+        u[i] = ui
+        p[i] = p[i] + neg_clr * mi / ui
+
+
+@njit(inline="always", error_model="numpy")
+def _nadam(lo, hi, p, g, m, v, s2, h):
+    """h = -lr*(1-mu)/(1-mu_product), -lr*mu_next/(1-mu_product_next), 1-beta1, beta1, beta2,
+    1-beta2, bias_correction2, eps, weight_decay, 1 - lr*weight_decay, decoupled, maximize."""
+    c_grad, c_avg, w1, beta1, beta2, w2, bc2, eps = h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
+    wd, decay, decoupled, maximize = h[8], h[9], h[10] != 0, h[11] != 0
+    for i in range(lo, hi):
+        d = -g[i] if maximize else g[i]
+        x = p[i]
+        if wd != 0:
+            if decoupled:
+                x = x * decay
+            else:
+                d = d + wd * x
+        mi = _lerp(m[i], d, w1, beta1)
+        vi = v[i] * beta2 + w2 * d * d
+        m[i] = mi
+        v[i] = vi
+        den = np.sqrt(vi / bc2) + eps
+        x = x + c_grad * d / den
+        p[i] = x + c_avg * mi / den
+
+
+@njit(inline="always", error_model="numpy")
+def _radam(lo, hi, p, g, m, v, s2, h):
+    """h = lr, 1-beta1, beta1, beta2, 1-beta2, bias_correction1, rectify, rect,
+    sqrt(bias_correction2), eps, weight_decay, 1 - lr*weight_decay, decoupled, maximize."""
+    lr, w1, beta1, beta2, w2, bc1 = h[0], h[1], h[2], h[3], h[4], h[5]
+    rectify, rect, bc2, eps = h[6] != 0, h[7], h[8], h[9]
+    wd, decay, decoupled, maximize = h[10], h[11], h[12] != 0, h[13] != 0
+    for i in range(lo, hi):
+        d = -g[i] if maximize else g[i]
+        x = p[i]
+        if wd != 0:
+            if decoupled:
+                x = x * decay
+            else:
+                d = d + wd * x
+        mi = _lerp(m[i], d, w1, beta1)
+        vi = v[i] * beta2 + w2 * d * d
+        m[i] = mi
+        v[i] = vi
+        step = mi / bc1 * lr
+        if rectify:
+            step = step * (bc2 / (np.sqrt(vi) + eps)) * rect
+        p[i] = x - step
+
+
+@njit(inline="always", error_model="numpy")
 def _rule(kind, lo, hi, p, g, s0, s1, s2, h):
     if kind == SGD:
         _sgd(lo, hi, p, g, s0, s1, s2, h)
@@ -129,8 +207,16 @@ def _rule(kind, lo, hi, p, g, s0, s1, s2, h):
         _adam(lo, hi, p, g, s0, s1, s2, h)
     elif kind == RMSPROP:
         _rmsprop(lo, hi, p, g, s0, s1, s2, h)
-    else:
+    elif kind == ADAGRAD:
         _adagrad(lo, hi, p, g, s0, s1, s2, h)
+    elif kind == ADADELTA:
+        _adadelta(lo, hi, p, g, s0, s1, s2, h)
+    elif kind == ADAMAX:
+        _adamax(lo, hi, p, g, s0, s1, s2, h)
+    elif kind == NADAM:
+        _nadam(lo, hi, p, g, s0, s1, s2, h)
+    else:
+        _radam(lo, hi, p, g, s0, s1, s2, h)
 
 
 @njit(cache=True, error_model="numpy")

@@ -1,4 +1,5 @@
-"""``DataLoader``: batches from a dataset, in order or shuffled, in the calling process."""
+"""``DataLoader``: batches from a dataset, in order or shuffled, in the calling process or
+in worker processes (``num_workers > 0``, see ``pool``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,46 @@ from .dataset import Dataset, IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 
+class _Fetcher:
+    """Fetch and collate one batch (or, for an IterableDataset, iterate batches): the part
+    of loading that runs in a worker, so it must pickle."""
+
+    def __init__(self, collate_fn: Callable, auto_collation: bool, batch_size: int | None,
+                 drop_last: bool) -> None:
+        self.collate_fn, self.auto_collation = collate_fn, auto_collation
+        self.batch_size, self.drop_last = batch_size, drop_last
+
+    def __call__(self, dataset, indices):
+        if indices is None:
+            return _stream(dataset, self.batch_size, self.drop_last, self.collate_fn)
+        if self.auto_collation:
+            return self.collate_fn([dataset[i] for i in indices])
+        return self.collate_fn(dataset[indices])
+
+
+def _stream(dataset, batch_size: int | None, drop_last: bool, collate_fn: Callable) -> Iterator[Any]:
+    """The batches of an IterableDataset."""
+    if batch_size is None:
+        for sample in dataset:
+            yield collate_fn(sample)
+        return
+    batch: list = []
+    for sample in dataset:
+        batch.append(sample)
+        if len(batch) == batch_size:
+            yield collate_fn(batch)
+            batch = []
+    if batch and not drop_last:
+        yield collate_fn(batch)
+
+
 class DataLoader:
-    """As ``torch.utils.data.DataLoader`` with ``num_workers=0``: samples are fetched and
-    collated in the main process. ``shuffle=True`` draws a new permutation each epoch from
-    ``generator`` (or from autodiff's global generator), so a seed reproduces the order.
+    """As ``torch.utils.data.DataLoader``. ``shuffle=True`` draws a new permutation each
+    epoch from ``generator`` (or from autodiff's global generator), so a seed reproduces
+    the order. ``num_workers > 0`` loads in worker processes (``pool.WorkerPool``: seeded
+    like torch's, ``worker_init_fn``, ``prefetch_factor``, ``persistent_workers``,
+    ``timeout``). ``pin_memory`` is accepted and does nothing: there is no device memory
+    to pin for.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
@@ -26,8 +63,22 @@ class DataLoader:
         if num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
                              "multiprocessing.")
-        if num_workers > 0:
-            raise NotImplementedError("autodiff's DataLoader loads in the main process only: use num_workers=0")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing.let "
+                             "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        if prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self._pool = None
         self.dataset = dataset
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -63,8 +114,10 @@ class DataLoader:
         self.collate_fn = collate_fn or (default_collate if self._auto_collation else default_convert)
 
     def __iter__(self) -> Iterator[Any]:
-        if self._iterable:
-            yield from self._iterate_stream()
+        if self.num_workers > 0:
+            yield from self._iterate_workers()
+        elif self._iterable:
+            yield from _stream(self.dataset, self.batch_size, self.drop_last, self.collate_fn)
         elif self.batch_sampler is not None:
             for indices in self.batch_sampler:
                 yield self.collate_fn([self.dataset[i] for i in indices])
@@ -72,19 +125,23 @@ class DataLoader:
             for i in self.sampler:
                 yield self.collate_fn(self.dataset[i])
 
-    def _iterate_stream(self) -> Iterator[Any]:
-        if self.batch_size is None:
-            for sample in self.dataset:
-                yield self.collate_fn(sample)
-            return
-        batch: list = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield self.collate_fn(batch)
+    def _iterate_workers(self) -> Iterator[Any]:
+        from .pool import WorkerPool
+
+        pool = self._pool
+        if pool is None or pool.closed:
+            fetch = _Fetcher(self.collate_fn, self._auto_collation, self.batch_size, self.drop_last)
+            pool = WorkerPool(self, fetch)
+            if self.persistent_workers:
+                self._pool = pool
+        try:
+            if self._iterable:
+                yield from pool.iterable_epoch()
+            else:
+                yield from pool.map_epoch(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+        finally:
+            if not self.persistent_workers:
+                pool.shutdown()
 
     def __len__(self) -> int:
         if self._iterable:

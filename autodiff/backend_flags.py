@@ -1,0 +1,40 @@
+"""The flags of ``torch.backends`` that programs set, as ``autodiff.backends.<name>``.
+
+They are accepted so programs run unchanged, and documented here as what they mean for
+autodiff today:
+
+* ``cudnn.benchmark``, ``cudnn.deterministic``, ``cudnn.enabled``, ``cudnn.allow_tf32``:
+  no effect. autodiff has no cuDNN; its CPU kernels are deterministic for a given thread
+  count and pick no algorithms at run time.
+* ``cuda.matmul.allow_tf32``, ``cuda.matmul.allow_fp16_reduced_precision_reduction``: no
+  effect (no CUDA backend yet); float32 matmuls always accumulate in float32.
+* ``mps.is_available()``, ``mps.is_built()``, ``cudnn.is_available()``: False.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+
+class _Cudnn(SimpleNamespace):
+    def is_available(self) -> bool:
+        return False
+
+    def version(self) -> None:
+        return None
+
+
+class _Mps(SimpleNamespace):
+    def is_available(self) -> bool:
+        return False
+
+    def is_built(self) -> bool:
+        return False
+
+
+cudnn = _Cudnn(enabled=True, benchmark=False, deterministic=False, allow_tf32=True)
+cuda = SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False,
+                                              allow_fp16_reduced_precision_reduction=True,
+                                              allow_bf16_reduced_precision_reduction=True),
+                       is_built=lambda: False)
+mps = _Mps()

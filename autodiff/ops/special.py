@@ -1,0 +1,45 @@
+"""Special functions as differentiable ops: ``lgamma``, ``digamma``, ``polygamma(1, x)``.
+
+Derivatives chain down the polygamma family: lgamma' = digamma, digamma' = trigamma
+(``polygamma(1, .)``). Trigamma's own derivative (polygamma(2, .)) is not implemented, so
+digamma can be differentiated once and lgamma twice. Integer inputs give the default
+float dtype, as in torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.cpu import elementwise as ew
+from kernels.cpu import special as sk
+
+from .. import dtypes
+from .op import Op
+
+
+def _forward(kernel):
+    def forward(x: np.ndarray) -> np.ndarray:
+        dt = x.dtype if x.dtype.kind == "f" else dtypes.get_default_dtype().np
+        flat = ew.copy(x, dt).reshape(-1) if not (x.flags.c_contiguous and x.dtype == dt) else x.reshape(-1)
+        out = np.empty(flat.size, dt)
+        kernel(flat, out)
+        return out.reshape(x.shape)
+    return forward
+
+
+def _no_grad_rule(grad, self):
+    raise NotImplementedError("the derivative of polygamma(1, x) (polygamma(2, x)) is not implemented")
+
+
+_trigamma = Op("polygamma", ("self",), _forward(sk.trigamma), (_no_grad_rule,), node_name="PolygammaBackward0")
+digamma = Op("digamma", ("self",), _forward(sk.digamma), (lambda grad, self: grad * _trigamma(self),))
+lgamma = Op("lgamma", ("self",), _forward(sk.lgamma), (lambda grad, self: grad * digamma(self),))
+
+
+def polygamma(n: int, input):
+    """``polygamma(n, x)`` for n = 0 (digamma) and n = 1 (trigamma)."""
+    if n == 0:
+        return digamma(input)
+    if n == 1:
+        return _trigamma(input)
+    raise NotImplementedError(f"polygamma(n={n}) is implemented for n = 0 and 1 only")
