@@ -67,3 +67,6 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     return _log_softmax(input, dim, dtype)
+
+
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
