@@ -13,7 +13,7 @@ import autodiff as ad
 from autodiff.nn import functional as F
 
 R = np.random.default_rng(0)
-TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-10)}
+TOL = {np.float32: {"rtol": 2e-4, "atol": 2e-5}, np.float64: {"rtol": 1e-9, "atol": 1e-10}}
 
 
 def _pair(x: np.ndarray, grad: bool = True):

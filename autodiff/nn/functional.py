@@ -69,4 +69,4 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
     return _log_softmax(input, dim, dtype)
 
 
-from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
+from ..ops.attention import scaled_dot_product_attention  # noqa: F401

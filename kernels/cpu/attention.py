@@ -63,7 +63,7 @@ def _key_end(causal, i1, S):
 @njit(cache=True, error_model="numpy", parallel=True)
 def sdpa_forward(q, k, v, mask, has_mask, causal, scale, out, lse):
     """out[a, b] = softmax(scale * q k^T + mask) v; lse[a, b, i] = log-sum-exp of row i's scores."""
-    A, B, L, E = q.shape
+    A, B, L, _ = q.shape
     S, Ev = k.shape[2], v.shape[3]
     nqb = (L + BQ - 1) // BQ
     for job in prange(A * B * nqb):
@@ -117,7 +117,7 @@ def sdpa_forward(q, k, v, mask, has_mask, causal, scale, out, lse):
 @njit(cache=True, error_model="numpy", parallel=True)
 def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, dq, dk, dv):
     """dq, dk, dv (C-contiguous (A, B, *, *), overwritten) of sdpa_forward, given dout."""
-    A, B, L, E = q.shape
+    A, B, L, _ = q.shape
     S, Ev = k.shape[2], v.shape[3]
     for ab in prange(A * B):
         a, b = ab // B, ab % B
