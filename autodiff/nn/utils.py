@@ -96,3 +96,11 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             n = p.numel()
             p.copy_(vec[offset:offset + n].view_as(p))
             offset += n
+
+
+# ``nn.utils.rnn``, importable as a submodule as in torch (``from autodiff.nn.utils.rnn import ...``)
+import sys  # noqa: E402
+
+from . import utils_rnn as rnn  # noqa: E402
+
+sys.modules[__name__ + ".rnn"] = rnn
