@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 
-WORKLOADS = ("mlp", "cnn", "reductions")
+WORKLOADS = ("mlp", "cnn", "reductions", "lstm_lm", "sdpa", "sdpa_causal")
 
 
 def _lib(name: str, threads: int):
@@ -89,9 +89,27 @@ def _reductions(lib) -> dict:
     return times
 
 
+def _sequence(lib, workload: str) -> dict:
+    """The workloads of bench_sequence.py; for attention also the memory it holds for
+    backward and the process's peak resident set (MB, reported in the ratio column)."""
+    from benchmarks import bench_sequence as bs
+
+    if workload == "lstm_lm":
+        return {"lstm LM step 2x256 seq35 b20": _best_ms(bs.lstm_lm_step(lib), calls=3, rounds=5)}
+    causal = workload == "sdpa_causal"
+    name = f"sdpa{' causal' if causal else ''} fwd+bwd 4x8x1024x64"
+    times = {name: _best_ms(bs.sdpa_step(lib, causal), calls=1, rounds=5)}
+    times[f"  MB held fwd->bwd{' causal' if causal else ''}"] = bs.held_between_forward_and_backward(lib, causal)
+    times[f"  MB peak RSS{' causal' if causal else ''}"] = bs.peak_rss_mb()
+    return times
+
+
 def _child(lib_name: str, workload: str, threads: int) -> None:
     lib = _lib(lib_name, threads)
-    times = _reductions(lib) if workload == "reductions" else _training(lib, workload)
+    if workload in ("lstm_lm", "sdpa", "sdpa_causal"):
+        times = _sequence(lib, workload)
+    else:
+        times = _reductions(lib) if workload == "reductions" else _training(lib, workload)
     for key, ms in times.items():
         print(f"{key}\t{ms}")
 

@@ -30,26 +30,33 @@ from numba import njit, prange
 from . import vmath
 from .blas import gemm, one_blas_thread
 
-BQ = 64   # query rows per tile
+BQ = 128   # query rows per tile
 BK = 256  # key rows per tile
 
 
 @njit(inline="always")
-def _scores(q, k, mask, has_mask, causal, scale, a, b, i0, i1, j0, j1, s):
-    """s[:ni, :nj] = scale * q[i0:i1] @ k[j0:j1]^T (+ mask), causally masked entries -inf."""
+def _scaled_rows(q, a, b, i0, i1, scale, qs):
+    """qs[:ni] = scale * q[a, b, i0:i1], so that the score tiles need no scaling pass."""
+    for r in range(i1 - i0):
+        src, dst = q[a, b, i0 + r], qs[r]
+        for c in range(src.shape[0]):
+            dst[c] = src[c] * scale
+
+
+@njit(inline="always")
+def _scores(qs, k, mask, has_mask, causal, a, b, i0, i1, j0, j1, s):
+    """s[:ni, :nj] = qs[:ni] @ k[j0:j1]^T (+ mask), causally masked entries -inf."""
     ni, nj = i1 - i0, j1 - j0
-    gemm(q[a, b, i0:i1], k[a, b, j0:j1].T, s[:ni, :nj])
-    neg = -np.inf
-    for r in range(ni):
-        row = s[r]
-        if has_mask:
-            mrow = mask[a, b, i0 + r]
+    gemm(qs[:ni], k[a, b, j0:j1].T, s[:ni, :nj])
+    if has_mask:
+        for r in range(ni):
+            row, mrow = s[r], mask[a, b, i0 + r]
             for c in range(nj):
-                row[c] = row[c] * scale + mrow[j0 + c]
-        else:
-            for c in range(nj):
-                row[c] = row[c] * scale
-        if causal:
+                row[c] += mrow[j0 + c]
+    if causal and j1 > i0 + 1:
+        neg = -np.inf
+        for r in range(ni):
+            row = s[r]
             for c in range(max(i0 + r + 1 - j0, 0), nj):
                 row[c] = neg
 
@@ -73,6 +80,8 @@ def sdpa_forward(q, k, v, mask, has_mask, causal, scale, out, lse):
         i1 = min(i0 + BQ, L)
         ni = i1 - i0
         s = np.empty((BQ, BK), q.dtype)
+        qs = np.empty((BQ, q.shape[3]), q.dtype)
+        _scaled_rows(q, a, b, i0, i1, scale, qs)
         acc = np.zeros((BQ, Ev), q.dtype)
         m = np.full(BQ, -np.inf, q.dtype)
         ell = np.zeros(BQ, q.dtype)
@@ -80,7 +89,7 @@ def sdpa_forward(q, k, v, mask, has_mask, causal, scale, out, lse):
         for j0 in range(0, kend, BK):
             j1 = min(j0 + BK, kend)
             nj = j1 - j0
-            _scores(q, k, mask, has_mask, causal, scale, a, b, i0, i1, j0, j1, s)
+            _scores(qs, k, mask, has_mask, causal, a, b, i0, i1, j0, j1, s)
             for r in range(ni):
                 row = s[r]
                 mx = m[r]
@@ -123,6 +132,7 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, dq, dk
         a, b = ab // B, ab % B
         s = np.empty((BQ, BK), q.dtype)
         dp = np.empty((BQ, BK), q.dtype)
+        qs = np.empty((BQ, q.shape[3]), q.dtype)
         delta = np.empty(BQ, q.dtype)
         dq[a, b] = 0
         dk[a, b] = 0
@@ -130,6 +140,7 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, dq, dk
         for i0 in range(0, L, BQ):
             i1 = min(i0 + BQ, L)
             ni = i1 - i0
+            _scaled_rows(q, a, b, i0, i1, scale, qs)
             for r in range(ni):
                 t = scale * 0
                 orow, grow = out[a, b, i0 + r], dout[a, b, i0 + r]
@@ -140,7 +151,7 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, dq, dk
             for j0 in range(0, kend, BK):
                 j1 = min(j0 + BK, kend)
                 nj = j1 - j0
-                _scores(q, k, mask, has_mask, causal, scale, a, b, i0, i1, j0, j1, s)
+                _scores(qs, k, mask, has_mask, causal, a, b, i0, i1, j0, j1, s)
                 for r in range(ni):
                     row, mr = s[r], lse[a, b, i0 + r]
                     if mr == -np.inf:
