@@ -10,8 +10,8 @@
 Both libraries run the same workload from the same weights and data. For the numbers in
 the README run each library in its own process (their thread pools disturb each other in
 one): ``python -m benchmarks.separate_processes lstm_lm sdpa sdpa_causal --threads 2``,
-which also reports the memory the attention holds between forward and backward (growth
-of the resident set) and each process's peak resident set.
+which also reports the memory the attention saves for backward (besides its inputs) and
+each process's peak resident set.
 """
 
 from __future__ import annotations
@@ -83,24 +83,27 @@ def sdpa_step(lib, is_causal: bool = False, shape=SDPA_SHAPE):
     return step
 
 
-def held_between_forward_and_backward(lib, is_causal: bool = False) -> float:
-    """MB the process's resident set grows by from before the forward to after it (what
-    the graph keeps alive for backward), at the benchmark size."""
-    q, k, v, g = sdpa_inputs(lib)
+def saved_for_backward_mb(lib, is_causal: bool = False) -> float:
+    """MB the attention's graph holds for backward besides its inputs, at the benchmark size
+    (torch: its saved-tensor hooks; autodiff: the node's saved tensors and log-sum-exp)."""
+    q, k, v, _ = sdpa_inputs(lib)
     F = lib.nn.functional
-    F.scaled_dot_product_attention(q, k, v, is_causal=is_causal).backward(g)  # compile, warm up
-    before = _rss_mb()
-    out = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
-    held = _rss_mb() - before
-    out.backward(g)
-    return held
+    inputs = {id(t._data) if lib.__name__ == "autodiff" else t.data_ptr() for t in (q, k, v)}
+    if lib.__name__ == "torch":
+        seen = {}
 
+        def pack(t):
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
 
-def _rss_mb() -> float:
-    import os
-
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        with lib.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+        held = sum(n for ptr, n in seen.items() if ptr not in inputs)
+    else:
+        node = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal).grad_fn
+        saved = [t for t in node.saved_tensors if t is not None and id(t._data) not in inputs]
+        held = sum(t._data.nbytes for t in saved) + node.lse.nbytes
+    return held / 2**20
 
 
 def peak_rss_mb() -> float:

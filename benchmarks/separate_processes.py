@@ -90,8 +90,8 @@ def _reductions(lib) -> dict:
 
 
 def _sequence(lib, workload: str) -> dict:
-    """The workloads of bench_sequence.py; for attention also the memory it holds for
-    backward and the process's peak resident set (MB, reported in the ratio column)."""
+    """The workloads of bench_sequence.py; for attention also the MB it saves for backward
+    and the process's peak resident set (rows starting with "MB", not times)."""
     from benchmarks import bench_sequence as bs
 
     if workload == "lstm_lm":
@@ -99,7 +99,7 @@ def _sequence(lib, workload: str) -> dict:
     causal = workload == "sdpa_causal"
     name = f"sdpa{' causal' if causal else ''} fwd+bwd 4x8x1024x64"
     times = {name: _best_ms(bs.sdpa_step(lib, causal), calls=1, rounds=5)}
-    times[f"  MB held fwd->bwd{' causal' if causal else ''}"] = bs.held_between_forward_and_backward(lib, causal)
+    times[f"  MB saved for bwd{' causal' if causal else ''}"] = bs.saved_for_backward_mb(lib, causal)
     times[f"  MB peak RSS{' causal' if causal else ''}"] = bs.peak_rss_mb()
     return times
 
@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> None:
                     slot = best.setdefault(key, {})
                     slot[lib_name] = min(float(ms), slot.get(lib_name, float("inf")))
         for key, t in best.items():
-            print(f"{key:36s} {t['autodiff']:8.2f}ms {t['torch']:8.2f}ms {t['autodiff'] / t['torch']:9.2f}")
+            unit = "MB" if "MB" in key else "ms"
+            ratio = t["autodiff"] / t["torch"] if t["torch"] else float("nan")
+            print(f"{key:36s} {t['autodiff']:8.2f}{unit} {t['torch']:8.2f}{unit} {ratio:9.2f}")
 
 
 if __name__ == "__main__":

@@ -95,8 +95,9 @@ def multi_head_attention(module: "MultiheadAttention", query: Tensor, key: Tenso
         if mask is not None:
             scores = scores + mask
         weights = scores.softmax(-1)
-        out = F.dropout(weights, p) if p > 0.0 else weights
-        out = out.matmul(v)
+        if p > 0.0:  # as torch, the returned weights are the dropped-out ones
+            weights = F.dropout(weights, p)
+        out = weights.matmul(v)
         weights = weights.mean(dim=1) if average_attn_weights else weights
     else:
         out = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
