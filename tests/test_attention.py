@@ -148,3 +148,7 @@ def test_errors_match_torch():
         with pytest.raises(RuntimeError) as ours:
             F.scaled_dot_product_attention(*args, **kw)
         assert str(ours.value) == str(ref.value)
+
+
+def test_grouped_query_attention():
+    _run([(1, 4, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3)], np.float64, enable_gqa=True)
