@@ -39,7 +39,7 @@ LIBS = ("autodiff", "torch", "jax")
 COEXIST = ("torch alone", "torch after import autodiff", "torch after autodiff ran")
 README = Path(__file__).with_name("README.md")
 START, END = "<!-- separate:start -->", "<!-- separate:end -->"
-SKIPPED = {"LSTM language-model step": "no nn.LSTM in autodiff on this branch yet"}
+SKIPPED: dict[str, str] = {}  # row label -> why it is not measured
 
 
 def _lib(name: str, threads: int):

@@ -343,7 +343,18 @@ def steps(workload: str, lib: str, T) -> dict[str, Callable[[], object]]:
     if workload == "reductions":
         return {f"{name} dim={dim} fwd+bwd 2048x2048": jax_reduction_step(name, dim) if jax
                 else reduction_step(T, name, dim) for name, dim in REDUCTIONS}
+    if workload in SEQUENCE:  # bench_sequence.py's steps; no JAX version of these
+        from benchmarks import bench_sequence as bs
+
+        label = SEQUENCE[workload]
+        if jax:
+            return {}
+        if workload == "lstm_lm":
+            return {label: bs.lstm_lm_step(T)}
+        return {label: bs.sdpa_step(T, workload == "sdpa_causal")}
     raise ValueError(f"unknown workload {workload!r}")
 
 
-WORKLOADS = (*CHAIN_SIZES, "mlp", "cnn", "gpt", "reductions")
+SEQUENCE = {"lstm_lm": "LSTM LM step 2x256, seq 35, batch 20 (SGD + clipping)",
+            "sdpa": "SDPA fwd+bwd 4x8x1024x64", "sdpa_causal": "SDPA causal fwd+bwd 4x8x1024x64"}
+WORKLOADS = (*CHAIN_SIZES, "mlp", "cnn", "gpt", "reductions", *SEQUENCE)

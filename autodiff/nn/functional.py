@@ -74,3 +74,5 @@ from .functions.dropout import dropout1d, dropout2d, dropout3d  # noqa: E402, F4
 from .functions.normalization import group_norm, instance_norm  # noqa: E402, F401
 from .functions.upsampling import (interpolate, pixel_shuffle, pixel_unshuffle, upsample,  # noqa: E402, F401
                                    upsample_bilinear, upsample_nearest)
+
+from ..ops.attention import scaled_dot_product_attention  # noqa: F401

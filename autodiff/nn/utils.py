@@ -114,3 +114,9 @@ def __getattr__(name: str):
     module_name, attr = _LAZY[name]
     module = importlib.import_module(f"autodiff.nn.{module_name}")
     return module if attr is None else getattr(module, attr)
+# ``nn.utils.rnn``, importable as a submodule as in torch (``from autodiff.nn.utils.rnn import ...``)
+import sys  # noqa: E402
+
+from . import utils_rnn as rnn  # noqa: E402
+
+sys.modules[__name__ + ".rnn"] = rnn

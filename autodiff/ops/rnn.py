@@ -1,0 +1,132 @@
+"""One recurrent layer direction as one fused op (kernels in ``kernels/cpu/rnn.py``).
+
+``recurrent_layer(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse)`` takes the input
+projection ``gi = x W_ih^T + b_ih`` of every step (``(T, N, G*H)``, computed by the caller
+with one ``linear``), and returns ``(out, h_n)`` (``(out, h_n, c_n)`` for LSTM). The whole
+time loop, the per-step ``h W_hh^T`` products and the fused gate arithmetic run in one
+kernel call; its backward is one kernel call too, so a step costs no Python ops.
+
+Higher-order gradients: when the backward itself is recorded (``create_graph=True``), the
+node recomputes the layer with differentiable autodiff ops (``layer_math``: one ``linear``
+and a few elementwise ops per step) and differentiates that, so double backward works.
+``layer_math`` is also the path for LSTM projections (``proj_size``), which the kernel
+does not do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.cpu import rnn as rk
+
+from .. import factories
+from ..autograd.function import Function
+from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..tensor import Tensor
+from . import elementwise as ew
+from .joining import stack
+from .linear import linear
+
+MODES = {"RNN_TANH": rk.RNN_TANH, "RNN_RELU": rk.RNN_RELU, "LSTM": rk.LSTM, "GRU": rk.GRU}
+
+
+def _c(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+class _RecurrentLayer(Function):
+    @staticmethod
+    def forward(ctx, mode, gi, w_hh, b_hh, h0, c0, lengths, reverse):
+        b = b_hh._data if b_hh is not None else np.zeros(w_hh.shape[0], gi._data.dtype)
+        saved = rk.forward(mode, _c(gi._data), _c(w_hh._data), _c(b), lengths, reverse, h0._data,
+                           None if c0 is None else c0._data)
+        ctx.mode, ctx.lengths, ctx.reverse, ctx.kernel_saved = mode, lengths, reverse, saved
+        ctx.save_for_backward(gi, w_hh, b_hh, h0, c0)
+        T = gi.shape[0]
+        outs = (Tensor._make(saved["out"]), Tensor._make(saved["hs"][T]))
+        return outs + (Tensor._make(saved["cs"][T]),) if mode == rk.LSTM else outs
+
+    @staticmethod
+    def backward(ctx, dout, dhn, dcn=None):
+        gi, w_hh, b_hh, h0, c0 = ctx.saved_tensors
+        mode, lengths, reverse = ctx.mode, ctx.lengths, ctx.reverse
+        if is_grad_enabled():  # create_graph: differentiate the composite, so grads have grads
+            return (None,) + _math_vjp(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, dout, dhn, dcn) + (None, None)
+        dgi, dw, db, dh0, dc0 = rk.backward(mode, _c(w_hh._data), lengths, reverse, ctx.kernel_saved,
+                                            _c(dout._data), dhn._data, None if dcn is None else dcn._data)
+        wrap = Tensor._make
+        return (None, wrap(dgi), wrap(dw), None if b_hh is None else wrap(db), wrap(dh0),
+                None if c0 is None else wrap(dc0), None, None)
+
+
+def _math_vjp(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, dout, dhn, dcn) -> tuple:
+    from ..autograd.functional_api import grad
+
+    inputs = [gi, w_hh, b_hh, h0, c0]
+    used = [t for t in inputs if t is not None and t.requires_grad]
+    with enable_grad():
+        outs = layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse)
+        grads = [dout, dhn] + ([dcn] if mode == rk.LSTM else [])
+        got = iter(grad(outs, used, grads, create_graph=True, allow_unused=True))
+    return tuple(next(got) if t is not None and t.requires_grad else None for t in inputs)
+
+
+def _reverse_index(lengths: np.ndarray, T: int) -> np.ndarray:
+    """idx[t, n] = lengths[n] - 1 - t for t < lengths[n], else t: each sequence reversed in place."""
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+def _time_reverse(x: Tensor, lengths: np.ndarray) -> Tensor:
+    idx = _reverse_index(lengths, x.shape[0])
+    index = factories.tensor(idx.reshape(idx.shape + (1,) * (x.dim() - 2)), dtype=None).long()
+    return x.take_along_dim(index.expand(*x.shape), 0) if x.dim() > 2 else x.take_along_dim(index, 0)
+
+
+def layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr=None) -> tuple:
+    """The layer with differentiable ops, one step at a time (see the module docstring)."""
+    T, N = gi.shape[:2]
+    if reverse:
+        gi = _time_reverse(gi, lengths)
+    full = bool((lengths >= T).all())
+    h, c, outs = h0, c0, []
+    for s in range(T):
+        x = gi[s]
+        gh = linear(h, w_hh, b_hh)
+        if mode == rk.LSTM:
+            H = gh.shape[1] // 4
+            pre = x + gh
+            i, f, g, o = (pre[:, k * H:(k + 1) * H] for k in range(4))
+            c_new = ew.sigmoid(f) * c + ew.sigmoid(i) * ew.tanh(g)
+            h_new = ew.sigmoid(o) * ew.tanh(c_new)
+            if w_hr is not None:
+                h_new = linear(h_new, w_hr, None)
+        elif mode == rk.GRU:
+            H = gh.shape[1] // 3
+            r = ew.sigmoid(x[:, :H] + gh[:, :H])
+            z = ew.sigmoid(x[:, H:2 * H] + gh[:, H:2 * H])
+            n = ew.tanh(x[:, 2 * H:] + r * gh[:, 2 * H:])
+            h_new = (1 - z) * n + z * h
+        else:
+            pre = x + gh
+            h_new = ew.tanh(pre) if mode == rk.RNN_TANH else ew.relu(pre)
+        if full:
+            h, c = h_new, (c_new if mode == rk.LSTM else None)
+            outs.append(h_new)
+            continue
+        active = factories.tensor((s < lengths).reshape(N, 1))
+        h = ew.where(active, h_new, h)
+        if mode == rk.LSTM:
+            c = ew.where(active, c_new, c)
+        outs.append(ew.where(active, h_new, 0.0).to(h_new.dtype))
+    out = stack(outs) if outs else factories.zeros((0, N, h0.shape[1]), dtype=h0.dtype)
+    if reverse and outs:
+        out = _time_reverse(out, lengths)
+    return (out, h, c) if mode == rk.LSTM else (out, h)
+
+
+def recurrent_layer(mode: int, gi: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor | None,
+                    lengths: np.ndarray, reverse: bool) -> tuple:
+    """(out, h_n[, c_n]) of one layer direction, fused (see the module docstring)."""
+    return _RecurrentLayer.apply(mode, gi, w_hh, b_hh, h0, c0 if mode == rk.LSTM else None,
+                                 np.ascontiguousarray(lengths, dtype=np.int64), bool(reverse))

@@ -1,0 +1,154 @@
+"""F.scaled_dot_product_attention against torch: forward and the gradients of query, key
+and value (float32 and float64), boolean/additive/causal masks, broadcast batch dims,
+fully masked rows, the mask's own gradient, double backward, errors, and what the fused
+op saves for backward."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import autodiff as ad
+from autodiff.nn import functional as F
+
+R = np.random.default_rng(0)
+TOL = {np.float32: {"rtol": 2e-4, "atol": 2e-5}, np.float64: {"rtol": 1e-9, "atol": 1e-10}}
+
+
+def _pair(x: np.ndarray, grad: bool = True):
+    return (ad.from_numpy(x.copy()).requires_grad_(grad), torch.from_numpy(x.copy()).requires_grad_(grad))
+
+
+def _run(shapes, dtype, mask=None, **kw):
+    arrays = [R.standard_normal(s).astype(dtype) for s in shapes]
+    ours, theirs = zip(*(_pair(a) for a in arrays))
+    amask = tmask = None
+    if mask is not None:
+        amask, tmask = ad.from_numpy(mask.copy()), torch.from_numpy(mask.copy())
+    out = F.scaled_dot_product_attention(*ours, attn_mask=amask, **kw)
+    ref = torch.nn.functional.scaled_dot_product_attention(*theirs, attn_mask=tmask, **kw)
+    tol = TOL[dtype]
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), **tol)
+    seed = R.standard_normal(tuple(ref.shape)).astype(dtype)
+    out.backward(ad.from_numpy(seed))
+    ref.backward(torch.from_numpy(seed))
+    for name, a, t in zip("qkv", ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), **tol, err_msg=name)
+    return out
+
+
+CASES = [
+    ("plain", [(2, 3, 70, 16), (2, 3, 300, 16), (2, 3, 300, 8)], {}),
+    ("long_query", [(1, 2, 300, 8), (1, 2, 40, 8), (1, 2, 40, 8)], {}),
+    ("3d", [(4, 9, 5), (4, 7, 5), (4, 7, 3)], {}),
+    ("2d", [(6, 4), (5, 4), (5, 2)], {}),
+    ("5d", [(2, 2, 2, 5, 4), (2, 2, 2, 6, 4), (2, 2, 2, 6, 4)], {}),
+    ("broadcast_batch", [(2, 3, 5, 4), (1, 3, 6, 4), (2, 1, 6, 4)], {}),
+    ("causal", [(2, 2, 130, 8), (2, 2, 130, 8), (2, 2, 130, 8)], {"is_causal": True}),
+    ("causal_rect", [(1, 2, 9, 4), (1, 2, 300, 4), (1, 2, 300, 4)], {"is_causal": True}),
+    ("scale", [(1, 2, 7, 4), (1, 2, 7, 4), (1, 2, 7, 4)], {"scale": 0.7}),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,shapes,kw", CASES, ids=[c[0] for c in CASES])
+def test_against_torch(name, shapes, kw, dtype):
+    out = _run(shapes, dtype, **kw)
+    assert out.grad_fn.name() == "ScaledDotProductFlashAttentionForCpuBackward0"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bool_mask_with_fully_masked_row(dtype):
+    L, S = 6, 300
+    mask = R.random((2, 1, L, S)) > 0.3
+    mask[0, 0, 2] = False  # a row that sees no key: zero output and gradients, as torch
+    _run([(2, 3, L, 8), (2, 3, S, 8), (2, 3, S, 8)], dtype, mask=mask)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_additive_mask_broadcast(dtype):
+    mask = R.standard_normal((5, 7)).astype(dtype)
+    mask[1, :3] = -np.inf
+    _run([(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6)], dtype, mask=mask)
+
+
+def test_causal_excludes_mask():
+    q = ad.randn(1, 2, 2)
+    with pytest.raises(RuntimeError, match="Explicit attn_mask should not be set when is_causal=True"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=ad.ones(2, 2, dtype=ad.bool), is_causal=True)
+
+
+def test_mask_gradient_through_the_composite_path():
+    q, k, v, m = (R.standard_normal(s) for s in [(2, 5, 4), (2, 6, 4), (2, 6, 3), (5, 6)])
+    ours = [_pair(x) for x in (q, k, v, m)]
+    out = F.scaled_dot_product_attention(*(a for a, _ in ours))
+    ref = torch.nn.functional.scaled_dot_product_attention(*(t for _, t in ours))
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-9, atol=1e-10)
+    (out * out).sum().backward()
+    (ref * ref).sum().backward()
+    for a, t in ours:
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-10)
+
+
+def _second_order(lib, sdpa, ts, mask):
+    out = sdpa(*ts, attn_mask=mask)
+    grads = lib.autograd.grad((out * out).sum(), ts, create_graph=True)
+    second = lib.autograd.grad(sum((g * g).sum() for g in grads), ts)
+    return [g.detach().numpy() for g in grads + second]
+
+
+def test_double_backward():
+    arrays = [R.standard_normal(s) for s in [(2, 2, 5, 4), (2, 2, 6, 4), (2, 2, 6, 3)]]
+    mask = R.random((5, 6)) > 0.3
+    ours, theirs = zip(*(_pair(a) for a in arrays))
+    got = _second_order(ad, F.scaled_dot_product_attention, ours, ad.from_numpy(mask))
+    want = _second_order(torch, torch.nn.functional.scaled_dot_product_attention, theirs, torch.from_numpy(mask))
+    for a, t in zip(got, want):
+        np.testing.assert_allclose(a, t, rtol=1e-8, atol=1e-10)
+
+
+def test_gradgradcheck():
+    q, k, v = (ad.from_numpy(R.standard_normal(s)).requires_grad_() for s in [(1, 3, 2), (1, 4, 2), (1, 4, 2)])
+    assert ad.autograd.gradcheck(lambda *t: F.scaled_dot_product_attention(*t, is_causal=True), (q, k, v))
+    assert ad.autograd.gradgradcheck(lambda *t: F.scaled_dot_product_attention(*t), (q, k, v))
+
+
+def test_dropout_statistics_and_zero_p_in_eval():
+    q, k, v = (ad.ones(1, 1, 4, 2) for _ in range(3))
+    ad.manual_seed(0)
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    # every probability is 1/4, kept ones scaled by 2: each output is (kept count) / 2
+    np.testing.assert_allclose(out.numpy() * 2 % 1, 0)
+    assert F.scaled_dot_product_attention(q, k, v, dropout_p=0.0).numpy().tolist() == q.numpy().tolist()
+
+
+def test_saves_no_score_matrix():
+    """Between forward and backward the fused op holds its operands, output and log-sum-exp only."""
+    q, k, v = (ad.randn(1, 2, 512, 8, requires_grad=True) for _ in range(3))
+    out = F.scaled_dot_product_attention(q, k, v)
+    node = out.grad_fn
+    held = [t.numel() for t in node.saved_tensors if t is not None] + [node.lse.size]
+    assert max(held) == 2 * 512 * 8
+
+
+def test_errors_match_torch():
+    q = ad.randn(1, 1, 3, 4)
+    cases = [
+        ((q[0, 0, 0], q, q), {}),
+        ((q, q.double(), q), {}),
+        ((q, q, q), {"attn_mask": ad.ones(3, 3, dtype=ad.int64)}),
+        ((q, q, q), {"attn_mask": ad.ones(2, 2, dtype=ad.bool)}),
+    ]
+    for args, kw in cases:
+        targs = [torch.from_numpy(a.numpy().copy()) for a in args]
+        tkw = {n: torch.from_numpy(m.numpy().copy()) for n, m in kw.items()}
+        with pytest.raises(RuntimeError) as ref:
+            torch.nn.functional.scaled_dot_product_attention(*targs, **tkw)
+        with pytest.raises(RuntimeError) as ours:
+            F.scaled_dot_product_attention(*args, **kw)
+        assert str(ours.value) == str(ref.value)
+
+
+def test_grouped_query_attention():
+    _run([(1, 4, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3)], np.float64, enable_gqa=True)
