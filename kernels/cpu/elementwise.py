@@ -211,3 +211,8 @@ def copy(src: np.ndarray, dtype=None) -> np.ndarray:
     """A fresh C-contiguous copy of ``src`` (cast to ``dtype`` if given), made by the copy kernel."""
     out = np.empty(src.shape, dtype if dtype is not None else src.dtype)
     return run("copy", out.dtype.name, out, src)
+
+
+from ..guard import guard_kernels  # noqa: E402
+
+guard_kernels(globals())
