@@ -92,7 +92,7 @@ class _CheckedFile(IndexDataCacheFile):
             return pickle.loads(payload)
         except FileNotFoundError:
             raise
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             _warn(f"autodiff kernel cache: {path} is corrupt ({e}); recompiling and rewriting it")
             raise OSError(path) from e  # Numba's load() treats OSError as a miss
 
@@ -116,7 +116,7 @@ class CheckedCache(FunctionCache):
     def save_overload(self, sig, data) -> None:
         try:
             super().save_overload(sig, data)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - not caching is never fatal
             _warn(f"autodiff kernel cache: could not write {self._name} to {self._cache_path} "
                   f"({type(e).__name__}: {e}); it will be compiled again in the next process. "
                   "Set NUMBA_CACHE_DIR to a writable directory to keep compiled kernels.")

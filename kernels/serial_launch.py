@@ -20,7 +20,7 @@ from numba.core.registry import CPUDispatcher
 
 _lock = threading.Lock()
 _state = {"decided": False, "serialise": False}
-_pending: "weakref.WeakSet[CPUDispatcher]" = weakref.WeakSet()
+_pending: weakref.WeakSet[CPUDispatcher] = weakref.WeakSet()
 
 
 def threading_layer() -> str:
