@@ -18,6 +18,7 @@ from kernels.cpu import elementwise as ew
 from kernels.cpu import matmul as mk
 
 from ..tensor import Tensor
+from .checks import check_same_dtype
 from .elementwise import broadcast_shapes
 from .op import Op
 from .reduction import sum as _sum
@@ -49,10 +50,10 @@ def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if k1 != k2:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k1} and {k2}x{n}) "
                            f"(operand shapes {list(a.shape)} and {list(b.shape)})")
-    dt = np.result_type(a.dtype, b.dtype)
+    check_same_dtype("matmul", a.dtype, b.dtype)
+    dt = a.dtype
     if dt.kind == "b":
         raise RuntimeError('"addmm_impl_cpu_" not implemented for \'Bool\'')
-    a, b = (x if x.dtype == dt else ew.copy(x, dt) for x in (a, b))
     batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out = np.empty((math.prod(batch), m, n), dt)
     mk.matmul(_as_batch3(a, batch), _as_batch3(b, batch), out)
@@ -171,6 +172,14 @@ def _parse_einsum(equation: str, operands) -> tuple[list[str], str]:
             raise NotImplementedError(f"einsum(): repeated subscripts within an operand ({s!r}) "
                                       "are not supported")
         subs.append(s)
+    sizes: dict[str, int] = {}
+    for i, (s, t) in enumerate(zip(subs, operands)):
+        for c, n in zip(s, t.shape):
+            seen = sizes.setdefault(c, n)
+            if n != seen and 1 not in (n, seen):
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which does not "
+                                   f"broadcast with previously seen size {seen}")
+            sizes[c] = max(n, seen) if 1 in (n, seen) else n
     if arrow:
         out = rhs.replace("...", ell)
     else:

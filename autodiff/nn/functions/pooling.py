@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops import pooling as pl
+from ...ops.checks import check_window_params
 from ...tensor import Tensor
 from ._args import ntuple
 
@@ -23,6 +24,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     k = ntuple(kernel_size, 2, "kernel_size")
     s = ntuple(stride if stride not in (None, ()) else kernel_size, 2, "stride")
     p, d = ntuple(padding, 2, "padding"), ntuple(dilation, 2, "dilation")
+    check_window_params("max_pool2d", kernel_size=k, stride=s, padding=p, dilation=d)
     for pi, ki, di in zip(p, k, d):
         if pi > (di * (ki - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
@@ -46,6 +48,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     k = ntuple(kernel_size, 2, "kernel_size")
     s = ntuple(stride if stride not in (None, ()) else kernel_size, 2, "stride")
     p = ntuple(padding, 2, "padding")
+    check_window_params("avg_pool2d", kernel_size=k, stride=s, padding=p)
     for pi, ki in zip(p, k):
         if pi > ki // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
