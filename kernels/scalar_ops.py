@@ -52,7 +52,7 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
     # fused backward kernels (each is an op with its own derivative in autodiff.ops)
     "tanh_backward": ("g, y", "g * (T(1) - y * y)"),
     "sigmoid_backward": ("g, y", "g * y * (T(1) - y)"),
-    "threshold_backward": ("g, y", "g if y > T(0) else T(0)"),
+    "threshold_backward": ("g, y", "T(0) if y <= T(0) else g"),  # NaN passes, as torch
     # piecewise and rounding
     "clamp": ("x, lo, hi", "_clamp_max(_clamp_min(x, lo), hi)"),
     "clamp_min": ("x, lo", "_clamp_min(x, lo)"),

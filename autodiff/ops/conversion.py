@@ -7,6 +7,7 @@ import numpy as np
 from kernels.cpu import elementwise as ew
 
 from .. import dtypes
+from ..device import as_device, device
 from .op import Op
 
 
@@ -23,7 +24,11 @@ _to = Op("to_copy", ("self",), _to_forward, (lambda grad: grad,), node_name="ToC
 
 
 def to(input, dtype, copy: bool = False):
-    """``input`` as ``dtype``; the same tensor if it already is one (unless ``copy``)."""
+    """``input`` as ``dtype``; the same tensor if it already is one (unless ``copy``).
+    A device (``"cpu"``, ``"cuda"``, an ``autodiff.device``) is checked and, being the CPU, keeps it."""
+    if isinstance(dtype, (str, device)) and not _is_dtype_name(dtype):
+        as_device(dtype)  # RuntimeError for a device with no backend
+        return clone(input) if copy else input
     dtype = dtypes.as_dtype(dtype)
     if dtype is input.dtype and not copy:
         return input
@@ -32,3 +37,11 @@ def to(input, dtype, copy: bool = False):
 
 def contiguous(input):
     return input if input._data.flags.c_contiguous else clone(input)
+
+
+def _is_dtype_name(value) -> bool:
+    try:
+        dtypes.as_dtype(value)
+    except (TypeError, ValueError, KeyError):
+        return False
+    return True

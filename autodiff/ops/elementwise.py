@@ -188,9 +188,10 @@ square = elementwise("square", "self", (lambda grad, self: grad * self * 2,))
 
 
 def _pow_grad_self(grad, self, other):
-    # d/dx x**p = p * x**(p-1); where p == 0 the gradient is 0 (not 0 * inf).
-    g = grad * other * self ** (other - 1)
-    return g if not isinstance(other, (int, float)) or other != 0 else _zeros(g)
+    # d/dx x**p = p * x**(p-1); where p == 0 the gradient is 0 (not 0 * inf at x == 0).
+    if not isinstance(other, Tensor):
+        return _zeros(grad) if other == 0 else grad * other * self ** (other - 1)
+    return where(other == 0, 0.0, grad * other * self ** (other - 1))
 
 
 def _pow_grad_other(grad, self, result):
@@ -291,8 +292,9 @@ round = elementwise("round", "self", (_zeros,))  # noqa: A001
 
 
 def _max_grad(grad, self, other):
-    # ties split the gradient evenly between the operands, as in PyTorch
-    return grad * ((self > other) + (self == other) * 0.5)
+    # ties split the gradient evenly between the operands; where either is NaN (no order)
+    # both get it, as in PyTorch: grad unless self < other, halved where they are equal
+    return grad * (logical_not(self < other) - (self == other) * 0.5)
 
 
 maximum = elementwise("maximum", "self, other", (

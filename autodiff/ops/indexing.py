@@ -33,9 +33,11 @@ from .op import Op
 
 # ---- validation and layout helpers --------------------------------------------------------
 
-def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False) -> np.ndarray:
+def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False,
+                error: type = IndexError) -> np.ndarray:
     """``index`` as int64 with every value in ``[0, size)`` (``[-size, size)`` wrapped when
-    ``wrap``), else IndexError naming the first offending extreme."""
+    ``wrap``), else ``error`` (IndexError; gather and scatter raise RuntimeError, as torch)
+    naming the first offending extreme."""
     if index.dtype.kind not in "iu":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     index = index.astype(np.int64, copy=False)
@@ -43,7 +45,7 @@ def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False) -> n
         lo, hi = int(index.min()), int(index.max())
         if hi >= size or lo < (-size if wrap else 0):
             bad = hi if hi >= size else lo
-            raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+            raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
         if lo < 0:
             index = np.where(index < 0, index + size, index)
     return index
@@ -183,7 +185,7 @@ def _check_gather_shapes(name: str, self: np.ndarray, index: np.ndarray, dim: in
 def _gather_forward(self: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
     _check_gather_shapes("gather", self, index, dim)
     a, i = self.reshape(self.shape or (1,)), index.reshape(index.shape or (1,))
-    idx = check_index(i, a.shape[dim], dim)
+    idx = check_index(i, a.shape[dim], dim, error=RuntimeError)
     src = a[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(i.shape))]
     out = np.empty(i.shape, self.dtype)
     ik.gather(_akb(src, dim), _akb(idx, dim), _akb(out, dim))
@@ -196,7 +198,7 @@ def _scatter_forward(kernel):
         src = np.asarray(src)
         _check_gather_shapes("scatter", out, index, dim, src)
         view, i = out.reshape(out.shape or (1,)), index.reshape(index.shape or (1,))
-        idx = check_index(i, view.shape[dim], dim)
+        idx = check_index(i, view.shape[dim], dim, error=RuntimeError)
         window = tuple(slice(0, n) for n in i.shape)
         values = (src.reshape(src.shape or (1,))[window] if src.ndim else np.broadcast_to(src, i.shape))
         values = _akb(values.astype(out.dtype, copy=False), dim)

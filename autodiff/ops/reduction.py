@@ -27,6 +27,7 @@ from kernels.cpu import reduce as rk
 from .. import dtypes
 from ..tensor import Tensor
 from . import elementwise as E
+from .checks import check_floating
 from .op import Op
 
 # torch.return_types.max / min: (values, indices)
@@ -210,7 +211,10 @@ def sum_to_size(input, size: Sequence[int]):
 def _even_split_grad(grad, self, result, dim=None, keepdim=False):
     """Gradient of amax/amin/full max: shared evenly among the elements equal to the result."""
     shape = self.shape
-    hit = self == _kept(result, shape, dim, keepdim)
+    kept = _kept(result, shape, dim, keepdim)
+    hit = self == kept
+    if self.dtype.is_floating_point:  # a NaN result came from the NaNs: they share the gradient
+        hit = E.logical_or(hit, E.logical_and(E.isnan(self), E.isnan(kept)))
     count = _kept(sum(hit, dim=dim, keepdim=True), shape, dim, True)
     return _expand_back(grad, shape, dim, keepdim) * hit / count
 
@@ -359,8 +363,10 @@ logsumexp = Op("logsumexp", ("self",), _logsumexp_forward, (
 ))
 
 
-def _float_input(data: np.ndarray) -> np.ndarray:
-    return data if data.dtype.kind == "f" else ew.copy(data, dtypes.get_default_dtype().np)
+def _floating(data: np.ndarray, op: str) -> np.ndarray:
+    """Softmax kernels are float only; integers are rejected as torch does (pass dtype= to cast)."""
+    check_floating(f"{op}_lastdim_kernel_impl", data.dtype)
+    return data
 
 
 softmax_backward = Op("softmax_backward", ("grad_output", "output"),
@@ -375,9 +381,10 @@ log_softmax_backward = Op("log_softmax_backward", ("grad_output", "output"),
     lambda grad, output, dim: grad - sum(grad * E.exp(output), dim=dim, keepdim=True),
     lambda grad, grad_output, output, dim: -(grad * E.exp(output) * sum(grad_output, dim=dim, keepdim=True)),
 ))
-_softmax = Op("softmax", ("self",), lambda x, dim: _along(rk.softmax, _float_input(x), dim),
+_softmax = Op("softmax", ("self",), lambda x, dim: _along(rk.softmax, _floating(x, "softmax"), dim),
               (lambda grad, result, dim: softmax_backward(grad, result, dim=dim),))
-_log_softmax = Op("log_softmax", ("self",), lambda x, dim: _along(rk.log_softmax, _float_input(x), dim),
+_log_softmax = Op("log_softmax", ("self",),
+                  lambda x, dim: _along(rk.log_softmax, _floating(x, "log_softmax"), dim),
                   (lambda grad, result, dim: log_softmax_backward(grad, result, dim=dim),))
 
 
