@@ -40,6 +40,14 @@ def check_floating(op: str, dtype: np.dtype, what: str = "input") -> None:
                                   f"dtype {np.dtype(dtype).name}; convert it with .float())")
 
 
+def check_not_bool(op: str, operands, error: type) -> None:
+    """``error`` (torch's type for this op) if any operand is a bool array."""
+    for v in operands:
+        if isinstance(v, np.ndarray) and v.dtype == np.bool_:
+            raise error(f"Boolean inputs not supported for {op}" if error is RuntimeError else
+                        f'"{op}" not implemented for \'Bool\'')
+
+
 def check_same_dtype(op: str, a: np.dtype, b: np.dtype) -> None:
     """RuntimeError unless two operands of a matrix product have one dtype (no promotion, as torch)."""
     if a != b:

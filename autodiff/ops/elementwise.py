@@ -22,6 +22,7 @@ from kernels.cpu import elementwise as ew
 from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from .checks import check_not_bool
 from .op import Op, edge
 
 
@@ -117,11 +118,15 @@ class ElementwiseOp(Op):
     ``Op.__call__`` and the general forward.
     """
 
-    def __init__(self, name: str, inputs: tuple, kernel: str, kind: str, vjp, node_name=None):
+    def __init__(self, name: str, inputs: tuple, kernel: str, kind: str, vjp, node_name=None,
+                 no_bool: type | None = None):
         cond_arg = inputs[0] == "condition"
-        super().__init__(name, inputs, _forward(kernel, kind, cond_arg), vjp, node_name=node_name)
+        forward = _forward(kernel, kind, cond_arg)
+        if no_bool is not None:  # torch rejects bool operands for this op, with this exception type
+            forward = _rejecting_bool(forward, name, no_bool)
+        super().__init__(name, inputs, forward, vjp, node_name=node_name)
+        self._fast = not cond_arg and no_bool is None
         self._kernel = kernel
-        self._fast = not cond_arg
         self._result_bool = kind == "bool"
         self._to_float = kind == "float"
 
@@ -164,10 +169,18 @@ class ElementwiseOp(Op):
 
 
 def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: str | None = None,
-                node_name: str | None = None) -> Op:
-    """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name)."""
+                node_name: str | None = None, no_bool: type | None = None) -> Op:
+    """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name).
+    ``no_bool``: the exception type torch raises for a bool tensor operand (None: bools are fine)."""
     names = tuple(n.strip() for n in inputs.split(","))
-    return ElementwiseOp(name, names, kernel or name, kind, vjp, node_name=node_name)
+    return ElementwiseOp(name, names, kernel or name, kind, vjp, node_name=node_name, no_bool=no_bool)
+
+
+def _rejecting_bool(forward, name: str, error: type):
+    def checked(*vals, **params):
+        check_not_bool(name, vals, error)
+        return forward(*vals, **params)
+    return checked
 
 
 def _zeros(grad):
@@ -243,7 +256,8 @@ threshold_backward = elementwise("threshold_backward", "grad_output, self", (
     lambda grad, self: threshold_backward(grad, self),
     lambda grad: _zeros(grad),
 ))
-relu = elementwise("relu", "self", (lambda grad, result: threshold_backward(grad, result),))
+relu = elementwise("relu", "self", (lambda grad, result: threshold_backward(grad, result),),
+                   no_bool=RuntimeError)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
@@ -286,9 +300,9 @@ _clamp_both = elementwise("clamp", "self, min, max", (
     lambda grad, self, min, max: where(logical_or(self > max, max < min), grad, 0.0),
 ))
 sign = elementwise("sign", "self", (_zeros,))
-floor = elementwise("floor", "self", (_zeros,))
-ceil = elementwise("ceil", "self", (_zeros,))
-round = elementwise("round", "self", (_zeros,))  # noqa: A001
+floor = elementwise("floor", "self", (_zeros,), no_bool=NotImplementedError)
+ceil = elementwise("ceil", "self", (_zeros,), no_bool=NotImplementedError)
+round = elementwise("round", "self", (_zeros,), no_bool=NotImplementedError)  # noqa: A001
 
 
 def _max_grad(grad, self, other):

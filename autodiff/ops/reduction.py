@@ -221,6 +221,9 @@ def _even_split_grad(grad, self, result, dim=None, keepdim=False):
 
 def _amax_forward(kernel, name):
     def forward(data, dim=None, keepdim=False):
+        if data.dtype == np.bool_:  # the kernels have no bool loop: max/min of 0/1 bytes
+            out = _reduce(kernel, data.view(np.uint8), dim, keepdim, np.dtype(np.uint8), name, nonempty=True)
+            return out.view(np.bool_)
         return _reduce(kernel, data, dim, keepdim, data.dtype, name, nonempty=True)
     return forward
 
@@ -263,8 +266,13 @@ def _max_min(name, kernel_dim):
                     f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                     "Specify the reduction dim with the 'dim' argument.")
             return (amax if name == "max" else amin)(input)
-        values, idx = _reduce(kernel_dim, input._data, dim, keepdim, input._data.dtype, name,
-                              nonempty=True, with_indices=True)
+        data = input._data
+        as_bytes = data.dtype == np.bool_  # no bool loop in the kernels: reduce the 0/1 bytes
+        values, idx = _reduce(kernel_dim, data.view(np.uint8) if as_bytes else data, dim, keepdim,
+                              np.dtype(np.uint8) if as_bytes else data.dtype, name, nonempty=True,
+                              with_indices=True)
+        if as_bytes:
+            values = values.view(np.bool_)
         indices = Tensor._make(idx)
         values = _value_op[name](input, indices, dim=dim, keepdim=keepdim, values=values)
         return (max_result if name == "max" else min_result)(values, indices)
@@ -280,6 +288,8 @@ min = _max_min("min", rk.min_argmin)  # noqa: A001
 
 def _arg(kernel, name):
     def fn(input, dim=None, keepdim: bool = False):
+        if input._data.dtype == np.bool_:
+            raise RuntimeError(f"{name}(): does not support bool input")
         data = input._data if dim is not None else input._data.reshape(-1)
         idx = _reduce(kernel, data, dim if dim is not None else 0, keepdim and dim is not None,
                       np.int64, name, nonempty=True)
@@ -354,6 +364,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
 
 # ---- logsumexp and the softmax family ------------------------------------------------------
 def _logsumexp_forward(data, dim, keepdim=False):
+    data = data if data.dtype.kind == "f" else ew.copy(data, dtypes.get_default_dtype().np)  # as torch
     return _reduce(rk.logsumexp, data, dim, keepdim, data.dtype, "logsumexp")
 
 
@@ -365,7 +376,8 @@ logsumexp = Op("logsumexp", ("self",), _logsumexp_forward, (
 
 def _floating(data: np.ndarray, op: str) -> np.ndarray:
     """Softmax kernels are float only; integers are rejected as torch does (pass dtype= to cast)."""
-    check_floating(f"{op}_lastdim_kernel_impl", data.dtype)
+    if data.size:  # torch returns an empty non-float input as it is
+        check_floating(f"{op}_lastdim_kernel_impl", data.dtype)
     return data
 
 

@@ -1,0 +1,22 @@
+"""``differential(worker, case, family)``: run a case under torch here and under autodiff in
+the worker, and fail unless the outcomes agree (see ``cases.compare``)."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from .budget import count
+from .cases import compare, run
+from .ops import OPS
+
+
+def differential(worker, case, family: str, rtol: float = 1e-4, atol: float = 1e-5) -> None:
+    count(family)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = run(torch, case, OPS)
+    ours = worker.run(case)
+    problem = compare(ours, ref, case, rtol, atol)
+    assert problem is None, f"{case!r}\n{problem}"
