@@ -84,16 +84,17 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
 }
 
 # Helpers the expressions may call; pasted into every generated module.
-# ``_clamp_min(nan, lo)`` is nan because ``nan < lo`` is False.
+# ``_clamp_min(nan, lo)`` is nan because ``nan < lo`` is False; a NaN bound gives NaN, as
+# in torch (``lo != lo`` is only true for NaN).
 PRELUDE = '''
 @njit(inline="always")
 def _clamp_min(x, lo):
-    return lo if x < lo else x
+    return lo if (x < lo or lo != lo) else x
 
 
 @njit(inline="always")
 def _clamp_max(x, hi):
-    return hi if x > hi else x
+    return hi if (x > hi or hi != hi) else x
 '''
 
 

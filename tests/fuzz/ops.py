@@ -79,3 +79,15 @@ def _inplace(lib, base, steps, op, value):
 
 
 OPS["inplace"] = _inplace
+
+
+def _inplace_masked(lib, base, steps, mask, value):
+    base = base.clone()
+    target = base
+    for step in steps:
+        target = view_step(target, step)
+    target.masked_fill_(mask, value)
+    return base
+
+
+OPS["inplace_masked"] = _inplace_masked
