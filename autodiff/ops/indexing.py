@@ -183,6 +183,8 @@ def _check_gather_shapes(name: str, self: np.ndarray, index: np.ndarray, dim: in
 
 
 def _gather_forward(self: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
+    if index.size == 0:  # torch accepts an empty index of any shape
+        return np.empty(index.shape, self.dtype)
     _check_gather_shapes("gather", self, index, dim)
     a, i = self.reshape(self.shape or (1,)), index.reshape(index.shape or (1,))
     idx = check_index(i, a.shape[dim], dim, error=RuntimeError)
@@ -195,6 +197,8 @@ def _gather_forward(self: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray
 def _scatter_forward(kernel):
     def forward(self, index, src, dim: int, out=None):
         out = ek.copy(self) if out is None else out
+        if index.size == 0:  # nothing to write (torch accepts an empty index of any shape)
+            return out
         src = np.asarray(src)
         _check_gather_shapes("scatter", out, index, dim, src)
         view, i = out.reshape(out.shape or (1,)), index.reshape(index.shape or (1,))

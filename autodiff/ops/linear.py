@@ -8,6 +8,8 @@ Leading dims of ``input`` are flattened into the rows (a view where the strides 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from kernels.cpu import elementwise as ew
@@ -23,11 +25,14 @@ def _forward(input, weight, bias):
     if weight.ndim != 2:
         raise RuntimeError(f"linear(): weight must be 2-D, got shape {list(weight.shape)}")
     lead = input.shape[:-1]
-    x = input.reshape(-1, input.shape[-1]) if input.ndim != 2 else input
+    x = input.reshape(math.prod(lead), input.shape[-1]) if input.ndim != 2 else input
     out = np.empty((x.shape[0], weight.shape[0]), input.dtype)
     has_bias = bias is not None
     if has_bias:
         bias = _bias_row(bias, out.shape)
+    if out.size == 0 or x.shape[1] == 0:  # nothing to multiply: the bias (or zeros) alone
+        ew.run("copy", out.dtype.name, out, bias if has_bias else out.dtype.type(0))
+        return out.reshape(lead + (weight.shape[0],))
     if input.dtype.kind != "f":  # BLAS is float only: the exact integer product
         mk.matmul(x[None], weight.T[None], out[None])
         if has_bias:

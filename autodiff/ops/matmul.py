@@ -172,14 +172,6 @@ def _parse_einsum(equation: str, operands) -> tuple[list[str], str]:
             raise NotImplementedError(f"einsum(): repeated subscripts within an operand ({s!r}) "
                                       "are not supported")
         subs.append(s)
-    sizes: dict[str, int] = {}
-    for i, (s, t) in enumerate(zip(subs, operands)):
-        for c, n in zip(s, t.shape):
-            seen = sizes.setdefault(c, n)
-            if n != seen and 1 not in (n, seen):
-                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which does not "
-                                   f"broadcast with previously seen size {seen}")
-            sizes[c] = max(n, seen) if 1 in (n, seen) else n
     if arrow:
         out = rhs.replace("...", ell)
     else:
@@ -216,11 +208,27 @@ def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: str) -> tuple[Tensor
     return out, "".join(batch + left + right)
 
 
+def _broadcast_einsum_operands(subs: list[str], operands) -> list:
+    """Each subscript's size agreed by all operands (size 1 broadcasts, as in torch), and the
+    operands expanded to it; torch's error for sizes that do not broadcast."""
+    sizes: dict[str, int] = {}
+    for i, (s, t) in enumerate(zip(subs, operands)):
+        for c, n in zip(s, t.shape):
+            seen = sizes.setdefault(c, n)
+            if n != seen and 1 not in (n, seen):
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which does not "
+                                   f"broadcast with previously seen size {seen}")
+            sizes[c] = n if seen == 1 else seen
+    return [t if all(n == sizes[c] for c, n in zip(s, t.shape)) else t.expand(*[sizes[c] for c in s])
+            for s, t in zip(subs, operands)]
+
+
 def einsum(equation: str, *operands: Tensor) -> Tensor:
     """Einstein summation over one or more operands, contracted pairwise by batched matmul."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     subs, out = _parse_einsum(equation, operands)
+    operands = _broadcast_einsum_operands(subs, operands)
     result, rs = operands[0], subs[0]
     for i in range(1, len(operands)):
         # keep what the output or a later operand still needs

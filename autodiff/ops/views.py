@@ -277,6 +277,8 @@ def select(input, dim: int, index: int):
 
 def narrow(input, dim: int, start: int, length: int):
     """Elements ``start .. start + length - 1`` along ``dim``: a view."""
+    if length < 0:
+        raise RuntimeError(f"narrow(): length must be non-negative (got {length})")
     dim = input._wrap_dim(dim)
     n = input.shape[dim]
     if not -n <= start <= n:
@@ -376,6 +378,8 @@ def as_strided(input, size, stride, storage_offset: int | None = None):
 
 def permute(input, *dims):
     """The dimensions reordered as ``dims``: a view."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     if len(dims) != input.dim():

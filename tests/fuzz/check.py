@@ -12,11 +12,18 @@ from .cases import compare, run
 from .ops import OPS
 
 
+# torch's own limitations, where autodiff computes a (checked) answer instead of raising:
+# scatter's backward when index is smaller than src ("returned an invalid gradient").
+TORCH_LIMITATIONS = ("returned an invalid gradient",)
+
+
 def differential(worker, case, family: str, rtol: float = 1e-4, atol: float = 1e-5) -> None:
     count(family)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = run(torch, case, OPS)
     ours = worker.run(case)
+    if ref[0] == "raise" and any(m in ref[2] for m in TORCH_LIMITATIONS):
+        return
     problem = compare(ours, ref, case, rtol, atol)
     assert problem is None, f"{case!r}\n{problem}"

@@ -55,6 +55,9 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                                f"kernel_size={ki} and dilation=1")
     (h0, h1, hp), (w0, w1, wp) = (pl.avg_windows(n, ki, si, pi, ceil_mode)
                                   for n, ki, si, pi in zip(x.shape[2:], k, s, p))
+    if min(len(h0), len(w0)) <= 0:
+        raise RuntimeError(f"avg_pool2d: Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated "
+                           f"output size: ({x.shape[1]}x{len(h0)}x{len(w0)}). Output size is too small")
     div = pl.avg_pool_divisors(hp, wp, h1 - h0, w1 - w0, count_include_pad, divisor_override)
     out = pl.avg_pool2d(x, h0=h0, h1=h1, w0=w0, w1=w1, div=div)
     return out.squeeze(0) if input.dim() == 3 else out
