@@ -8,7 +8,7 @@ metadata rule) calls one line per property rather than re-spelling the message.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

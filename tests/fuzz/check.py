@@ -11,7 +11,6 @@ from .budget import count
 from .cases import compare, run
 from .ops import OPS
 
-
 # torch's own limitations, where autodiff computes a (checked) answer instead of raising:
 # scatter's backward when index is smaller than src ("returned an invalid gradient").
 TORCH_LIMITATIONS = ("returned an invalid gradient",)

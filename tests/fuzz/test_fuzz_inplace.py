@@ -4,7 +4,8 @@ through the write) must be torch's."""
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from .budget import examples
 from .cases import Case, TensorSpec

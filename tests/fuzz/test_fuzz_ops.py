@@ -6,7 +6,8 @@ worker process, so a crash fails the case instead of killing the session."""
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .budget import examples
@@ -152,14 +153,14 @@ def nn_cases(draw):
         x = draw(t((draw(st.integers(1, 2)), cin + draw(off)) + spatial))
         w = draw(t((cout, cin // g) + ks))
         bias = draw(st.one_of(st.none(), t((max(cout + draw(off), 0),))))
-        kwargs = dict(stride=draw(_param(1, 2, -1)), padding=draw(_param(0, 2, -1)),
-                      dilation=draw(_param(1, 2, -1)), groups=groups)
+        kwargs = {"stride": draw(_param(1, 2, -1)), "padding": draw(_param(0, 2, -1)),
+                      "dilation": draw(_param(1, 2, -1)), "groups": groups}
         return Case(f"nn.{op}", (x, w, bias), kwargs, seed=draw(seeds))
     if op in ("max_pool2d", "avg_pool2d"):
         x = draw(tensors((draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 6)),
                           draw(st.integers(1, 6))), "float32" if int_dtype else dtype))
-        kwargs = dict(kernel_size=draw(_param(1, 3, 0)), stride=draw(st.one_of(st.none(), _param(1, 2, -1))),
-                      padding=draw(_param(0, 1, -1)))
+        kwargs = {"kernel_size": draw(_param(1, 3, 0)), "stride": draw(st.one_of(st.none(), _param(1, 2, -1))),
+                      "padding": draw(_param(0, 1, -1))}
         if op == "max_pool2d":
             kwargs["dilation"] = draw(_param(1, 2, 0))
         kwargs["ceil_mode"] = draw(st.booleans())

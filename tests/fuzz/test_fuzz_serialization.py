@@ -16,7 +16,8 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autodiff as ad
@@ -83,7 +84,7 @@ def _load(raw: bytes, name: str):
 
 
 def _split(raw: bytes):
-    magic, n, crc = serialization._PREFIX.unpack(raw[:serialization._PREFIX.size])
+    _, n, _ = serialization._PREFIX.unpack(raw[:serialization._PREFIX.size])
     header = json.loads(raw[serialization._PREFIX.size:serialization._PREFIX.size + n])
     start = serialization._aligned(serialization._PREFIX.size + n)
     return header, raw[start:]

@@ -37,7 +37,6 @@ def main() -> None:
 
     warnings.simplefilter("ignore")
     import autodiff
-
     from fuzz.cases import run
     from fuzz.ops import OPS
 
