@@ -125,7 +125,8 @@ class ElementwiseOp(Op):
         if no_bool is not None:  # torch rejects bool operands for this op, with this exception type
             forward = _rejecting_bool(forward, name, no_bool)
         super().__init__(name, inputs, forward, vjp, node_name=node_name)
-        self._fast = not cond_arg and no_bool is None
+        self._fast = not cond_arg
+        self._no_bool = no_bool is not None
         self._kernel = kernel
         self._result_bool = kind == "bool"
         self._to_float = kind == "float"
@@ -136,7 +137,7 @@ class ElementwiseOp(Op):
             return Op.__call__(self, *args, **params)
         data = first._data
         dt, shape, kind = data.dtype, data.shape, data.dtype.kind
-        if self._to_float and kind != "f":
+        if (self._to_float and kind != "f") or (kind == "b" and self._no_bool):
             return Op.__call__(self, *args)
         flat = data.ndim == 1
         raw, mask, tracked = [], "", False
@@ -207,11 +208,12 @@ def _pow_grad_self(grad, self, other):
     return where(other == 0, 0.0, grad * other * self ** (other - 1))
 
 
-def _pow_grad_other(grad, self, result):
-    # d/dp x**p = x**p * log(x); taken as 0 where x == 0 (PyTorch's convention).
+def _pow_grad_other(grad, self, other, result):
+    # d/dp x**p = x**p * log(x); taken as 0 where x == 0 and p >= 0 (PyTorch's convention;
+    # for p < 0 it is inf * -inf = -inf there)
     if not isinstance(self, Tensor):
         return grad * result * math.log(self) if self != 0 else _zeros(grad)
-    return where(self == 0, 0.0, grad * result * log(self))
+    return where(logical_and(self == 0, other >= 0), 0.0, grad * result * log(self))
 
 
 _pow_kernel = _forward("pow", "promote")

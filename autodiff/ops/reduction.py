@@ -156,6 +156,8 @@ def _prod_grad(grad, self, result, dim=None, keepdim=False):
     # only that element gets a gradient (the product of the non-zeros); with more, none.
     shape = self.shape
     g = _expand_back(grad, shape, dim, keepdim)
+    if math.prod(shape[d] for d in normalize_dims(dim, len(shape))) == 1:
+        return g  # one factor: its gradient is the incoming one (also at NaN and inf)
     zero = self == 0
     nonzero = E.where(zero, 1.0, self)
     others = prod(nonzero, dim=dim, keepdim=True)
@@ -374,13 +376,6 @@ logsumexp = Op("logsumexp", ("self",), _logsumexp_forward, (
 ))
 
 
-def _floating(data: np.ndarray, op: str) -> np.ndarray:
-    """Softmax kernels are float only; integers are rejected as torch does (pass dtype= to cast)."""
-    if data.size:  # torch returns an empty non-float input as it is
-        check_floating(f"{op}_lastdim_kernel_impl", data.dtype)
-    return data
-
-
 softmax_backward = Op("softmax_backward", ("grad_output", "output"),
                       lambda g, y, dim: _along(rk.softmax_backward, y, dim, g), (
     lambda grad, output, dim: softmax_backward(grad, output, dim=dim),
@@ -393,10 +388,19 @@ log_softmax_backward = Op("log_softmax_backward", ("grad_output", "output"),
     lambda grad, output, dim: grad - sum(grad * E.exp(output), dim=dim, keepdim=True),
     lambda grad, grad_output, output, dim: -(grad * E.exp(output) * sum(grad_output, dim=dim, keepdim=True)),
 ))
-_softmax = Op("softmax", ("self",), lambda x, dim: _along(rk.softmax, _floating(x, "softmax"), dim),
+def _softmax_forward(kernel, name):
+    def forward(x, dim):
+        if not x.size:  # torch returns an empty input as it is, of any dtype
+            normalize_dims(dim, x.ndim)
+            return x.copy()
+        check_floating(f"{name}_lastdim_kernel_impl", x.dtype)  # integers: pass dtype= to cast
+        return _along(kernel, x, dim)
+    return forward
+
+
+_softmax = Op("softmax", ("self",), _softmax_forward(rk.softmax, "softmax"),
               (lambda grad, result, dim: softmax_backward(grad, result, dim=dim),))
-_log_softmax = Op("log_softmax", ("self",),
-                  lambda x, dim: _along(rk.log_softmax, _floating(x, "log_softmax"), dim),
+_log_softmax = Op("log_softmax", ("self",), _softmax_forward(rk.log_softmax, "log_softmax"),
                   (lambda grad, result, dim: log_softmax_backward(grad, result, dim=dim),))
 
 

@@ -277,6 +277,8 @@ def select(input, dim: int, index: int):
 
 def narrow(input, dim: int, start: int, length: int):
     """Elements ``start .. start + length - 1`` along ``dim``: a view."""
+    if input.dim() == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     if length < 0:
         raise RuntimeError(f"narrow(): length must be non-negative (got {length})")
     dim = input._wrap_dim(dim)
