@@ -57,7 +57,7 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
     "clamp": ("x, lo, hi", "_clamp_max(_clamp_min(x, lo), hi)"),
     "clamp_min": ("x, lo", "_clamp_min(x, lo)"),
     "clamp_max": ("x, hi", "_clamp_max(x, hi)"),
-    "sign": ("x", "T(1) if x > T(0) else (T(-1) if x < T(0) else x * T(0))"),
+    "sign": ("x", "T(1) if x > T(0) else (T(-1) if x < T(0) else T(0))"),  # sign(nan) = sign(-0) = 0, as torch
     "floor": ("x", "np.floor(x)"),
     "ceil": ("x", "np.ceil(x)"),
     "round": ("x", "np.rint(x)"),

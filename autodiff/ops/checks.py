@@ -48,6 +48,14 @@ def check_not_bool(op: str, operands, error: type) -> None:
                         f'"{op}" not implemented for \'Bool\'')
 
 
+def check_tensors(op: str, names, operands) -> None:
+    """TypeError (torch's) for an operand that is a number where the op takes tensors only."""
+    for i, (name, v) in enumerate(zip(names, operands)):
+        if not isinstance(v, np.ndarray):
+            raise TypeError(f"{op}(): argument '{name}' (position {i + 1}) must be Tensor, not "
+                            f"{type(v).__name__}")
+
+
 def check_same_dtype(op: str, a: np.dtype, b: np.dtype) -> None:
     """RuntimeError unless two operands of a matrix product have one dtype (no promotion, as torch)."""
     if a != b:

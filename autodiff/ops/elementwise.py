@@ -22,7 +22,7 @@ from kernels.cpu import elementwise as ew
 from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .checks import check_not_bool
+from .checks import check_not_bool, check_tensors
 from .op import Op, edge
 
 
@@ -119,14 +119,15 @@ class ElementwiseOp(Op):
     """
 
     def __init__(self, name: str, inputs: tuple, kernel: str, kind: str, vjp, node_name=None,
-                 no_bool: type | None = None):
+                 no_bool: type | None = None, tensors_only: bool = False):
         cond_arg = inputs[0] == "condition"
         forward = _forward(kernel, kind, cond_arg)
-        if no_bool is not None:  # torch rejects bool operands for this op, with this exception type
-            forward = _rejecting_bool(forward, name, no_bool)
+        if no_bool is not None or tensors_only:  # operands torch rejects for this op
+            forward = _checked_operands(forward, name, inputs, no_bool, tensors_only)
         super().__init__(name, inputs, forward, vjp, node_name=node_name)
         self._fast = not cond_arg
         self._no_bool = no_bool is not None
+        self._numbers = not tensors_only
         self._kernel = kernel
         self._result_bool = kind == "bool"
         self._to_float = kind == "float"
@@ -155,7 +156,7 @@ class ElementwiseOp(Op):
                 else:
                     return Op.__call__(self, *args)
                 tracked = tracked or a._requires_grad or a.grad_fn is not None
-            elif (type(a) is float and kind == "f") or (type(a) is int and kind in "if"):
+            elif self._numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
                 raw.append(dt.type(a))
                 mask += "s"
             else:
@@ -170,16 +171,22 @@ class ElementwiseOp(Op):
 
 
 def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: str | None = None,
-                node_name: str | None = None, no_bool: type | None = None) -> Op:
+                node_name: str | None = None, no_bool: type | None = None,
+                tensors_only: bool = False) -> Op:
     """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name).
-    ``no_bool``: the exception type torch raises for a bool tensor operand (None: bools are fine)."""
+    ``no_bool``: the exception type torch raises for a bool tensor operand (None: bools are fine);
+    ``tensors_only``: every operand must be a tensor (TypeError for a number, as torch)."""
     names = tuple(n.strip() for n in inputs.split(","))
-    return ElementwiseOp(name, names, kernel or name, kind, vjp, node_name=node_name, no_bool=no_bool)
+    return ElementwiseOp(name, names, kernel or name, kind, vjp, node_name=node_name, no_bool=no_bool,
+                         tensors_only=tensors_only)
 
 
-def _rejecting_bool(forward, name: str, error: type):
+def _checked_operands(forward, name: str, inputs: tuple, no_bool: type | None, tensors_only: bool):
     def checked(*vals, **params):
-        check_not_bool(name, vals, error)
+        if tensors_only:
+            check_tensors(name, inputs, vals)
+        if no_bool is not None:
+            check_not_bool(name, vals, no_bool)
         return forward(*vals, **params)
     return checked
 
@@ -314,9 +321,9 @@ def _max_grad(grad, self, other):
 
 
 maximum = elementwise("maximum", "self, other", (
-    _max_grad, lambda grad, self, other: _max_grad(grad, other, self)))
+    _max_grad, lambda grad, self, other: _max_grad(grad, other, self)), tensors_only=True)
 minimum = elementwise("minimum", "self, other", (
-    lambda grad, self, other: _max_grad(grad, other, self), _max_grad))
+    lambda grad, self, other: _max_grad(grad, other, self), _max_grad), tensors_only=True)
 _where = elementwise("where", "condition, self, other", (
     None,
     lambda grad, condition: where(condition, grad, 0.0),
