@@ -203,8 +203,8 @@ mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
 div = elementwise("div", "self, other", (lambda grad, other: grad / other,
                                          lambda grad, self, other: -grad * self / (other * other)),
                   kind="float")
-neg = elementwise("neg", "self", (lambda grad: -grad,))
-abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),))  # noqa: A001
+neg = elementwise("neg", "self", (lambda grad: -grad,), no_bool=RuntimeError)
+abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),), no_bool=NotImplementedError)  # noqa: A001
 square = elementwise("square", "self", (lambda grad, self: grad * self * 2,))
 
 

@@ -99,7 +99,7 @@ def _slices_source(out: np.ndarray, source, idx: np.ndarray, dim: int, name: str
     """``source`` checked to have ``out``'s slice shape, as (A, n, B) in ``out``'s dtype."""
     expected = out.shape[:dim] + (idx.size,) + out.shape[dim + 1:]
     src = np.asarray(source)
-    if src.shape != expected and not (src.size == idx.size == math.prod(expected)):
+    if src.shape != expected and not (src.ndim <= 1 and src.size == idx.size == math.prod(expected)):
         raise RuntimeError(f"{name}(): Source/destination tensor must have same slice shapes: source "
                            f"{list(src.shape)}, expected {list(expected)}")
     src = src.reshape(expected)
@@ -113,8 +113,10 @@ def _index_write_forward(kernel, name: str):
     def forward(self, index, source, dim: int, out=None):
         out = ek.copy(self) if out is None else out
         view = out if out.ndim else out.reshape(1)
-        idx = check_index(_indices(index), view.shape[dim], dim)
-        _write_akb(view, dim, 1, kernel, idx, _slices_source(view, source, idx, dim, name))
+        raw = _indices(index)
+        src = _slices_source(view, source, raw, dim, name)  # torch checks the shapes first
+        idx = check_index(raw, view.shape[dim], dim)
+        _write_akb(view, dim, 1, kernel, idx, src)
         return out
 
     return forward
