@@ -98,11 +98,9 @@ def kind_of(e: BaseException) -> str:
 
 
 def _numpy(x) -> np.ndarray:
+    """A private NumPy copy of a tensor of either library (or of a number)."""
     if hasattr(x, "detach"):
-        x = x.detach()
-        if hasattr(x, "resolve_conj"):  # torch
-            return x.numpy().copy()
-        return np.array(x.numpy(), copy=True)
+        return np.array(x.detach().numpy(), copy=True)
     return np.asarray(x)
 
 
@@ -140,7 +138,7 @@ def run(lib, case: Case, ops: dict[str, Callable]) -> tuple:
     return "ok", values, grads
 
 
-def compare(ours: tuple, ref: tuple, case: Case, rtol: float = 1e-4, atol: float = 1e-5) -> str | None:
+def compare(ours: tuple, ref: tuple, rtol: float = 1e-4, atol: float = 1e-5) -> str | None:
     """None if the outcomes agree, else what differs (for the failure message)."""
     if ours[0] != ref[0] or (ours[0] == "raise" and ours[1] != ref[1]):
         return f"outcomes differ:\n  autodiff: {ours[:2]} {ours[2] if ours[0] == 'raise' else ''}\n" \

@@ -30,5 +30,5 @@ def differential(worker, case, family: str, rtol: float = 1e-4, atol: float = 1e
     if case.op in INDEX_ERROR_OR_RUNTIME and ours[0] == ref[0] == "raise" and \
             {ours[1], ref[1]} <= {"IndexError", "RuntimeError"}:
         return
-    problem = compare(ours, ref, case, rtol, atol)
+    problem = compare(ours, ref, rtol, atol)
     assert problem is None, f"{case!r}\n{problem}"

@@ -91,3 +91,13 @@ def _inplace_masked(lib, base, steps, mask, value):
 
 
 OPS["inplace_masked"] = _inplace_masked
+
+
+def _abort(lib):
+    """Kills the process: the harness's own test that a crash is reported, not fatal."""
+    import os
+
+    os.abort()
+
+
+OPS["harness.abort"] = _abort
