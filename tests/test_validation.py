@@ -299,3 +299,19 @@ def test_matches_torch(name):
         assert (list(a) if isinstance(b, torch.Size) else a) == (
             list(b) if isinstance(b, torch.Size) else b
         )
+
+
+def test_numba_errors_become_runtime_errors_naming_the_op():
+    """An input no check catches and no kernel types surfaces as a RuntimeError naming the
+    op, operand dtypes and shapes — never a Numba TypingError dump."""
+    from numba import njit
+
+    from autodiff.ops.op import Op
+
+    @njit
+    def needs_an_int(n):
+        return n + 1
+
+    op = Op("needs_int", ("self",), lambda x: needs_an_int(x.dtype.name))
+    with pytest.raises(RuntimeError, match=r"needs_int\(\): not supported for operands \(float32\[2\]\)"):
+        op(ad.ones(2))

@@ -73,6 +73,16 @@ def check_index_range(op: str, index: np.ndarray, size: int, dim: int) -> None:
         raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
+def kernel_failure(op: str, operands, params: dict, error: Exception) -> RuntimeError:
+    """The RuntimeError for an input no check caught and no kernel accepts (a Numba typing
+    error or a kernel's exception): it names the op, the operands and the parameters."""
+    described = ", ".join(f"{np.dtype(v.dtype).name}{list(v.shape)}" if isinstance(v, np.ndarray)
+                          else type(v).__name__ for v in operands)
+    first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+    return RuntimeError(f"{op}(): not supported for operands ({described}) with parameters {params} "
+                        f"({type(error).__name__}: {first})")
+
+
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half"}
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
