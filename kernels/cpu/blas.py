@@ -158,6 +158,6 @@ def one_blas_thread() -> None:
             lib.set_num_threads(1)
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -161,6 +161,6 @@ def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     np.sum(partial, axis=0, out=gw)
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -215,6 +215,6 @@ def copy(src: np.ndarray, dtype=None) -> np.ndarray:
     return run("copy", out.dtype.name, out, src)
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

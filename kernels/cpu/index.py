@@ -133,6 +133,6 @@ def strided_add(storage, offset, shape, strides, src):
             return
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -65,6 +65,6 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray, has_bias: bool, out: 
         _serial(*args)
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

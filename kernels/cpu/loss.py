@@ -234,6 +234,6 @@ def cross_entropy_probs_backward_par(x, y, w, eps, g, out):
     _cross_entropy_probs_backward(x, y, w, eps, g, out)
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -69,6 +69,6 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         _float_batched_parallel(a, b, out, blocks)
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

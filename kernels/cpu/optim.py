@@ -165,6 +165,6 @@ def update(kind: int, p: np.ndarray, g: np.ndarray, states: Sequence[np.ndarray]
     run(kind, flat, g.reshape(-1), s[0], s[1], s[2], h)
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

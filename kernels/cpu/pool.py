@@ -124,6 +124,6 @@ def window_avg_backward(gy, gx, h0, h1, w0, w1, div):
                         gx[p, ih, iw] += v
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

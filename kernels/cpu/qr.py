@@ -17,6 +17,6 @@ def orthonormal_columns(a: np.ndarray) -> np.ndarray:
     return q
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

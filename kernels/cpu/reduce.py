@@ -716,6 +716,6 @@ def log_softmax_backward(y, g, out):
     _drive(_LOG_SOFTMAX_BW, _log_softmax_bw_task, y, g, out, np.empty((0, 0), np.int64))
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())

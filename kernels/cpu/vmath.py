@@ -506,6 +506,6 @@ def erf(x):
     return small if abs(x) < c.erf_t else large
 
 
-from ..guard import guard_kernels  # noqa: E402
+from ..guard import guard_kernels
 
 guard_kernels(globals())
