@@ -220,6 +220,8 @@ class _Reader:
                 raise self.fail(f"tensor {i}: data offset {offset} overlaps the previous tensor")
             self.exact(offset - position, "padding")
             self.check_available(nbytes, f"tensor {i}")
+            if len(shape) > 64:  # NumPy's limit; no saved tensor has more
+                raise self.fail(f"tensor {i} has {len(shape)} dimensions")
             array = np.empty(shape, dtype.np.newbyteorder("<"))
             raw = memoryview(array.reshape(-1).view(np.uint8))
             got = self.src.readinto(raw) if nbytes else 0

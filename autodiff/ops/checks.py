@@ -8,6 +8,7 @@ metadata rule) calls one line per property rather than re-spelling the message.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,6 +55,16 @@ def check_tensors(op: str, names, operands) -> None:
         if not isinstance(v, np.ndarray):
             raise TypeError(f"{op}(): argument '{name}' (position {i + 1}) must be Tensor, not "
                             f"{type(v).__name__}")
+
+
+def check_representable(value, dtype) -> None:
+    """RuntimeError (torch's) for a Python number an integer tensor cannot hold (NaN, inf, too big)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        info = np.iinfo(dtype)
+        if not (math.isfinite(value) and info.min <= value <= info.max):
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow "
+                               f"(got {value})")
 
 
 def check_same_dtype(op: str, a: np.dtype, b: np.dtype) -> None:

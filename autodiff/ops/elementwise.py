@@ -22,7 +22,7 @@ from kernels.cpu import elementwise as ew
 from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .checks import check_not_bool, check_tensors
+from .checks import check_not_bool, check_representable, check_tensors
 from .op import Op, edge
 
 
@@ -340,6 +340,7 @@ def _copy_forward(self, src, out):
         if target is dtypes.bool and src.dtype.kind != "b":
             src = ne(src, 0)._data
     else:
+        check_representable(src, out.dtype)
         src = target.np.type(bool(src) if target is dtypes.bool else src)
     _check_inplace_target(out, out.shape, target)
     return ew.run("copy", out.dtype.name, out, src)

@@ -390,8 +390,8 @@ log_softmax_backward = Op("log_softmax_backward", ("grad_output", "output"),
 ))
 def _softmax_forward(kernel, name):
     def forward(x, dim):
+        normalize_dims(dim, x.ndim)
         if not x.size:  # torch returns an empty input as it is, of any dtype
-            normalize_dims(dim, x.ndim)
             return x.copy()
         check_floating(f"{name}_lastdim_kernel_impl", x.dtype)  # integers: pass dtype= to cast
         return _along(kernel, x, dim)
