@@ -58,6 +58,11 @@ def _to_array(data: Any, dtype: dtypes.dtype | None) -> np.ndarray:
             dtype = dtypes.from_numpy_dtype(arr.dtype)
         else:
             dtype = dtypes.get_default_dtype()
+    if dtype.np.kind in "iu" and arr.dtype.kind == "f" and arr.size:
+        info = np.iinfo(dtype.np)
+        if not (np.isfinite(arr).all() and info.min <= arr.min() and arr.max() <= info.max):
+            raise RuntimeError(f"value cannot be converted to type {dtype.np.name} without overflow "
+                               f"(the data holds NaN, inf or values outside [{info.min}, {info.max}])")
     return np.array(arr, dtype=dtype.np, copy=True, order="C")
 
 

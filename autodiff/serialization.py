@@ -26,7 +26,9 @@ C-contiguous little-endian bytes; a tensor that appears several times in the tre
 stored once and loaded as one tensor (views of one buffer are stored separately).
 
 Loading checks everything it reads (magic, lengths, checksums, dtypes, shapes, offsets)
-and raises RuntimeError naming the file and the problem.
+and raises RuntimeError naming the file and the problem — the one exception type a
+corrupt, truncated or foreign file gives (lengths are checked against the bytes left
+before anything is allocated; absurd nesting is a RuntimeError too).
 """
 
 from __future__ import annotations
@@ -230,17 +232,45 @@ class _Reader:
         self.src = src
         self.name = name
         self.tensors: list[Tensor | None] = []
+        try:  # the file's end, so that no length read from it allocates more than it holds
+            here = src.tell()
+            self.end = src.seek(0, os.SEEK_END)
+            src.seek(here)
+        except (AttributeError, OSError, ValueError):
+            self.end = None
 
     def fail(self, what: str) -> RuntimeError:
         return RuntimeError(f"autodiff.load: {self.name}: {what}")
 
+    def check_available(self, n: int, what: str) -> None:
+        """Truncation error, before anything is allocated, if fewer than ``n`` bytes are left."""
+        if self.end is not None and n > self.end - self.src.tell():
+            raise self.fail(f"file is truncated: expected {n} bytes of {what}, found "
+                            f"{self.end - self.src.tell()}")
+
     def exact(self, n: int, what: str) -> bytes:
-        data = self.src.read(n)
+        self.check_available(n, what)
+        chunks, left = [], n
+        while left > 0:  # bounded reads: a corrupt length in an unseekable stream cannot exhaust memory
+            chunk = self.src.read(min(left, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
         if len(data) != n:
             raise self.fail(f"file is truncated: expected {n} bytes of {what}, found {len(data)}")
         return data
 
     def read(self) -> Any:
+        try:
+            return self._read()
+        except RecursionError:
+            raise self.fail("header nests containers too deeply to be a saved object") from None
+        except MemoryError:
+            raise self.fail("a length in the file is larger than this machine's memory") from None
+
+    def _read(self) -> Any:
         head = self.src.read(_PREFIX.size)
         if len(head) < len(MAGIC) or head[:len(MAGIC)] != MAGIC:
             raise self.fail("not an autodiff save file (wrong magic bytes at the start), nor a torch.save "
@@ -273,7 +303,7 @@ class _Reader:
                 dtype = dtypes.as_dtype(np.dtype(entry["dtype"]))
                 shape = tuple(int(n) for n in entry["shape"])
                 offset, nbytes, crc = int(entry["offset"]), int(entry["nbytes"]), int(entry["crc32"])
-            except (KeyError, TypeError, ValueError) as ex:
+            except (KeyError, TypeError, ValueError, OverflowError) as ex:
                 raise self.fail(f"tensor {i} has an invalid description ({ex!r})") from None
             if any(n < 0 for n in shape) or nbytes != math.prod(shape) * dtype.itemsize:
                 raise self.fail(f"tensor {i}: shape {list(shape)} of {dtype.name} does not match its "
@@ -281,6 +311,9 @@ class _Reader:
             if offset < position:
                 raise self.fail(f"tensor {i}: data offset {offset} overlaps the previous tensor")
             self.exact(offset - position, "padding")
+            self.check_available(nbytes, f"tensor {i}")
+            if len(shape) > 64:  # NumPy's limit; no saved tensor has more
+                raise self.fail(f"tensor {i} has {len(shape)} dimensions")
             array = np.empty(shape, dtype.np.newbyteorder("<"))
             raw = memoryview(array.reshape(-1).view(np.uint8))
             got = self.src.readinto(raw) if nbytes else 0
@@ -309,7 +342,7 @@ class _Reader:
             if kind in ("dict", "odict"):
                 pairs = [(self.decode(k), self.decode(v)) for k, v in node["items"]]
                 return OrderedDict(pairs) if kind == "odict" else dict(pairs)
-        except (KeyError, TypeError, ValueError) as ex:
+        except (KeyError, TypeError, ValueError, OverflowError) as ex:
             raise self.fail(f"header holds an invalid {kind} node ({ex!r})") from None
         raise self.fail(f"header holds a node of unknown type {kind!r}")
 

@@ -52,12 +52,12 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
     # fused backward kernels (each is an op with its own derivative in autodiff.ops)
     "tanh_backward": ("g, y", "g * (T(1) - y * y)"),
     "sigmoid_backward": ("g, y", "g * y * (T(1) - y)"),
-    "threshold_backward": ("g, y", "g if y > T(0) else T(0)"),
+    "threshold_backward": ("g, y", "T(0) if y <= T(0) else g"),  # NaN passes, as torch
     # piecewise and rounding
     "clamp": ("x, lo, hi", "_clamp_max(_clamp_min(x, lo), hi)"),
     "clamp_min": ("x, lo", "_clamp_min(x, lo)"),
     "clamp_max": ("x, hi", "_clamp_max(x, hi)"),
-    "sign": ("x", "T(1) if x > T(0) else (T(-1) if x < T(0) else x * T(0))"),
+    "sign": ("x", "T(1) if x > T(0) else (T(-1) if x < T(0) else T(0))"),  # sign(nan) = sign(-0) = 0, as torch
     "floor": ("x", "np.floor(x)"),
     "ceil": ("x", "np.ceil(x)"),
     "round": ("x", "np.rint(x)"),
@@ -84,16 +84,17 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
 }
 
 # Helpers the expressions may call; pasted into every generated module.
-# ``_clamp_min(nan, lo)`` is nan because ``nan < lo`` is False.
+# ``_clamp_min(nan, lo)`` is nan because ``nan < lo`` is False; a NaN bound gives NaN, as
+# in torch (``lo != lo`` is only true for NaN).
 PRELUDE = '''
 @njit(inline="always")
 def _clamp_min(x, lo):
-    return lo if x < lo else x
+    return lo if (x < lo or lo != lo) else x
 
 
 @njit(inline="always")
 def _clamp_max(x, hi):
-    return hi if x > hi else x
+    return hi if (x > hi or hi != hi) else x
 '''
 
 

@@ -65,6 +65,21 @@ def _needed(deps: dict[Node, int], roots: list[Node], targets: set) -> set:
     return needed
 
 
+def _checked_hook_result(hook, grad, result):
+    """A hook's replacement gradient must keep the gradient's shape and dtype (torch's errors)."""
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if not hasattr(result, "_data"):
+        raise TypeError(f"hook '{name}' returned an object of type {type(result).__name__}; "
+                        "expected a Tensor or None")
+    if result.shape != grad.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value (was {list(grad.shape)}, "
+                           f"got {list(result.shape)})")
+    if result.dtype is not grad.dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {grad.dtype}, "
+                           f"got {result.dtype})")
+    return result
+
+
 def _run_tensor_hooks(node: Node, grads: list) -> None:
     """Hooks registered with ``Tensor.register_hook`` (and retain_grad) on this node's outputs."""
     if isinstance(node, AccumulateGrad):
@@ -73,7 +88,7 @@ def _run_tensor_hooks(node: Node, grads: list) -> None:
             for hook in list(hooks.values()):
                 result = hook(grads[0])
                 if result is not None:
-                    grads[0] = result
+                    grads[0] = _checked_hook_result(hook, grads[0], result)
         return
     if node._tensor_hooks:
         for nr, hooks in node._tensor_hooks.items():
@@ -81,7 +96,7 @@ def _run_tensor_hooks(node: Node, grads: list) -> None:
                 if grads[nr] is not None:
                     result = hook(grads[nr])
                     if result is not None:
-                        grads[nr] = result
+                        grads[nr] = _checked_hook_result(hook, grads[nr], result)
     if node._retained:
         for nr, ref in node._retained.items():
             tensor = ref()

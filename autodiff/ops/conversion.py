@@ -23,7 +23,8 @@ _to = Op("to_copy", ("self",), _to_forward, (lambda grad: grad,), node_name="ToC
 
 
 def to(input, dtype, copy: bool = False):
-    """``input`` as ``dtype``; the same tensor if it already is one (unless ``copy``)."""
+    """``input`` as ``dtype``; the same tensor if it already is one (unless ``copy``).
+    ``Tensor.to`` (``tensor_to`` below) parses devices and the other forms, then calls this."""
     dtype = dtypes.as_dtype(dtype)
     if dtype is input.dtype and not copy:
         return input

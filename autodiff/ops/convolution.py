@@ -18,6 +18,7 @@ import numpy as np
 from kernels.cpu import conv as ck
 from kernels.cpu import elementwise as ew
 
+from .checks import check_window_params
 from .op import Op
 
 
@@ -59,6 +60,10 @@ def _check(input: np.ndarray, weight: np.ndarray, groups: int, padding, dilation
 
 
 def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
+    check_window_params("conv2d", stride=stride, padding=padding, dilation=dilation, groups=groups)
+    if weight.ndim != 4:
+        raise RuntimeError(f"conv2d: expected a 4-D weight (out_channels, in_channels / groups, kH, kW), "
+                           f"got shape {list(weight.shape)}")
     _check(input, weight, groups, padding, dilation)
     geo, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
     N, O = input.shape[0], weight.shape[0]
@@ -67,6 +72,12 @@ def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
     has_bias = bias is not None
     if has_bias and bias.dtype != input.dtype:
         raise RuntimeError(f"Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
+    if has_bias and bias.shape != (O,):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+                           f"with {O} elements, but got bias of size {list(bias.shape)} instead")
+    if input.dtype.kind != "f":  # the kernels are BLAS (float) only: exact in float64 below 2**53
+        f64 = [None if a is None else ew.copy(a, np.float64) for a in (input, weight, bias)]
+        return ew.copy(_conv_forward(*f64, stride, padding, dilation, groups), input.dtype)
     b = _contig(bias) if has_bias else np.zeros(O, input.dtype)
     ck.conv2d_forward(_contig(input), w2, b, has_bias, y, *geo, groups, OH, OW)
     return y.reshape(N, O, OH, OW)

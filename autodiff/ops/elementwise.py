@@ -23,6 +23,7 @@ from .. import dtypes
 from .. import profiler as _profiler
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from .checks import check_not_bool, check_representable, check_tensors
 from .op import Op, edge
 
 
@@ -118,11 +119,17 @@ class ElementwiseOp(Op):
     ``Op.__call__`` and the general forward.
     """
 
-    def __init__(self, name: str, inputs: tuple, kernel: str, kind: str, vjp, node_name=None):
+    def __init__(self, name: str, inputs: tuple, kernel: str, kind: str, vjp, node_name=None,
+                 no_bool: type | None = None, tensors_only: bool = False):
         cond_arg = inputs[0] == "condition"
-        super().__init__(name, inputs, _forward(kernel, kind, cond_arg), vjp, node_name=node_name)
-        self._kernel = kernel
+        forward = _forward(kernel, kind, cond_arg)
+        if no_bool is not None or tensors_only:  # operands torch rejects for this op
+            forward = _checked_operands(forward, name, inputs, no_bool, tensors_only)
+        super().__init__(name, inputs, forward, vjp, node_name=node_name)
         self._fast = not cond_arg
+        self._no_bool = no_bool is not None
+        self._numbers = not tensors_only
+        self._kernel = kernel
         self._result_bool = kind == "bool"
         self._to_float = kind == "float"
 
@@ -134,7 +141,7 @@ class ElementwiseOp(Op):
             return Op.__call__(self, *args, **params)
         data = first._data
         dt, shape, kind = data.dtype, data.shape, data.dtype.kind
-        if self._to_float and kind != "f":
+        if (self._to_float and kind != "f") or (kind == "b" and self._no_bool):
             return Op.__call__(self, *args)
         flat = data.ndim == 1
         raw, mask, tracked = [], "", False
@@ -152,7 +159,7 @@ class ElementwiseOp(Op):
                 else:
                     return Op.__call__(self, *args)
                 tracked = tracked or a._requires_grad or a.grad_fn is not None
-            elif (type(a) is float and kind == "f") or (type(a) is int and kind in "if"):
+            elif self._numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
                 raw.append(dt.type(a))
                 mask += "s"
             else:
@@ -167,10 +174,24 @@ class ElementwiseOp(Op):
 
 
 def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: str | None = None,
-                node_name: str | None = None) -> Op:
-    """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name)."""
+                node_name: str | None = None, no_bool: type | None = None,
+                tensors_only: bool = False) -> Op:
+    """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name).
+    ``no_bool``: the exception type torch raises for a bool tensor operand (None: bools are fine);
+    ``tensors_only``: every operand must be a tensor (TypeError for a number, as torch)."""
     names = tuple(n.strip() for n in inputs.split(","))
-    return ElementwiseOp(name, names, kernel or name, kind, vjp, node_name=node_name)
+    return ElementwiseOp(name, names, kernel or name, kind, vjp, node_name=node_name, no_bool=no_bool,
+                         tensors_only=tensors_only)
+
+
+def _checked_operands(forward, name: str, inputs: tuple, no_bool: type | None, tensors_only: bool):
+    def checked(*vals, **params):
+        if tensors_only:
+            check_tensors(name, inputs, vals)
+        if no_bool is not None:
+            check_not_bool(name, vals, no_bool)
+        return forward(*vals, **params)
+    return checked
 
 
 def _zeros(grad):
@@ -185,22 +206,24 @@ mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
 div = elementwise("div", "self, other", (lambda grad, other: grad / other,
                                          lambda grad, self, other: -grad * self / (other * other)),
                   kind="float")
-neg = elementwise("neg", "self", (lambda grad: -grad,))
-abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),))  # noqa: A001
+neg = elementwise("neg", "self", (lambda grad: -grad,), no_bool=RuntimeError)
+abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),), no_bool=NotImplementedError)  # noqa: A001
 square = elementwise("square", "self", (lambda grad, self: grad * self * 2,))
 
 
 def _pow_grad_self(grad, self, other):
-    # d/dx x**p = p * x**(p-1); where p == 0 the gradient is 0 (not 0 * inf).
-    g = grad * other * self ** (other - 1)
-    return g if not isinstance(other, (int, float)) or other != 0 else _zeros(g)
+    # d/dx x**p = p * x**(p-1); where p == 0 the gradient is 0 (not 0 * inf at x == 0).
+    if not isinstance(other, Tensor):
+        return _zeros(grad) if other == 0 else grad * other * self ** (other - 1)
+    return where(other == 0, 0.0, grad * other * self ** (other - 1))
 
 
-def _pow_grad_other(grad, self, result):
-    # d/dp x**p = x**p * log(x); taken as 0 where x == 0 (PyTorch's convention).
+def _pow_grad_other(grad, self, other, result):
+    # d/dp x**p = x**p * log(x); taken as 0 where x == 0 and p >= 0 (PyTorch's convention;
+    # for p < 0 it is inf * -inf = -inf there)
     if not isinstance(self, Tensor):
         return grad * result * math.log(self) if self != 0 else _zeros(grad)
-    return where(self == 0, 0.0, grad * result * log(self))
+    return where(logical_and(self == 0, other >= 0), 0.0, grad * result * log(self))
 
 
 _pow_kernel = _forward("pow", "promote")
@@ -245,7 +268,8 @@ threshold_backward = elementwise("threshold_backward", "grad_output, self", (
     lambda grad, self: threshold_backward(grad, self),
     lambda grad: _zeros(grad),
 ))
-relu = elementwise("relu", "self", (lambda grad, result: threshold_backward(grad, result),))
+relu = elementwise("relu", "self", (lambda grad, result: threshold_backward(grad, result),),
+                   no_bool=RuntimeError)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
@@ -288,20 +312,21 @@ _clamp_both = elementwise("clamp", "self, min, max", (
     lambda grad, self, min, max: where(logical_or(self > max, max < min), grad, 0.0),
 ))
 sign = elementwise("sign", "self", (_zeros,))
-floor = elementwise("floor", "self", (_zeros,))
-ceil = elementwise("ceil", "self", (_zeros,))
-round = elementwise("round", "self", (_zeros,))  # noqa: A001
+floor = elementwise("floor", "self", (_zeros,), no_bool=NotImplementedError)
+ceil = elementwise("ceil", "self", (_zeros,), no_bool=NotImplementedError)
+round = elementwise("round", "self", (_zeros,), no_bool=NotImplementedError)  # noqa: A001
 
 
 def _max_grad(grad, self, other):
-    # ties split the gradient evenly between the operands, as in PyTorch
-    return grad * ((self > other) + (self == other) * 0.5)
+    # ties split the gradient evenly between the operands; where either is NaN (no order)
+    # both get it, as in PyTorch: grad unless self < other, halved where they are equal
+    return grad * (logical_not(self < other) - (self == other) * 0.5)
 
 
 maximum = elementwise("maximum", "self, other", (
-    _max_grad, lambda grad, self, other: _max_grad(grad, other, self)))
+    _max_grad, lambda grad, self, other: _max_grad(grad, other, self)), tensors_only=True)
 minimum = elementwise("minimum", "self, other", (
-    lambda grad, self, other: _max_grad(grad, other, self), _max_grad))
+    lambda grad, self, other: _max_grad(grad, other, self), _max_grad), tensors_only=True)
 _where = elementwise("where", "condition, self, other", (
     None,
     lambda grad, condition: where(condition, grad, 0.0),
@@ -318,6 +343,7 @@ def _copy_forward(self, src, out):
         if target is dtypes.bool and src.dtype.kind != "b":
             src = ne(src, 0)._data
     else:
+        check_representable(src, out.dtype)
         src = target.np.type(bool(src) if target is dtypes.bool else src)
     _check_inplace_target(out, out.shape, target)
     return ew.run("copy", out.dtype.name, out, src)

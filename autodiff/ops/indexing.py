@@ -33,9 +33,11 @@ from .op import Op
 
 # ---- validation and layout helpers --------------------------------------------------------
 
-def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False) -> np.ndarray:
+def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False,
+                error: type = IndexError) -> np.ndarray:
     """``index`` as int64 with every value in ``[0, size)`` (``[-size, size)`` wrapped when
-    ``wrap``), else IndexError naming the first offending extreme."""
+    ``wrap``), else ``error`` (IndexError; gather and scatter raise RuntimeError, as torch)
+    naming the first offending extreme."""
     if index.dtype.kind not in "iu":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     index = index.astype(np.int64, copy=False)
@@ -43,7 +45,7 @@ def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False) -> n
         lo, hi = int(index.min()), int(index.max())
         if hi >= size or lo < (-size if wrap else 0):
             bad = hi if hi >= size else lo
-            raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+            raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
         if lo < 0:
             index = np.where(index < 0, index + size, index)
     return index
@@ -97,7 +99,7 @@ def _slices_source(out: np.ndarray, source, idx: np.ndarray, dim: int, name: str
     """``source`` checked to have ``out``'s slice shape, as (A, n, B) in ``out``'s dtype."""
     expected = out.shape[:dim] + (idx.size,) + out.shape[dim + 1:]
     src = np.asarray(source)
-    if src.shape != expected and not (src.size == idx.size == math.prod(expected)):
+    if src.shape != expected and not (src.ndim <= 1 and src.size == idx.size == math.prod(expected)):
         raise RuntimeError(f"{name}(): Source/destination tensor must have same slice shapes: source "
                            f"{list(src.shape)}, expected {list(expected)}")
     src = src.reshape(expected)
@@ -111,8 +113,10 @@ def _index_write_forward(kernel, name: str):
     def forward(self, index, source, dim: int, out=None):
         out = ek.copy(self) if out is None else out
         view = out if out.ndim else out.reshape(1)
-        idx = check_index(_indices(index), view.shape[dim], dim)
-        _write_akb(view, dim, 1, kernel, idx, _slices_source(view, source, idx, dim, name))
+        raw = _indices(index)
+        src = _slices_source(view, source, raw, dim, name)  # torch checks the shapes first
+        idx = check_index(raw, view.shape[dim], dim)
+        _write_akb(view, dim, 1, kernel, idx, src)
         return out
 
     return forward
@@ -181,9 +185,11 @@ def _check_gather_shapes(name: str, self: np.ndarray, index: np.ndarray, dim: in
 
 
 def _gather_forward(self: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
+    if index.size == 0:  # torch accepts an empty index of any shape
+        return np.empty(index.shape, self.dtype)
     _check_gather_shapes("gather", self, index, dim)
     a, i = self.reshape(self.shape or (1,)), index.reshape(index.shape or (1,))
-    idx = check_index(i, a.shape[dim], dim)
+    idx = check_index(i, a.shape[dim], dim, error=RuntimeError)
     src = a[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(i.shape))]
     out = np.empty(i.shape, self.dtype)
     ik.gather(_akb(src, dim), _akb(idx, dim), _akb(out, dim))
@@ -193,10 +199,12 @@ def _gather_forward(self: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray
 def _scatter_forward(kernel):
     def forward(self, index, src, dim: int, out=None):
         out = ek.copy(self) if out is None else out
+        if index.size == 0:  # nothing to write (torch accepts an empty index of any shape)
+            return out
         src = np.asarray(src)
         _check_gather_shapes("scatter", out, index, dim, src)
         view, i = out.reshape(out.shape or (1,)), index.reshape(index.shape or (1,))
-        idx = check_index(i, view.shape[dim], dim)
+        idx = check_index(i, view.shape[dim], dim, error=RuntimeError)
         window = tuple(slice(0, n) for n in i.shape)
         values = (src.reshape(src.shape or (1,))[window] if src.ndim else np.broadcast_to(src, i.shape))
         values = _akb(values.astype(out.dtype, copy=False), dim)

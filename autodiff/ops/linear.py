@@ -8,10 +8,13 @@ Leading dims of ``input`` are flattened into the rows (a view where the strides 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from kernels.cpu import elementwise as ew
 from kernels.cpu import linear as lk
+from kernels.cpu import matmul as mk
 
 from .op import Op
 
@@ -19,13 +22,37 @@ from .op import Op
 def _forward(input, weight, bias):
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}")
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear(): weight must be 2-D, got shape {list(weight.shape)}")
     lead = input.shape[:-1]
-    x = input.reshape(-1, input.shape[-1]) if input.ndim != 2 else input
+    x = input.reshape(math.prod(lead), input.shape[-1]) if input.ndim != 2 else input
     out = np.empty((x.shape[0], weight.shape[0]), input.dtype)
     has_bias = bias is not None
+    if has_bias:
+        bias = _bias_row(bias, out.shape)
+    if out.size == 0 or x.shape[1] == 0:  # nothing to multiply: the bias (or zeros) alone
+        ew.run("copy", out.dtype.name, out, bias if has_bias else out.dtype.type(0))
+        return out.reshape(lead + (weight.shape[0],))
+    if input.dtype.kind != "f":  # BLAS is float only: the exact integer product
+        mk.matmul(x[None], weight.T[None], out[None])
+        if has_bias:
+            ew.run("add", out.dtype.name, out, out, bias)
+        return out.reshape(lead + (weight.shape[0],))
     b = bias if has_bias and bias.flags.c_contiguous else (ew.copy(bias) if has_bias else out[0])
     lk.linear(x, weight, b, has_bias, out)
     return out.reshape(lead + (weight.shape[0],))
+
+
+def _bias_row(bias: np.ndarray, out_shape: tuple) -> np.ndarray:
+    """The bias as one row of the (rows, out_features) result; torch's error if it does not
+    broadcast to it (the kernel reads out_features values from it)."""
+    n = out_shape[1]
+    if bias.ndim > 1 or bias.size not in (1, n):
+        raise RuntimeError(
+            f"The expanded size of the tensor ({n}) must match the existing size ({bias.shape[-1]}) at "
+            f"non-singleton dimension 1.  Target sizes: {list(out_shape)}.  Tensor sizes: "
+            f"{list(bias.shape)} (linear(): bias must have out_features = {n} elements)")
+    return np.broadcast_to(bias.reshape(-1), (n,))
 
 
 def _grad_weight(grad, input):

@@ -18,6 +18,7 @@ from kernels.cpu import elementwise as ew
 from kernels.cpu import matmul as mk
 
 from ..tensor import Tensor
+from .checks import check_same_dtype
 from .elementwise import broadcast_shapes
 from .op import Op
 from .reduction import sum as _sum
@@ -49,10 +50,10 @@ def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if k1 != k2:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k1} and {k2}x{n}) "
                            f"(operand shapes {list(a.shape)} and {list(b.shape)})")
-    dt = np.result_type(a.dtype, b.dtype)
+    check_same_dtype("matmul", a.dtype, b.dtype)
+    dt = a.dtype
     if dt.kind == "b":
         raise RuntimeError('"addmm_impl_cpu_" not implemented for \'Bool\'')
-    a, b = (x if x.dtype == dt else ew.copy(x, dt) for x in (a, b))
     batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out = np.empty((math.prod(batch), m, n), dt)
     mk.matmul(_as_batch3(a, batch), _as_batch3(b, batch), out)
@@ -207,11 +208,27 @@ def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: str) -> tuple[Tensor
     return out, "".join(batch + left + right)
 
 
+def _broadcast_einsum_operands(subs: list[str], operands) -> list:
+    """Each subscript's size agreed by all operands (size 1 broadcasts, as in torch), and the
+    operands expanded to it; torch's error for sizes that do not broadcast."""
+    sizes: dict[str, int] = {}
+    for i, (s, t) in enumerate(zip(subs, operands)):
+        for c, n in zip(s, t.shape):
+            seen = sizes.setdefault(c, n)
+            if n != seen and 1 not in (n, seen):
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which does not "
+                                   f"broadcast with previously seen size {seen}")
+            sizes[c] = n if seen == 1 else seen
+    return [t if all(n == sizes[c] for c, n in zip(s, t.shape)) else t.expand(*[sizes[c] for c in s])
+            for s, t in zip(subs, operands)]
+
+
 def einsum(equation: str, *operands: Tensor) -> Tensor:
     """Einstein summation over one or more operands, contracted pairwise by batched matmul."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     subs, out = _parse_einsum(equation, operands)
+    operands = _broadcast_einsum_operands(subs, operands)
     result, rs = operands[0], subs[0]
     for i in range(1, len(operands)):
         # keep what the output or a later operand still needs

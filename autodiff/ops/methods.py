@@ -30,6 +30,9 @@ def _with_alpha(fn):
 
 def _size_args(fn):
     def method(self, *shape, **kw):
+        if not shape:
+            raise TypeError("missing 1 required positional arguments: \"shape\" (pass the sizes, "
+                            "e.g. t.reshape(-1))")
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return fn(self, shape, **kw)

@@ -38,6 +38,7 @@ from types import MethodType
 from typing import Callable, Sequence
 
 import numpy as np
+from numba.core.errors import NumbaError
 
 from kernels.cpu import elementwise as ew
 
@@ -47,6 +48,7 @@ from ..autograd.engine import gradient_edge
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import Node, SavedTensor, freed_error
 from ..tensor import Tensor
+from .checks import kernel_failure
 
 
 def _camel(name: str) -> str:
@@ -168,7 +170,10 @@ class Op:
             return _profiler.op_call(self, Op.__call__, args, params)
         args, params = self._bind(args, params)
         raw = [a._data if isinstance(a, Tensor) else a for a in args]
-        data = self.forward(*raw, **params)
+        try:
+            data = self.forward(*raw, **params)
+        except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
+            raise kernel_failure(self.name, raw, params, e) from e
         if self.view:
             src = args[0]
             out = Tensor._make(data, version_counter=src._version_counter,
@@ -207,7 +212,10 @@ class Op:
                 args = tuple(old if a is target else a for a in args)
         raw = [_no_partial_overlap(a._data, target._data) if isinstance(a, Tensor) else a
                for a in args]
-        self.forward(*raw, out=target._data, **params)
+        try:
+            self.forward(*raw, out=target._data, **params)
+        except (NumbaError, SystemError) as e:
+            raise kernel_failure(self.name + "_", raw, params, e) from e
         target._version_counter[0] += 1
         if record:
             target._requires_grad = False

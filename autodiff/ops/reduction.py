@@ -27,6 +27,7 @@ from kernels.cpu import reduce as rk
 from .. import dtypes
 from ..tensor import Tensor
 from . import elementwise as E
+from .checks import check_floating
 from .op import Op
 
 # torch.return_types.max / min: (values, indices)
@@ -155,6 +156,8 @@ def _prod_grad(grad, self, result, dim=None, keepdim=False):
     # only that element gets a gradient (the product of the non-zeros); with more, none.
     shape = self.shape
     g = _expand_back(grad, shape, dim, keepdim)
+    if math.prod(shape[d] for d in normalize_dims(dim, len(shape))) == 1:
+        return g  # one factor: its gradient is the incoming one (also at NaN and inf)
     zero = self == 0
     nonzero = E.where(zero, 1.0, self)
     others = prod(nonzero, dim=dim, keepdim=True)
@@ -210,13 +213,19 @@ def sum_to_size(input, size: Sequence[int]):
 def _even_split_grad(grad, self, result, dim=None, keepdim=False):
     """Gradient of amax/amin/full max: shared evenly among the elements equal to the result."""
     shape = self.shape
-    hit = self == _kept(result, shape, dim, keepdim)
+    kept = _kept(result, shape, dim, keepdim)
+    hit = self == kept
+    if self.dtype.is_floating_point:  # a NaN result came from the NaNs: they share the gradient
+        hit = E.logical_or(hit, E.logical_and(E.isnan(self), E.isnan(kept)))
     count = _kept(sum(hit, dim=dim, keepdim=True), shape, dim, True)
     return _expand_back(grad, shape, dim, keepdim) * hit / count
 
 
 def _amax_forward(kernel, name):
     def forward(data, dim=None, keepdim=False):
+        if data.dtype == np.bool_:  # the kernels have no bool loop: max/min of 0/1 bytes
+            out = _reduce(kernel, data.view(np.uint8), dim, keepdim, np.dtype(np.uint8), name, nonempty=True)
+            return out.view(np.bool_)
         return _reduce(kernel, data, dim, keepdim, data.dtype, name, nonempty=True)
     return forward
 
@@ -259,8 +268,13 @@ def _max_min(name, kernel_dim):
                     f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                     "Specify the reduction dim with the 'dim' argument.")
             return (amax if name == "max" else amin)(input)
-        values, idx = _reduce(kernel_dim, input._data, dim, keepdim, input._data.dtype, name,
-                              nonempty=True, with_indices=True)
+        data = input._data
+        as_bytes = data.dtype == np.bool_  # no bool loop in the kernels: reduce the 0/1 bytes
+        values, idx = _reduce(kernel_dim, data.view(np.uint8) if as_bytes else data, dim, keepdim,
+                              np.dtype(np.uint8) if as_bytes else data.dtype, name, nonempty=True,
+                              with_indices=True)
+        if as_bytes:
+            values = values.view(np.bool_)
         indices = Tensor._make(idx)
         values = _value_op[name](input, indices, dim=dim, keepdim=keepdim, values=values)
         return (max_result if name == "max" else min_result)(values, indices)
@@ -276,6 +290,8 @@ min = _max_min("min", rk.min_argmin)  # noqa: A001
 
 def _arg(kernel, name):
     def fn(input, dim=None, keepdim: bool = False):
+        if input._data.dtype == np.bool_:
+            raise RuntimeError(f"{name}(): does not support bool input")
         data = input._data if dim is not None else input._data.reshape(-1)
         idx = _reduce(kernel, data, dim if dim is not None else 0, keepdim and dim is not None,
                       np.int64, name, nonempty=True)
@@ -350,6 +366,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
 
 # ---- logsumexp and the softmax family ------------------------------------------------------
 def _logsumexp_forward(data, dim, keepdim=False):
+    data = data if data.dtype.kind == "f" else ew.copy(data, dtypes.get_default_dtype().np)  # as torch
     return _reduce(rk.logsumexp, data, dim, keepdim, data.dtype, "logsumexp")
 
 
@@ -357,10 +374,6 @@ logsumexp = Op("logsumexp", ("self",), _logsumexp_forward, (
     lambda grad, self, result, dim, keepdim=False:
     _expand_back(grad, self.shape, dim, keepdim) * E.exp(self - _kept(result, self.shape, dim, keepdim)),
 ))
-
-
-def _float_input(data: np.ndarray) -> np.ndarray:
-    return data if data.dtype.kind == "f" else ew.copy(data, dtypes.get_default_dtype().np)
 
 
 softmax_backward = Op("softmax_backward", ("grad_output", "output"),
@@ -375,9 +388,19 @@ log_softmax_backward = Op("log_softmax_backward", ("grad_output", "output"),
     lambda grad, output, dim: grad - sum(grad * E.exp(output), dim=dim, keepdim=True),
     lambda grad, grad_output, output, dim: -(grad * E.exp(output) * sum(grad_output, dim=dim, keepdim=True)),
 ))
-_softmax = Op("softmax", ("self",), lambda x, dim: _along(rk.softmax, _float_input(x), dim),
+def _softmax_forward(kernel, name):
+    def forward(x, dim):
+        normalize_dims(dim, x.ndim)
+        if not x.size:  # torch returns an empty input as it is, of any dtype
+            return x.copy()
+        check_floating(f"{name}_lastdim_kernel_impl", x.dtype)  # integers: pass dtype= to cast
+        return _along(kernel, x, dim)
+    return forward
+
+
+_softmax = Op("softmax", ("self",), _softmax_forward(rk.softmax, "softmax"),
               (lambda grad, result, dim: softmax_backward(grad, result, dim=dim),))
-_log_softmax = Op("log_softmax", ("self",), lambda x, dim: _along(rk.log_softmax, _float_input(x), dim),
+_log_softmax = Op("log_softmax", ("self",), _softmax_forward(rk.log_softmax, "log_softmax"),
                   (lambda grad, result, dim: log_softmax_backward(grad, result, dim=dim),))
 
 

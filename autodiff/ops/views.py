@@ -119,6 +119,9 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     if input.dim() == 0:
         return reshape(input, (1,))
     s, e = input._wrap_dim(start_dim), input._wrap_dim(end_dim)
+    if s > e:
+        raise RuntimeError(f"flatten() has invalid args: start_dim cannot come after end_dim "
+                           f"(start_dim={start_dim}, end_dim={end_dim}, shape {list(input.shape)})")
     shape = input.shape
     n = 1
     for k in shape[s:e + 1]:
@@ -274,6 +277,10 @@ def select(input, dim: int, index: int):
 
 def narrow(input, dim: int, start: int, length: int):
     """Elements ``start .. start + length - 1`` along ``dim``: a view."""
+    if input.dim() == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError(f"narrow(): length must be non-negative (got {length})")
     dim = input._wrap_dim(dim)
     n = input.shape[dim]
     if not -n <= start <= n:
@@ -373,6 +380,8 @@ def as_strided(input, size, stride, storage_offset: int | None = None):
 
 def permute(input, *dims):
     """The dimensions reordered as ``dims``: a view."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     if len(dims) != input.dim():
@@ -388,6 +397,7 @@ def permute(input, *dims):
 def transpose(input, dim0: int, dim1: int):
     """Dimensions ``dim0`` and ``dim1`` swapped: a view."""
     if input.dim() == 0:
+        input._wrap_dim(dim0), input._wrap_dim(dim1)  # only 0 and -1 name a 0-d tensor's dim
         return input.view(())
     dims = list(range(input.dim()))
     a, b = input._wrap_dim(dim0), input._wrap_dim(dim1)

@@ -22,3 +22,28 @@ def check_adam_like(lr: float, betas: tuple[float, float], eps: float, weight_de
     check_non_negative("epsilon value", eps)
     check_betas(betas)
     check_non_negative("weight_decay value", weight_decay)
+def check_state_matches(param, name: str, value) -> None:
+    """RuntimeError unless state tensor ``value`` has ``param``'s shape (what the fused update
+    kernel indexes by); ``name`` names the state in the message."""
+    if tuple(value.shape) != tuple(param.shape):
+        raise RuntimeError(
+            f"optimizer state '{name}' has shape {list(value.shape)} but its parameter has shape "
+            f"{list(param.shape)}: the state dict was saved for a different model (the size of "
+            "tensor a must match the size of tensor b)")
+
+
+def check_update_operands(param, states) -> None:
+    """Before the fused update kernel runs: the gradient and every state tensor match the
+    parameter in shape and dtype and are contiguous (the kernel trusts all three)."""
+    grad = param.grad
+    if grad.shape != param.shape or grad.dtype is not param.dtype:
+        raise RuntimeError(
+            f"optimizer step: the gradient ({list(grad.shape)}, {grad.dtype}) does not match its "
+            f"parameter ({list(param.shape)}, {param.dtype}); was the parameter's .data replaced "
+            "after backward?")
+    for i, s in enumerate(states):
+        check_state_matches(param, f"#{i}", s)
+        if s.dtype is not param.dtype or not s._data.flags.c_contiguous:
+            raise RuntimeError(
+                f"optimizer state #{i} must be a contiguous {param.dtype} tensor like its parameter, "
+                f"got {s.dtype} with strides {s.stride()}")

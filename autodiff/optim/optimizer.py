@@ -27,6 +27,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 from ..factories import tensor
 from ..nn.utils import zero_grads
 from ..tensor import Tensor
+from ._checks import check_state_matches, check_update_operands
 
 
 class _RequiredParameter:
@@ -122,6 +123,7 @@ class Optimizer:
     @staticmethod
     def _fused_update(param: Tensor, kind: int, states: Sequence[Tensor], hyper: Sequence[float]) -> None:
         """Run the update kernel in place on ``param`` and ``states``; bump the version counter."""
+        check_update_operands(param, states)
         p = param._data
         target = p if p.flags.c_contiguous else ew.copy(p)
         g = param.grad._data
@@ -183,6 +185,8 @@ def _cast_state(param: Tensor, name: str, value: Any) -> Any:
     """A private, contiguous copy of a loaded state tensor, in the parameter's dtype."""
     if not isinstance(value, Tensor):
         return value
+    if name != "step":
+        check_state_matches(param, name, value)
     dtype = value.dtype if name == "step" or not param.is_floating_point() else param.dtype
     return value.detach().to(dtype, copy=True)
 

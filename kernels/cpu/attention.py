@@ -198,3 +198,8 @@ def backward(q, k, v, mask, causal, scale, out, lse, dout) -> tuple[np.ndarray, 
 def _mask_or_dummy(mask, q):
     # one array type for both cases, so the kernel compiles once per dtype and layout
     return mask if mask is not None else np.broadcast_to(np.zeros(1, q.dtype), (1, 1, 1, 1))
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

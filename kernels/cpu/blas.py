@@ -156,3 +156,8 @@ def one_blas_thread() -> None:
     for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers:
         if not os.path.basename(os.path.dirname(lib.filepath)).startswith("numpy"):
             lib.set_num_threads(1)
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

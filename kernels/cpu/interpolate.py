@@ -72,3 +72,8 @@ def lerp_adjoint(g, i0, i1, w0, w1, out) -> None:
     """out (A, K, B) = the adjoint of ``lerp`` applied to g (A, M, B); out is overwritten."""
     (_adjoint_parallel if g.size >= PARALLEL_THRESHOLD and g.shape[0] > 1 else _adjoint_serial)(
         g, i0, i1, w0, w1, out)
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

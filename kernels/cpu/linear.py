@@ -63,3 +63,8 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray, has_bias: bool, out: 
         _parallel(*args, threads)
     else:
         _serial(*args)
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

@@ -232,3 +232,8 @@ def cross_entropy_probs_backward(x, y, w, eps, g, out):
 def cross_entropy_probs_backward_par(x, y, w, eps, g, out):
     """Parallel (over the batch) ``_cross_entropy_probs_backward``."""
     _cross_entropy_probs_backward(x, y, w, eps, g, out)
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

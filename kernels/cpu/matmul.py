@@ -67,3 +67,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         # enough blocks per product that every thread has one, never more than its rows/cols
         blocks = min(-(-threads // Bt), max(M, N))
         _float_batched_parallel(a, b, out, blocks)
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

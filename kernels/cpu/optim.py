@@ -249,3 +249,8 @@ def update(kind: int, p: np.ndarray, g: np.ndarray, states: Sequence[np.ndarray]
     h = np.asarray(hyper, dtype=p.dtype)
     run = update_parallel if flat.size >= PARALLEL_THRESHOLD else update_serial
     run(kind, flat, g.reshape(-1), s[0], s[1], s[2], h)
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

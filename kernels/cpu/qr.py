@@ -15,3 +15,8 @@ def orthonormal_columns(a: np.ndarray) -> np.ndarray:
         if r[j, j] < 0:
             q[:, j] = -q[:, j]
     return q
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

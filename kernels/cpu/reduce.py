@@ -714,3 +714,8 @@ def log_softmax_backward(y, g, out):
     ``y`` and the output gradient ``g``. y, g, out: (A, K, B), one float dtype; out may
     alias g."""
     _drive(_LOG_SOFTMAX_BW, _log_softmax_bw_task, y, g, out, np.empty((0, 0), np.int64))
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

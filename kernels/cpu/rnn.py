@@ -192,3 +192,8 @@ def backward(mode: int, w_hh: np.ndarray, lengths: np.ndarray, reverse: bool, sa
         rnn_backward(mode, w_hh, lengths, reverse, saved["hs"], saved["cs"], saved["acts"], saved["gh"],
                      dout, dh, dc, dgi, dgh, dw, db)
     return dgi, dw, db, dh, dc
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

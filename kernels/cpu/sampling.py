@@ -36,3 +36,8 @@ def categorical(probs, uniforms, out):
             while probs[r, lo] == 0 and lo > 0:  # rounding put the target past the end
                 lo -= 1
             out[r, s] = lo
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

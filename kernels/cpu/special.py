@@ -65,3 +65,8 @@ def digamma(x, out):
 def trigamma(x, out):
     for i in range(x.size):
         out[i] = _trigamma(np.float64(x[i]))
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

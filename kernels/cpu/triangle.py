@@ -16,3 +16,8 @@ def triangle_indices(rows, cols, offset, lower, out):
                 out[0, k] = r
                 out[1, k] = c
                 k += 1
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

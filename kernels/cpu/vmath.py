@@ -504,3 +504,8 @@ def erf(x):
     t = (a - c.erf_k) / (a + c.erf_k)
     large = math.copysign(c.one - exp(-a * a) * _poly(t, c.erfc_p), x)
     return small if abs(x) < c.erf_t else large
+
+
+from ..guard import guard_kernels
+
+guard_kernels(globals())

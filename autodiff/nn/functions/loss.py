@@ -11,7 +11,9 @@ from kernels.cpu import elementwise as ewk
 from kernels.cpu import loss as lk
 
 from ...ops import cross_entropy as ce
+from ...autograd.grad_mode import no_grad
 from ...ops import elementwise as ew
+from ...ops.op import Op
 from ...tensor import Tensor
 from ._args import check_reduction, legacy_reduction
 
@@ -130,7 +132,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = ew.abs(input - target)
-    loss = d if beta == 0 else ew.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    q = ew.clamp_max(d, beta)  # the quadratic branch's operand: no 0 * inf gradient at |d| = inf
+    loss = d if beta == 0 else ew.where(d < beta, q * q * (0.5 / beta), d - 0.5 * beta)
     return _reduce(loss, legacy_reduction(size_average, reduce, reduction))
 
 
@@ -139,7 +142,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
     _check_same_size(input, target)
     d = ew.abs(input - target)
-    loss = ew.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    q = ew.clamp_max(d, delta)  # as in smooth_l1_loss
+    loss = ew.where(d < delta, q * q * 0.5, (d - 0.5 * delta) * delta)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
@@ -152,11 +156,25 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"({_size(input.shape)}) is deprecated. Please ensure they have the same size.")
     if input.numel() and not bool(((input >= 0) & (input <= 1)).all()):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    loss = -(target * ew.clamp_min(ew.log(input), -100.0)
-             + (1 - target) * ew.clamp_min(ew.log(1 - input), -100.0))
+    loss = _bce(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, legacy_reduction(size_average, reduce, reduction))
+
+
+def _bce_forward(input, target):
+    x, y = Tensor._make(input), Tensor._make(target)
+    with no_grad():
+        loss = -(y * ew.clamp_min(ew.log(x), -100.0) + (1 - y) * ew.clamp_min(ew.log(1 - x), -100.0))
+    return loss._data
+
+
+# the elementwise loss as one op, so its gradient is PyTorch's finite one at x = 0 and 1:
+# (x - y) / max(x (1 - x), 1e-12), and d/dy = log(1 - x) - log(x) with the logs clamped
+_bce = Op("binary_cross_entropy", ("input", "target"), _bce_forward, (
+    lambda grad, input, target: grad * (input - target) / ew.clamp_min((1 - input) * input, 1e-12),
+    lambda grad, input: grad * (ew.clamp_min(ew.log(1 - input), -100.0) - ew.clamp_min(ew.log(input), -100.0)),
+))
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,

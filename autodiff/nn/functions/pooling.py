@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops import pooling as pl
+from ...ops.checks import check_window_params
 from ...tensor import Tensor
 from ._args import ntuple
 
@@ -23,6 +24,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     k = ntuple(kernel_size, 2, "kernel_size")
     s = ntuple(stride if stride not in (None, ()) else kernel_size, 2, "stride")
     p, d = ntuple(padding, 2, "padding"), ntuple(dilation, 2, "dilation")
+    check_window_params("max_pool2d", kernel_size=k, stride=s, padding=p, dilation=d)
     for pi, ki, di in zip(p, k, d):
         if pi > (di * (ki - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
@@ -46,12 +48,16 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     k = ntuple(kernel_size, 2, "kernel_size")
     s = ntuple(stride if stride not in (None, ()) else kernel_size, 2, "stride")
     p = ntuple(padding, 2, "padding")
+    check_window_params("avg_pool2d", kernel_size=k, stride=s, padding=p)
     for pi, ki in zip(p, k):
         if pi > ki // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
                                f"kernel_size={ki} and dilation=1")
     (h0, h1, hp), (w0, w1, wp) = (pl.avg_windows(n, ki, si, pi, ceil_mode)
                                   for n, ki, si, pi in zip(x.shape[2:], k, s, p))
+    if min(len(h0), len(w0)) <= 0:
+        raise RuntimeError(f"avg_pool2d: Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated "
+                           f"output size: ({x.shape[1]}x{len(h0)}x{len(w0)}). Output size is too small")
     div = pl.avg_pool_divisors(hp, wp, h1 - h0, w1 - w0, count_include_pad, divisor_override)
     out = pl.avg_pool2d(x, h0=h0, h1=h1, w0=w0, w1=w1, div=div)
     return out.squeeze(0) if input.dim() == 3 else out

@@ -97,6 +97,9 @@ def random_split(dataset: Dataset[T], lengths: Sequence[int | float],
     dataset (the remainder is given out one by one from the first subset on, as torch does)."""
     n = len(dataset)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        for i, frac in enumerate(lengths):
+            if not 0 <= frac <= 1:
+                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
         sizes = [int(math.floor(n * frac)) for frac in lengths]
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
@@ -105,6 +108,8 @@ def random_split(dataset: Dataset[T], lengths: Sequence[int | float],
                 warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
                               stacklevel=2)
         lengths = sizes
+    if any(size < 0 for size in lengths):
+        raise ValueError(f"random_split(): lengths must be non-negative, got {list(lengths)}")
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
     order = rng(generator).permutation(n).tolist()
