@@ -35,12 +35,14 @@ def test_elementwise_kernels_compile_to_ptx(name):
             assert not F64_OP.search(ptx), f"{name} {mask} {kernel}: float64 math in a float32 kernel"
 
 
-@pytest.mark.parametrize("name", list(red.REDUCTIONS))
+@pytest.mark.parametrize("name", [*red.REDUCTIONS, *red.ARG_OPS, *red.ROW_OPS])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_reduction_kernels_compile_to_ptx(name, dtype):
     x = getattr(types, dtype)
     fn = red.kernel(name, dtype).py_func
-    ptx, _ = cuda.compile_ptx(fn, (types.Array(x, 3, "C"), types.Array(x, 2, "C")), cc=CC)
+    out = types.Array(x, 3 if name in ("softmax", "log_softmax") else 2, "C")
+    idx = (types.Array(types.int64, 2, "C"),) if name in red.ARG_OPS else ()
+    ptx, _ = cuda.compile_ptx(fn, (types.Array(x, 3, "C"), out, *idx), cc=CC)
     assert ".target sm_90" in ptx
     if dtype == "float32":
         assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"

@@ -40,3 +40,31 @@ def test_nan_propagates(name):
     out = cuda.device_array((2, 1), np.float32)
     red.reduce(name, cuda.to_device(x), out)
     np.testing.assert_array_equal(out.copy_to_host(), _torch(name, torch.from_numpy(x)).numpy())
+
+
+@pytest.mark.parametrize("name", red.ARG_OPS)
+def test_arg_reductions_match_torch_with_ties_and_nan(name):
+    x = np.random.default_rng(2).integers(-3, 4, (3, 75, 2)).astype(np.float32)  # many ties
+    x[2, 50, 1] = np.nan
+    x[2, 60, 1] = np.nan
+    out = cuda.device_array((3, 2), np.float32)
+    idx = cuda.device_array((3, 2), np.int64)
+    red.reduce(name, cuda.to_device(x), out, idx)
+    t = torch.from_numpy(x)
+    want = (t.max(1) if name == "argmax" else t.min(1))
+    np.testing.assert_array_equal(out.copy_to_host(), want.values.numpy())
+    np.testing.assert_array_equal(idx.copy_to_host(), want.indices.numpy())
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy on inf - inf
+@pytest.mark.parametrize("name", red.ROW_OPS)
+@pytest.mark.parametrize("shape", [(2, 70, 1), (2, 9, 3)])
+def test_softmax_family_matches_torch(name, shape):
+    x = np.random.default_rng(3).uniform(-30, 30, shape).astype(np.float32)
+    x[0, :, 0] = -np.inf  # a row of -inf: softmax is NaN, logsumexp is -inf, as in torch
+    x[1, 1, 0] = np.inf
+    t = torch.from_numpy(x)
+    want = getattr(torch, name)(t, 1).numpy()
+    out = cuda.device_array(want.shape, np.float32)
+    red.reduce(name, cuda.to_device(x), out)
+    np.testing.assert_allclose(out.copy_to_host(), want, rtol=1e-6, atol=1e-6)
