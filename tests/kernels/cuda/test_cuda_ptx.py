@@ -16,6 +16,7 @@ if not HAVE_NUMBA_CUDA:
 from numba import cuda, types  # noqa: E402
 
 from kernels.cuda import elementwise as ew  # noqa: E402
+from kernels.cuda import matmul as mm  # noqa: E402
 from kernels.cuda import reduce as red  # noqa: E402
 
 CC = (9, 0)
@@ -46,3 +47,13 @@ def test_reduction_kernels_compile_to_ptx(name, dtype):
     assert ".target sm_90" in ptx
     if dtype == "float32":
         assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ta,tb", [(False, False), (False, True), (True, False), (True, True)])
+def test_gemm_kernels_compile_to_ptx(dtype, ta, tb):
+    arr = types.Array(getattr(types, dtype), 3, "C")
+    ptx, _ = cuda.compile_ptx(mm.kernel(dtype, ta, tb).py_func, (arr, arr, arr, getattr(types, dtype)), cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"gemm ta={ta} tb={tb}: float64 math in a float32 kernel"
