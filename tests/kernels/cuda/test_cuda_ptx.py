@@ -17,6 +17,7 @@ from numba import cuda, types  # noqa: E402
 
 from kernels.cuda import elementwise as ew  # noqa: E402
 from kernels.cuda import matmul as mm  # noqa: E402
+from kernels.cuda import optim as opt  # noqa: E402
 from kernels.cuda import reduce as red  # noqa: E402
 
 CC = (9, 0)
@@ -57,3 +58,12 @@ def test_gemm_kernels_compile_to_ptx(dtype, ta, tb):
     assert ".target sm_90" in ptx
     if dtype == "float32":
         assert not F64_OP.search(ptx), f"gemm ta={ta} tb={tb}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_optimizer_kernel_compiles_to_ptx(dtype):
+    arr = types.Array(getattr(types, dtype), 1, "C")
+    ptx, _ = cuda.compile_ptx(opt.update_k.py_func, (types.int64, arr, arr, arr, arr, arr, arr), cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), "float64 math in the float32 optimizer kernel"
