@@ -16,6 +16,7 @@ if not HAVE_NUMBA_CUDA:
 from numba import cuda, types  # noqa: E402
 
 from kernels.cuda import elementwise as ew  # noqa: E402
+from kernels.cuda import index as ix  # noqa: E402
 from kernels.cuda import matmul as mm  # noqa: E402
 from kernels.cuda import optim as opt  # noqa: E402
 from kernels.cuda import reduce as red  # noqa: E402
@@ -67,3 +68,15 @@ def test_optimizer_kernel_compiles_to_ptx(dtype):
     assert ".target sm_90" in ptx
     if dtype == "float32":
         assert not F64_OP.search(ptx), "float64 math in the float32 optimizer kernel"
+
+
+@pytest.mark.parametrize("name", list(ix.KERNELS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_index_kernels_compile_to_ptx(name, dtype):
+    data = types.Array(getattr(types, dtype), 3, "C")
+    idx = types.Array(types.int64, 1 if name in ("index_select", "index_add") else 3, "C")
+    sig = (data, idx, data)
+    ptx, _ = cuda.compile_ptx(ix.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+    if name in ("index_add", "scatter_add"):
+        assert "atom.global.add.f" in ptx or "red.global.add.f" in ptx
