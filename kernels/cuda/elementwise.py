@@ -124,7 +124,7 @@ def _kernel(fn: str, name: str, mask: str) -> str:
     for i, (p, m) in enumerate(zip(params, mask)):
         body.append(f"        {p} = p{i}[{at(f's{i}')}]" if m == "a" else f"        {p} = p{i}")
     body.append(f"        {dest} = {expr}")
-    return "\n".join([f"@cuda.jit(cache=True)", f"def {fn}({', '.join(sig)}):", *body]) + "\n"
+    return "\n".join(["@cuda.jit(cache=True)", f"def {fn}({', '.join(sig)}):", *body]) + "\n"
 
 
 def kernel_source(name: str, dtype: str, mask: str) -> str:

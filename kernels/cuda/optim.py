@@ -13,14 +13,14 @@ updates all of them with one launch.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from numba import cuda
 
 from ..cpu.optim import ADAGRAD, ADAM, RMSPROP, SGD
 from . import launch
 
-__all__ = ["SGD", "ADAM", "RMSPROP", "ADAGRAD", "update", "update_k"]
+__all__ = ["ADAGRAD", "ADAM", "RMSPROP", "SGD", "update", "update_k"]
 
 
 @cuda.jit(cache=True)

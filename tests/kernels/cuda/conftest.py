@@ -8,7 +8,7 @@ imported) or on a real GPU. In a process with neither, they are not collected he
 
 import os
 
-from cuda_support import HAVE_NUMBA_CUDA, NO_NUMBA_CUDA
+from cuda_support import HAVE_NUMBA_CUDA
 
 
 def _device_here() -> bool:

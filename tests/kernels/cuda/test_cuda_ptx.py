@@ -13,19 +13,20 @@ from cuda_support import HAVE_NUMBA_CUDA, NO_NUMBA_CUDA
 if not HAVE_NUMBA_CUDA:
     pytest.skip(NO_NUMBA_CUDA, allow_module_level=True)
 
-from numba import cuda, types  # noqa: E402
+from numba import cuda, types
 
-from kernels.cuda import elementwise as ew  # noqa: E402
-from kernels.cuda import index as ix  # noqa: E402
-from kernels.cuda import matmul as mm  # noqa: E402
-from kernels.cuda import optim as opt  # noqa: E402
-from kernels.cuda import reduce as red  # noqa: E402
+from kernels.cuda import elementwise as ew
+from kernels.cuda import index as ix
+from kernels.cuda import matmul as mm
+from kernels.cuda import optim as opt
+from kernels.cuda import random as rnd
+from kernels.cuda import reduce as red
 
 CC = (9, 0)
 # libdevice's sinf/cosf reduce arguments beyond |x| >= 105615 (Payne-Hanek) through one
 # double multiply; only that branch has it, the common path is float32.
 LIBDEVICE_F64 = {"sin", "cos"}
-F64_OP = re.compile(r"^\s*(add|sub|mul|div|fma|ex2|lg2|rcp|sqrt|cvt\.\w+)\.(rn\.)?f64\b", re.M)
+F64_OP = re.compile(r"^\s*[a-z][\w.]*\.f64\b", re.MULTILINE)  # an instruction on a .f64 operand
 
 
 @pytest.mark.parametrize("name", list(ew.SCALAR_OPS))
@@ -80,3 +81,18 @@ def test_index_kernels_compile_to_ptx(name, dtype):
     assert ".target sm_90" in ptx
     if name in ("index_add", "scatter_add"):
         assert "atom.global.add.f" in ptx or "red.global.add.f" in ptx
+
+
+@pytest.mark.parametrize("name", rnd.KERNELS)
+def test_random_kernels_compile_to_ptx(name):
+    from numba.cuda.np.numpy_support import from_dtype
+    from numba.cuda.random import xoroshiro128p_dtype
+
+    states = types.Array(from_dtype(xoroshiro128p_dtype), 1, "C")
+    out = {"uniform64": types.float64, "normal64": types.float64, "randint": types.int64}.get(name, types.float32)
+    scalar = types.int64 if name == "randint" else out
+    ptx, _ = cuda.compile_ptx(getattr(rnd.module(), name).py_func,
+                              (states, types.Array(out, 1, "C"), scalar, scalar), cc=CC)
+    assert ".target sm_90" in ptx
+    if out == types.float32 and name != "normal32":  # normal32: cosf's huge-argument branch only
+        assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"

@@ -23,6 +23,7 @@ def test_simulated_kernels_pass_under_the_cuda_simulator():
         pytest.skip("the simulator is on in this process: simulated/ is collected directly")
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(HERE / "simulated")], env=env, capture_output=True, text=True,
+                           str(HERE / "simulated")], check=False, env=env, capture_output=True,
+                          text=True,
                           cwd=HERE.parents[2], timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
