@@ -6,18 +6,22 @@ The layout is ``kernels.cpu.reduce``'s.
 ``out[a, b]`` (shape (A, B)). One block reduces one output at a time (blocks grid-stride
 over the A*B outputs): each thread folds every ``THREADS``-th value of the row into a
 register, then the block combines the per-thread values as a balanced binary tree in
-shared memory. Each output is therefore a tree of depth log2(THREADS) over partial sums
-of K/THREADS values, so float32 rounding grows like K/THREADS + log(THREADS), not K.
+shared memory down to 32 partials, which the first warp finishes with ``shfl_down_sync``.
+Each output is therefore a tree of depth log2(THREADS) over partial sums of K/THREADS
+values, so float32 rounding grows like K/THREADS + log(THREADS), not K.
 argmax/argmin carry (value, index) pairs through the same tree; softmax, log_softmax and
 logsumexp run three passes over the row in one kernel (max, sum of exp(x - max), write).
 
 Generated like the elementwise kernels: one module per (op, dtype), the combine
 expression pasted into one template, written to the kernel cache by ``kernels.codegen``.
-Warp shuffles (``shfl_down_sync``) are not used yet: the CUDA simulator has none, so the
-tree stays in shared memory where the tests can run it.
+The CUDA simulator has no warp shuffles: under it the shared-memory tree goes on to one
+value instead (what the simulated tests run); the shuffle variant is what the PTX test
+compiles and what runs, and is tested, on a GPU.
 """
 
 from __future__ import annotations
+
+from numba.cuda import config
 
 from .. import codegen
 from . import launch
@@ -39,6 +43,7 @@ import numpy as np
 from numba import cuda
 
 T = np.{dtype}
+FULL = 0xFFFFFFFF  # every lane of the warp takes part in the shuffles
 
 
 @cuda.jit(cache=True)
@@ -59,57 +64,86 @@ _ARG_BETTER = {
 }
 
 
-def _block_fold(init: str, combine: str, value: str, threads: int, ind: str = " " * 8) -> list[str]:
+def _block_fold(init: str, combine: str, value: str, threads: int, shuffle: bool,
+                ind: str = " " * 8) -> list[str]:
     """Lines leaving ``acc`` = the fold of ``value`` (an expression of ``j``) over the row,
-    for every thread: strided per-thread folds, then a shared-memory tree."""
-    return [f"{ind}acc = {init}",
-            f"{ind}for j in range(tid, k, {threads}):",
-            f"{ind}    v = {value}",
-            f"{ind}    acc = {combine}",
-            f"{ind}buf[tid] = acc",
-            f"{ind}cuda.syncthreads()",
-            f"{ind}half = {threads} // 2",
-            f"{ind}while half > 0:",
-            f"{ind}    if tid < half:",
-            f"{ind}        acc = buf[tid]",
-            f"{ind}        v = buf[tid + half]",
-            f"{ind}        buf[tid] = {combine}",
-            f"{ind}    cuda.syncthreads()",
-            f"{ind}    half //= 2",
-            f"{ind}acc = buf[0]",
-            f"{ind}cuda.syncthreads()"]
+    for every thread: strided per-thread folds, a shared-memory tree down to 32 partials,
+    then warp shuffles in the first warp (with ``shuffle``; else the tree goes on to 1)."""
+    lines = [f"{ind}acc = {init}",
+             f"{ind}for j in range(tid, k, {threads}):",
+             f"{ind}    v = {value}",
+             f"{ind}    acc = {combine}",
+             f"{ind}buf[tid] = acc",
+             f"{ind}cuda.syncthreads()",
+             f"{ind}half = {threads} // 2",
+             f"{ind}while half > {16 if shuffle else 0}:",
+             f"{ind}    if tid < half:",
+             f"{ind}        acc = buf[tid]",
+             f"{ind}        v = buf[tid + half]",
+             f"{ind}        buf[tid] = {combine}",
+             f"{ind}    cuda.syncthreads()",
+             f"{ind}    half //= 2"]
+    if shuffle:
+        lines += [f"{ind}if tid < 32:",
+                  f"{ind}    acc = buf[tid]",
+                  f"{ind}    off = 16",
+                  f"{ind}    while off > 0:",
+                  f"{ind}        v = cuda.shfl_down_sync(FULL, acc, off)",
+                  f"{ind}        acc = {combine}",
+                  f"{ind}        off //= 2",
+                  f"{ind}    if tid == 0:",
+                  f"{ind}        buf[0] = acc",
+                  f"{ind}cuda.syncthreads()"]
+    return lines + [f"{ind}acc = buf[0]", f"{ind}cuda.syncthreads()"]
 
 
-def _arg_fold(name: str, threads: int, ind: str = " " * 8) -> list[str]:
+def _arg_fold(name: str, threads: int, shuffle: bool, ind: str = " " * 8) -> list[str]:
+    """``_block_fold`` for (value, index) pairs; thread 0 writes ``out`` and ``out_idx``."""
     better = _ARG_BETTER[name]
     init = "T(-np.inf)" if name == "argmax" else "T(np.inf)"
-    return [f"{ind}acc = {init}",
-            f"{ind}ai = k",
-            f"{ind}for j in range(tid, k, {threads}):",
-            f"{ind}    v = x[a, j, b]",
-            f"{ind}    vi = j",
-            f"{ind}    if {better} or ai == k:",
-            f"{ind}        acc = v",
-            f"{ind}        ai = j",
-            f"{ind}buf[tid] = acc",
-            f"{ind}ibuf[tid] = ai",
-            f"{ind}cuda.syncthreads()",
-            f"{ind}half = {threads} // 2",
-            f"{ind}while half > 0:",
-            f"{ind}    if tid < half:",
-            f"{ind}        acc = buf[tid]",
-            f"{ind}        ai = ibuf[tid]",
-            f"{ind}        v = buf[tid + half]",
-            f"{ind}        vi = ibuf[tid + half]",
-            f"{ind}        if vi < k and ({better} or ai == k):",
-            f"{ind}            buf[tid] = v",
-            f"{ind}            ibuf[tid] = vi",
-            f"{ind}    cuda.syncthreads()",
-            f"{ind}    half //= 2",
-            f"{ind}if tid == 0:",
-            f"{ind}    out[a, b] = buf[0]",
-            f"{ind}    out_idx[a, b] = ibuf[0]",
-            f"{ind}cuda.syncthreads()"]
+    take = f"vi < k and ({better} or ai == k)"
+    lines = [f"{ind}acc = {init}",
+             f"{ind}ai = k",
+             f"{ind}for j in range(tid, k, {threads}):",
+             f"{ind}    v = x[a, j, b]",
+             f"{ind}    vi = j",
+             f"{ind}    if {better} or ai == k:",
+             f"{ind}        acc = v",
+             f"{ind}        ai = j",
+             f"{ind}buf[tid] = acc",
+             f"{ind}ibuf[tid] = ai",
+             f"{ind}cuda.syncthreads()",
+             f"{ind}half = {threads} // 2",
+             f"{ind}while half > {16 if shuffle else 0}:",
+             f"{ind}    if tid < half:",
+             f"{ind}        acc = buf[tid]",
+             f"{ind}        ai = ibuf[tid]",
+             f"{ind}        v = buf[tid + half]",
+             f"{ind}        vi = ibuf[tid + half]",
+             f"{ind}        if {take}:",
+             f"{ind}            buf[tid] = v",
+             f"{ind}            ibuf[tid] = vi",
+             f"{ind}    cuda.syncthreads()",
+             f"{ind}    half //= 2",
+             f"{ind}if tid == 0:",
+             f"{ind}    out[a, b] = buf[0]",
+             f"{ind}    out_idx[a, b] = ibuf[0]"]
+    if shuffle:
+        lines[-3:] = [f"{ind}if tid < 32:",
+                      f"{ind}    acc = buf[tid]",
+                      f"{ind}    ai = ibuf[tid]",
+                      f"{ind}    off = 16",
+                      f"{ind}    while off > 0:",
+                      f"{ind}        v = cuda.shfl_down_sync(FULL, acc, off)",
+                      f"{ind}        vi = cuda.shfl_down_sync(FULL, ai, off)",
+                      f"{ind}        if {take}:",
+                      f"{ind}            acc = v",
+                      f"{ind}            ai = vi",
+                      f"{ind}        off //= 2",
+                      f"{ind}    if tid == 0:",
+                      f"{ind}        out[a, b] = acc",
+                      f"{ind}        out_idx[a, b] = ai"]
+    return lines + [f"{ind}cuda.syncthreads()"]
 
 
 _MAX = "v if (v > acc or v != v) else acc"
@@ -123,33 +157,35 @@ ROW_OPS = tuple(_ROW)
 ARG_OPS = tuple(_ARG_BETTER)
 
 
-def _body(name: str, threads: int) -> list[str]:
+def _body(name: str, threads: int, shuffle: bool) -> list[str]:
     ind = " " * 8
     if name in REDUCTIONS:
         init, combine, finish = REDUCTIONS[name]
-        return _block_fold(init, combine, "x[a, j, b]", threads) + [
+        return _block_fold(init, combine, "x[a, j, b]", threads, shuffle) + [
             f"{ind}if tid == 0:", f"{ind}    out[a, b] = {finish}"]
     if name in _ARG_BETTER:
-        return _arg_fold(name, threads)
-    lines = _block_fold("T(-np.inf)", _MAX, "x[a, j, b]", threads) + [f"{ind}m = acc"]
+        return _arg_fold(name, threads, shuffle)
+    lines = _block_fold("T(-np.inf)", _MAX, "x[a, j, b]", threads, shuffle) + [f"{ind}m = acc"]
     # An infinite max makes x - m NaN somewhere, so the row is NaN, as in torch (logsumexp
     # returns the infinite max itself).
-    lines += _block_fold("T(0)", "acc + v", "math.exp(x[a, j, b] - m)", threads) + [f"{ind}s = acc"]
+    lines += _block_fold("T(0)", "acc + v", "math.exp(x[a, j, b] - m)", threads, shuffle)
+    lines += [f"{ind}s = acc"]
     lines += [ind + ln.format(threads=threads) for ln in _ROW[name]]
     return lines
 
 
-def kernel_source(name: str, dtype: str, threads: int) -> str:
+def kernel_source(name: str, dtype: str, threads: int, shuffle: bool) -> str:
     extra = ", out_idx" if name in _ARG_BETTER else ""
     head = _HEADER.format(name=name, dtype=dtype, threads=threads, extra=extra)
-    return head + "\n".join(_body(name, threads)) + "\n"
+    return head + "\n".join(_body(name, threads, shuffle)) + "\n"
 
 
 def kernel(name: str, dtype: str, threads: int | None = None):
     """The ``reduce_k(x, out[, out_idx])`` kernel of op ``name`` for ``dtype`` and block size."""
     threads = threads or launch.THREADS
+    shuffle = not config.ENABLE_CUDASIM  # the simulator has no warp shuffles
     mod = codegen.load_module("cuda_reduce", f"{name}_{dtype}_{threads}",
-                              kernel_source(name, dtype, threads))
+                              kernel_source(name, dtype, threads, shuffle))
     return mod.reduce_k
 
 

@@ -48,6 +48,7 @@ def test_reduction_kernels_compile_to_ptx(name, dtype):
     idx = (types.Array(types.int64, 2, "C"),) if name in red.ARG_OPS else ()
     ptx, _ = cuda.compile_ptx(fn, (types.Array(x, 3, "C"), out, *idx), cc=CC)
     assert ".target sm_90" in ptx
+    assert "shfl.sync.down" in ptx  # the last 32 partials are combined by warp shuffles
     if dtype == "float32":
         assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
 
