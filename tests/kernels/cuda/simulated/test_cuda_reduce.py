@@ -1,0 +1,70 @@
+"""CUDA (A, K, B) reductions vs torch: rows longer than a block, several outputs per block."""
+
+import numpy as np
+import pytest
+import torch
+from numba import cuda
+
+from kernels.cuda import launch
+from kernels.cuda import reduce as red
+
+
+@pytest.fixture(autouse=True)
+def small_launches():
+    launch.configure(threads=32, max_blocks=2)
+    yield
+    launch.configure(threads=256, max_blocks=4096)
+
+
+def _torch(name, t):
+    return {"sum": lambda: t.sum(1), "mean": lambda: t.mean(1), "max": lambda: t.amax(1),
+            "min": lambda: t.amin(1)}[name]()
+
+
+@pytest.mark.parametrize("name", list(red.REDUCTIONS))
+@pytest.mark.parametrize("shape", [(3, 77, 2), (1, 130, 1), (2, 5, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reduction_matches_torch(name, shape, dtype):
+    x = np.random.default_rng(0).uniform(-2, 2, shape).astype(dtype)
+    out = cuda.device_array((shape[0], shape[2]), dtype)
+    red.reduce(name, cuda.to_device(x), out)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(out.copy_to_host(), _torch(name, torch.from_numpy(x)).numpy(),
+                               rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", ["max", "min", "sum"])
+def test_nan_propagates(name):
+    x = np.random.default_rng(1).uniform(-2, 2, (2, 70, 1)).astype(np.float32)
+    x[1, 45, 0] = np.nan
+    out = cuda.device_array((2, 1), np.float32)
+    red.reduce(name, cuda.to_device(x), out)
+    np.testing.assert_array_equal(out.copy_to_host(), _torch(name, torch.from_numpy(x)).numpy())
+
+
+@pytest.mark.parametrize("name", red.ARG_OPS)
+def test_arg_reductions_match_torch_with_ties_and_nan(name):
+    x = np.random.default_rng(2).integers(-3, 4, (3, 75, 2)).astype(np.float32)  # many ties
+    x[2, 50, 1] = np.nan
+    x[2, 60, 1] = np.nan
+    out = cuda.device_array((3, 2), np.float32)
+    idx = cuda.device_array((3, 2), np.int64)
+    red.reduce(name, cuda.to_device(x), out, idx)
+    t = torch.from_numpy(x)
+    want = (t.max(1) if name == "argmax" else t.min(1))
+    np.testing.assert_array_equal(out.copy_to_host(), want.values.numpy())
+    np.testing.assert_array_equal(idx.copy_to_host(), want.indices.numpy())
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy on inf - inf
+@pytest.mark.parametrize("name", red.ROW_OPS)
+@pytest.mark.parametrize("shape", [(2, 70, 1), (2, 9, 3)])
+def test_softmax_family_matches_torch(name, shape):
+    x = np.random.default_rng(3).uniform(-30, 30, shape).astype(np.float32)
+    x[0, :, 0] = -np.inf  # a row of -inf: softmax is NaN, logsumexp is -inf, as in torch
+    x[1, 1, 0] = np.inf
+    t = torch.from_numpy(x)
+    want = getattr(torch, name)(t, 1).numpy()
+    out = cuda.device_array(want.shape, np.float32)
+    red.reduce(name, cuda.to_device(x), out)
+    np.testing.assert_allclose(out.copy_to_host(), want, rtol=1e-6, atol=1e-6)

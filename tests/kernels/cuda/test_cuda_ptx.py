@@ -1,0 +1,99 @@
+"""Every CUDA kernel specialisation compiles to PTX for compute capability 9.0 (H100/H200).
+
+The simulator runs kernels as Python, so it accepts code the real compiler rejects; this
+compiles each one with NVVM, which needs no GPU and no driver. It also checks that a
+float32 kernel does no float64 arithmetic (a stray double constant would slow it down).
+"""
+
+import re
+
+import pytest
+from cuda_support import HAVE_NUMBA_CUDA, NO_NUMBA_CUDA
+
+if not HAVE_NUMBA_CUDA:
+    pytest.skip(NO_NUMBA_CUDA, allow_module_level=True)
+
+from numba import cuda, types
+
+from kernels.cuda import elementwise as ew
+from kernels.cuda import index as ix
+from kernels.cuda import matmul as mm
+from kernels.cuda import optim as opt
+from kernels.cuda import random as rnd
+from kernels.cuda import reduce as red
+
+CC = (9, 0)
+# libdevice's sinf/cosf reduce arguments beyond |x| >= 105615 (Payne-Hanek) through one
+# double multiply; only that branch has it, the common path is float32.
+LIBDEVICE_F64 = {"sin", "cos"}
+F64_OP = re.compile(r"^\s*[a-z][\w.]*\.f64\b", re.MULTILINE)  # an instruction on a .f64 operand
+
+
+@pytest.mark.parametrize("name", list(ew.SCALAR_OPS))
+def test_elementwise_kernels_compile_to_ptx(name):
+    for _, dtype, mask, kernel in (s for s in ew.specialisations() if s[0] == name):
+        fn = getattr(ew.module(name, dtype, mask), kernel).py_func
+        ptx, _ = cuda.compile_ptx(fn, ew.signature(name, dtype, mask, kernel), cc=CC)
+        assert ".target sm_90" in ptx
+        if dtype == "float32" and name not in LIBDEVICE_F64:
+            assert not F64_OP.search(ptx), f"{name} {mask} {kernel}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("name", [*red.REDUCTIONS, *red.ARG_OPS, *red.ROW_OPS])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reduction_kernels_compile_to_ptx(name, dtype):
+    x = getattr(types, dtype)
+    fn = red.kernel(name, dtype).py_func
+    out = types.Array(x, 3 if name in ("softmax", "log_softmax") else 2, "C")
+    idx = (types.Array(types.int64, 2, "C"),) if name in red.ARG_OPS else ()
+    ptx, _ = cuda.compile_ptx(fn, (types.Array(x, 3, "C"), out, *idx), cc=CC)
+    assert ".target sm_90" in ptx
+    assert "shfl.sync.down" in ptx  # the last 32 partials are combined by warp shuffles
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ta,tb", [(False, False), (False, True), (True, False), (True, True)])
+def test_gemm_kernels_compile_to_ptx(dtype, ta, tb):
+    arr = types.Array(getattr(types, dtype), 3, "C")
+    ptx, _ = cuda.compile_ptx(mm.kernel(dtype, ta, tb).py_func, (arr, arr, arr, getattr(types, dtype)), cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"gemm ta={ta} tb={tb}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_optimizer_kernel_compiles_to_ptx(dtype):
+    arr = types.Array(getattr(types, dtype), 1, "C")
+    ptx, _ = cuda.compile_ptx(opt.update_k.py_func, (types.int64, arr, arr, arr, arr, arr, arr), cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), "float64 math in the float32 optimizer kernel"
+
+
+@pytest.mark.parametrize("name", list(ix.KERNELS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_index_kernels_compile_to_ptx(name, dtype):
+    data = types.Array(getattr(types, dtype), 3, "C")
+    idx = types.Array(types.int64, 1 if name in ("index_select", "index_add") else 3, "C")
+    sig = (data, idx, data)
+    ptx, _ = cuda.compile_ptx(ix.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+    if name in ("index_add", "scatter_add"):
+        assert "atom.global.add.f" in ptx or "red.global.add.f" in ptx
+
+
+@pytest.mark.parametrize("name", rnd.KERNELS)
+def test_random_kernels_compile_to_ptx(name):
+    from numba.cuda.np.numpy_support import from_dtype
+    from numba.cuda.random import xoroshiro128p_dtype
+
+    states = types.Array(from_dtype(xoroshiro128p_dtype), 1, "C")
+    out = {"uniform64": types.float64, "normal64": types.float64, "randint": types.int64}.get(name, types.float32)
+    scalar = types.int64 if name == "randint" else out
+    ptx, _ = cuda.compile_ptx(getattr(rnd.module(), name).py_func,
+                              (states, types.Array(out, 1, "C"), scalar, scalar), cc=CC)
+    assert ".target sm_90" in ptx
+    if out == types.float32 and name != "normal32":  # normal32: cosf's huge-argument branch only
+        assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
