@@ -8,23 +8,29 @@ Leading dims of ``input`` are flattened into the rows (a view where the strides 
 
 from __future__ import annotations
 
-import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import linear as lk
+from .. import backends
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 
 from .op import Op
 
 
-def _forward(input, weight, bias):
+def _meta(input, weight, bias) -> MetaArray:
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}")
+    return MetaArray(input.shape[:-1] + (weight.shape[0],), input.dtype)
+
+
+def _forward(input, weight, bias):
+    be = backend_of(input)
+    _meta(input, weight, bias)
     lead = input.shape[:-1]
     x = input.reshape(-1, input.shape[-1]) if input.ndim != 2 else input
-    out = np.empty((x.shape[0], weight.shape[0]), input.dtype)
+    out = be.empty((x.shape[0], weight.shape[0]), input.dtype)
     has_bias = bias is not None
-    b = bias if has_bias and bias.flags.c_contiguous else (ew.copy(bias) if has_bias else out[0])
-    lk.linear(x, weight, b, has_bias, out)
+    b = bias if has_bias and bias.flags.c_contiguous else (backends.copy(bias) if has_bias else out[0])
+    be.linear.linear(x, weight, b, has_bias, out)
     return out.reshape(lead + (weight.shape[0],))
 
 
@@ -38,4 +44,4 @@ linear = Op("linear", ("input", "weight", "bias"), _forward, (
     lambda grad, weight: linear(grad, weight.t(), None),
     _grad_weight,
     lambda grad: grad.reshape(-1, grad.shape[-1]).sum(dim=0),
-), node_name="AddmmBackward0")
+), node_name="AddmmBackward0", meta=_meta)

@@ -14,8 +14,9 @@ import string
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import matmul as mk
+from .. import backends
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 
 from ..tensor import Tensor
 from .elementwise import broadcast_shapes
@@ -41,10 +42,11 @@ def _as_batch3(data: np.ndarray, batch: tuple) -> np.ndarray:
             return v
         except AttributeError:
             pass
-    return ew.copy(np.broadcast_to(data, batch + (rows, cols))).reshape(count, rows, cols)
+    return backends.copy(np.broadcast_to(data, batch + (rows, cols))).reshape(count, rows, cols)
 
 
-def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _bmm_meta(a, b) -> MetaArray:
+    """Batched matrix product: the broadcast batch dims, then (m, n)."""
     (m, k1), (k2, n) = a.shape[-2:], b.shape[-2:]
     if k1 != k2:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k1} and {k2}x{n}) "
@@ -52,17 +54,24 @@ def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dt = np.result_type(a.dtype, b.dtype)
     if dt.kind == "b":
         raise RuntimeError('"addmm_impl_cpu_" not implemented for \'Bool\'')
-    a, b = (x if x.dtype == dt else ew.copy(x, dt) for x in (a, b))
-    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    out = np.empty((math.prod(batch), m, n), dt)
-    mk.matmul(_as_batch3(a, batch), _as_batch3(b, batch), out)
+    return MetaArray(broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, n), dt)
+
+
+def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    be = backend_of(a)
+    meta = _bmm_meta(a, b)
+    dt = meta.dtype
+    batch, (m, n) = meta.shape[:-2], meta.shape[-2:]
+    a, b = (x if x.dtype == dt else backends.copy(x, dt) for x in (a, b))
+    out = be.empty((math.prod(batch), m, n), dt)
+    be.matmul.matmul(_as_batch3(a, batch), _as_batch3(b, batch), out)
     return out.reshape(batch + (m, n))
 
 
 _bmm = Op("matmul", ("self", "other"), _bmm_forward, (
     lambda grad, other: _bmm(grad, other.mT),
     lambda grad, self: _bmm(self.mT, grad),
-), node_name="MmBackward0")
+), node_name="MmBackward0", meta=_bmm_meta)
 
 
 def _check_operand(t) -> None:

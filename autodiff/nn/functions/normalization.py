@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...autograd.grad_mode import no_grad
 from ...ops import elementwise as ew
 from ...tensor import Tensor
+from ...formatting import size_repr
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -42,7 +43,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         count = input.numel() // max(C, 1)
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
-                             f"{_size(input.shape)}")
+                             f"{size_repr(input.shape)}")
         mean = input.mean(dim=dims, keepdim=True)
         centered = input - mean
         var = (centered * centered).mean(dim=dims, keepdim=True)
@@ -63,5 +64,3 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return out if bias is None else out + bias.reshape(bshape)
 
 
-def _size(shape: tuple) -> str:
-    return f"torch.Size({list(shape)})"
