@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trees = {c: _export(c, Path(tmp) / f"tree{i}") for i, c in enumerate((args.old, args.new))}
         best = {(w, c): float("inf") for w in args.workloads for c in trees}
+        print(f"best of {args.repeats} processes each, {args.threads} threads")
+        print(f"{'workload':10s} {args.old:>12s} {args.new:>12s} {'new/old':>8s}", flush=True)
         for workload in args.workloads:
             for _ in range(args.repeats):
                 for commit, tree in trees.items():
@@ -100,11 +102,8 @@ def main(argv: list[str] | None = None) -> None:
                                           "--threads", str(args.threads), "--child", workload],
                                          cwd=tree, env=env, capture_output=True, text=True, check=True)
                     best[workload, commit] = min(best[workload, commit], float(out.stdout.split()[-1]))
-        print(f"best of {args.repeats} processes each, {args.threads} threads")
-        print(f"{'workload':10s} {args.old:>12s} {args.new:>12s} {'new/old':>8s}")
-        for w in args.workloads:
-            old, new = best[w, args.old], best[w, args.new]
-            print(f"{w:10s} {old:10.4f}ms {new:10.4f}ms {new / old:8.3f}")
+            old, new = best[workload, args.old], best[workload, args.new]
+            print(f"{workload:10s} {old:10.4f}ms {new:10.4f}ms {new / old:8.3f}", flush=True)
 
 
 if __name__ == "__main__":
