@@ -16,15 +16,19 @@ from ..backends.meta import MetaArray
 from .op import Op
 
 
-def _meta(input, weight, bias) -> MetaArray:
+def _check(input, weight, bias) -> None:
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}")
+
+
+def _meta(input, weight, bias) -> MetaArray:
+    _check(input, weight, bias)
     return MetaArray(input.shape[:-1] + (weight.shape[0],), input.dtype)
 
 
 def _forward(input, weight, bias):
     be = backend_of(input)
-    _meta(input, weight, bias)
+    _check(input, weight, bias)
     lead = input.shape[:-1]
     x = input.reshape(-1, input.shape[-1]) if input.ndim != 2 else input
     out = be.empty((x.shape[0], weight.shape[0]), input.dtype)
