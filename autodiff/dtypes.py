@@ -95,6 +95,10 @@ def is_differentiable(d: dtype) -> builtins.bool:
     return d.category == FLOAT
 
 
+# the NumPy dtypes of differentiable tensors, for the dispatch's per-call test
+DIFFERENTIABLE_NP = frozenset(d.np for d in ALL if is_differentiable(d))
+
+
 def get_default_dtype() -> dtype:
     return _default_float
 

@@ -38,7 +38,7 @@ class CPUBackend(Backend):
     flat_kernels = staticmethod(elementwise_kernels.flat_kernels)
 
     @staticmethod
-    def elementwise_flat(name: str, operands: tuple, result_bool: bool, to_float: bool):
+    def elementwise_flat(name: str, result_bool: bool, to_float: bool, operands: list):
         """The fast path of an elementwise op, or None where it does not apply.
 
         It applies when every operand is an array of one dtype and shape that is
@@ -53,28 +53,30 @@ class CPUBackend(Backend):
         kind = dt.kind
         if to_float and kind != "f":
             return None
-        flat = first.ndim == 1
-        raw, mask = [], ""
+        mask = ""
         for a in operands:
             if type(a) is np.ndarray:
                 if a.dtype != dt or a.shape != shape:
                     return None
                 if a.flags.c_contiguous:
-                    raw.append(a if flat else a.reshape(-1))
                     mask += "a"
                 elif a.size and not any(a.strides):  # one value broadcast (an expanded grad)
-                    raw.append(a.flat[0])
-                    mask += "s"
+                    mask += "b"
                 else:
                     return None
             elif (type(a) is float and kind == "f") or (type(a) is int and kind in "if"):
-                raw.append(dt.type(a))
                 mask += "s"
             else:
                 return None
         out = np.empty(shape, np.bool_ if result_bool else dt)
+        if first.ndim == 1 and "b" not in mask and "s" not in mask:  # the common case: as they are
+            args = operands
+        else:
+            args = [a.reshape(-1) if m == "a" else a.flat[0] if m == "b" else dt.type(a)
+                    for a, m in zip(operands, mask)]
+            mask = mask.replace("b", "s")
         kernels = elementwise_kernels.flat_kernels(name, dt, mask)
-        kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
+        kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if out.ndim == 1 else out.reshape(-1), *args)
         return out
 
     @staticmethod

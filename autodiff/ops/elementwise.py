@@ -77,19 +77,11 @@ def _metadata(kernel: str, kind: str, cond_arg: bool = False):
 
 
 def _forward(kernel: str, kind: str, cond_arg: bool = False):
-    """The implementation of an elementwise op: the backend's flat fast path when every
-    operand already has the result's dtype and shape, else promote, broadcast, allocate
-    and run the kernel."""
-    result_bool = kind == "bool"
-    to_float = kind == "float"
-    fast = not cond_arg
+    """The implementation of an elementwise op: promote, broadcast, allocate and run the
+    kernel. (``Op.__call__`` first offers the backend's flat fast path, ``Op.flat``.)"""
 
     def forward(*vals, out=None):
         be = backend_of(out) if out is not None else storage_backend(vals)
-        if fast and out is None and be is not None:
-            flat = be.elementwise_flat(kernel, vals, result_bool, to_float)
-            if flat is not None:
-                return flat
         compute, result, shape = _promotion(kernel, kind, cond_arg, vals)
         np_dt = compute.np
         operands = [_cast(be, v, np_dt) for v in (vals[1:] if cond_arg else vals)]
@@ -141,8 +133,11 @@ def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: s
     if expr is not None:
         scalar_ops.define(kernel, *expr)
     cond_arg = names[0] == "condition"
-    return Op(name, names, _forward(kernel, kind, cond_arg), vjp, node_name=node_name,
-              meta=_metadata(kernel, kind, cond_arg), variants=variants)
+    op = Op(name, names, _forward(kernel, kind, cond_arg), vjp, node_name=node_name,
+            meta=_metadata(kernel, kind, cond_arg), variants=variants)
+    if not cond_arg:
+        op.flat = (kernel, kind == "bool", kind == "float")
+    return op
 
 
 def _zeros(grad):

@@ -131,6 +131,10 @@ class Op:
         self.forward = forward
         self.meta = meta if meta is not None or not view else _layout_rule(forward)
         self.outputs = tuple(outputs)
+        self._multi = len(self.outputs) > 1
+        # (kernel, result is bool, integers give floats): set by ``elementwise`` so that
+        # ``__call__`` can ask the backend for its flat fast path before the forward
+        self.flat = None
         self._nondiff = tuple(o in nondifferentiable for o in self.outputs)
         self.view = view
         self.variants = tuple(v.strip() for v in variants.split(",")) if isinstance(variants, str) and variants \
@@ -208,11 +212,16 @@ class Op:
                     tracked = True
             else:
                 raw.append(a)
-        if storage is None or _BY_STORAGE[storage].computes:
-            data = self.forward(*raw, **params)
+        be = _BY_STORAGE[storage] if storage is not None else None
+        if be is None or be.computes:
+            data = None
+            if self.flat is not None and be is not None and not params:
+                data = be.elementwise_flat(*self.flat, raw)
+            if data is None:
+                data = self.forward(*raw, **params)
         else:
             data = self._run_meta(raw, params)
-        if len(self.outputs) > 1:
+        if self._multi:
             return self._wrap_outputs(data, args, params, tracked)
         if self.view:
             src = args[0]
@@ -221,8 +230,7 @@ class Op:
             out._view_chain = src._view_chain + ((self, params),)
         else:
             out = Tensor._make(data)
-        if (tracked and self.differentiable and is_grad_enabled()
-                and dtypes.is_differentiable(dtypes.from_numpy_dtype(data.dtype))):
+        if tracked and self.differentiable and is_grad_enabled() and data.dtype in dtypes.DIFFERENTIABLE_NP:
             self._record((out,), args, params, [edge(a) for a in args])
             if self.view:  # an in-place write through another view must update it
                 base = out._base
@@ -298,10 +306,13 @@ class Op:
         for name, index in self._save_inputs:
             a = args[index]
             saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
-        for nr, (out, nondiff) in enumerate(zip(outs, self._nondiff)):
-            if not nondiff:
-                out.grad_fn = node
-                out._output_nr = nr
+        if self._multi:
+            for nr, (out, nondiff) in enumerate(zip(outs, self._nondiff)):
+                if not nondiff:
+                    out.grad_fn = node
+                    out._output_nr = nr
+        else:
+            outs[0].grad_fn = node
         for name, nr in self._save_outputs:
             saved[name] = SavedTensor(outs[nr], is_output=True)
         node._saved = saved
