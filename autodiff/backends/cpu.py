@@ -53,30 +53,28 @@ class CPUBackend(Backend):
         kind = dt.kind
         if to_float and kind != "f":
             return None
-        mask = ""
+        flat = first.ndim == 1
+        raw, mask = [], ""
         for a in operands:
             if type(a) is np.ndarray:
                 if a.dtype != dt or a.shape != shape:
                     return None
                 if a.flags.c_contiguous:
+                    raw.append(a if flat else a.reshape(-1))
                     mask += "a"
                 elif a.size and not any(a.strides):  # one value broadcast (an expanded grad)
-                    mask += "b"
+                    raw.append(a.flat[0])
+                    mask += "s"
                 else:
                     return None
             elif (type(a) is float and kind == "f") or (type(a) is int and kind in "if"):
+                raw.append(dt.type(a))
                 mask += "s"
             else:
                 return None
         out = np.empty(shape, np.bool_ if result_bool else dt)
-        if first.ndim == 1 and "b" not in mask and "s" not in mask:  # the common case: as they are
-            args = operands
-        else:
-            args = [a.reshape(-1) if m == "a" else a.flat[0] if m == "b" else dt.type(a)
-                    for a, m in zip(operands, mask)]
-            mask = mask.replace("b", "s")
         kernels = elementwise_kernels.flat_kernels(name, dt, mask)
-        kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if out.ndim == 1 else out.reshape(-1), *args)
+        kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
         return out
 
     @staticmethod
