@@ -8,6 +8,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
 from .dtypes import (bool, double, dtype, float, float32, float64, get_default_dtype, int64,  # noqa: A004
                      long, set_default_dtype)
+from .dtypes import int, int8, int16, int32, promote_types, short, uint8  # noqa: A004
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                         linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
                         randn_like, tensor, zeros, zeros_like)
@@ -41,7 +42,7 @@ from .serialization import load, save  # noqa: E402
 from .dlpack import from_dlpack  # noqa: E402
 
 from . import accelerator, cuda, distributed  # noqa: E402
-from . import backend_flags as backends  # noqa: E402  (torch.backends' flags; see the module)
+from . import backends  # noqa: E402  (the device backends, with torch.backends' flags)
 from . import distributions, linalg  # noqa: E402
 from .ops.special import digamma, lgamma, polygamma  # noqa: E402
 from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402

@@ -9,6 +9,10 @@ autodiff today:
 * ``cuda.matmul.allow_tf32``, ``cuda.matmul.allow_fp16_reduced_precision_reduction``: no
   effect (no CUDA backend yet); float32 matmuls always accumulate in float32.
 * ``mps.is_available()``, ``mps.is_built()``, ``cudnn.is_available()``: False.
+
+``autodiff/backends/__init__.py`` re-exports these names, so ``autodiff.backends`` is both
+the device-backend package and torch's flags: a future CUDA device backend module must not
+be named ``backends/cuda.py`` (importing it would replace the ``cuda`` flags there).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``autodiff.device``: where a tensor's storage lives ("cpu" now; "cuda" is the planned backend)."""
+"""``autodiff.device``: where a tensor's storage lives ("cpu", "meta"; "cuda" is the planned backend)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,18 @@ class device:
         elif ":" in type:
             type, _, idx = type.partition(":")
             index = int(idx)
-        if type not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {type}")
+        if type not in ("cpu", "cuda", "meta"):
+            raise RuntimeError(f"Expected one of cpu, cuda, meta device type at start of device string: {type}")
         self.type = type
         self.index = index
+
+    def __enter__(self) -> "device":
+        """``with device("meta"):`` makes factories create tensors on this device by default."""
+        _default.append(as_device(self))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default.pop()
 
     def __eq__(self, other) -> bool:
         if isinstance(other, str):
@@ -36,24 +44,22 @@ class device:
 
 
 cpu = device("cpu")
+_default: list = []  # the devices of the enclosing ``with device(...)`` blocks
 
 
 def as_device(d: "str | device | None") -> device:
-    """Check that ``d`` names a device autodiff can place tensors on now."""
+    """Check that ``d`` names a device autodiff has a backend for; None is the CPU."""
     if d is None:
-        return cpu
-    d = device(d)
-    if d.type != "cpu":
-        raise RuntimeError(
-            f"autodiff has no {d.type} backend in this build: tensors can be created on 'cpu' only"
-        )
-    return cpu
+        return _default[-1] if _default else cpu
+    from .backends import backend_for  # the backends import this module
+
+    return backend_for(device(d).type).device
 
 
 def parse_to(args: tuple, kwargs: dict):
     """The arguments of ``Tensor.to``/``Module.to`` as ``(device, dtype, non_blocking, copy,
     memory_format)``, accepting torch's three forms: ``to(dtype, ...)``, ``to(device=None,
-    dtype=None, ...)`` and ``to(other, ...)``. The device is checked (cpu only for now)."""
+    dtype=None, ...)`` and ``to(other, ...)``. The device must have a backend."""
     from . import dtypes
     from .tensor import Tensor
 

@@ -1,32 +1,47 @@
-"""dtypes and PyTorch's type-promotion rules.
+"""dtypes: a table of element types with their traits, and PyTorch's type promotion.
 
-A ``dtype`` wraps a NumPy dtype. Promotion follows ``torch.result_type``: operands
-fall in three tiers — tensors with dimensions, 0-d tensors, Python numbers — and a
-lower tier only changes the result when its *category* (bool < integer < floating)
-is higher. So ``float32_tensor * 2.5`` stays float32, ``int_tensor * 2.5`` is float32
-(the default float dtype), and ``float32_tensor + float64_tensor`` is float64.
+Each ``dtype`` carries its traits (``is_floating_point``, ``is_complex``, ``is_signed``,
+``itemsize``, the NumPy dtype of its CPU storage, and the names torch prints for it).
+``promote_types(a, b)`` is torch's promotion table (``torch.promote_types``), built once
+from torch's rule: bool < integers < floating point; two integers give the smallest
+integer type holding both ranges (``uint8`` with ``int8`` is ``int16``); a float with an
+integer is that float.
+
+``result_type`` follows ``torch.result_type``: operands fall in three tiers — tensors
+with dimensions, 0-d tensors, Python numbers — and a lower tier only changes the result
+when its *category* (bool < integer < floating) is higher. So ``float32_tensor * 2.5``
+stays float32, ``int_tensor * 2.5`` is float32 (the default float dtype), and
+``float32_tensor + float64_tensor`` is float64.
+
+The storage plan for float16, bfloat16 and complex is in docs/dtypes.md.
 """
 
 from __future__ import annotations
 
 import builtins
+import itertools
 
 import numpy as np
+
+BOOL, INT, FLOAT = 0, 1, 2
 
 
 class dtype:
     """A tensor element type, printed as ``autodiff.float32``."""
 
-    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "category", "_tensor_type")
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "category",
+                 "scalar_name", "_tensor_type")
 
-    def __init__(self, name: str, np_dtype, category: int, tensor_type: str):
+    def __init__(self, name: str, np_dtype, category: int, scalar_name: str) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
-        self.is_floating_point = category == FLOAT
-        self.is_signed = category != BOOL
         self.category = category
-        self._tensor_type = tensor_type
+        self.is_floating_point = category == FLOAT
+        self.is_complex = False
+        self.is_signed = category == FLOAT or self.np.kind == "i"
+        self.scalar_name = scalar_name  # torch's name in messages: "Float", "Long"
+        self._tensor_type = f"{scalar_name}Tensor"
 
     def __repr__(self) -> str:
         return f"autodiff.{self.name}"
@@ -35,20 +50,53 @@ class dtype:
         return self.name
 
 
-BOOL, INT, FLOAT = 0, 1, 2
-
-float32 = dtype("float32", np.float32, FLOAT, "FloatTensor")
-float64 = dtype("float64", np.float64, FLOAT, "DoubleTensor")
-int64 = dtype("int64", np.int64, INT, "LongTensor")
-bool = dtype("bool", np.bool_, BOOL, "BoolTensor")  # noqa: A001 - torch's name
+float32 = dtype("float32", np.float32, FLOAT, "Float")
+float64 = dtype("float64", np.float64, FLOAT, "Double")
+int64 = dtype("int64", np.int64, INT, "Long")
+int32 = dtype("int32", np.int32, INT, "Int")
+int16 = dtype("int16", np.int16, INT, "Short")
+int8 = dtype("int8", np.int8, INT, "Char")
+uint8 = dtype("uint8", np.uint8, INT, "Byte")
+bool = dtype("bool", np.bool_, BOOL, "Bool")  # noqa: A001 - torch's name
 float = float32  # noqa: A001 - torch aliases
 double = float64
 long = int64
+int = int32  # noqa: A001
+short = int16
 
-_BY_NP = {d.np: d for d in (float32, float64, int64, bool)}
-_WIDTH = {bool: 0, int64: 1, float32: 2, float64: 3}
+ALL = (bool, uint8, int8, int16, int32, int64, float32, float64)
+_BY_NP = {d.np: d for d in ALL}
+
+
+def _promote_rule(a: dtype, b: dtype) -> dtype:
+    """torch's promotion of two dtypes, from which the table is built."""
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if a.is_signed == b.is_signed:
+        return a if a.itemsize >= b.itemsize else b
+    signed, unsigned = (a, b) if a.is_signed else (b, a)
+    if signed.itemsize > unsigned.itemsize:
+        return signed
+    return next(d for d in (int16, int32, int64) if d.itemsize > unsigned.itemsize)
+
+
+_PROMOTE = {(a, b): _promote_rule(a, b) for a, b in itertools.product(ALL, ALL)}
 
 _default_float = float32
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to (``torch.promote_types``)."""
+    return _PROMOTE[as_dtype(a), as_dtype(b)]
+
+
+def is_differentiable(d: dtype) -> builtins.bool:
+    """Whether tensors of ``d`` can require gradients (floating point; complex later)."""
+    return d.category == FLOAT
+
+
+# the NumPy dtypes of differentiable tensors, for the dispatch's per-call test
+DIFFERENTIABLE_NP = frozenset(d.np for d in ALL if is_differentiable(d))
 
 
 def get_default_dtype() -> dtype:
@@ -70,7 +118,7 @@ def from_numpy_dtype(np_dtype) -> dtype:
     if d is None:
         raise TypeError(
             f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. "
-            "The only supported types are: float64, float32, int64, and bool."
+            "The only supported types are: float64, float32, int64, int32, int16, int8, uint8, and bool."
         )
     return d
 
@@ -88,16 +136,11 @@ def as_dtype(d) -> dtype:
     return from_numpy_dtype(d)
 
 
-def promote(a: dtype, b: dtype) -> dtype:
-    """The wider of two dtypes (bool < int64 < float32 < float64)."""
-    return a if _WIDTH[a] >= _WIDTH[b] else b
-
-
 def scalar_dtype(value) -> dtype:
     """The dtype a Python number takes on its own."""
     if isinstance(value, builtins.bool):
         return bool
-    if isinstance(value, int):
+    if isinstance(value, builtins.int):
         return int64
     return _default_float
 
@@ -115,7 +158,7 @@ def result_type(operands) -> dtype:
             tier = 0 if o.ndim else 1
         else:
             d, tier = scalar_dtype(o), 2
-        tiers[tier] = d if tiers[tier] is None else promote(tiers[tier], d)
+        tiers[tier] = d if tiers[tier] is None else _PROMOTE[tiers[tier], d]
     result = None
     for tier, d in enumerate(tiers):
         if d is None:

@@ -7,16 +7,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-
 from . import dlpack, dtypes
+from .backends import backend_for
 from .device import as_device
 from .random import Generator, rng
 from .tensor import Tensor
 
 
-def _new(data: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._make(data)
+def _new(data: np.ndarray, requires_grad: bool, device=None) -> Tensor:
+    """A tensor of the CPU array ``data``, moved to ``device`` (the default device if None)."""
+    be = backend_for(as_device(device).type)
+    t = Tensor._make(be.from_numpy(data))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -68,8 +69,7 @@ def _to_array(data: Any, dtype: dtypes.dtype | None) -> np.ndarray:
 
 def tensor(data: Any, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor copying ``data`` (a number, nested sequence, NumPy array or tensor)."""
-    as_device(device)
-    return _new(_to_array(data, dtypes.as_dtype(dtype) if dtype is not None else None), requires_grad)
+    return _new(_to_array(data, dtypes.as_dtype(dtype) if dtype is not None else None), requires_grad, device)
 
 
 def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
@@ -78,9 +78,8 @@ def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or dtypes.as_dtype(dtype) is data.dtype):
         return data
     shared = _shared_array(data)
-    if shared is not None and _has_dtype(shared.dtype) and (
+    if shared is not None and as_device(device).type == "cpu" and _has_dtype(shared.dtype) and (
             dtype is None or dtypes.as_dtype(dtype).np == shared.dtype):
-        as_device(device)
         return Tensor._make(shared) if shared is data else dlpack.wrap(shared)
     return tensor(data, dtype=dtype, device=device)
 
@@ -130,16 +129,18 @@ def _dtype_or_default(dtype) -> dtypes.dtype:
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    as_device(device)
-    return _new(np.empty(_size(size), _dtype_or_default(dtype).np), requires_grad)
+    be = backend_for(as_device(device).type)
+    t = Tensor._make(be.empty(_size(size), _dtype_or_default(dtype).np))
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def full(size: Sequence[int], fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    as_device(device)
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.scalar_dtype(fill_value)
-    out = np.empty(_size((size,)), d.np)
-    ew.run("copy", d.name, out, d.np.type(fill_value))
-    return _new(out, requires_grad)
+    be = backend_for(as_device(device).type)
+    out = be.empty(_size((size,)), d.np)
+    be.elementwise("copy", d.name, out, d.np.type(fill_value))
+    t = Tensor._make(out)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -157,37 +158,41 @@ def _layout(input: Tensor, result: Tensor, memory_format) -> Tensor:
     return like(input, result, preserve_format if memory_format is None else memory_format)
 
 
+def _on(input: Tensor, device):
+    """The device of a ``*_like`` or ``new_*`` result: the input's unless given."""
+    return input.device if device is None else device
+
+
 def _like(input: Tensor, dtype) -> dtypes.dtype:
     return dtypes.as_dtype(dtype) if dtype is not None else input.dtype
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
-    out = empty(input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    out = empty(input.shape, dtype=_like(input, dtype), device=_on(input, device), requires_grad=requires_grad)
     return _layout(input, out, memory_format)
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
-    out = full(input.shape, 0, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    out = full(input.shape, 0, dtype=_like(input, dtype), device=_on(input, device), requires_grad=requires_grad)
     return _layout(input, out, memory_format)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    out = full(input.shape, 1, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    out = full(input.shape, 1, dtype=_like(input, dtype), device=_on(input, device), requires_grad=requires_grad)
     return _layout(input, out, memory_format)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    out = full(input.shape, fill_value, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    out = full(input.shape, fill_value, dtype=_like(input, dtype), device=_on(input, device), requires_grad=requires_grad)
     return _layout(input, out, memory_format)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 when all are integers."""
-    as_device(device)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -199,79 +204,74 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
     d = dtypes.as_dtype(dtype)
-    return _new(np.arange(start, end, step).astype(d.np), requires_grad)
+    return _new(np.arange(start, end, step).astype(d.np), requires_grad, device)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    as_device(device)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    return _new(np.linspace(start, end, steps).astype(_dtype_or_default(dtype).np), requires_grad)
+    return _new(np.linspace(start, end, steps).astype(_dtype_or_default(dtype).np), requires_grad, device)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    as_device(device)
-    return _new(np.eye(n, m, dtype=_dtype_or_default(dtype).np), requires_grad)
+    return _new(np.eye(n, m, dtype=_dtype_or_default(dtype).np), requires_grad, device)
 
 
 def rand(*size, generator: Generator | None = None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1)."""
-    as_device(device)
     d = _dtype_or_default(dtype)
-    return _new(rng(generator).random(_size(size), dtype=d.np), requires_grad)
+    return _new(rng(generator).random(_size(size), dtype=d.np), requires_grad, device)
 
 
 def randn(*size, generator: Generator | None = None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    as_device(device)
     d = _dtype_or_default(dtype)
-    return _new(rng(generator).standard_normal(_size(size), dtype=d.np), requires_grad)
+    return _new(rng(generator).standard_normal(_size(size), dtype=d.np), requires_grad, device)
 
 
 def randint(low, high=None, size=None, *, generator: Generator | None = None, dtype=None,
             device=None, requires_grad: bool = False) -> Tensor:
     """Integers uniform in [low, high)."""
-    as_device(device)
     if size is None:
         low, high, size = 0, low, high
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    return _new(rng(generator).integers(low, high, _size((size,))).astype(d.np), requires_grad)
+    return _new(rng(generator).integers(low, high, _size((size,))).astype(d.np), requires_grad, device)
 
 
 def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return rand(input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    return rand(input.shape, dtype=_like(input, dtype), device=_on(input, device), requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return randn(input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    return randn(input.shape, dtype=_like(input, dtype), device=_on(input, device), requires_grad=requires_grad)
 
 
 def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
-    return randint(low, high, input.shape, dtype=_like(input, dtype), device=device)
+    return randint(low, high, input.shape, dtype=_like(input, dtype), device=_on(input, device))
 
 
 # ---- Tensor.new_*: factories taking dtype (and device) from an existing tensor ---------------
 
 def new_tensor(self: Tensor, data: Any, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return tensor(data, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+    return tensor(data, dtype=_like(self, dtype), device=_on(self, device), requires_grad=requires_grad)
 
 
 def new_empty(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return empty(*size, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+    return empty(*size, dtype=_like(self, dtype), device=_on(self, device), requires_grad=requires_grad)
 
 
 def new_zeros(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return zeros(*size, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+    return zeros(*size, dtype=_like(self, dtype), device=_on(self, device), requires_grad=requires_grad)
 
 
 def new_ones(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return ones(*size, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+    return ones(*size, dtype=_like(self, dtype), device=_on(self, device), requires_grad=requires_grad)
 
 
 def new_full(self: Tensor, size: Sequence[int], fill_value, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
-    return full(size, fill_value, dtype=_like(self, dtype), device=device, requires_grad=requires_grad)
+    return full(size, fill_value, dtype=_like(self, dtype), device=_on(self, device), requires_grad=requires_grad)

@@ -98,7 +98,10 @@ def tensor_body(data: np.ndarray, indent: int = 7) -> str:
 def tensor_repr(t) -> str:
     data = t._data
     suffixes = []
-    if data.size == 0 and data.shape != (0,):
+    meta = t.device.type == "meta"
+    if meta:  # no values to print, as torch: tensor(..., device='meta', size=(2, 3))
+        suffixes.append("device='meta'")
+    if meta or (data.size == 0 and data.shape != (0,)):
         suffixes.append(f"size={tuple(data.shape)}")
     if t.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
         suffixes.append(f"dtype={t.dtype!r}")
@@ -106,4 +109,21 @@ def tensor_repr(t) -> str:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    return "tensor(" + tensor_body(data) + "".join(", " + s for s in suffixes) + ")"
+    body = "..." if meta else tensor_body(data)
+    return "tensor(" + body + "".join(", " + s for s in suffixes) + ")"
+
+
+def type_name(obj) -> str:
+    """torch.typename's spelling: ``autodiff.FloatTensor``, ``int``, ``package.module.Class``."""
+    from .tensor import Tensor  # the tensor module imports this one lazily
+
+    if isinstance(obj, Tensor):
+        return f"autodiff.{obj.dtype._tensor_type}"
+    cls = type(obj)
+    module = cls.__module__
+    return cls.__qualname__ if module in (None, "builtins") else f"{module}.{cls.__qualname__}"
+
+
+def size_repr(shape: tuple) -> str:
+    """A shape as messages print it, in torch's style: ``autodiff.Size([2, 3])``."""
+    return f"autodiff.Size({list(shape)})"

@@ -2,9 +2,7 @@
 
 ``autodiff.FloatTensor(2, 3)`` is an uninitialised float32 tensor of that size,
 ``autodiff.FloatTensor([1, 2])`` copies the data, and ``isinstance(t, autodiff.FloatTensor)``
-checks the dtype, as in torch. A type whose dtype autodiff does not hold yet (``ByteTensor``:
-uint8, ``IntTensor``: int32) exists so that code naming it imports, and raises TypeError
-when used.
+checks the dtype, as in torch.
 """
 
 from __future__ import annotations
@@ -23,11 +21,7 @@ _TYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "LongTensor": "in
 
 
 def _dtype(type_name: str) -> dtypes.dtype:
-    d = getattr(dtypes, _TYPES[type_name], None)
-    if not isinstance(d, dtypes.dtype):
-        raise TypeError(f"autodiff.{type_name} needs dtype {_TYPES[type_name]}, which autodiff does not "
-                        "have yet (it holds float32, float64, int64 and bool)")
-    return d
+    return getattr(dtypes, _TYPES[type_name])
 
 
 def construct(args: tuple, dtype: dtypes.dtype) -> Tensor:

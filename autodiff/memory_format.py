@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import elementwise as ek
-
+from .backends import backend_for, backend_of
+from .backends.meta import MetaArray
 from .ops.op import Op
 from .tensor import Tensor
 
@@ -52,23 +52,30 @@ def _check(fmt, data: np.ndarray, name: str) -> None:
         raise RuntimeError("required rank 4 tensor to use channels_last format")
 
 
-def empty_in_format(shape: tuple, dtype, fmt, like: np.ndarray | None = None) -> np.ndarray:
-    """An uninitialised array of ``shape`` laid out as ``fmt`` (``preserve_format``: as ``like``)."""
+def empty_in_format(shape: tuple, dtype, fmt, like=None):
+    """An uninitialised array of ``shape`` laid out as ``fmt`` (``preserve_format``: as ``like``),
+    on ``like``'s backend (the CPU without it)."""
+    be = backend_of(like) if like is not None else backend_for("cpu")
     if fmt is preserve_format:
         fmt = channels_last if like is not None and is_channels_last(like) and not like.flags.c_contiguous \
             else contiguous_format
-    if fmt is channels_last:
-        n, c, h, w = shape
-        return np.empty((n, h, w, c), dtype).transpose(0, 3, 1, 2)
-    return np.empty(shape, dtype)
+    if fmt is not channels_last:
+        return be.empty(tuple(shape), dtype)
+    n, c, h, w = shape
+    nhwc = be.empty((n, h, w, c), dtype)
+    if isinstance(nhwc, MetaArray):
+        s = nhwc.strides
+        return MetaArray(shape, nhwc.dtype, (s[0], s[3], s[1], s[2]))
+    return nhwc.transpose(0, 3, 1, 2)
 
 
-def _copy_forward(data: np.ndarray, fmt) -> np.ndarray:
+def _copy_forward(data, fmt):
     out = empty_in_format(data.shape, data.dtype, fmt, data)
-    return ek.run("copy", data.dtype.name, out, data)
+    return backend_of(out).elementwise("copy", data.dtype.name, out, data)
 
 
-_clone = Op("clone", ("self",), _copy_forward, (lambda grad: grad,))
+_clone = Op("clone", ("self",), _copy_forward, (lambda grad: grad,),
+            meta=lambda data, fmt: empty_in_format(data.shape, data.dtype, fmt, data))
 
 
 def clone(input: Tensor, *, memory_format=preserve_format) -> Tensor:
@@ -96,7 +103,7 @@ def like(input: Tensor, result: Tensor, fmt) -> Tensor:
     if fmt is contiguous_format or (fmt is preserve_format and not (
             is_channels_last(input._data) and not input._data.flags.c_contiguous)):
         return result
-    out = empty_in_format(result.shape, result._data.dtype, fmt, input._data)
-    ek.run("copy", out.dtype.name, out, result._data)
+    out = empty_in_format(result.shape, result._data.dtype, channels_last, result._data)
+    backend_of(out).elementwise("copy", out.dtype.name, out, result._data)
     made = Tensor._make(out)
     return made.requires_grad_() if result.requires_grad else made

@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
+from . import backends
 
 from . import dtypes, pickling, safetensors_format, torch_format
 from .device import as_device, device
@@ -102,7 +102,7 @@ class _Writer:
             return self._index[id(t)]
         data = t._data
         if not data.flags.c_contiguous:
-            data = ew.copy(data)
+            data = backends.copy(data)
         data = data.astype(data.dtype.newbyteorder("<"), copy=False)  # a no-op on little-endian hosts
         offset = 0
         if self.table:

@@ -8,8 +8,9 @@ so gradients flow to them: build a sparse matrix from values that require grad (
 ``requires_grad_()`` on it) and ``mm`` differentiates with respect to them and to the
 dense operand; ``.grad`` of such a sparse leaf is a sparse tensor with its pattern.
 
-Unlike PyTorch, indices are always checked against the size (Numba kernels do no bounds
-checks), so an out-of-range index raises here rather than later.
+Unlike PyTorch, indices are always checked against the size (the kernels do no bounds
+checks), so an out-of-range index raises here rather than later. The index work (ravel,
+sort, runs) runs on the backend of the indices array, the ``sort`` and ``sparse`` kernels.
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ import math
 
 import numpy as np
 
-from kernels.cpu import sort as sk
-from kernels.cpu import sparse as spk
-
 from . import dtypes
+from .backends import backend_of
 from .factories import tensor as _tensor
 from .factories import zeros
 from .ops import indexing as ix
@@ -130,20 +129,22 @@ class SparseCooTensor:
         return self._vals
 
     def _flat_positions(self) -> np.ndarray:
-        flat = np.empty(self._nnz(), np.int64)
-        spk.ravel(self._idx, np.asarray(self._shape, np.int64), flat)
+        be = backend_of(self._idx)
+        flat = be.empty(self._nnz(), np.int64)
+        be.sparse.ravel(self._idx, np.asarray(self._shape, np.int64), flat)
         return flat
 
     def _groups(self) -> tuple:
         """(unique indices in row-major order, the group of each nonzero, the group count)."""
         flat = self._flat_positions()
+        be = backend_of(flat)
         keys = flat.reshape(1, -1, 1)
-        ordered, order = np.empty_like(keys), np.empty(keys.shape, np.int64)
-        sk.sort(keys, ordered, order, False)
-        inverse, unique = np.empty(flat.size, np.int64), np.empty(flat.size, np.int64)
-        n = spk.runs(ordered.reshape(-1), order.reshape(-1), inverse, unique)
-        indices = np.empty((len(self._shape), n), np.int64)
-        spk.unravel(unique[:n], np.asarray(self._shape, np.int64), indices)
+        ordered, order = be.empty(keys.shape, keys.dtype), be.empty(keys.shape, np.int64)
+        be.sort.sort(keys, ordered, order, False)
+        inverse, unique = be.empty(flat.size, np.int64), be.empty(flat.size, np.int64)
+        n = be.sparse.runs(ordered.reshape(-1), order.reshape(-1), inverse, unique)
+        indices = be.empty((len(self._shape), n), np.int64)
+        be.sparse.unravel(unique[:n], np.asarray(self._shape, np.int64), indices)
         return indices, inverse, n
 
     def coalesce(self) -> SparseCooTensor:
@@ -233,11 +234,12 @@ def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout=None) -> Sp
     if layout is not None and layout is not sparse_coo:
         raise NotImplementedError(f"to_sparse: layout {layout} is not supported")
     data = self._data.reshape(-1) if self._data.flags.c_contiguous else self.contiguous()._data.reshape(-1)
-    positions = np.empty(data.size, np.int64)
-    n = spk.nonzero_flat(data, positions)
-    positions = positions[:n].copy()
-    indices = np.empty((self.dim(), n), np.int64)
-    spk.unravel(positions, np.asarray(self.shape, np.int64), indices)
+    be = backend_of(data)
+    positions = be.empty(data.size, np.int64)
+    n = be.sparse.nonzero_flat(data, positions)
+    positions = be.copy(positions[:n])
+    indices = be.empty((self.dim(), n), np.int64)
+    be.sparse.unravel(positions, np.asarray(self.shape, np.int64), indices)
     values = ix.index_select(self.reshape(-1), 0, Tensor._make(positions))
     return SparseCooTensor(indices, values, self.shape, coalesced=True)
 

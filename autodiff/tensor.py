@@ -1,6 +1,6 @@
 """Tensor: storage (a NumPy array, possibly a view) plus the autograd fields.
 
-Storage and views: ``_data`` is a NumPy array; a view op's result holds a NumPy view
+Storage and views: ``_data`` is the backend's array (NumPy on the CPU); a view op's result holds a NumPy view
 of the same buffer, so ``from_numpy``/``numpy()`` share memory. Every tensor viewing
 one buffer shares one version counter (a one-element list): each in-place write bumps
 it, and saved tensors compare it in backward.
@@ -8,20 +8,23 @@ it, and saved tensors compare it in backward.
 Autograd fields: ``grad_fn`` (the node that made this tensor, None for leaves) and
 ``_output_nr`` (which output of that node), ``_requires_grad`` (set on leaves),
 ``grad``, hooks. The math methods (``__add__``, ``exp``, ...) are installed by
-``autodiff.ops.methods`` from the op definitions, so this file stays about storage.
+``autodiff.ops.methods`` from the op definitions, and ``backward``/``register_hook`` by
+``autodiff.autograd.tensor_methods``, so this file stays about storage and imports
+nothing from autograd or ops. ``device`` is the device of the backend holding ``_data``
+(a NumPy array on the CPU, a ``MetaArray`` on ``meta``).
 """
 
 from __future__ import annotations
 
 import warnings
 import weakref
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import dtypes
-from .autograd.graph import AccumulateGrad, HookDict, RemovableHandle
-from .device import cpu, device as _device
+from .backends import backend_of
+from .device import device as _device
 
 
 class Tensor:
@@ -79,7 +82,7 @@ class Tensor:
 
     @property
     def device(self) -> _device:
-        return cpu
+        return backend_of(self._data).device
 
     @property
     def ndim(self) -> int:
@@ -110,7 +113,7 @@ class Tensor:
         return self._data.flags.c_contiguous
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return self.dtype.is_floating_point
 
     @property
     def is_cuda(self) -> bool:
@@ -121,23 +124,21 @@ class Tensor:
         return False
 
     @property
+    def is_meta(self) -> bool:
+        return self.device.type == "meta"
+
+    @property
     def is_mps(self) -> bool:
         return False
 
-    @property
-    def is_meta(self) -> bool:
-        return False
-
     def cpu(self, memory_format=None) -> "Tensor":
-        """This tensor (it is on the cpu already)."""
-        return self
+        """This tensor on the cpu (itself if it is there already)."""
+        return self.to("cpu", memory_format=memory_format)
 
     def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> "Tensor":
-        """A RuntimeError until autodiff has a CUDA backend (see ``autodiff.device.as_device``)."""
-        from .device import as_device
-
-        as_device("cuda" if device is None else device)
-        return self
+        """This tensor on a CUDA device: a RuntimeError saying why where autodiff has no CUDA backend."""
+        return self.to("cuda" if device is None else device, non_blocking=non_blocking,
+                       memory_format=memory_format)
 
     def _wrap_dim(self, dim: int) -> int:
         n = max(self._data.ndim, 1)
@@ -250,7 +251,7 @@ class Tensor:
                     "var_no_grad = var.detach()."
                 )
             return
-        if value and self._data.dtype.kind != "f":
+        if value and not dtypes.is_differentiable(self.dtype):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(value)
 
@@ -299,13 +300,6 @@ class Tensor:
     def data(self, value: "Tensor") -> None:
         self._data = value._data
 
-    def _grad_accumulator(self) -> AccumulateGrad:
-        acc = self._grad_acc() if self._grad_acc is not None else None
-        if acc is None:
-            acc = AccumulateGrad(self)
-            self._grad_acc = weakref.ref(acc)
-        return acc
-
     def detach(self) -> "Tensor":
         """A tensor sharing storage and version counter, cut out of the graph.
 
@@ -337,20 +331,4 @@ class Tensor:
         return bool(node is not None and node._retained and self._output_nr in node._retained
                     and node._retained[self._output_nr]() is self)
 
-    def register_hook(self, hook: Callable) -> RemovableHandle:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is not None:
-            return self.grad_fn.tensor_hooks(self._output_nr).add(hook)
-        if self._hooks is None:
-            self._hooks = HookDict()
-        return self._hooks.add(hook)
-
-    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs=None) -> None:
-        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
-
-from .autograd.functional_api import backward as _backward  # noqa: E402  (it imports Tensor)
 from .dlpack import remember as _remember_exchanged  # noqa: E402  (it imports Tensor)

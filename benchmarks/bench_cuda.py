@@ -1,4 +1,4 @@
-"""The same workloads on ``device="cuda"`` (issue 5 §1), when there is a GPU to run them.
+"""The same workloads on ``device="cuda"``, when there is a GPU to run them.
 
 A 4M-element transcendental chain, softmax over rows of an n x n matrix and a square
 matmul, forward + backward, reusing the CPU workloads' definitions; the NumPy baseline

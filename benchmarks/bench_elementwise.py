@@ -1,4 +1,4 @@
-"""Elementwise chains, forward + backward, on float32 (issue 5 §1).
+"""Elementwise chains, forward + backward, on float32.
 
 * ``arith``: ``(x*w + x)*0.5 - w`` — only cheap arithmetic, so at 4M elements it
   measures memory bandwidth and at 16 elements the per-op overhead (Python, dispatch,

@@ -1,4 +1,4 @@
-"""Matrix products, forward + backward, on float32, in GFLOP/s (issue 5 §1).
+"""Matrix products, forward + backward, on float32, in GFLOP/s.
 
 Square n x n @ n x n for n = 256, 1024, 2048; batched 64 x (128 x 128 @ 128 x 128);
 and the transposed layouts ``a.T @ b`` and ``a @ b.T`` (n = 1024), which a BLAS-backed

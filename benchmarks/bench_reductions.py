@@ -1,4 +1,4 @@
-"""Reductions, softmax and cross-entropy, forward + backward, on float32 (issue 5 §1).
+"""Reductions, softmax and cross-entropy, forward + backward, on float32.
 
 ``sum``, ``amax``, ``logsumexp`` and ``softmax`` over each axis of an n x n matrix
 (n = 2048; the two axes exercise the reduce kernels' (A, K, B) layouts: K strided for

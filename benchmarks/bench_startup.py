@@ -1,4 +1,4 @@
-"""Start-up, each in a fresh Python process (issue 5 §1): what a user waits for before
+"""Start-up, each in a fresh Python process: what a user waits for before
 the first result, where compile latency (not steady-state speed) dominates.
 
 * ``import``: ``import autodiff`` vs ``import torch``;

@@ -1,4 +1,4 @@
-"""Training-step benchmarks (issue 4): one forward + backward + Adam step per call.
+"""Training-step benchmarks: one forward + backward + Adam step per call.
 
 * ``mlp``: 784-512-256-10 ReLU MLP, cross-entropy, batch 256 (target: within 1.3x of torch);
 * ``cnn``: Conv2d(1, 16, 3) - ReLU - MaxPool2d(2) - Conv2d(16, 32, 3) - ReLU - MaxPool2d(2) -

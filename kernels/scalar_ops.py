@@ -101,3 +101,11 @@ def _clamp_max(x, hi):
 def arity(name: str) -> int:
     """Number of operands of scalar op ``name``."""
     return len(SCALAR_OPS[name][0].split(","))
+
+
+def define(name: str, params: str, expr: str) -> None:
+    """Add the scalar expression of a new elementwise op (its kernels are generated on first use)."""
+    known = SCALAR_OPS.get(name)
+    if known is not None and known != (params, expr):
+        raise ValueError(f"scalar op {name!r} is already defined as {known}")
+    SCALAR_OPS[name] = (params, expr)

@@ -186,7 +186,7 @@ OPS = [
            [[(2, 3, 4)]]),
     OpInfo("chain", lambda x, w: ((x * w + x).tanh() * 2 - w).sum(),
            lambda x, w: ((x * w + x).tanh() * 2 - w).sum(), BINARY[:6]),
-    # ---- views, indexing and joining (issue 3 §3-§4) ----
+    # ---- views, indexing and joining ----
     *[OpInfo(name, lambda *a, f=f: f(ad, *a), lambda *a, f=f: f(torch, *a), samples)
       for name, f, samples in [
         ("transpose", lambda m, x: x.transpose(0, -1), CUBE),

@@ -172,10 +172,12 @@ def test_legacy_constructors(name):
                                                            else ad.float32), ours)
 
 
-def test_legacy_types_autodiff_lacks_raise_type_error():
-    for name in ("IntTensor", "ByteTensor"):
-        with pytest.raises(TypeError, match="does not have yet"):
-            getattr(ad, name)([1, 2])
+def test_integer_legacy_types_match_torch():
+    for name in ("IntTensor", "ShortTensor", "CharTensor", "ByteTensor"):
+        ours, theirs = getattr(ad, name)([1, 2]), getattr(torch, name)([1, 2])
+        assert str(ours.dtype).removeprefix("autodiff.") == str(theirs.dtype).removeprefix("torch.")
+        assert isinstance(ours, getattr(ad, name)) and not isinstance(ours, ad.LongTensor)
+        assert ours.tolist() == theirs.tolist()
 
 
 def test_tensor_constructor_forms():
@@ -206,10 +208,13 @@ def test_stack_of_memmap_slices(tmp_path):
     assert mm[0, 0] == 100.0
 
 
-def test_from_numpy_of_dtypes_autodiff_lacks_says_which():
-    for dt in (np.uint8, np.int32):
-        with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy"):
-            ad.from_numpy(np.zeros(3, dt))
+def test_from_numpy_of_small_integer_dtypes_shares_memory():
+    for dt in (np.uint8, np.int8, np.int16, np.int32):
+        a = np.arange(3, dtype=dt)
+        t = ad.from_numpy(a)
+        assert str(t.dtype).removeprefix("autodiff.") == str(torch.from_numpy(a).dtype).removeprefix("torch.")
+        a[0] = 7
+        assert t.tolist() == [7, 1, 2]
 
 
 def test_tensor_deepcopy_matches_torch():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernels.cpu import elementwise as ew
+from .. import backends
 
 from ..tensor import Tensor
 from .grad_mode import is_grad_enabled, no_grad
@@ -21,7 +21,7 @@ def accumulate_into_grad(variable, g, shared: bool = False) -> None:
         if is_grad_enabled():  # create_graph: .grad keeps its graph
             variable._grad = g if private else g.clone()
         else:
-            variable._grad = Tensor._make(g._data if private else ew.copy(g._data))
+            variable._grad = Tensor._make(g._data if private else backends.copy(g._data))
     elif is_grad_enabled() or variable._grad.requires_grad:
         variable._grad = variable._grad + g
     else:

@@ -27,7 +27,8 @@ _sys.modules[__name__ + ".utils.parametrize"] = _parametrize
 _sys.modules[__name__ + ".utils.parametrizations"] = _parametrizations
 from . import parallel  # noqa: E402
 from .parallel import DataParallel  # noqa: E402
-from .attention import MultiheadAttention
-from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+from .attention import MultiheadAttention  # noqa: E402
+from .transformer import (Transformer,  # noqa: E402
+                          TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402

@@ -75,4 +75,4 @@ from .functions.normalization import group_norm, instance_norm  # noqa: E402, F4
 from .functions.upsampling import (interpolate, pixel_shuffle, pixel_unshuffle, upsample,  # noqa: E402, F401
                                    upsample_bilinear, upsample_nearest)
 
-from ..ops.attention import scaled_dot_product_attention  # noqa: F401
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402, F401

@@ -12,7 +12,7 @@ import math
 import numbers
 import warnings
 
-from kernels.cpu.qr import orthonormal_columns
+from ..backends import backend_of
 
 from ..autograd.grad_mode import no_grad
 from ..factories import from_numpy, rand, randn
@@ -131,7 +131,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = N
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     gauss = randn(rows, cols, generator=generator, dtype=tensor.dtype)._data
-    q = orthonormal_columns(gauss.T.copy() if rows < cols else gauss)
+    q = backend_of(gauss).qr.orthonormal_columns(gauss.T.copy() if rows < cols else gauss)
     if rows < cols:
         q = q.T
     with no_grad():

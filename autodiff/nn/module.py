@@ -18,6 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.graph import HookDict, RemovableHandle
 from ..device import as_device, parse_to
 from ..tensor import Tensor
+from ..formatting import size_repr, type_name
 from .parameter import Parameter
 from .utils import zero_grads
 
@@ -35,18 +36,11 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
-def _typename(obj: Any) -> str:
-    """torch.typename's spelling: ``autodiff.FloatTensor``, ``int``, ``package.module.Class``."""
-    if isinstance(obj, Tensor):
-        return f"autodiff.{obj.dtype._tensor_type}"
-    cls = type(obj)
-    module = cls.__module__
-    return cls.__qualname__ if module in (None, "builtins") else f"{module}.{cls.__qualname__}"
 
 
 def _check_name(kind: str, name: Any) -> None:
     if not isinstance(name, str):
-        raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+        raise TypeError(f"{kind} name should be a string. Got {type_name(name)}")
     if name == "":
         raise KeyError(f'{kind} name can\'t be empty string ""')
     if "." in name:
@@ -60,8 +54,6 @@ def _addindent(text: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
-def _size(shape: tuple) -> str:
-    return f"autodiff.Size({list(shape)})"
 
 
 class Module:
@@ -94,7 +86,7 @@ class Module:
             raise KeyError(f"attribute '{name}' already exists")
         if param is not None:
             if not isinstance(param, Parameter):
-                raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                raise TypeError(f"cannot assign '{type_name(param)}' object to parameter '{name}' "
                                 "(autodiff.nn.Parameter or None required)")
             if param.grad_fn is not None:
                 raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters "
@@ -110,7 +102,7 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+            raise TypeError(f"cannot assign '{type_name(tensor)}' object to buffer '{name}' "
                             "(autodiff Tensor or None required)")
         self._buffers[name] = tensor
         if persistent:
@@ -121,9 +113,9 @@ class Module:
     def add_module(self, name: str, module: "Module | None") -> None:
         """Add a child module, reachable as ``self.<name>``."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{_typename(module)} is not a Module subclass")
+            raise TypeError(f"{type_name(module)} is not a Module subclass")
         if not isinstance(name, str):
-            raise TypeError(f"module name should be a string. Got {_typename(name)}")
+            raise TypeError(f"module name should be a string. Got {type_name(name)}")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
         _check_name("module", name)
@@ -160,7 +152,7 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                raise TypeError(f"cannot assign '{type_name(value)}' as parameter '{name}' "
                                 "(autodiff.nn.Parameter or None expected)")
             self.register_parameter(name, value)
         elif isinstance(value, Module):
@@ -170,12 +162,12 @@ class Module:
             d["_modules"][name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                raise TypeError(f"cannot assign '{type_name(value)}' as child module '{name}' "
                                 "(autodiff.nn.Module or None expected)")
             d["_modules"][name] = value
         elif d.get("_buffers") is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                raise TypeError(f"cannot assign '{type_name(value)}' as buffer '{name}' "
                                 "(autodiff.Tensor or None expected)")
             d["_buffers"][name] = value
         else:
@@ -394,8 +386,8 @@ class Module:
                               f"Tensor-like object from checkpoint but received {type(value)}")
                 continue
             if value.shape != target.shape:
-                errors.append(f"size mismatch for {key}: copying a param with shape {_size(value.shape)} "
-                              f"from checkpoint, the shape in current model is {_size(target.shape)}.")
+                errors.append(f"size mismatch for {key}: copying a param with shape {size_repr(value.shape)} "
+                              f"from checkpoint, the shape in current model is {size_repr(target.shape)}.")
                 continue
             self._load_value(name, target, value, assign, key, errors)
         for key in state_dict:
@@ -418,8 +410,8 @@ class Module:
                 target.copy_(value)
         except Exception as ex:  # noqa: BLE001 - reported like torch, with the key
             errors.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
-                          f"{_size(target.shape)} and whose dimensions in the checkpoint are "
-                          f"{_size(value.shape)}, an exception occurred : {ex.args}.")
+                          f"{size_repr(target.shape)} and whose dimensions in the checkpoint are "
+                          f"{size_repr(value.shape)}, an exception occurred : {ex.args}.")
 
     # ---- calling and hooks ----------------------------------------------------------
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,

@@ -11,9 +11,8 @@ import math
 
 import numpy as np
 
-from kernels.cpu import qr as qk
-
 from .. import dtypes, factories
+from ..backends import backend_of
 from ..autograd.grad_mode import no_grad
 from ..ops.joining import cat as ad_cat
 from ..tensor import Tensor
@@ -188,7 +187,7 @@ class _Orthogonal(Module):
                 extra = factories.randn(n, n - k, dtype=q.dtype).numpy()
                 data = np.concatenate([data, extra], axis=1)
             if not np.allclose(data.T @ data, np.eye(n), atol=1e-5):
-                data = qk.orthonormal_columns(np.ascontiguousarray(data))
+                data = backend_of(data).qr.orthonormal_columns(np.ascontiguousarray(data))
             self.base = factories.from_numpy(np.ascontiguousarray(data))
             minus_eye = factories.zeros(start.shape, dtype=start.dtype)
             minus_eye.diagonal().fill_(-1.0)

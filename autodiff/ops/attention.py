@@ -1,4 +1,4 @@
-"""``scaled_dot_product_attention`` as one fused op (kernels in ``kernels/cpu/attention.py``).
+"""``scaled_dot_product_attention`` as one fused op (the backend's ``attention`` kernels).
 
 ``softmax(q k^T * scale + mask) v`` over the last two dims; leading dims broadcast. The
 fused path saves only the operands, the output and the per-row log-sum-exp, and its
@@ -27,11 +27,10 @@ import math
 
 import numpy as np
 
-from kernels.cpu import attention as ak
-
 from .. import dtypes, factories
 from ..autograd.function import Function, FunctionCtx
 from ..autograd.grad_mode import is_grad_enabled
+from ..backends import backend_of
 from ..tensor import Tensor
 
 
@@ -115,7 +114,7 @@ class _FlashAttention(Function):
     def forward(ctx, query, key, value, mask, is_causal, scale, batch):
         q, k, v = (_as4d(t._data, batch) for t in (query, key, value))
         m = None if mask is None else _as4d(mask._data, batch)
-        out, lse = ak.forward(q, k, v, m, is_causal, scale)
+        out, lse = backend_of(q).attention.forward(q, k, v, m, is_causal, scale)
         ctx.params = (is_causal, scale, batch)
         ctx.lse = lse
         result = Tensor._make(out.reshape(batch + out.shape[2:]))
@@ -130,7 +129,7 @@ class _FlashAttention(Function):
             return _math_vjp(grad, query, key, value, mask, is_causal, scale) + (None,) * 4
         q, k, v, o, g = (_as4d(t._data, batch) for t in (query, key, value, result, grad))
         m = None if mask is None else _as4d(mask._data, batch)
-        dq, dk, dv = ak.backward(q, k, v, m, is_causal, scale, o, ctx.lse, g)
+        dq, dk, dv = backend_of(q).attention.backward(q, k, v, m, is_causal, scale, o, ctx.lse, g)
         grads = tuple(Tensor._make(d.reshape(batch + d.shape[2:])) for d in (dq, dk, dv))
         return grads + (None,) * 4
 

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import conv as ck
-from kernels.cpu import elementwise as ew
+from .. import backends
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 
 from .checks import check_window_params
 from .op import Op
 
 
 def _contig(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else ew.copy(a)
+    return a if a.flags.c_contiguous else backends.copy(a)
 
 
 def out_size(size: int, k: int, stride: int, pad: int, dil: int) -> int:
@@ -59,44 +60,57 @@ def _check(input: np.ndarray, weight: np.ndarray, groups: int, padding, dilation
                 "Kernel size can't be greater than actual input size")
 
 
-def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
+def _check_conv(input, weight, bias, stride, padding, dilation, groups) -> None:
     check_window_params("conv2d", stride=stride, padding=padding, dilation=dilation, groups=groups)
     if weight.ndim != 4:
         raise RuntimeError(f"conv2d: expected a 4-D weight (out_channels, in_channels / groups, kH, kW), "
                            f"got shape {list(weight.shape)}")
     _check(input, weight, groups, padding, dilation)
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+                           f"with {weight.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
+
+
+def _conv_meta(input, weight, bias, stride, padding, dilation, groups) -> MetaArray:
+    _check_conv(input, weight, bias, stride, padding, dilation, groups)
+    _, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
+    return MetaArray((input.shape[0], weight.shape[0], OH, OW), input.dtype)
+
+
+def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
+    be = backend_of(input)
+    _check_conv(input, weight, bias, stride, padding, dilation, groups)
+    if input.dtype.kind != "f":  # the kernels are BLAS (float) only: exact in float64 below 2**53
+        f64 = [None if a is None else be.copy(a, np.float64) for a in (input, weight, bias)]
+        return be.copy(_conv_forward(*f64, stride, padding, dilation, groups), input.dtype)
     geo, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
     N, O = input.shape[0], weight.shape[0]
-    y = np.empty((N, O, OH * OW), input.dtype)
+    y = be.empty((N, O, OH * OW), input.dtype)
     w2 = _contig(weight).reshape(O, -1)
     has_bias = bias is not None
-    if has_bias and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
-    if has_bias and bias.shape != (O,):
-        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
-                           f"with {O} elements, but got bias of size {list(bias.shape)} instead")
-    if input.dtype.kind != "f":  # the kernels are BLAS (float) only: exact in float64 below 2**53
-        f64 = [None if a is None else ew.copy(a, np.float64) for a in (input, weight, bias)]
-        return ew.copy(_conv_forward(*f64, stride, padding, dilation, groups), input.dtype)
-    b = _contig(bias) if has_bias else np.zeros(O, input.dtype)
-    ck.conv2d_forward(_contig(input), w2, b, has_bias, y, *geo, groups, OH, OW)
+    b = _contig(bias) if has_bias else be.zeros(O, input.dtype)
+    be.conv.conv2d_forward(_contig(input), w2, b, has_bias, y, *geo, groups, OH, OW)
     return y.reshape(N, O, OH, OW)
 
 
 def _conv_input_forward(grad_output, weight, input_size, stride, padding, dilation, groups):
+    be = backend_of(grad_output)
     geo, OH, OW = _geometry(input_size, weight.shape, stride, padding, dilation)
     N, O = grad_output.shape[:2]
-    gx = np.empty(input_size, grad_output.dtype)
-    ck.conv2d_input(_contig(grad_output).reshape(N, O, OH * OW), _contig(weight).reshape(O, -1), gx,
-                    *geo, groups, OH, OW)
+    gx = be.empty(input_size, grad_output.dtype)
+    be.conv.conv2d_input(_contig(grad_output).reshape(N, O, OH * OW), _contig(weight).reshape(O, -1), gx,
+                         *geo, groups, OH, OW)
     return gx
 
 
 def _conv_weight_forward(input, grad_output, weight_size, stride, padding, dilation, groups):
+    be = backend_of(input)
     geo, OH, OW = _geometry(input.shape, weight_size, stride, padding, dilation)
     N, O = grad_output.shape[:2]
-    gw = np.empty((O, int(np.prod(weight_size[1:]))), input.dtype)
-    ck.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW)
+    gw = be.empty((O, int(np.prod(weight_size[1:]))), input.dtype)
+    be.conv.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW)
     return gw.reshape(weight_size)
 
 
@@ -108,7 +122,7 @@ convolution = Op("convolution", ("input", "weight", "bias"), _conv_forward, (
         input, grad, weight_size=weight_shape, stride=stride, padding=padding, dilation=dilation,
         groups=groups),
     lambda grad: grad.sum(dim=(0, 2, 3)),
-))
+), meta=_conv_meta)
 
 conv2d_input = Op("conv2d_input", ("grad_output", "weight"), _conv_input_forward, (
     lambda grad, weight, stride, padding, dilation, groups: convolution(
@@ -116,7 +130,7 @@ conv2d_input = Op("conv2d_input", ("grad_output", "weight"), _conv_input_forward
     lambda grad, grad_output, weight_shape, stride, padding, dilation, groups: conv2d_weight(
         grad, grad_output, weight_size=weight_shape, stride=stride, padding=padding, dilation=dilation,
         groups=groups),
-))
+), meta=lambda grad_output, weight, input_size, **geometry: MetaArray(input_size, grad_output.dtype))
 
 conv2d_weight = Op("conv2d_weight", ("input", "grad_output"), _conv_weight_forward, (
     lambda grad, grad_output, input_shape, stride, padding, dilation, groups: conv2d_input(
@@ -124,4 +138,4 @@ conv2d_weight = Op("conv2d_weight", ("input", "grad_output"), _conv_weight_forwa
         groups=groups),
     lambda grad, input, stride, padding, dilation, groups: convolution(
         input, grad, None, stride=stride, padding=padding, dilation=dilation, groups=groups),
-))
+), meta=lambda input, grad_output, weight_size, **geometry: MetaArray(weight_size, input.dtype))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import loss as lk
+from .. import backends
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 
 from ..tensor import Tensor
 from .op import Op
@@ -21,7 +22,7 @@ from .op import Op
 
 def _logits(x: np.ndarray) -> np.ndarray:
     """(N, C, d1, ...) as a C-contiguous (N, C, B) array."""
-    x = x if x.flags.c_contiguous else ew.copy(x)
+    x = x if x.flags.c_contiguous else backends.copy(x)
     return x.reshape(x.shape[0], x.shape[1], -1)
 
 
@@ -29,12 +30,13 @@ def class_weights(weight: np.ndarray | None, C: int) -> np.ndarray:
     """The per-class weights as float64 (ones when None)."""
     if weight is None:
         return np.ones(C)
-    return weight if weight.dtype == np.float64 else ew.copy(weight, np.float64)
+    return weight if weight.dtype == np.float64 else backends.copy(weight, np.float64)
 
 
 def _kernel(name: str, x: np.ndarray):
-    """The serial or parallel variant of a loss kernel, by the number of logits."""
-    return getattr(lk, name + "_par" if x.size >= lk.PARALLEL_MIN else name)
+    """The serial or parallel variant of the backend's loss kernel, by the number of logits."""
+    loss = backend_of(x).loss
+    return getattr(loss, name + "_par" if x.size >= loss.PARALLEL_MIN else name)
 
 
 def _is_indices(target: np.ndarray) -> bool:
@@ -45,7 +47,7 @@ def _forward(self, target, weight, ignore_index=-100, label_smoothing=0.0):
     x = _logits(self)
     N, C, B = x.shape
     w = class_weights(weight, C)
-    out = np.empty((N, B), self.dtype)
+    out = backend_of(x).empty((N, B), self.dtype)
     if _is_indices(target):
         _kernel("cross_entropy_indices", x)(x, _contig_targets(target, N, B), w, ignore_index, label_smoothing, out)
     else:
@@ -57,9 +59,9 @@ def _backward_forward(grad_output, self, target, weight, ignore_index=-100, labe
     x = _logits(self)
     N, C, B = x.shape
     w = class_weights(weight, C)
-    g = grad_output if grad_output.flags.c_contiguous else ew.copy(grad_output)
+    g = grad_output if grad_output.flags.c_contiguous else backends.copy(grad_output)
     g = g.reshape(N, B)
-    out = np.empty(x.shape, self.dtype)
+    out = backend_of(x).empty(x.shape, self.dtype)
     if _is_indices(target):
         _kernel("cross_entropy_indices_backward", x)(x, _contig_targets(target, N, B), w, ignore_index,
                                                      label_smoothing, g, out)
@@ -69,7 +71,7 @@ def _backward_forward(grad_output, self, target, weight, ignore_index=-100, labe
 
 
 def _contig_targets(target: np.ndarray, N: int, B: int) -> np.ndarray:
-    t = target if target.flags.c_contiguous and target.dtype == np.int64 else ew.copy(target, np.int64)
+    t = target if target.flags.c_contiguous and target.dtype == np.int64 else backends.copy(target, np.int64)
     return t.reshape(N, B)
 
 
@@ -83,8 +85,11 @@ def target_distribution(self: Tensor, target: Tensor, weight: Tensor | None, ign
         q = target * (1 - label_smoothing) + label_smoothing / C
         return q if weight is None else q * weight.reshape(bshape).to(self.dtype)
     N, B = self.shape[0], int(np.prod(self.shape[2:], dtype=np.int64))
-    out = np.empty((N, C, B), self._data.dtype)
-    lk.target_distribution(_contig_targets(target._data, N, B),
+    be = backend_of(self._data)
+    if not be.computes:  # built from the target values: on meta, its metadata only
+        return Tensor._make(MetaArray(self.shape, self._data.dtype))
+    out = be.empty((N, C, B), self._data.dtype)
+    be.loss.target_distribution(_contig_targets(target._data, N, B),
                            class_weights(None if weight is None else weight._data, C),
                            ignore_index, label_smoothing, out)
     return Tensor._make(out.reshape(self.shape))
@@ -100,7 +105,8 @@ cross_entropy = Op("cross_entropy", ("self", "target", "weight"), _forward, (
     lambda grad, self, target, weight, ignore_index=-100, label_smoothing=0.0: cross_entropy_backward(
         grad, self, target, weight, ignore_index=ignore_index, label_smoothing=label_smoothing),
     _grad_target,
-))
+), meta=lambda self, target, weight, ignore_index=-100, label_smoothing=0.0: MetaArray(
+    self.shape[:1] + self.shape[2:], self.dtype))
 
 
 def _bw_grad_self(grad, grad_output, self, target, weight, ignore_index=-100, label_smoothing=0.0):
@@ -124,4 +130,5 @@ def _bw_grad_target(grad, grad_output, self, weight, label_smoothing=0.0):
 
 
 cross_entropy_backward = Op("cross_entropy_backward", ("grad_output", "self", "target", "weight"),
-                            _backward_forward, (_bw_grad_output, _bw_grad_self, _bw_grad_target))
+                            _backward_forward, (_bw_grad_output, _bw_grad_self, _bw_grad_target),
+                            meta=lambda grad_output, self, *rest, **params: MetaArray(self.shape, self.dtype))

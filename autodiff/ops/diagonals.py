@@ -9,33 +9,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import elementwise as ek
-from kernels.cpu import triangle as tk
-
 from .. import dtypes
+from ..backends import backend_for, backend_of
+from ..backends.meta import MetaArray
 from ..tensor import Tensor
 from . import views as vw
 from .op import Op
 from .reduction import normalize_dims
 
 
-def _diag_embed_forward(data: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
+def _diag_embed_meta(data, offset: int, dim1: int, dim2: int) -> MetaArray:
     n = data.shape[-1] + abs(offset)
-    rest = list(data.shape[:-1])
-    shape = [0] * (data.ndim + 1)
-    shape[dim1] = shape[dim2] = n
-    it = iter(rest)
-    shape = tuple(s if d in (dim1, dim2) else next(it) for d, s in enumerate(shape))
-    out = np.empty(shape, data.dtype)
-    ek.run("copy", data.dtype.name, out, data.dtype.type(0))
+    rest = iter(data.shape[:-1])
+    return MetaArray(tuple(n if d in (dim1, dim2) else next(rest) for d in range(data.ndim + 1)), data.dtype)
+
+
+def _diag_embed_forward(data: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
+    be = backend_of(data)
+    out = be.empty(_diag_embed_meta(data, offset, dim1, dim2).shape, data.dtype)
+    be.elementwise("copy", data.dtype.name, out, data.dtype.type(0))
     if data.size:
-        ek.run("copy", data.dtype.name, vw._diagonal_forward(out, offset, dim1, dim2), data)
+        be.elementwise("copy", data.dtype.name, vw._diagonal_forward(out, offset, dim1, dim2), data)
     return out
 
 
 _diag_embed = Op("diag_embed", ("self",), _diag_embed_forward, (
     lambda grad, offset, dim1, dim2: vw.diagonal(grad, offset, dim1, dim2),
-))
+), meta=_diag_embed_meta)
 
 
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
@@ -71,10 +71,11 @@ def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype) -> Te
         raise RuntimeError(f"{name}: row and col must be non-negative, got row={row}, col={col}")
     c, r = np.arange(col), np.arange(row)[:, None]
     count = int(np.count_nonzero((c - r <= offset) if lower else (c - r >= offset)))
-    out = np.empty((2, count), np.int64)
-    tk.triangle_indices(row, col, offset, lower, out)
+    be = backend_for("cpu")
+    out = be.empty((2, count), np.int64)
+    be.triangle.triangle_indices(row, col, offset, lower, out)
     d = dtypes.as_dtype(dtype)
-    return Tensor._make(out if d is dtypes.int64 else ek.copy(out, d.np))
+    return Tensor._make(out if d is dtypes.int64 else be.copy(out, d.np))
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=dtypes.int64, device=None) -> Tensor:

@@ -17,14 +17,14 @@ import math
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
+from kernels import scalar_ops
 
 from .. import dtypes
-from .. import profiler as _profiler
-from ..autograd.grad_mode import is_grad_enabled
+from .. import profiler as _profiler  # noqa: F401  (its hook sits in Op.__call__)
+from ..backends import backend_for, backend_of, is_storage, storage_backend
 from ..tensor import Tensor
 from .checks import check_not_bool, check_representable, check_tensors
-from .op import Op, edge
+from .op import Op
 
 
 def broadcast_shapes(*shapes: tuple) -> tuple:
@@ -47,47 +47,65 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
     return tuple(out)
 
 
+def _promotion(kernel: str, kind: str, cond_arg: bool, vals: tuple) -> tuple:
+    """(compute dtype, result dtype, broadcast shape) of an elementwise op's operands."""
+    typed = vals[1:] if cond_arg else vals
+    first = typed[0]
+    if is_storage(first) and all(is_storage(v) and v.dtype == first.dtype for v in typed):
+        compute = dtypes.from_numpy_dtype(first.dtype)  # no promotion needed
+    else:
+        compute = dtypes.result_type(typed)
+    if kind == "float" and not compute.is_floating_point:
+        compute = dtypes.get_default_dtype()
+    result = dtypes.bool if kind == "bool" else compute
+    shapes = [v.shape for v in vals if is_storage(v)]
+    if not shapes:
+        raise TypeError(f"{kernel}(): expected at least one Tensor operand, got "
+                        + ", ".join(type(v).__name__ for v in vals))
+    return compute, result, broadcast_shapes(*shapes)
+
+
+def _metadata(kernel: str, kind: str, cond_arg: bool = False):
+    """The metadata rule of an elementwise op: promoted dtype, broadcast shape."""
+
+    def meta(*vals, out=None):
+        _, result, shape = _promotion(kernel, kind, cond_arg, vals)
+        if out is not None:
+            _check_inplace_target(out, shape, result)
+            return out
+        return backend_for("meta").empty(shape, result.np)
+
+    return meta
+
+
 def _forward(kernel: str, kind: str, cond_arg: bool = False):
-    """The forward of an elementwise op: promote, broadcast, allocate, run the kernel."""
-    result_bool = kind == "bool"
-    to_float = kind == "float"
+    """The implementation of an elementwise op: promote, broadcast, allocate and run the
+    kernel. (``Op.__call__`` first offers the backend's flat fast path, ``Op.flat``.)"""
 
     def forward(*vals, out=None):
-        typed = vals[1:] if cond_arg else vals
-        first = typed[0]
-        if type(first) is np.ndarray and all(type(v) is np.ndarray and v.dtype == first.dtype
-                                             for v in typed):
-            compute = dtypes.from_numpy_dtype(first.dtype)  # no promotion needed
-        else:
-            compute = dtypes.result_type(typed)
-        if to_float and not compute.is_floating_point:
-            compute = dtypes.get_default_dtype()
-        result = dtypes.bool if result_bool else compute
+        be = backend_of(out) if out is not None else storage_backend(vals)
+        compute, result, shape = _promotion(kernel, kind, cond_arg, vals)
         np_dt = compute.np
-        operands = [_cast(v, np_dt) for v in typed]
+        operands = [_cast(be, v, np_dt) for v in (vals[1:] if cond_arg else vals)]
         if cond_arg:
-            operands.insert(0, vals[0] if isinstance(vals[0], np.ndarray) else np.bool_(vals[0]))
-        shapes = [o.shape for o in operands if isinstance(o, np.ndarray)]
-        if not shapes:
-            raise TypeError(f"{kernel}(): expected at least one Tensor operand, got "
-                            + ", ".join(type(v).__name__ for v in vals))
-        shape = broadcast_shapes(*shapes)
+            operands.insert(0, vals[0] if is_storage(vals[0]) else np.bool_(vals[0]))
         if out is None:
-            out = np.empty(shape, result.np)
+            out = be.empty(shape, result.np)
         else:
             _check_inplace_target(out, shape, result)
-        return ew.run(kernel, compute.name, out, *operands)
+        return be.elementwise(kernel, compute.name, out, *operands)
 
     return forward
 
 
-def _cast(v, np_dt):
-    if type(v) is np.ndarray:
-        return v if v.dtype == np_dt else ew.copy(v, np_dt)
+def _cast(be, v, np_dt):
+    """An operand in the compute dtype: arrays copied by the backend, numbers as NumPy scalars."""
+    if is_storage(v):
+        return v if v.dtype == np_dt else be.copy(v, np_dt)
     return np_dt.type(v)
 
 
-def _check_inplace_target(out: np.ndarray, shape: tuple, result: dtypes.dtype) -> None:
+def _check_inplace_target(out, shape: tuple, result: dtypes.dtype) -> None:
     if out.shape != shape:
         raise RuntimeError(
             f"output with shape {list(out.shape)} doesn't match the broadcast shape {list(shape)}"
@@ -95,7 +113,7 @@ def _check_inplace_target(out: np.ndarray, shape: tuple, result: dtypes.dtype) -
     target = dtypes.from_numpy_dtype(out.dtype)
     if not dtypes.can_cast(result, target):
         raise RuntimeError(
-            f"result type {_type_name(result)} can't be cast to the desired output type {_type_name(target)}"
+            f"result type {result.scalar_name} can't be cast to the desired output type {target.scalar_name}"
         )
     if out.size and (any(s == 0 and n > 1 for s, n in zip(out.strides, out.shape)) or not out.flags.writeable):
         raise RuntimeError(
@@ -104,84 +122,30 @@ def _check_inplace_target(out: np.ndarray, shape: tuple, result: dtypes.dtype) -
         )
 
 
-def _type_name(d: dtypes.dtype) -> str:
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[d.name]
-
-
-class ElementwiseOp(Op):
-    """An Op whose forward is a generated elementwise kernel, with a fast call path.
-
-    The common case — every operand a tensor of one dtype and shape that is C-contiguous
-    or one broadcast value (passed as a scalar), or a Python number that leaves that dtype
-    alone (a float with a float tensor, an int with an int or float tensor), no keyword
-    parameters — runs the flat kernel directly,
-    without promotion, broadcasting or the generic forward. Anything else takes
-    ``Op.__call__`` and the general forward.
-    """
-
-    def __init__(self, name: str, inputs: tuple, kernel: str, kind: str, vjp, node_name=None,
-                 no_bool: type | None = None, tensors_only: bool = False):
-        cond_arg = inputs[0] == "condition"
-        forward = _forward(kernel, kind, cond_arg)
-        if no_bool is not None or tensors_only:  # operands torch rejects for this op
-            forward = _checked_operands(forward, name, inputs, no_bool, tensors_only)
-        super().__init__(name, inputs, forward, vjp, node_name=node_name)
-        self._fast = not cond_arg
-        self._no_bool = no_bool is not None
-        self._numbers = not tensors_only
-        self._kernel = kernel
-        self._result_bool = kind == "bool"
-        self._to_float = kind == "float"
-
-    def __call__(self, *args, **params) -> Tensor:
-        if _profiler.active and _profiler.intercept(self):  # a profile runs: time this call
-            return _profiler.op_call(self, ElementwiseOp.__call__, args, params)
-        first = args[0]
-        if params or not self._fast or not isinstance(first, Tensor):
-            return Op.__call__(self, *args, **params)
-        data = first._data
-        dt, shape, kind = data.dtype, data.shape, data.dtype.kind
-        if (self._to_float and kind != "f") or (kind == "b" and self._no_bool):
-            return Op.__call__(self, *args)
-        flat = data.ndim == 1
-        raw, mask, tracked = [], "", False
-        for a in args:
-            if isinstance(a, Tensor):
-                d = a._data
-                if d.dtype != dt or d.shape != shape:
-                    return Op.__call__(self, *args)
-                if d.flags.c_contiguous:
-                    raw.append(d if flat else d.reshape(-1))
-                    mask += "a"
-                elif d.size and not any(d.strides):  # one value broadcast (an expanded grad)
-                    raw.append(d.flat[0])
-                    mask += "s"
-                else:
-                    return Op.__call__(self, *args)
-                tracked = tracked or a._requires_grad or a.grad_fn is not None
-            elif self._numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
-                raw.append(dt.type(a))
-                mask += "s"
-            else:
-                return Op.__call__(self, *args)
-        out = np.empty(shape, np.bool_ if self._result_bool else dt)
-        kernels = ew.flat_kernels(self._kernel, dt, mask)
-        kernels[out.size >= ew.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
-        result = Tensor._make(out)
-        if tracked and self.differentiable and not self._result_bool and is_grad_enabled():
-            self._record(result, args, params, [edge(a) for a in args])
-        return result
-
-
 def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: str | None = None,
-                node_name: str | None = None, no_bool: type | None = None,
-                tensors_only: bool = False) -> Op:
+                node_name: str | None = None, variants: str = "", expr: tuple[str, str] | None = None,
+                no_bool: type | None = None, tensors_only: bool = False) -> Op:
     """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name).
-    ``no_bool``: the exception type torch raises for a bool tensor operand (None: bools are fine);
-    ``tensors_only``: every operand must be a tensor (TypeError for a number, as torch)."""
+
+    ``kind`` gives the result dtype: ``promote`` (torch.result_type of the operands),
+    ``float`` (the same, but integers give the default float) or ``bool``. ``expr``
+    (``("x", "x * x")``) defines the kernel's scalar expression where ``kernels.scalar_ops``
+    does not have it yet; ``variants`` are the public forms (see ``variants.py``).
+    ``no_bool``: the exception type torch raises for a bool tensor operand (None: bools are
+    fine); ``tensors_only``: every operand must be a tensor (TypeError for a number, as torch)."""
     names = tuple(n.strip() for n in inputs.split(","))
-    return ElementwiseOp(name, names, kernel or name, kind, vjp, node_name=node_name, no_bool=no_bool,
-                         tensors_only=tensors_only)
+    kernel = kernel or name
+    if expr is not None:
+        scalar_ops.define(kernel, *expr)
+    cond_arg = names[0] == "condition"
+    forward = _forward(kernel, kind, cond_arg)
+    if no_bool is not None or tensors_only:  # operands torch rejects for this op
+        forward = _checked_operands(forward, name, names, no_bool, tensors_only)
+    op = Op(name, names, forward, vjp, node_name=node_name,
+            meta=_metadata(kernel, kind, cond_arg), variants=variants)
+    if not cond_arg:
+        op.flat = (kernel, kind == "bool", kind == "float", no_bool is not None, not tensors_only)
+    return op
 
 
 def _checked_operands(forward, name: str, inputs: tuple, no_bool: type | None, tensors_only: bool):
@@ -227,6 +191,7 @@ def _pow_grad_other(grad, self, other, result):
 
 
 _pow_kernel = _forward("pow", "promote")
+_pow_meta = _metadata("pow", "promote")
 
 
 def _pow_forward(self, other, out=None):
@@ -237,7 +202,8 @@ def _pow_forward(self, other, out=None):
     return _pow_kernel(self, other, out=out)
 
 
-pow = Op("pow", ("self", "other"), _pow_forward, (_pow_grad_self, _pow_grad_other))  # noqa: A001
+pow = Op("pow", ("self", "other"), _pow_forward, (_pow_grad_self, _pow_grad_other),  # noqa: A001
+         meta=_pow_meta)
 
 # ---- transcendental ----------------------------------------------------------------------
 exp = elementwise("exp", "self", (lambda grad, result: grad * result,), kind="float")
@@ -336,7 +302,7 @@ _where = elementwise("where", "condition, self, other", (
 def _copy_forward(self, src, out):
     """Write ``src`` (broadcast, cast to the target's dtype) into ``out``: copy_ and fill_."""
     target = dtypes.from_numpy_dtype(out.dtype)
-    if isinstance(src, np.ndarray):
+    if is_storage(src):
         if broadcast_shapes(out.shape, src.shape) != out.shape:
             raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the broadcast "
                                f"shape {list(broadcast_shapes(out.shape, src.shape))}")
@@ -346,11 +312,18 @@ def _copy_forward(self, src, out):
         check_representable(src, out.dtype)
         src = target.np.type(bool(src) if target is dtypes.bool else src)
     _check_inplace_target(out, out.shape, target)
-    return ew.run("copy", out.dtype.name, out, src)
+    return backend_of(out).elementwise("copy", out.dtype.name, out, src)
+
+
+def _copy_meta(self, src, out):
+    if is_storage(src) and broadcast_shapes(out.shape, src.shape) != out.shape:
+        raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the broadcast "
+                           f"shape {list(broadcast_shapes(out.shape, src.shape))}")
+    return out
 
 
 copy_op = Op("copy_", ("self", "src"), _copy_forward, (_zeros, lambda grad: grad),
-             node_name="CopyBackwards")
+             node_name="CopyBackwards", meta=_copy_meta)
 
 # ---- comparison and logic (no gradient) --------------------------------------------------
 eq = elementwise("eq", "self, other", kind="bool")

@@ -20,10 +20,9 @@ import math
 
 import numpy as np
 
-from kernels.cpu import elementwise as ek
-from kernels.cpu import index as ik
-
-from .. import dtypes
+from .. import backends, dtypes
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 from ..factories import zeros
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -60,17 +59,17 @@ def _akb(a: np.ndarray, dim: int, count: int = 1) -> np.ndarray:
     try:
         v.shape = akb
     except AttributeError:
-        v = ek.copy(a).reshape(akb)
+        v = backends.copy(a).reshape(akb)
     return v
 
 
-def _write_akb(region: np.ndarray, dim: int, count: int, kernel, *args) -> None:
-    """Run ``kernel(region_akb, *args)`` writing into ``region``; through a temporary when
+def _write_akb(region: np.ndarray, dim: int, count: int, kernel: str, *args) -> None:
+    """Run the backend's index kernel ``kernel(region_akb, *args)`` writing into ``region``; through a temporary when
     ``region`` has no (A, K, B) view."""
     target = _akb(region, dim, count)
-    kernel(target, *args)
+    getattr(backend_of(target).index, kernel)(target, *args)
     if not np.shares_memory(target, region) and region.size:
-        ek.run("copy", region.dtype.name, region, target.reshape(region.shape))
+        backends.elementwise("copy", region.dtype.name, region, target.reshape(region.shape))
 
 
 def _indices(index) -> np.ndarray:
@@ -90,8 +89,9 @@ def _index_select_forward(self: np.ndarray, index: np.ndarray, dim: int) -> np.n
     n = self.shape[dim] if self.ndim else 1
     idx = check_index(_indices(index), n, dim)
     src = _akb(self, dim) if self.ndim else self.reshape(1, 1, 1)
-    out = np.empty(self.shape[:dim] + (idx.size,) + self.shape[dim + 1:], self.dtype)
-    ik.index_select(src, idx, out.reshape(src.shape[0], idx.size, src.shape[2]))
+    be = backend_of(self)
+    out = be.empty(self.shape[:dim] + (idx.size,) + self.shape[dim + 1:], self.dtype)
+    be.index.index_select(src, idx, out.reshape(src.shape[0], idx.size, src.shape[2]))
     return out if self.ndim else out.reshape(())
 
 
@@ -103,7 +103,7 @@ def _slices_source(out: np.ndarray, source, idx: np.ndarray, dim: int, name: str
         raise RuntimeError(f"{name}(): Source/destination tensor must have same slice shapes: source "
                            f"{list(src.shape)}, expected {list(expected)}")
     src = src.reshape(expected)
-    return _akb(src if src.dtype == out.dtype else ek.copy(src, out.dtype), dim)
+    return _akb(src if src.dtype == out.dtype else backends.copy(src, out.dtype), dim)
 
 
 def _index_write_forward(kernel, name: str):
@@ -111,7 +111,7 @@ def _index_write_forward(kernel, name: str):
     ``source``'s slices into a copy of ``self`` (or into ``out``, in place)."""
 
     def forward(self, index, source, dim: int, out=None):
-        out = ek.copy(self) if out is None else out
+        out = backends.copy(self) if out is None else out
         view = out if out.ndim else out.reshape(1)
         raw = _indices(index)
         src = _slices_source(view, source, raw, dim, name)  # torch checks the shapes first
@@ -122,17 +122,30 @@ def _index_write_forward(kernel, name: str):
     return forward
 
 
-_index_select = Op("index_select", ("self", "index"), _index_select_forward, (
+def _index_select_meta(self, index, dim: int) -> MetaArray:
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if not self.ndim:
+        return MetaArray((), self.dtype)
+    return MetaArray(self.shape[:dim] + (index.size,) + self.shape[dim + 1:], self.dtype)
+
+
+def _same_meta(self, *operands, out=None, **params) -> MetaArray:
+    """Ops whose result is ``self`` updated: its shape and dtype (index values are not checked on meta)."""
+    return out if out is not None else MetaArray(self.shape, self.dtype)
+
+
+_index_select = Op("index_select", ("self", "index"), _index_select_forward, meta=_index_select_meta, vjp=(
     lambda grad, index, self_shape, dim: _index_add(_zeros_like_shape(self_shape, grad), index, grad, dim=dim),
 ))
 _index_add = Op("index_add", ("self", "index", "source"),
-                _index_write_forward(ik.index_add, "index_add_"), (
+                _index_write_forward("index_add", "index_add_"), meta=_same_meta, vjp=(
     lambda grad: grad,
     None,
     lambda grad, index, dim: _index_select(grad, index, dim=dim),
 ))
 _index_copy = Op("index_copy", ("self", "index", "source"),
-                 _index_write_forward(ik.index_copy, "index_copy_"), (
+                 _index_write_forward("index_copy", "index_copy_"), meta=_same_meta, vjp=(
     lambda grad, index, dim, source_shape: _index_copy(grad, index, _zeros_like_shape(source_shape, grad),
                                                        dim=dim),
     None,
@@ -185,20 +198,21 @@ def _check_gather_shapes(name: str, self: np.ndarray, index: np.ndarray, dim: in
 
 
 def _gather_forward(self: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
+    be = backend_of(self)
     if index.size == 0:  # torch accepts an empty index of any shape
-        return np.empty(index.shape, self.dtype)
+        return be.empty(index.shape, self.dtype)
     _check_gather_shapes("gather", self, index, dim)
     a, i = self.reshape(self.shape or (1,)), index.reshape(index.shape or (1,))
     idx = check_index(i, a.shape[dim], dim, error=RuntimeError)
     src = a[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(i.shape))]
-    out = np.empty(i.shape, self.dtype)
-    ik.gather(_akb(src, dim), _akb(idx, dim), _akb(out, dim))
+    out = be.empty(i.shape, self.dtype)
+    be.index.gather(_akb(src, dim), _akb(idx, dim), _akb(out, dim))
     return out.reshape(index.shape)
 
 
 def _scatter_forward(kernel):
     def forward(self, index, src, dim: int, out=None):
-        out = ek.copy(self) if out is None else out
+        out = backends.copy(self) if out is None else out
         if index.size == 0:  # nothing to write (torch accepts an empty index of any shape)
             return out
         src = np.asarray(src)
@@ -228,16 +242,28 @@ def _pad_to(g, shape: tuple):
     return pad(g, tuple(p for n, m in reversed(list(zip(g.shape, shape))) for p in (0, m - n)))
 
 
-_gather = Op("gather", ("self", "index"), _gather_forward, (
+def _gather_meta(self, index, dim: int) -> MetaArray:
+    if index.size:
+        _check_gather_shapes("gather", self, index, dim)
+    return MetaArray(index.shape, self.dtype)
+
+
+def _scatter_meta(self, index, src, dim: int, out=None) -> MetaArray:
+    if index.size:
+        _check_gather_shapes("scatter", self, index, dim, src if hasattr(src, "ndim") else None)
+    return _same_meta(self, out=out)
+
+
+_gather = Op("gather", ("self", "index"), _gather_forward, meta=_gather_meta, vjp=(
     lambda grad, index, self_shape, dim: _scatter_add(_zeros_like_shape(self_shape, grad), index, grad,
                                                       dim=dim),
 ))
-_scatter_add = Op("scatter_add", ("self", "index", "src"), _scatter_forward(ik.scatter_add), (
+_scatter_add = Op("scatter_add", ("self", "index", "src"), _scatter_forward("scatter_add"), meta=_scatter_meta, vjp=(
     lambda grad: grad,
     None,
     lambda grad, index, dim, src_shape: _src_grad(grad, index, dim, src_shape),
 ))
-_scatter = Op("scatter", ("self", "index", "src"), _scatter_forward(ik.scatter), (
+_scatter = Op("scatter", ("self", "index", "src"), _scatter_forward("scatter"), meta=_scatter_meta, vjp=(
     lambda grad, index, dim: _scatter(grad, index, 0.0, dim=dim),
     None,
     lambda grad, index, dim, src_shape: _src_grad(grad, index, dim, src_shape),
@@ -294,21 +320,31 @@ def _check_mask(mask: np.ndarray, name: str) -> None:
 def _masked_select_forward(self: np.ndarray, mask: np.ndarray) -> np.ndarray:
     _check_mask(mask, "masked_select")
     shape = ew.broadcast_shapes(self.shape, mask.shape)
-    src = ek.copy(np.broadcast_to(self, shape)).reshape(-1)
-    m = ek.copy(np.broadcast_to(mask, shape)).reshape(-1)
-    out = np.empty(int(np.count_nonzero(m)), self.dtype)
-    ik.masked_select(src, m, out)
+    src = backends.copy(np.broadcast_to(self, shape)).reshape(-1)
+    m = backends.copy(np.broadcast_to(mask, shape)).reshape(-1)
+    be = backend_of(self)
+    out = be.empty(int(np.count_nonzero(m)), self.dtype)
+    be.index.masked_select(src, m, out)
     return out
 
 
 def _masked_scatter_zeros_forward(values: np.ndarray, mask: np.ndarray, shape: tuple) -> np.ndarray:
-    m = ek.copy(np.broadcast_to(mask, shape)).reshape(-1)
-    out = np.zeros(shape, values.dtype)
-    ik.masked_scatter(out.reshape(-1), m, values.reshape(-1))
+    m = backends.copy(np.broadcast_to(mask, shape)).reshape(-1)
+    be = backend_of(values)
+    out = be.zeros(shape, values.dtype)
+    be.index.masked_scatter(out.reshape(-1), m, values.reshape(-1))
     return out
 
 
-masked_select = Op("masked_select", ("self", "mask"), _masked_select_forward, (
+def _data_dependent(name: str):
+    def meta(*args, **params):
+        raise NotImplementedError(f"{name}: the output shape depends on the values, which a 'meta' "
+                                  "tensor does not have")
+    return meta
+
+
+masked_select = Op("masked_select", ("self", "mask"), _masked_select_forward, meta=_data_dependent("masked_select"),
+                   vjp=(
     lambda grad, mask, self_shape: _masked_scatter_zeros(
         grad, mask, shape=ew.broadcast_shapes(self_shape, mask.shape)),
 ))
@@ -385,6 +421,14 @@ def _parse(input: Tensor, key):
         elif a is None:
             basic.append(k)
             in_dim += 1
+        elif isinstance(a, MetaArray):
+            if a.dtype == np.bool_:
+                _data_dependent("indexing with a bool mask")()
+            basic.append(slice(None))
+            arrays.append(a)
+            dims.append(out_dim)
+            in_dim += 1
+            out_dim += 1
         elif a.dtype == np.bool_:
             if a.ndim == 0:
                 raise IndexError("indexing with a 0-d bool mask is not supported")
@@ -412,18 +456,23 @@ def _advanced(view: Tensor, arrays: list, dims: list):
     """(tensor, first dim, count, broadcast index shape, combined flat index) for the advanced
     part: the indexed dims made adjacent (moved to the front when they are not)."""
     try:
-        arrays = np.broadcast_arrays(*arrays)
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        if not any(isinstance(a, MetaArray) for a in arrays):
+            arrays = np.broadcast_arrays(*arrays)
     except ValueError:
         raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
                          + ", ".join(str(list(a.shape)) for a in arrays)) from None
     if dims != list(range(dims[0], dims[0] + len(dims))):
         view = vw.permute(view, dims + [d for d in range(view.dim()) if d not in dims])
         dims = list(range(len(dims)))
+    be = backend_of(view._data)
+    if any(isinstance(a, MetaArray) for a in arrays):
+        return view, dims[0], len(dims), shape, Tensor._make(MetaArray((math.prod(shape),), np.int64))
     sizes = [view.shape[d] for d in dims]
-    combined = np.zeros(arrays[0].shape, np.int64)
+    combined = np.zeros(shape, np.int64)
     for a, n in zip(arrays, sizes):
         combined = combined * n + a
-    return view, dims[0], len(dims), arrays[0].shape, Tensor._make(combined.reshape(-1))
+    return view, dims[0], len(dims), shape, Tensor._make(be.from_numpy(combined.reshape(-1)))
 
 
 def _take(view: Tensor, first: int, count: int, ishape: tuple, combined: Tensor) -> Tensor:
@@ -444,15 +493,15 @@ def getitem(input: Tensor, key) -> Tensor:
 
 def _index_put_forward(self, values, first: int, count: int, ishape: tuple, index: np.ndarray,
                        accumulate: bool = False, out=None):
-    out = ek.copy(self) if out is None else out
+    out = backends.copy(self) if out is None else out
     shape = out.shape[:first] + ishape + out.shape[first + count:]
     values = np.asarray(values)
     if ew.broadcast_shapes(shape, values.shape) != shape:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(shape)}")
-    src = ek.copy(np.broadcast_to(values, shape), out.dtype)
+    src = backends.copy(np.broadcast_to(values, shape), out.dtype)
     src = src.reshape(math.prod(shape[:first]), index.size, math.prod(shape[first + len(ishape):]))
-    _write_akb(out, first, count, ik.index_add if accumulate else ik.index_copy, index, src)
+    _write_akb(out, first, count, "index_add" if accumulate else "index_copy", index, src)
     return out
 
 
@@ -492,8 +541,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = top
     elif top > num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    out = np.zeros(labels.shape + (num_classes,), np.int64)
+    be = backend_of(labels)
+    out = be.zeros(labels.shape + (num_classes,), np.int64)
     n = labels.size
-    ik.scatter(out.reshape(n, num_classes, 1), labels.astype(np.int64).reshape(n, 1, 1),
+    be.index.scatter(out.reshape(n, num_classes, 1), labels.astype(np.int64).reshape(n, 1, 1),
                np.broadcast_to(np.int64(1), (n, 1, 1)))
     return Tensor._make(out)

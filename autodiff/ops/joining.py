@@ -15,9 +15,9 @@ from typing import Sequence
 
 import numpy as np
 
-from kernels.cpu import elementwise as ek
-
-from .. import dtypes
+from .. import backends, dtypes
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 from ..tensor import Tensor
 from . import views as vw
 from .indexing import index_select
@@ -26,15 +26,19 @@ from .op import Op
 
 def _copy_into(out: np.ndarray, src: np.ndarray) -> None:
     if out.size:
-        ek.run("copy", out.dtype.name, out, src)
+        backends.elementwise("copy", out.dtype.name, out, src)
 
 
 # ---- cat / stack ------------------------------------------------------------------------------
 
-def _cat_forward(*arrays, dim: int, sizes: tuple) -> np.ndarray:
-    dtype = dtypes.result_type(arrays).np
+def _cat_meta(*arrays, dim: int, sizes: tuple) -> MetaArray:
     shape = arrays[0].shape
-    out = np.empty(shape[:dim] + (sum(sizes),) + shape[dim + 1:], dtype)
+    return MetaArray(shape[:dim] + (sum(sizes),) + shape[dim + 1:], dtypes.result_type(arrays).np)
+
+
+def _cat_forward(*arrays, dim: int, sizes: tuple) -> np.ndarray:
+    meta = _cat_meta(*arrays, dim=dim, sizes=sizes)
+    out = backend_of(arrays[0]).empty(meta.shape, meta.dtype)
     start = 0
     for a, n in zip(arrays, sizes):
         _copy_into(out[(slice(None),) * dim + (slice(start, start + n),)], a)
@@ -49,7 +53,8 @@ def _piece(i: int):
 @lru_cache(maxsize=None)
 def _cat_op(n: int) -> Op:
     """The cat op for ``n`` operands (an Op has a fixed number of operands)."""
-    return Op("cat", tuple(f"t{i}" for i in range(n)), _cat_forward, tuple(_piece(i) for i in range(n)))
+    return Op("cat", tuple(f"t{i}" for i in range(n)), _cat_forward, tuple(_piece(i) for i in range(n)),
+              meta=_cat_meta)
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -130,10 +135,15 @@ def tile(input: Tensor, dims) -> Tensor:
 # ---- flip / roll ------------------------------------------------------------------------------
 
 def _flip_forward(data: np.ndarray, dims: tuple) -> np.ndarray:
-    return ek.copy(data[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(data.ndim))])
+    return backends.copy(data[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(data.ndim))])
 
 
-_flip = Op("flip", ("self",), _flip_forward, (lambda grad, dims: _flip(grad, dims=dims),))
+def _same_meta(data, *args, out=None, **params) -> MetaArray:
+    """The metadata rule of the ops whose result has the input's shape and dtype."""
+    return out if out is not None else MetaArray(data.shape, data.dtype)
+
+
+_flip = Op("flip", ("self",), _flip_forward, (lambda grad, dims: _flip(grad, dims=dims),), meta=_same_meta)
 
 
 def flip(input: Tensor, dims) -> Tensor:
@@ -147,7 +157,7 @@ def flip(input: Tensor, dims) -> Tensor:
 
 
 def _roll_forward(data: np.ndarray, shift: int, dim: int) -> np.ndarray:
-    out = np.empty(data.shape, data.dtype)
+    out = backend_of(data).empty(data.shape, data.dtype)
     n = data.shape[dim]
     s = shift % n if n else 0
     lead = (slice(None),) * dim
@@ -156,7 +166,8 @@ def _roll_forward(data: np.ndarray, shift: int, dim: int) -> np.ndarray:
     return out
 
 
-_roll = Op("roll", ("self",), _roll_forward, (lambda grad, shift, dim: _roll(grad, shift=-shift, dim=dim),))
+_roll = Op("roll", ("self",), _roll_forward, (lambda grad, shift, dim: _roll(grad, shift=-shift, dim=dim),),
+           meta=_same_meta)
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
@@ -177,22 +188,35 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 # ---- tril / triu ------------------------------------------------------------------------------
 
+def _check_triangle(data, lower: bool) -> None:
+    if data.ndim < 2:
+        raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
+
+
+def _triangle_meta(lower: bool):
+    def meta(data, diagonal: int = 0, out=None) -> MetaArray:
+        _check_triangle(data, lower)
+        return _same_meta(data, out=out)
+    return meta
+
+
 def _triangle_forward(lower: bool):
     def forward(data: np.ndarray, diagonal: int = 0, out=None) -> np.ndarray:
-        if data.ndim < 2:
-            raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
+        _check_triangle(data, lower)
         rows, cols = data.shape[-2:]
         keep = np.tri(rows, cols, diagonal, dtype=np.bool_)
         if not lower:
             keep = ~np.tri(rows, cols, diagonal - 1, dtype=np.bool_)
         if out is None:
-            out = np.empty(data.shape, data.dtype)
-        return ek.run("where", data.dtype.name, out, keep, data, data.dtype.type(0))
+            out = backend_of(data).empty(data.shape, data.dtype)
+        return backends.elementwise("where", data.dtype.name, out, keep, data, data.dtype.type(0))
     return forward
 
 
-_tril = Op("tril", ("self",), _triangle_forward(True), (lambda grad, diagonal=0: _tril(grad, diagonal=diagonal),))
-_triu = Op("triu", ("self",), _triangle_forward(False), (lambda grad, diagonal=0: _triu(grad, diagonal=diagonal),))
+_tril = Op("tril", ("self",), _triangle_forward(True), (lambda grad, diagonal=0: _tril(grad, diagonal=diagonal),),
+           meta=_triangle_meta(True))
+_triu = Op("triu", ("self",), _triangle_forward(False), (lambda grad, diagonal=0: _triu(grad, diagonal=diagonal),),
+           meta=_triangle_meta(False))
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
@@ -215,10 +239,13 @@ def triu_(input: Tensor, diagonal: int = 0) -> Tensor:
 
 # ---- padding ------------------------------------------------------------------------------------
 
+def _constant_pad_meta(data, pads: tuple, value) -> MetaArray:
+    return MetaArray(tuple(n + lo + hi for n, (lo, hi) in zip(data.shape, pads)), data.dtype)
+
+
 def _constant_pad_forward(data: np.ndarray, pads: tuple, value) -> np.ndarray:
-    shape = tuple(n + lo + hi for n, (lo, hi) in zip(data.shape, pads))
-    out = np.empty(shape, data.dtype)
-    ek.run("copy", data.dtype.name, out, data.dtype.type(value))
+    out = backend_of(data).empty(_constant_pad_meta(data, pads, value).shape, data.dtype)
+    backends.elementwise("copy", data.dtype.name, out, data.dtype.type(value))
     _copy_into(out[tuple(slice(lo, lo + n) for n, (lo, _) in zip(data.shape, pads))], data)
     return out
 
@@ -226,7 +253,7 @@ def _constant_pad_forward(data: np.ndarray, pads: tuple, value) -> np.ndarray:
 _constant_pad = Op("constant_pad_nd", ("self",), _constant_pad_forward, (
     lambda grad, self_shape, pads: vw.basic_index(
         grad, tuple(slice(lo, lo + n) for n, (lo, _) in zip(self_shape, pads))),
-))
+), meta=_constant_pad_meta)
 
 
 def _pad_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
@@ -269,5 +296,5 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                                f"{list(input.shape)}")
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        out = index_select(out, d, Tensor._make(_pad_index(n, lo, hi, mode)))
+        out = index_select(out, d, Tensor._make(backend_of(input._data).from_numpy(_pad_index(n, lo, hi, mode))))
     return out

@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import linalg as lk
-
+from .. import backends
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 from ..factories import eye
 from .op import Op
 
 
-def _batched(x: np.ndarray) -> np.ndarray:
-    b = x.reshape((-1,) + x.shape[-2:])
-    return b if b.flags.c_contiguous else ew.copy(b)
+def _batched(x, np_dtype=None):
+    """``x`` as a C-contiguous (batch, m, n) array (cast to ``np_dtype``)."""
+    b = x.reshape((-1,) + x.shape[-2:]) if x.flags.c_contiguous else x
+    if b.flags.c_contiguous and (np_dtype is None or b.dtype == np_dtype):
+        return b
+    return backends.copy(b, np_dtype).reshape((-1,) + x.shape[-2:])
 
 
-def _square(name: str, a: np.ndarray) -> None:
+def _square(name: str, a) -> None:
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they are "
                            f"{' by '.join(map(str, a.shape[-2:]))} matrices")
@@ -36,31 +39,49 @@ def _square(name: str, a: np.ndarray) -> None:
 def _cholesky_forward(a: np.ndarray, upper: bool = False) -> np.ndarray:
     _square("cholesky", a)
     src = _batched(a)
-    out = np.empty_like(src)
-    bad = lk.cholesky(src, out) if src.size else -1
+    be = backend_of(src)
+    out = be.empty(src.shape, src.dtype)
+    bad = be.linalg.cholesky(src, out) if src.size else -1
     if bad >= 0:
         where = f"(Batch element {bad}): " if a.ndim > 2 else ""
         raise RuntimeError(f"linalg.cholesky: {where}The factorization could not be completed because the "
                            "input is not positive-definite.")
     out = out.reshape(a.shape)
-    return np.ascontiguousarray(np.swapaxes(out, -1, -2)) if upper else out
+    if not upper:
+        return out
+    return backends.copy(out.transpose(tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)))
 
 
-def _solve_forward(a: np.ndarray, b: np.ndarray, upper: bool, left: bool = True,
-                   unitriangular: bool = False) -> np.ndarray:
+def _cholesky_meta(a, upper: bool = False) -> MetaArray:
+    _square("cholesky", a)
+    return MetaArray(a.shape, a.dtype)
+
+
+def _solve_check(a, b, left: bool) -> tuple[tuple, np.dtype]:
+    """Validate the operands of solve_triangular; their broadcast batch shape and result dtype."""
     _square("solve_triangular", a)
     if b.ndim < 2 or (b.shape[-2] if left else b.shape[-1]) != a.shape[-1]:
         raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({'x'.join(map(str, a.shape[-2:]))} and "
                            f"{'x'.join(map(str, b.shape[-2:]))})")
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    dt = np.result_type(a.dtype, b.dtype)
-    aa = _batched(np.broadcast_to(a, batch + a.shape[-2:]).astype(dt, copy=False))
-    bb = _batched(np.broadcast_to(b, batch + b.shape[-2:]).astype(dt, copy=False))
-    out = np.empty_like(bb)
+    return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]), np.result_type(a.dtype, b.dtype)
+
+
+def _solve_forward(a: np.ndarray, b: np.ndarray, upper: bool, left: bool = True,
+                   unitriangular: bool = False) -> np.ndarray:
+    batch, dt = _solve_check(a, b, left)
+    aa = _batched(np.broadcast_to(a, batch + a.shape[-2:]), dt)
+    bb = _batched(np.broadcast_to(b, batch + b.shape[-2:]), dt)
+    be = backend_of(bb)
+    out = be.empty(bb.shape, bb.dtype)
     if out.size:
-        lk.solve_triangular(aa, bb, out, upper, left, unitriangular)
+        be.linalg.solve_triangular(aa, bb, out, upper, left, unitriangular)
     return out.reshape(batch + b.shape[-2:])
+
+
+def _solve_meta(a, b, upper: bool, left: bool = True, unitriangular: bool = False) -> MetaArray:
+    batch, dt = _solve_check(a, b, left)
+    return MetaArray(batch + b.shape[-2:], dt)
 
 
 def _solve_grad_b(grad, self, upper, left=True, unitriangular=False):
@@ -76,7 +97,7 @@ def _solve_grad_a(grad, self, result, upper, left=True, unitriangular=False):
 
 
 _solve = Op("linalg_solve_triangular", ("self", "B"), _solve_forward, (_solve_grad_a, _solve_grad_b),
-            node_name="LinalgSolveTriangularBackward0")
+            node_name="LinalgSolveTriangularBackward0", meta=_solve_meta)
 
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):
@@ -95,7 +116,7 @@ def _cholesky_grad(grad, result, upper=False):
 
 
 _cholesky = Op("linalg_cholesky", ("self",), _cholesky_forward, (_cholesky_grad,),
-               node_name="LinalgCholeskyBackward0")
+               node_name="LinalgCholeskyBackward0", meta=_cholesky_meta)
 
 
 def cholesky(A, *, upper: bool = False):

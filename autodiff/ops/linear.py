@@ -12,47 +12,56 @@ import math
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import linear as lk
-from kernels.cpu import matmul as mk
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 
 from .op import Op
 
 
-def _forward(input, weight, bias):
+def _check(input, weight, bias) -> None:
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}")
     if weight.ndim != 2:
         raise RuntimeError(f"linear(): weight must be 2-D, got shape {list(weight.shape)}")
+    if bias is not None:
+        _check_bias(bias, (math.prod(input.shape[:-1]), weight.shape[0]))
+
+
+def _meta(input, weight, bias) -> MetaArray:
+    _check(input, weight, bias)
+    return MetaArray(input.shape[:-1] + (weight.shape[0],), input.dtype)
+
+
+def _forward(input, weight, bias):
+    be = backend_of(input)
+    _check(input, weight, bias)
     lead = input.shape[:-1]
     x = input.reshape(math.prod(lead), input.shape[-1]) if input.ndim != 2 else input
-    out = np.empty((x.shape[0], weight.shape[0]), input.dtype)
+    out = be.empty((x.shape[0], weight.shape[0]), input.dtype)
     has_bias = bias is not None
-    if has_bias:
-        bias = _bias_row(bias, out.shape)
+    if has_bias:  # one row of out_features values, as the kernel reads it
+        bias = np.broadcast_to(bias.reshape(-1), (weight.shape[0],))
     if out.size == 0 or x.shape[1] == 0:  # nothing to multiply: the bias (or zeros) alone
-        ew.run("copy", out.dtype.name, out, bias if has_bias else out.dtype.type(0))
+        be.elementwise("copy", out.dtype.name, out, bias if has_bias else out.dtype.type(0))
         return out.reshape(lead + (weight.shape[0],))
     if input.dtype.kind != "f":  # BLAS is float only: the exact integer product
-        mk.matmul(x[None], weight.T[None], out[None])
+        be.matmul.matmul(x[None], weight.T[None], out[None])
         if has_bias:
-            ew.run("add", out.dtype.name, out, out, bias)
+            be.elementwise("add", out.dtype.name, out, out, bias)
         return out.reshape(lead + (weight.shape[0],))
-    b = bias if has_bias and bias.flags.c_contiguous else (ew.copy(bias) if has_bias else out[0])
-    lk.linear(x, weight, b, has_bias, out)
+    b = bias if has_bias and bias.flags.c_contiguous else (be.copy(bias) if has_bias else out[0])
+    be.linear.linear(x, weight, b, has_bias, out)
     return out.reshape(lead + (weight.shape[0],))
 
 
-def _bias_row(bias: np.ndarray, out_shape: tuple) -> np.ndarray:
-    """The bias as one row of the (rows, out_features) result; torch's error if it does not
-    broadcast to it (the kernel reads out_features values from it)."""
+def _check_bias(bias, out_shape: tuple) -> None:
+    """torch's error for a bias that does not broadcast to one row of the (rows, out_features) result."""
     n = out_shape[1]
-    if bias.ndim > 1 or bias.size not in (1, n):
+    if bias.ndim > 1 or math.prod(bias.shape) not in (1, n):
         raise RuntimeError(
             f"The expanded size of the tensor ({n}) must match the existing size ({bias.shape[-1]}) at "
             f"non-singleton dimension 1.  Target sizes: {list(out_shape)}.  Tensor sizes: "
             f"{list(bias.shape)} (linear(): bias must have out_features = {n} elements)")
-    return np.broadcast_to(bias.reshape(-1), (n,))
 
 
 def _grad_weight(grad, input):
@@ -65,4 +74,4 @@ linear = Op("linear", ("input", "weight", "bias"), _forward, (
     lambda grad, weight: linear(grad, weight.t(), None),
     _grad_weight,
     lambda grad: grad.reshape(-1, grad.shape[-1]).sum(dim=0),
-), node_name="AddmmBackward0")
+), node_name="AddmmBackward0", meta=_meta)

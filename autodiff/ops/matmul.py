@@ -1,8 +1,8 @@
 """Matrix products: matmul/@ with PyTorch's rules, mm, bmm, mv, dot, outer, addmm, einsum.
 
 Everything reduces to one op, ``_bmm``: a batched (…, M, K) @ (…, K, N) product with
-broadcast batch dimensions, run by ``kernels.cpu.matmul.matmul`` on 3-D views (BLAS for
-C- or F-contiguous blocks, so transposed operands are not copied). Its backward is two
+broadcast batch dimensions, run by the backend's ``matmul.matmul`` on 3-D views (on the CPU,
+BLAS for C- or F-contiguous blocks, so transposed operands are not copied). Its backward is two
 more products (grad @ Bᵀ, Aᵀ @ grad); the op mechanism sums them back over broadcast
 batch dims. 1-D operands are handled as in torch by unsqueezing and squeezing around it.
 """
@@ -14,8 +14,9 @@ import string
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import matmul as mk
+from .. import backends
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 
 from ..tensor import Tensor
 from .checks import check_same_dtype
@@ -42,10 +43,11 @@ def _as_batch3(data: np.ndarray, batch: tuple) -> np.ndarray:
             return v
         except AttributeError:
             pass
-    return ew.copy(np.broadcast_to(data, batch + (rows, cols))).reshape(count, rows, cols)
+    return backends.copy(np.broadcast_to(data, batch + (rows, cols))).reshape(count, rows, cols)
 
 
-def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _bmm_meta(a, b) -> MetaArray:
+    """Batched matrix product: the broadcast batch dims, then (m, n)."""
     (m, k1), (k2, n) = a.shape[-2:], b.shape[-2:]
     if k1 != k2:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k1} and {k2}x{n}) "
@@ -54,16 +56,22 @@ def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dt = a.dtype
     if dt.kind == "b":
         raise RuntimeError('"addmm_impl_cpu_" not implemented for \'Bool\'')
-    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    out = np.empty((math.prod(batch), m, n), dt)
-    mk.matmul(_as_batch3(a, batch), _as_batch3(b, batch), out)
+    return MetaArray(broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, n), dt)
+
+
+def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    be = backend_of(a)
+    meta = _bmm_meta(a, b)
+    batch, (m, n) = meta.shape[:-2], meta.shape[-2:]
+    out = be.empty((math.prod(batch), m, n), meta.dtype)
+    be.matmul.matmul(_as_batch3(a, batch), _as_batch3(b, batch), out)
     return out.reshape(batch + (m, n))
 
 
 _bmm = Op("matmul", ("self", "other"), _bmm_forward, (
     lambda grad, other: _bmm(grad, other.mT),
     lambda grad, self: _bmm(self.mT, grad),
-), node_name="MmBackward0")
+), node_name="MmBackward0", meta=_bmm_meta)
 
 
 def _check_operand(t) -> None:

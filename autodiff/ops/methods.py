@@ -65,14 +65,14 @@ _METHODS = {
     "view_as": lambda self, other: vw.view(self, shape=other.shape),
     "reshape_as": lambda self, other: vw.reshape(self, other.shape),
     "unsqueeze": vw.unsqueeze, "squeeze": vw.squeeze, "flatten": vw.flatten,
-    # views (issue 3 §3)
+    # views
     "unflatten": vw.unflatten, "transpose": vw.transpose, "swapaxes": vw.transpose, "t": vw.t,
     "permute": vw.permute, "movedim": vw.movedim, "narrow": vw.narrow, "select": vw.select,
     "diagonal": vw.diagonal, "unfold": vw.unfold, "as_strided": vw.as_strided,
     "broadcast_to": vw.broadcast_to, "split": vw.split, "chunk": vw.chunk, "unbind": vw.unbind,
     "storage_offset": lambda self: vw._storage_offset(self._data),
     "T": property(vw.reverse_dims), "mT": property(vw.matrix_transpose),
-    # indexing and joining (issue 3 §4)
+    # indexing and joining
     "__getitem__": ix.getitem, "__setitem__": ix.setitem, "index_select": ix.index_select,
     "index_add": ix.index_add, "index_add_": ix.index_add_, "index_copy": ix.index_copy,
     "index_copy_": ix.index_copy_, "gather": ix.gather, "scatter": ix.scatter, "scatter_": ix.scatter_,

@@ -1,29 +1,43 @@
-"""The one mechanism behind every differentiable op.
+"""The one mechanism behind every differentiable op, and the single dispatch point.
 
 An ``Op`` is declared once with
 
 * ``inputs``: names of its operands (``("self", "other")``, as in PyTorch's
   ``derivatives.yaml``); an operand may be a Tensor or a Python number;
-* ``forward``: a function of the operands' raw values (NumPy arrays or numbers) and
-  keyword parameters returning the result array. It calls kernels; it may take
-  ``out=`` to write in place;
+* ``forward``: the implementation: a function of the operands' storage (the backend's
+  arrays: NumPy on the CPU) or numbers, and the op's parameters, returning the result
+  array (a tuple of arrays for a multi-output op). It calls kernels only through the
+  backend of its operands (``backend_of(array)``); it may take ``out=`` to write in
+  place;
+* ``meta``: the metadata rule: a function of the same arguments, where arrays are
+  anything with ``shape``/``dtype``/``strides`` (a ``MetaArray``), returning the
+  result's ``MetaArray`` (or a tuple of them): output shapes, dtypes and, for views,
+  strides. On the ``meta`` device it is all that runs; it must validate as the
+  forward does;
 * ``vjp``: one rule per operand, ``lambda grad, <names>: ...``, written with
   differentiable autodiff ops so that ``create_graph=True`` works. The names a rule
   asks for are what the op saves: operands, ``result``, keyword parameters, or
   ``<operand>_shape``; a rule taking ``**params`` receives every keyword parameter.
   Nothing else is saved, so an in-place change to an operand a rule does not read is
-  no error, as in PyTorch;
+  no error, as in PyTorch. The rules are kept in the ``vjp`` table of ``rules.py``,
+  where other transforms (jvp, batching) add their tables without editing ``Op``;
+* ``outputs``: for a multi-output op, the names of its outputs; those listed in
+  ``nondifferentiable`` (``indices``) never require grad. A rule of such an op gets
+  ``grads``, one gradient per output (None where none flowed back), as ``grad``;
 * ``view=True`` for ops whose result shares the operand's storage. A view remembers
   its base (the tensor owning the storage) and the chain of view ops that re-make it
-  from the base (``_view_chain``), which in-place writes through views rely on.
+  from the base (``_view_chain``), which in-place writes through views rely on;
+* ``variants``: the public forms made from it (``"function"``, ``"method"``,
+  ``"inplace"``), installed by ``variants.py``.
+
+``Op.__call__`` is the only place that dispatches: it finds the operands' backend,
+checks they share one device, then runs the implementation (or, on ``meta``, the
+metadata rule) and records the backward node.
 
 In-place writes through a view (``apply_`` on a tensor with a ``_base``) follow
 PyTorch's CopySlices scheme (``copy_slices.py``): the base's ``grad_fn`` becomes a node
 routing the region of the view through the in-place op's backward and the rest
 straight through; the view's ``grad_fn`` is then re-made from the base's.
-
-Forward-mode (JVP) rules are derived, not declared, for elementwise ops: their
-Jacobians are diagonal, so ``jvp = sum_i vjp_i(tangent_i)``.
 
 The engine's part of every rule is done here, once: gradients are summed back over
 broadcast dimensions and cast to the operand's dtype; saved tensors are
@@ -40,14 +54,17 @@ from typing import Callable, Sequence
 import numpy as np
 from numba.core.errors import NumbaError
 
-from kernels.cpu import elementwise as ew
-
+from .. import dtypes
 from .. import profiler as _profiler
 from ..autograd.anomaly import is_anomaly_enabled, record_trace
 from ..autograd.engine import gradient_edge
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import Node, SavedTensor, freed_error
+from ..backends import backend_of
+from ..backends.base import _BY_STORAGE
+from ..backends.meta import from_layout, layout_template
 from ..tensor import Tensor
+from . import rules
 from .checks import kernel_failure
 
 
@@ -65,7 +82,7 @@ class OpNode(Node):
         saved = self._saved
         if saved is None:
             raise freed_error()
-        grad = grads[0]
+        grad = grads[0] if self.num_outputs == 1 else tuple(grads)
         edges, meta, out = self.next_functions, self._meta, []
         for i, (rule, names) in enumerate(self.op._rules):
             if rule is None or edges[i][0] is None:
@@ -104,35 +121,52 @@ _SAVED, _SHAPE, _PARAM, _ALL = range(4)
 
 
 class Op:
-    """A differentiable operation: forward kernel call plus one backward rule per operand."""
+    """A differentiable operation: metadata rule, implementation, and one backward rule per operand."""
 
     def __init__(self, name: str, inputs: Sequence[str], forward: Callable,
                  vjp: Sequence[Callable | None] = (), view: bool = False,
-                 node_name: str | None = None) -> None:
+                 node_name: str | None = None, meta: Callable | None = None,
+                 outputs: Sequence[str] = ("result",), nondifferentiable: Sequence[str] = (),
+                 variants: str | Sequence[str] = ()) -> None:
         self.name = name
         self.inputs = tuple(inputs)
+        self._n_inputs = len(self.inputs)
         self.forward = forward
-        self.vjps = tuple(vjp) + (None,) * (len(self.inputs) - len(vjp))
+        self.meta = meta if meta is not None or not view else _layout_rule(forward)
+        self.outputs = tuple(outputs)
+        self._multi = len(self.outputs) > 1
+        # (kernel, result is bool, integers give floats): set by ``elementwise`` so that
+        # ``__call__`` can ask the backend for its flat fast path before the forward
+        self.flat = None
+        self._nondiff = tuple(o in nondifferentiable for o in self.outputs)
+        self.view = view
+        self.variants = tuple(v.strip() for v in variants.split(",")) if isinstance(variants, str) and variants \
+            else tuple(variants)
+        vjps = tuple(vjp) + (None,) * (len(self.inputs) - len(vjp))
+        rules.vjp.define(self, vjps)
         self.vjp_args = tuple(
             tuple("**" if p.kind is p.VAR_KEYWORD else n
                   for n, p in inspect.signature(r).parameters.items())[1:] if r is not None else ()
-            for r in self.vjps
+            for r in vjps
         )
         self.saves = {n for args in self.vjp_args for n in args
-                      if n in self.inputs or n == "result"}
-        self._save_inputs = [(n, self.inputs.index(n)) for n in sorted(self.saves) if n != "result"]
-        self._save_result = "result" in self.saves
+                      if n in self.inputs or n in self.outputs}
+        self._save_inputs = [(n, self.inputs.index(n)) for n in sorted(self.saves) if n in self.inputs]
+        self._save_outputs = [(n, nr) for nr, n in enumerate(self.outputs) if n in self.saves]
         self._rules = [(rule, [self._classify(n) for n in names])
-                       for rule, names in zip(self.vjps, self.vjp_args)]
-        self.differentiable = any(r is not None for r in self.vjps)
+                       for rule, names in zip(vjps, self.vjp_args)]
+        self.differentiable = any(r is not None for r in vjps)
         signature = inspect.signature(forward).parameters.values()
         # the forward's parameters after the operands, so that positional ones (x.sum(1))
         # are recorded by name for the backward rules, as keyword ones are
         self._param_names = () if any(p.kind is p.VAR_POSITIONAL for p in signature) else tuple(
             p.name for p in signature)[len(self.inputs):]
-        self.view = view
         self.node_cls = type(node_name or f"{_camel(name)}Backward0", (OpNode,),
-                             {"__slots__": (), "op": self})
+                             {"__slots__": (), "op": self, "num_outputs": len(self.outputs)})
+
+    @property
+    def vjps(self) -> tuple:
+        return rules.vjp[self]
 
     def _classify(self, name: str) -> tuple:
         """Where a rule's argument comes from: saved tensors, an operand's shape, or parameters."""
@@ -153,7 +187,7 @@ class Op:
 
     def _bind(self, args: tuple, params: dict) -> tuple:
         """(operands, params) with positional parameters moved into params by name."""
-        n = len(self.inputs)
+        n = self._n_inputs
         if len(args) <= n or not self._param_names:
             return args, params
         extra = args[n:]
@@ -165,15 +199,38 @@ class Op:
             raise TypeError(f"{self.name}() got multiple values for argument '{name}'")
         return args[:n], {**named, **params}
 
-    def __call__(self, *args, **params) -> Tensor:
+    def __call__(self, *args, **params):
         if _profiler.active and _profiler.intercept(self):  # a profile runs: time this call
             return _profiler.op_call(self, Op.__call__, args, params)
-        args, params = self._bind(args, params)
-        raw = [a._data if isinstance(a, Tensor) else a for a in args]
-        try:
-            data = self.forward(*raw, **params)
-        except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
-            raise kernel_failure(self.name, raw, params, e) from e
+        if len(args) > self._n_inputs:
+            args, params = self._bind(args, params)
+        raw, storage, tracked = [], None, False
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a._data
+                if type(d) is not storage:
+                    if storage is not None:
+                        _device_mismatch(args)
+                    storage = type(d)
+                raw.append(d)
+                if a._requires_grad or a.grad_fn is not None:
+                    tracked = True
+            else:
+                raw.append(a)
+        be = _BY_STORAGE[storage] if storage is not None else None
+        if be is None or be.computes:
+            try:
+                data = None
+                if self.flat is not None and be is not None and not params:
+                    data = be.elementwise_flat(*self.flat, raw)
+                if data is None:
+                    data = self.forward(*raw, **params)
+            except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
+                raise kernel_failure(self.name, raw, params, e) from e
+        else:
+            data = self._run_meta(raw, params)
+        if self._multi:
+            return self._wrap_outputs(data, args, params, tracked)
         if self.view:
             src = args[0]
             out = Tensor._make(data, version_counter=src._version_counter,
@@ -181,23 +238,48 @@ class Op:
             out._view_chain = src._view_chain + ((self, params),)
         else:
             out = Tensor._make(data)
-        if self.differentiable and data.dtype.kind == "f" and is_grad_enabled():
-            for a in args:
-                if isinstance(a, Tensor) and (a._requires_grad or a.grad_fn is not None):
-                    self._record(out, args, params, [edge(a) for a in args])
-                    if self.view:  # an in-place write through another view must update it
-                        base = out._base
-                        if base._views is None:
-                            base._views = weakref.WeakSet()
-                        base._views.add(out)
-                    break
+        if tracked and self.differentiable and is_grad_enabled() and data.dtype in dtypes.DIFFERENTIABLE_NP:
+            self._record((out,), args, params, [edge(a) for a in args])
+            if self.view:  # an in-place write through another view must update it
+                base = out._base
+                if base._views is None:
+                    base._views = weakref.WeakSet()
+                base._views.add(out)
         return out
+
+    def _run_meta(self, raw: list, params: dict):
+        if self.meta is None:
+            raise NotImplementedError(f"{self.name}: this op has no metadata rule, so it cannot run "
+                                      "on the 'meta' device")
+        return self.meta(*raw, **params)
+
+    def _wrap_outputs(self, data: tuple, args: tuple, params: dict, tracked: bool) -> tuple:
+        """The tensors of a multi-output op; the differentiable ones share one backward node."""
+        outs = []
+        src = args[0]
+        for d in data:
+            if self.view:
+                t = Tensor._make(d, version_counter=src._version_counter,
+                                 base=src._base if src._base is not None else src)
+                t._view_chain = src._view_chain + ((self, params),)
+            else:
+                t = Tensor._make(d)
+            outs.append(t)
+        if tracked and self.differentiable and is_grad_enabled():
+            if any(not nd and dtypes.is_differentiable(t.dtype) for t, nd in zip(outs, self._nondiff)):
+                self._record(outs, args, params, [edge(a) for a in args])
+        return tuple(outs)
 
     def apply_(self, target: Tensor, *others, **params) -> Tensor:
         """The in-place form: ``target = op(target, *others)`` written into target's storage."""
         if _profiler.active and _profiler.intercept(self):  # a profile runs: time this call
             return _profiler.op_call(self, Op.apply_, (target,) + others, params)
         args, params = self._bind((target,) + others, params)
+        _check_same_device(args)
+        if not backend_of(target._data).computes:
+            self._run_meta([a._data if isinstance(a, Tensor) else a for a in args], params)
+            target._version_counter[0] += 1
+            return target
         record = self.differentiable and is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
         through_view = False
@@ -219,14 +301,15 @@ class Op:
         target._version_counter[0] += 1
         if record:
             target._requires_grad = False
-            self._record(target, args, params, edges)
+            self._record((target,), args, params, edges)
             if through_view:
                 from .copy_slices import rebase_view_write
 
                 rebase_view_write(target)
         return target
 
-    def _record(self, out: Tensor, args: tuple, params: dict, edges: list) -> None:
+    def _record(self, outs: Sequence[Tensor], args: tuple, params: dict, edges: list) -> None:
+        """Make the backward node; it becomes the ``grad_fn`` of every differentiable output."""
         node = self.node_cls()
         node.next_functions = tuple(edges)
         node._params = params
@@ -236,18 +319,51 @@ class Op:
         for name, index in self._save_inputs:
             a = args[index]
             saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
-        out.grad_fn = node
-        out._output_nr = 0
-        if self._save_result:
-            saved["result"] = SavedTensor(out, is_output=True)
+        if self._multi:
+            for nr, (out, nondiff) in enumerate(zip(outs, self._nondiff)):
+                if not nondiff:
+                    out.grad_fn = node
+                    out._output_nr = nr
+        else:
+            outs[0].grad_fn = node
+        for name, nr in self._save_outputs:
+            saved[name] = SavedTensor(outs[nr], is_output=True)
         node._saved = saved
         if is_anomaly_enabled():
             record_trace(node)
 
 
+def _layout_rule(forward: Callable) -> Callable:
+    """The metadata rule of a view op: its forward applied to a layout-only template."""
+
+    def meta(data, *rest, **params):
+        template = layout_template(data)
+        return from_layout(forward(template, *rest, **params), template, data)
+
+    return meta
+
+
 def edge(a) -> tuple:
     """The graph edge for operand ``a``; (None, 0) for numbers."""
     return gradient_edge(a) if isinstance(a, Tensor) else (None, 0)
+
+
+def _device_mismatch(args) -> None:
+    devices = []
+    for a in args:
+        if isinstance(a, Tensor) and a.device not in devices:
+            devices.append(a.device)
+    raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                       f"devices, {devices[0]} and {devices[1]}!")
+
+
+def _check_same_device(args) -> None:
+    storage = None
+    for a in args:
+        if isinstance(a, Tensor):
+            if storage is not None and type(a._data) is not storage:
+                _device_mismatch(args)
+            storage = type(a._data)
 
 
 def _check_inplace_allowed(target: Tensor) -> None:
@@ -266,4 +382,4 @@ def _no_partial_overlap(a: np.ndarray, target: np.ndarray) -> np.ndarray:
         return a
     same = (a.__array_interface__["data"][0] == target.__array_interface__["data"][0]
             and a.strides == target.strides and a.shape == target.shape)
-    return a if same else ew.copy(a)
+    return a if same else backend_of(a).copy(a)

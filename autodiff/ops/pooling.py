@@ -1,8 +1,8 @@
 """2-D pooling ops over ``(N, C, H, W)`` tensors.
 
-* ``max_pool2d(self, indices)``: the forward kernel writes the window maxima and fills
-  ``indices`` (an int64 tensor the caller allocates, returned by ``return_indices=True``)
-  with each maximum's flat position in its plane; the backward scatters by those
+* ``max_pool2d(self)``: a two-output op, the window maxima and their ``indices`` (int64,
+  not differentiable, returned by ``return_indices=True``): each maximum's flat position
+  in its plane. The backward scatters by those
   indices (``plane_scatter_add``), whose own backward gathers by them (``plane_gather``).
 * ``avg_pool2d`` and ``adaptive_avg_pool2d``: one linear kernel over explicit windows;
   the backward is the adjoint kernel, whose backward is the forward again. The windows
@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import pool as pk
+from .. import backends
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 
 from .op import Op
 
 
 def _contig(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else ew.copy(a)
+    return a if a.flags.c_contiguous else backends.copy(a)
 
 
 def _planes(a: np.ndarray) -> np.ndarray:
@@ -38,40 +39,50 @@ def pool_out_size(size: int, k: int, stride: int, pad: int, dil: int, ceil_mode:
 
 
 # ---- max pooling ---------------------------------------------------------------------------
-def _max_pool_forward(self, indices, kernel_size, stride, padding, dilation):
+def _max_pool_meta(self, kernel_size, stride, padding, dilation, out_hw) -> tuple:
+    shape = self.shape[:2] + tuple(out_hw)
+    return MetaArray(shape, self.dtype), MetaArray(shape, np.int64)
+
+
+def _max_pool_forward(self, kernel_size, stride, padding, dilation, out_hw):
+    be = backend_of(self)
     x = _planes(self)
-    out_hw = indices.shape[-2:]
-    y = np.empty((x.shape[0],) + out_hw, self.dtype)
-    pk.max_pool2d(x, y, indices.reshape((-1,) + out_hw), *kernel_size, *stride, *padding, *dilation)
-    return y.reshape(indices.shape)
+    out_hw = tuple(out_hw)
+    indices = be.empty(self.shape[:2] + out_hw, np.int64)
+    y = be.empty((x.shape[0],) + out_hw, self.dtype)
+    be.pool.max_pool2d(x, y, indices.reshape((-1,) + out_hw), *kernel_size, *stride, *padding, *dilation)
+    return y.reshape(indices.shape), indices
 
 
 def _gather_forward(self, indices):
-    y = np.empty(indices.shape, self.dtype)
-    pk.plane_gather(_contig(self).reshape(y.shape[0] * y.shape[1], -1),
+    be = backend_of(self)
+    y = be.empty(indices.shape, self.dtype)
+    be.pool.plane_gather(_contig(self).reshape(y.shape[0] * y.shape[1], -1),
                     _contig(indices).reshape(y.shape[0] * y.shape[1], -1), y.reshape(y.shape[0] * y.shape[1], -1))
     return y
 
 
 def _scatter_forward(grad_output, indices, self_shape):
-    x = np.empty(self_shape, grad_output.dtype)
+    be = backend_of(grad_output)
+    x = be.empty(self_shape, grad_output.dtype)
     planes = self_shape[0] * self_shape[1]
-    pk.plane_scatter_add(_contig(grad_output).reshape(planes, -1), _contig(indices).reshape(planes, -1),
+    be.pool.plane_scatter_add(_contig(grad_output).reshape(planes, -1), _contig(indices).reshape(planes, -1),
                          x.reshape(planes, -1))
     return x
 
 
-max_pool2d = Op("max_pool2d_with_indices", ("self", "indices"), _max_pool_forward, (
-    lambda grad, indices, self_shape: plane_scatter_add(grad, indices, self_shape=self_shape),
-), node_name="MaxPool2DWithIndicesBackward0")
+max_pool2d = Op("max_pool2d_with_indices", ("self",), _max_pool_forward, (
+    lambda grads, indices, self_shape: plane_scatter_add(grads[0], indices, self_shape=self_shape),
+), node_name="MaxPool2DWithIndicesBackward0", meta=_max_pool_meta, outputs=("values", "indices"),
+    nondifferentiable=("indices",))
 
 plane_gather = Op("plane_gather", ("self", "indices"), _gather_forward, (
     lambda grad, indices, self_shape: plane_scatter_add(grad, indices, self_shape=self_shape),
-))
+), meta=lambda self, indices: MetaArray(indices.shape, self.dtype))
 
 plane_scatter_add = Op("plane_scatter_add", ("grad_output", "indices"), _scatter_forward, (
     lambda grad, indices: plane_gather(grad, indices),
-))
+), meta=lambda grad_output, indices, self_shape: MetaArray(self_shape, grad_output.dtype))
 
 
 # ---- average pooling ---------------------------------------------------------------------
@@ -91,16 +102,18 @@ def adaptive_windows(size: int, n: int) -> tuple:
 
 
 def _window_forward(self, h0, h1, w0, w1, div):
+    be = backend_of(self)
     x = _planes(self)
-    y = np.empty((x.shape[0], len(h0), len(w0)), self.dtype)
-    pk.window_avg(x, y, h0, h1, w0, w1, div.astype(self.dtype, copy=False))
+    y = be.empty((x.shape[0], len(h0), len(w0)), self.dtype)
+    be.pool.window_avg(x, y, h0, h1, w0, w1, div.astype(self.dtype, copy=False))
     return y.reshape(self.shape[:-2] + y.shape[1:])
 
 
 def _window_backward(grad_output, h0, h1, w0, w1, div, self_shape):
+    be = backend_of(grad_output)
     gy = _planes(grad_output)
-    gx = np.empty(self_shape, grad_output.dtype)
-    pk.window_avg_backward(gy, gx.reshape((-1,) + self_shape[-2:]), h0, h1, w0, w1,
+    gx = be.empty(self_shape, grad_output.dtype)
+    be.pool.window_avg_backward(gy, gx.reshape((-1,) + self_shape[-2:]), h0, h1, w0, w1,
                            div.astype(grad_output.dtype, copy=False))
     return gx
 
@@ -109,7 +122,8 @@ def _window_op(name: str, node_name: str) -> Op:
     return Op(name, ("self",), _window_forward, (
         lambda grad, self_shape, h0, h1, w0, w1, div: window_avg_backward(
             grad, h0=h0, h1=h1, w0=w0, w1=w1, div=div, self_shape=self_shape),
-    ), node_name=node_name)
+    ), node_name=node_name, meta=lambda self, h0, h1, w0, w1, div: MetaArray(
+        self.shape[:-2] + (len(h0), len(w0)), self.dtype))
 
 
 avg_pool2d = _window_op("avg_pool2d", "AvgPool2DBackward0")
@@ -117,7 +131,7 @@ adaptive_avg_pool2d = _window_op("adaptive_avg_pool2d", "AdaptiveAvgPool2DBackwa
 
 window_avg_backward = Op("window_avg_backward", ("grad_output",), _window_backward, (
     lambda grad, h0, h1, w0, w1, div: avg_pool2d(grad, h0=h0, h1=h1, w0=w0, w1=w1, div=div),
-))
+), meta=lambda grad_output, h0, h1, w0, w1, div, self_shape: MetaArray(self_shape, grad_output.dtype))
 
 
 def avg_pool_divisors(hp: np.ndarray, wp: np.ndarray, h: np.ndarray, w: np.ndarray,

@@ -21,10 +21,9 @@ from typing import Sequence
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import reduce as rk
-
-from .. import dtypes
+from .. import backends, dtypes
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 from ..tensor import Tensor
 from . import elementwise as E
 from .checks import check_floating
@@ -62,7 +61,7 @@ def as_akb(data: np.ndarray, dims: tuple) -> np.ndarray:
     shape = data.shape
     if dims and dims != tuple(range(dims[0], dims[-1] + 1)):
         rest = [d for d in range(data.ndim) if d not in dims]
-        data = ew.copy(data.transpose(rest + list(dims)))
+        data = backends.copy(data.transpose(rest + list(dims)))
         shape, dims = data.shape, tuple(range(len(rest), data.ndim))
     lo, hi = (dims[0], dims[-1] + 1) if dims else (data.ndim, data.ndim)
     a, k, b = math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:])
@@ -70,8 +69,8 @@ def as_akb(data: np.ndarray, dims: tuple) -> np.ndarray:
     try:
         v.shape = (a, k, b)
     except AttributeError:
-        return ew.copy(data).reshape(a, k, b)
-    return v if v.flags.c_contiguous else ew.copy(v)
+        return backends.copy(data).reshape(a, k, b)
+    return v if v.flags.c_contiguous else backends.copy(v)
 
 
 def reduced_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
@@ -80,9 +79,8 @@ def reduced_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
     return tuple(n for i, n in enumerate(shape) if i not in dims)
 
 
-def _reduce(kernel, data: np.ndarray, dim, keepdim: bool, out_dtype, name: str,
-            nonempty: bool = False, with_indices: bool = False):
-    """Run an (A, K, B) -> (A, B) kernel for ``dim``; reshape the result(s) for ``keepdim``."""
+def _reduction_dims(data, dim, name: str, nonempty: bool) -> tuple:
+    """The reduced dims, validated (a max over an empty dim has no value)."""
     dims = normalize_dims(dim, data.ndim)
     if nonempty and builtins.any(data.shape[d] == 0 for d in dims):
         if dim is None:
@@ -91,23 +89,40 @@ def _reduce(kernel, data: np.ndarray, dim, keepdim: bool, out_dtype, name: str,
                 "Specify the reduction dim with the 'dim' argument.")
         zero = next(d for d in dims if data.shape[d] == 0)
         raise IndexError(f"{name}(): Expected reduction dim {zero} to have non-zero size.")
-    x = data.reshape(1, data.size, 1) if dim is None and data.flags.c_contiguous else as_akb(data, dims)
-    out = np.empty((x.shape[0], x.shape[2]), out_dtype)
+    return dims
+
+
+def _reduced_meta(data, dim, keepdim: bool, out_dtype, name: str, nonempty: bool = False) -> MetaArray:
+    """The metadata rule of the reductions: the shape without (or keeping) ``dim``."""
+    dims = _reduction_dims(data, dim, name, nonempty)
+    return MetaArray(reduced_shape(data.shape, dims, keepdim), out_dtype)
+
+
+def _reduce(kernel: str, data: np.ndarray, dim, keepdim: bool, out_dtype, name: str,
+            nonempty: bool = False, with_indices: bool = False):
+    """Run the backend's (A, K, B) -> (A, B) kernel ``kernel`` for ``dim``; reshape the
+    result(s) for ``keepdim``."""
+    dims = _reduction_dims(data, dim, name, nonempty)
     shape = reduced_shape(data.shape, dims, keepdim)
+    be = backend_of(data)
+    x = data.reshape(1, data.size, 1) if dim is None and data.flags.c_contiguous else as_akb(data, dims)
+    out = be.empty((x.shape[0], x.shape[2]), out_dtype)
+    run = getattr(be.reduce, kernel)
     if with_indices:
-        idx = np.empty(out.shape, np.int64)
-        kernel(x, out, idx)
+        idx = be.empty(out.shape, np.int64)
+        run(x, out, idx)
         return out.reshape(shape), idx.reshape(shape)
-    kernel(x, out)
+    run(x, out)
     return out.reshape(shape)
 
 
-def _along(kernel, data: np.ndarray, dim: int, *more: np.ndarray) -> np.ndarray:
-    """Run an (A, K, B) -> (A, K, B) kernel (scans, softmax) along ``dim``."""
+def _along(kernel: str, data: np.ndarray, dim: int, *more: np.ndarray) -> np.ndarray:
+    """Run the backend's (A, K, B) -> (A, K, B) kernel (scans, softmax) along ``dim``."""
     dims = normalize_dims(dim, data.ndim)
+    be = backend_of(data)
     views = [as_akb(a, dims) for a in (data,) + more]
-    out = np.empty(views[0].shape, data.dtype)
-    kernel(*views, out)
+    out = be.empty(views[0].shape, data.dtype)
+    getattr(be.reduce, kernel)(*views, out)
     return out.reshape(data.shape)
 
 
@@ -118,7 +133,7 @@ def _accumulating_dtype(data: np.ndarray, dtype) -> np.dtype:
 
 
 def _cast(data: np.ndarray, np_dtype) -> np.ndarray:
-    return data if data.dtype == np_dtype else ew.copy(data, np_dtype)
+    return data if data.dtype == np_dtype else backends.copy(data, np_dtype)
 
 
 def _expand_back(grad, self_shape: tuple, dim, keepdim: bool):
@@ -139,16 +154,21 @@ def _kept(t, self_shape: tuple, dim, keepdim: bool):
 # ---- sums and products -------------------------------------------------------------------
 def _sum_forward(data, dim=None, keepdim=False, dtype=None):
     out_dtype = _accumulating_dtype(data, dtype)
-    return _reduce(rk.sum_, _cast(data, out_dtype), dim, keepdim, out_dtype, "sum")
+    return _reduce("sum_", _cast(data, out_dtype), dim, keepdim, out_dtype, "sum")
+
+
+def _sum_meta(data, dim=None, keepdim=False, dtype=None):
+    return _reduced_meta(data, dim, keepdim, _accumulating_dtype(data, dtype), "sum")
 
 
 sum = Op("sum", ("self",), _sum_forward,  # noqa: A001
-         (lambda grad, self_shape, dim=None, keepdim=False: _expand_back(grad, self_shape, dim, keepdim),))
+         (lambda grad, self_shape, dim=None, keepdim=False: _expand_back(grad, self_shape, dim, keepdim),),
+         meta=_sum_meta)
 
 
 def _prod_forward(data, dim=None, keepdim=False, dtype=None):
     out_dtype = _accumulating_dtype(data, dtype)
-    return _reduce(rk.prod, _cast(data, out_dtype), dim, keepdim, out_dtype, "prod")
+    return _reduce("prod", _cast(data, out_dtype), dim, keepdim, out_dtype, "prod")
 
 
 def _prod_grad(grad, self, result, dim=None, keepdim=False):
@@ -166,7 +186,7 @@ def _prod_grad(grad, self, result, dim=None, keepdim=False):
     return g * E.where(zero, E.where(zeros == 1, others, 0.0), r / nonzero)
 
 
-prod = Op("prod", ("self",), _prod_forward, (_prod_grad,))
+prod = Op("prod", ("self",), _prod_forward, (_prod_grad,), meta=_sum_meta)
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
@@ -174,14 +194,10 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     if not (dtypes.as_dtype(dtype) if dtype is not None else input.dtype).is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
-            f"complex dtype. Got: {_type_name(input.dtype)}")
+            f"complex dtype. Got: {input.dtype.scalar_name}")
     dims = normalize_dims(dim, input.dim())
     count = math.prod(input.shape[d] for d in dims)
     return sum(input, dim=dim, keepdim=keepdim, dtype=dtype) / count  # 0/0: NaN, as torch
-
-
-def _type_name(d: dtypes.dtype) -> str:
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[d.name]
 
 
 def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
@@ -230,8 +246,14 @@ def _amax_forward(kernel, name):
     return forward
 
 
-amax = Op("amax", ("self",), _amax_forward(rk.max_, "amax"), (_even_split_grad,))
-amin = Op("amin", ("self",), _amax_forward(rk.min_, "amin"), (_even_split_grad,))
+def _amax_meta(name):
+    def meta(data, dim=None, keepdim=False):
+        return _reduced_meta(data, dim, keepdim, data.dtype, name, nonempty=True)
+    return meta
+
+
+amax = Op("amax", ("self",), _amax_forward("max_", "amax"), (_even_split_grad,), meta=_amax_meta("amax"))
+amin = Op("amin", ("self",), _amax_forward("min_", "amin"), (_even_split_grad,), meta=_amax_meta("amin"))
 
 
 def _selected_grad(grad, self_shape, indices, dim, keepdim=False):
@@ -244,21 +266,32 @@ def _selected_grad(grad, self_shape, indices, dim, keepdim=False):
     return E.where(hit, _expand_back(grad, self_shape, dim, keepdim), 0.0)
 
 
-def _take_values(data, indices, dim, keepdim, values):
-    """The forward of the value half of max(dim)/min(dim): the kernel already ran."""
-    return values
+def _max_dim_op(name: str, kernel: str) -> Op:
+    """max(dim)/min(dim): two outputs, the values (differentiable) and their indices."""
+
+    def forward(data, dim, keepdim=False):
+        if data.dtype == np.bool_:  # the kernels have no bool loop: reduce the 0/1 bytes
+            values, idx = _reduce(kernel, data.view(np.uint8), dim, keepdim, np.dtype(np.uint8), name,
+                                  nonempty=True, with_indices=True)
+            return values.view(np.bool_), idx
+        return _reduce(kernel, data, dim, keepdim, data.dtype, name, nonempty=True, with_indices=True)
+
+    def meta(data, dim, keepdim=False):
+        values = _reduced_meta(data, dim, keepdim, data.dtype, name, nonempty=True)
+        return values, MetaArray(values.shape, np.int64)
+
+    return Op(name, ("self",), forward,
+              (lambda grads, self_shape, indices, dim, keepdim=False:
+               _selected_grad(grads[0], self_shape, indices, dim, keepdim),),
+              meta=meta, outputs=("values", "indices"), nondifferentiable=("indices",),
+              node_name=f"{name.capitalize()}Backward0")
 
 
-_value_op = {
-    name: Op(name, ("self", "indices"), _take_values,
-             (lambda grad, self_shape, indices, dim, keepdim=False:
-              _selected_grad(grad, self_shape, indices, dim, keepdim),),
-             node_name=f"{name.capitalize()}Backward0")
-    for name in ("max", "min")
-}
+_max_dim = _max_dim_op("max", "max_argmax")
+_min_dim = _max_dim_op("min", "min_argmin")
 
 
-def _max_min(name, kernel_dim):
+def _max_min(name, dim_op):
     def fn(input, dim=None, keepdim: bool = False, *, out=None):
         if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
             return (E.maximum if name == "max" else E.minimum)(input, dim)
@@ -268,61 +301,54 @@ def _max_min(name, kernel_dim):
                     f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                     "Specify the reduction dim with the 'dim' argument.")
             return (amax if name == "max" else amin)(input)
-        data = input._data
-        as_bytes = data.dtype == np.bool_  # no bool loop in the kernels: reduce the 0/1 bytes
-        values, idx = _reduce(kernel_dim, data.view(np.uint8) if as_bytes else data, dim, keepdim,
-                              np.dtype(np.uint8) if as_bytes else data.dtype, name, nonempty=True,
-                              with_indices=True)
-        if as_bytes:
-            values = values.view(np.bool_)
-        indices = Tensor._make(idx)
-        values = _value_op[name](input, indices, dim=dim, keepdim=keepdim, values=values)
-        return (max_result if name == "max" else min_result)(values, indices)
+        return (max_result if name == "max" else min_result)(*dim_op(input, dim, keepdim))
     fn.__name__ = name
     fn.__doc__ = (f"Whole-tensor {name}; with ``dim``, a named tuple (values, indices) "
                   f"(first index of the {name}; NaN propagates).")
     return fn
 
 
-max = _max_min("max", rk.max_argmax)  # noqa: A001
-min = _max_min("min", rk.min_argmin)  # noqa: A001
+max = _max_min("max", _max_dim)  # noqa: A001
+min = _max_min("min", _min_dim)  # noqa: A001
 
 
-def _arg(kernel, name):
-    def fn(input, dim=None, keepdim: bool = False):
-        if input._data.dtype == np.bool_:
+def _arg(kernel: str, name: str) -> Op:
+    """argmax/argmin: int64 indices, no gradient."""
+
+    def check(data):
+        if data.dtype == np.bool_:
             raise RuntimeError(f"{name}(): does not support bool input")
-        data = input._data if dim is not None else input._data.reshape(-1)
-        idx = _reduce(kernel, data, dim if dim is not None else 0, keepdim and dim is not None,
+
+    def forward(data, dim=None, keepdim: bool = False):
+        check(data)
+        flat = data if dim is not None else data.reshape(-1)
+        idx = _reduce(kernel, flat, dim if dim is not None else 0, keepdim and dim is not None,
                       np.int64, name, nonempty=True)
-        if dim is None and keepdim:
-            idx = idx.reshape((1,) * input.ndim)
-        return Tensor._make(idx)
-    fn.__name__ = name
-    return fn
+        return idx.reshape((1,) * data.ndim) if dim is None and keepdim else idx
+
+    def meta(data, dim=None, keepdim: bool = False):
+        check(data)
+        if dim is None:
+            _reduction_dims(MetaArray((data.size,), data.dtype), 0, name, True)
+            return MetaArray((1,) * data.ndim if keepdim else (), np.int64)
+        return _reduced_meta(data, dim, keepdim, np.int64, name, nonempty=True)
+
+    return Op(name, ("self",), forward, meta=meta)
 
 
-def _argmax_kernel(x, out):
-    rk.argmax(x, out)
+argmax = _arg("argmax", "argmax")
+argmin = _arg("argmin", "argmin")
 
 
-def _argmin_kernel(x, out):
-    rk.argmin(x, out)
+def _bool_reduce(kernel: str, name: str) -> Op:
+    """all/any: bool results, no gradient."""
+    return Op(name, ("self",),
+              lambda data, dim=None, keepdim=False: _reduce(kernel, data, dim, keepdim, np.bool_, name),
+              meta=lambda data, dim=None, keepdim=False: _reduced_meta(data, dim, keepdim, np.bool_, name))
 
 
-argmax = _arg(_argmax_kernel, "argmax")
-argmin = _arg(_argmin_kernel, "argmin")
-
-
-def _bool_reduce(kernel, name):
-    def fn(input, dim=None, keepdim: bool = False):
-        return Tensor._make(_reduce(kernel, input._data, dim, keepdim, np.bool_, name))
-    fn.__name__ = name
-    return fn
-
-
-all = _bool_reduce(rk.all_, "all")  # noqa: A001
-any = _bool_reduce(rk.any_, "any")  # noqa: A001
+all = _bool_reduce("all_", "all")  # noqa: A001
+any = _bool_reduce("any_", "any")  # noqa: A001
 
 
 # ---- norms ---------------------------------------------------------------------------------
@@ -334,13 +360,14 @@ def _norm2_grad(grad, self, result, dim=None, keepdim=False):
 
 
 def _norm2_forward(data, dim=None, keepdim=False):
-    squares = np.empty(data.shape, data.dtype)
-    ew.run("square", data.dtype.name, squares, data)
-    total = _reduce(rk.sum_, squares, dim, keepdim, data.dtype, "norm")
-    return ew.run("sqrt", data.dtype.name, total, total)
+    squares = backend_of(data).empty(data.shape, data.dtype)
+    backends.elementwise("square", data.dtype.name, squares, data)
+    total = _reduce("sum_", squares, dim, keepdim, data.dtype, "norm")
+    return backends.elementwise("sqrt", data.dtype.name, total, total)
 
 
-_norm2 = Op("norm", ("self",), _norm2_forward, (_norm2_grad,), node_name="NormBackward1")
+_norm2 = Op("norm", ("self",), _norm2_forward, (_norm2_grad,), node_name="NormBackward1",
+            meta=lambda data, dim=None, keepdim=False: _reduced_meta(data, dim, keepdim, data.dtype, "norm"))
 
 
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
@@ -349,7 +376,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
         input = input.to(dtype)
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
-                           f"Got {_type_name(input.dtype)}")
+                           f"Got {input.dtype.scalar_name}")
     if p in ("fro", 2, 2.0):
         return _norm2(input, dim=dim, keepdim=keepdim)
     a = E.abs(input)
@@ -365,43 +392,71 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
 
 
 # ---- logsumexp and the softmax family ------------------------------------------------------
+def _float_dtype(data) -> np.dtype:
+    """``data``'s dtype if floating, else the default float dtype (what torch computes in)."""
+    return data.dtype if data.dtype.kind == "f" else dtypes.get_default_dtype().np
+
+
+def _float_input(data):
+    return data if data.dtype.kind == "f" else backends.copy(data, _float_dtype(data))
+
+
 def _logsumexp_forward(data, dim, keepdim=False):
-    data = data if data.dtype.kind == "f" else ew.copy(data, dtypes.get_default_dtype().np)  # as torch
-    return _reduce(rk.logsumexp, data, dim, keepdim, data.dtype, "logsumexp")
+    data = _float_input(data)  # as torch
+    return _reduce("logsumexp", data, dim, keepdim, data.dtype, "logsumexp")
 
 
 logsumexp = Op("logsumexp", ("self",), _logsumexp_forward, (
     lambda grad, self, result, dim, keepdim=False:
     _expand_back(grad, self.shape, dim, keepdim) * E.exp(self - _kept(result, self.shape, dim, keepdim)),
-))
+), meta=lambda data, dim, keepdim=False: _reduced_meta(data, dim, keepdim, _float_dtype(data), "logsumexp"))
+
+
+def _along_meta(data, dim, *more, dtype=None) -> MetaArray:
+    """The metadata rule of the ops along one dim (softmax, scans): the input's shape."""
+    normalize_dims(dim, data.ndim)
+    return MetaArray(data.shape, data.dtype if dtype is None else dtype)
 
 
 softmax_backward = Op("softmax_backward", ("grad_output", "output"),
-                      lambda g, y, dim: _along(rk.softmax_backward, y, dim, g), (
+                      lambda g, y, dim: _along("softmax_backward", y, dim, g),
+                      meta=lambda g, y, dim: _along_meta(y, dim), vjp=(
     lambda grad, output, dim: softmax_backward(grad, output, dim=dim),
     lambda grad, grad_output, output, dim: grad * grad_output
     - grad * sum(grad_output * output, dim=dim, keepdim=True)
     - grad_output * sum(grad * output, dim=dim, keepdim=True),
 ))
 log_softmax_backward = Op("log_softmax_backward", ("grad_output", "output"),
-                          lambda g, y, dim: _along(rk.log_softmax_backward, y, dim, g), (
+                          lambda g, y, dim: _along("log_softmax_backward", y, dim, g),
+                          meta=lambda g, y, dim: _along_meta(y, dim), vjp=(
     lambda grad, output, dim: grad - sum(grad * E.exp(output), dim=dim, keepdim=True),
     lambda grad, grad_output, output, dim: -(grad * E.exp(output) * sum(grad_output, dim=dim, keepdim=True)),
 ))
-def _softmax_forward(kernel, name):
+
+
+def _check_softmax(x, dim, name: str) -> None:
+    normalize_dims(dim, x.ndim)
+    if x.size:  # torch returns an empty input as it is, of any dtype
+        check_floating(f"{name}_lastdim_kernel_impl", x.dtype)
+
+
+def _softmax_op(name: str, backward: Op) -> Op:
+    """softmax/log_softmax along ``dim``: float inputs (pass ``dtype=`` to cast integers)."""
+
     def forward(x, dim):
-        normalize_dims(dim, x.ndim)
-        if not x.size:  # torch returns an empty input as it is, of any dtype
-            return x.copy()
-        check_floating(f"{name}_lastdim_kernel_impl", x.dtype)  # integers: pass dtype= to cast
-        return _along(kernel, x, dim)
-    return forward
+        _check_softmax(x, dim, name)
+        return _along(name, x, dim) if x.size else backends.copy(x)
+
+    def meta(x, dim):
+        _check_softmax(x, dim, name)
+        return _along_meta(x, dim)
+
+    return Op(name, ("self",), forward, (lambda grad, result, dim: backward(grad, result, dim=dim),),
+              meta=meta)
 
 
-_softmax = Op("softmax", ("self",), _softmax_forward(rk.softmax, "softmax"),
-              (lambda grad, result, dim: softmax_backward(grad, result, dim=dim),))
-_log_softmax = Op("log_softmax", ("self",), _softmax_forward(rk.log_softmax, "log_softmax"),
-                  (lambda grad, result, dim: log_softmax_backward(grad, result, dim=dim),))
+_softmax = _softmax_op("softmax", softmax_backward)
+_log_softmax = _softmax_op("log_softmax", log_softmax_backward)
 
 
 def _implicit_dim(input) -> int:
@@ -447,6 +502,10 @@ def _scan_forward(kernel):
     return forward
 
 
-cumsum = Op("cumsum", ("self",), _scan_forward(rk.cumsum),
-            (lambda grad, dim: _reverse_cumsum(grad, dim),))
-cumprod = Op("cumprod", ("self",), _scan_forward(rk.cumprod), (_cumprod_grad,))
+def _scan_meta(data, dim, dtype=None):
+    return _along_meta(data, dim, dtype=_accumulating_dtype(data, dtype))
+
+
+cumsum = Op("cumsum", ("self",), _scan_forward("cumsum"),
+            (lambda grad, dim: _reverse_cumsum(grad, dim),), meta=_scan_meta)
+cumprod = Op("cumprod", ("self",), _scan_forward("cumprod"), (_cumprod_grad,), meta=_scan_meta)

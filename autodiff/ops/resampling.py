@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import interpolate as ik
-
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 from .op import Op
 from .reduction import as_akb
 
@@ -23,27 +23,34 @@ def _tables(dtype, w0, w1):
 
 def _resample_forward(data: np.ndarray, dim: int, i0: np.ndarray, i1: np.ndarray, w0: np.ndarray,
                       w1: np.ndarray) -> np.ndarray:
+    be = backend_of(data)
     x = as_akb(data, (dim,))
-    out = np.empty((x.shape[0], i0.size, x.shape[2]), data.dtype)
+    out = be.empty((x.shape[0], i0.size, x.shape[2]), data.dtype)
     if out.size:
-        ik.lerp(x, i0, i1, *_tables(data.dtype, w0, w1), out)
+        be.interpolate.lerp(x, i0, i1, *_tables(data.dtype, w0, w1), out)
     return out.reshape(data.shape[:dim] + (i0.size,) + data.shape[dim + 1:])
 
 
 def _adjoint_forward(data: np.ndarray, dim: int, i0: np.ndarray, i1: np.ndarray, w0: np.ndarray,
                      w1: np.ndarray, size: int) -> np.ndarray:
+    be = backend_of(data)
     g = as_akb(data, (dim,))
-    out = np.zeros((g.shape[0], size, g.shape[2]), data.dtype)
+    out = be.zeros((g.shape[0], size, g.shape[2]), data.dtype)
     if out.size:
-        ik.lerp_adjoint(g, i0, i1, *_tables(data.dtype, w0, w1), out)
+        be.interpolate.lerp_adjoint(g, i0, i1, *_tables(data.dtype, w0, w1), out)
     return out.reshape(data.shape[:dim] + (size,) + data.shape[dim + 1:])
+
+
+def _resampled_meta(data, dim: int, size: int) -> MetaArray:
+    return MetaArray(data.shape[:dim] + (size,) + data.shape[dim + 1:], data.dtype)
 
 
 resample = Op("resample", ("self",), _resample_forward, (
     lambda grad, self_shape, dim, i0, i1, w0, w1: resample_adjoint(
         grad, dim=dim, i0=i0, i1=i1, w0=w0, w1=w1, size=self_shape[dim]),
-), node_name="UpsampleBackward0")
+), node_name="UpsampleBackward0", meta=lambda data, dim, i0, i1, w0, w1: _resampled_meta(data, dim, i0.size))
 
 resample_adjoint = Op("resample_adjoint", ("grad_output",), _adjoint_forward, (
     lambda grad, dim, i0, i1, w0, w1: resample(grad, dim=dim, i0=i0, i1=i1, w0=w0, w1=w1),
-), node_name="UpsampleBackwardBackward0")
+), node_name="UpsampleBackwardBackward0",
+    meta=lambda data, dim, i0, i1, w0, w1, size: _resampled_meta(data, dim, size))

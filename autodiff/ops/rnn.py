@@ -1,4 +1,4 @@
-"""One recurrent layer direction as one fused op (kernels in ``kernels/cpu/rnn.py``).
+"""One recurrent layer direction as one fused op (the backend's ``rnn`` kernels).
 
 ``recurrent_layer(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse)`` takes the input
 projection ``gi = x W_ih^T + b_ih`` of every step (``(T, N, G*H)``, computed by the caller
@@ -17,34 +17,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import rnn as rk
-
 from .. import factories
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..backends import backend_of
 from ..tensor import Tensor
 from . import elementwise as ew
 from .joining import stack
 from .linear import linear
 
-MODES = {"RNN_TANH": rk.RNN_TANH, "RNN_RELU": rk.RNN_RELU, "LSTM": rk.LSTM, "GRU": rk.GRU}
+RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3  # the mode codes of the backend's rnn kernels
+MODES = {"RNN_TANH": RNN_TANH, "RNN_RELU": RNN_RELU, "LSTM": LSTM, "GRU": GRU}
 
 
 def _c(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    return a if a.flags.c_contiguous else backend_of(a).copy(a)
 
 
 class _RecurrentLayer(Function):
     @staticmethod
     def forward(ctx, mode, gi, w_hh, b_hh, h0, c0, lengths, reverse):
-        b = b_hh._data if b_hh is not None else np.zeros(w_hh.shape[0], gi._data.dtype)
-        saved = rk.forward(mode, _c(gi._data), _c(w_hh._data), _c(b), lengths, reverse, h0._data,
+        be = backend_of(gi._data)
+        b = b_hh._data if b_hh is not None else be.zeros(w_hh.shape[0], gi._data.dtype)
+        saved = be.rnn.forward(mode, _c(gi._data), _c(w_hh._data), _c(b), lengths, reverse, h0._data,
                            None if c0 is None else c0._data)
         ctx.mode, ctx.lengths, ctx.reverse, ctx.kernel_saved = mode, lengths, reverse, saved
         ctx.save_for_backward(gi, w_hh, b_hh, h0, c0)
         T = gi.shape[0]
         outs = (Tensor._make(saved["out"]), Tensor._make(saved["hs"][T]))
-        return outs + (Tensor._make(saved["cs"][T]),) if mode == rk.LSTM else outs
+        return outs + (Tensor._make(saved["cs"][T]),) if mode == LSTM else outs
 
     @staticmethod
     def backward(ctx, dout, dhn, dcn=None):
@@ -52,8 +53,9 @@ class _RecurrentLayer(Function):
         mode, lengths, reverse = ctx.mode, ctx.lengths, ctx.reverse
         if is_grad_enabled():  # create_graph: differentiate the composite, so grads have grads
             return (None,) + _math_vjp(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, dout, dhn, dcn) + (None, None)
-        dgi, dw, db, dh0, dc0 = rk.backward(mode, _c(w_hh._data), lengths, reverse, ctx.kernel_saved,
-                                            _c(dout._data), dhn._data, None if dcn is None else dcn._data)
+        dgi, dw, db, dh0, dc0 = backend_of(w_hh._data).rnn.backward(
+            mode, _c(w_hh._data), lengths, reverse, ctx.kernel_saved, _c(dout._data), dhn._data,
+            None if dcn is None else dcn._data)
         wrap = Tensor._make
         return (None, wrap(dgi), wrap(dw), None if b_hh is None else wrap(db), wrap(dh0),
                 None if c0 is None else wrap(dc0), None, None)
@@ -66,7 +68,7 @@ def _math_vjp(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, dout, dhn, dcn) ->
     used = [t for t in inputs if t is not None and t.requires_grad]
     with enable_grad():
         outs = layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse)
-        grads = [dout, dhn] + ([dcn] if mode == rk.LSTM else [])
+        grads = [dout, dhn] + ([dcn] if mode == LSTM else [])
         got = iter(grad(outs, used, grads, create_graph=True, allow_unused=True))
     return tuple(next(got) if t is not None and t.requires_grad else None for t in inputs)
 
@@ -93,7 +95,7 @@ def layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr=None) -> tup
     for s in range(T):
         x = gi[s]
         gh = linear(h, w_hh, b_hh)
-        if mode == rk.LSTM:
+        if mode == LSTM:
             H = gh.shape[1] // 4
             pre = x + gh
             i, f, g, o = (pre[:, k * H:(k + 1) * H] for k in range(4))
@@ -101,7 +103,7 @@ def layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr=None) -> tup
             h_new = ew.sigmoid(o) * ew.tanh(c_new)
             if w_hr is not None:
                 h_new = linear(h_new, w_hr, None)
-        elif mode == rk.GRU:
+        elif mode == GRU:
             H = gh.shape[1] // 3
             r = ew.sigmoid(x[:, :H] + gh[:, :H])
             z = ew.sigmoid(x[:, H:2 * H] + gh[:, H:2 * H])
@@ -109,24 +111,24 @@ def layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr=None) -> tup
             h_new = (1 - z) * n + z * h
         else:
             pre = x + gh
-            h_new = ew.tanh(pre) if mode == rk.RNN_TANH else ew.relu(pre)
+            h_new = ew.tanh(pre) if mode == RNN_TANH else ew.relu(pre)
         if full:
-            h, c = h_new, (c_new if mode == rk.LSTM else None)
+            h, c = h_new, (c_new if mode == LSTM else None)
             outs.append(h_new)
             continue
         active = factories.tensor((s < lengths).reshape(N, 1))
         h = ew.where(active, h_new, h)
-        if mode == rk.LSTM:
+        if mode == LSTM:
             c = ew.where(active, c_new, c)
         outs.append(ew.where(active, h_new, 0.0).to(h_new.dtype))
     out = stack(outs) if outs else factories.zeros((0, N, h0.shape[1]), dtype=h0.dtype)
     if reverse and outs:
         out = _time_reverse(out, lengths)
-    return (out, h, c) if mode == rk.LSTM else (out, h)
+    return (out, h, c) if mode == LSTM else (out, h)
 
 
 def recurrent_layer(mode: int, gi: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor | None,
                     lengths: np.ndarray, reverse: bool) -> tuple:
     """(out, h_n[, c_n]) of one layer direction, fused (see the module docstring)."""
-    return _RecurrentLayer.apply(mode, gi, w_hh, b_hh, h0, c0 if mode == rk.LSTM else None,
+    return _RecurrentLayer.apply(mode, gi, w_hh, b_hh, h0, c0 if mode == LSTM else None,
                                  np.ascontiguousarray(lengths, dtype=np.int64), bool(reverse))

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import elementwise as ek
-from kernels.cpu import sampling as smk
-from kernels.cpu import sort as sk
-
 from .. import dtypes
+from ..backends import backend_of
 from ..random import Generator, rng
 from ..tensor import Tensor
 
@@ -38,12 +35,14 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     data = input._data
     if data.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
-    if data.dtype.kind != "f":
+    if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_type_name(input.dtype)}")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
-    probs = np.ascontiguousarray(data.reshape(-1, data.shape[-1]))
+    be = backend_of(data)
+    probs = data.reshape(-1, data.shape[-1])
+    probs = probs if probs.flags.c_contiguous else be.copy(probs)
     categories = probs.shape[1]
     if not replacement and num_samples > categories:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
@@ -56,14 +55,15 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough "
                            "non-negative category to sample)")
     gen = rng(generator)
-    out = np.empty((probs.shape[0], num_samples), np.int64)
+    out = be.empty((probs.shape[0], num_samples), np.int64)
     if replacement:
-        smk.categorical(probs, gen.random((probs.shape[0], num_samples), dtype=probs.dtype), out)
+        be.sampling.categorical(probs, be.from_numpy(gen.random((probs.shape[0], num_samples), dtype=probs.dtype)),
+                                out)
     else:
-        keys = gen.standard_exponential(probs.shape, dtype=probs.dtype)
-        ek.run("div", keys.dtype.name, keys, keys, probs)  # E / 0 = inf: never drawn first
-        sk.sort(keys.reshape(probs.shape[0], categories, 1), np.empty(out.shape + (1,), keys.dtype),
-                out.reshape(out.shape + (1,)), False)
+        keys = be.from_numpy(gen.standard_exponential(probs.shape, dtype=probs.dtype))
+        be.elementwise("div", keys.dtype.name, keys, keys, probs)  # E / 0 = inf: never drawn first
+        be.sort.sort(keys.reshape(probs.shape[0], categories, 1), be.empty(out.shape + (1,), keys.dtype),
+                     out.reshape(out.shape + (1,)), False)
     return Tensor._make(out.reshape(data.shape[:-1] + (num_samples,)))
 
 
@@ -73,10 +73,11 @@ def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=N
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     keys = rng(generator).integers(0, np.iinfo(np.int64).max, (1, n, 1), dtype=np.int64)
-    order = np.empty(keys.shape, np.int64)
-    sk.sort(keys, np.empty(keys.shape, np.int64), order, False)
+    be = backend_of(keys)
+    order = be.empty(keys.shape, np.int64)
+    be.sort.sort(keys, be.empty(keys.shape, np.int64), order, False)
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    out = Tensor._make(order.reshape(n) if d is dtypes.int64 else ek.copy(order.reshape(n), d.np))
+    out = Tensor._make(order.reshape(n) if d is dtypes.int64 else be.copy(order.reshape(n), d.np))
     return out.requires_grad_() if requires_grad else out
 
 
@@ -87,17 +88,18 @@ def _uniform(shape: tuple, np_dtype, generator) -> np.ndarray:
 def _bernoulli_from(shape: tuple, p, np_dtype, generator) -> np.ndarray:
     """1 where a uniform draw falls below ``p`` (a number or an array broadcasting to shape)."""
     u = _uniform(shape, np.float64 if np_dtype not in (np.float32, np.float64) else np_dtype, generator)
+    be = backend_of(u)
     if isinstance(p, np.ndarray) and p.dtype != u.dtype:
-        p = ek.copy(p, u.dtype)
-    hit = ek.run("lt", u.dtype.name, np.empty(shape, np.bool_), u, p)
-    return ek.copy(hit, np_dtype)
+        p = be.copy(p, u.dtype)
+    hit = be.elementwise("lt", u.dtype.name, be.empty(shape, np.bool_), u, p)
+    return be.copy(hit, np_dtype)
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None) -> Tensor:
     """Samples of Bernoulli(input) (``input`` holds the probabilities), in input's dtype;
     with ``p``, Bernoulli(p) of input's shape."""
     data = input._data
-    if data.dtype.kind != "f":
+    if not input.dtype.is_floating_point:
         raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for \'{_type_name(input.dtype)}\'')
     if p is None:
         if data.size and (np.any(data < 0) or np.any(data > 1) or np.any(np.isnan(data))):
@@ -110,9 +112,9 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
 
 def _affine(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
     """x * scale + shift, in place, in x's dtype."""
-    t = x.dtype.type
-    ek.run("mul", x.dtype.name, x, x, t(scale))
-    return ek.run("add", x.dtype.name, x, x, t(shift))
+    t, be = x.dtype.type, backend_of(x)
+    be.elementwise("mul", x.dtype.name, x, x, t(scale))
+    return be.elementwise("add", x.dtype.name, x, x, t(shift))
 
 
 def _fill(self: Tensor, sample: np.ndarray) -> Tensor:

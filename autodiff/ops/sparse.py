@@ -13,35 +13,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import elementwise as ek
-from kernels.cpu import sparse as spk
-
+from ..backends import backend_of
+from ..backends.meta import MetaArray
 from .op import Op
 
 
 def _rows_contiguous(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else ek.copy(a)
+    return a if a.flags.c_contiguous else backend_of(a).copy(a)
 
 
 def _spmm_forward(values: np.ndarray, dense: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                   m: int) -> np.ndarray:
-    out = np.empty((m, dense.shape[1]), dense.dtype)
-    spk.spmm(rows, cols, _rows_contiguous(values), _rows_contiguous(dense), out)
+    be = backend_of(dense)
+    out = be.empty((m, dense.shape[1]), dense.dtype)
+    be.sparse.spmm(rows, cols, _rows_contiguous(values), _rows_contiguous(dense), out)
     return out
 
 
 def _sddmm_forward(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    out = np.zeros(rows.size, a.dtype)
-    spk.sddmm(rows, cols, _rows_contiguous(a), _rows_contiguous(b), out)
+    be = backend_of(a)
+    out = be.zeros(rows.size, a.dtype)
+    be.sparse.sddmm(rows, cols, _rows_contiguous(a), _rows_contiguous(b), out)
     return out
 
 
 spmm = Op("sparse_mm", ("values", "dense"), _spmm_forward, (
     lambda grad, dense, rows, cols: sddmm(grad, dense, rows=rows, cols=cols),
     lambda grad, values, rows, cols, dense_shape: spmm(values, grad, rows=cols, cols=rows, m=dense_shape[0]),
-), node_name="SparseAddmmBackward0")
+), node_name="SparseAddmmBackward0",
+    meta=lambda values, dense, rows, cols, m: MetaArray((m, dense.shape[1]), dense.dtype))
 
 sddmm = Op("sparse_sampled_mm", ("a", "b"), _sddmm_forward, (
     lambda grad, b, rows, cols, a_shape: spmm(grad, b, rows=rows, cols=cols, m=a_shape[0]),
     lambda grad, a, rows, cols, b_shape: spmm(grad, a, rows=cols, cols=rows, m=b_shape[0]),
-))
+), meta=lambda a, b, rows, cols: MetaArray((rows.size,), a.dtype))

@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import index as ik
+from .. import backends
+from ..backends import backend_of
+from ..backends.meta import MetaArray, layout_template
 
 from .op import Op
 
@@ -86,7 +87,8 @@ expand = Op("expand", ("self",), _expand_forward,
 def reshape(input, shape: tuple):
     """A view when the strides allow one, else a copy (as torch.reshape)."""
     shape = _infer_shape(shape, input.numel())
-    data = input._data.view()
+    data = input._data
+    data = data.view() if isinstance(data, np.ndarray) else layout_template(data)
     try:
         data.shape = shape
     except AttributeError:
@@ -162,24 +164,34 @@ def _template(shape: tuple, dtype: np.dtype) -> np.ndarray:
 
 def _embed_forward(src: np.ndarray, numel: int, size: tuple, stride: tuple,
                    storage_offset: int) -> np.ndarray:
-    out = np.zeros(numel, src.dtype)
-    flat = (src if src.flags.c_contiguous else ew.copy(src)).reshape(-1)
-    ik.strided_add(out, storage_offset, np.asarray(size, np.int64), np.asarray(stride, np.int64), flat)
+    be = backend_of(src)
+    out = be.zeros(numel, src.dtype)
+    flat = (src if src.flags.c_contiguous else backends.copy(src)).reshape(-1)
+    be.index.strided_add(out, storage_offset, np.asarray(size, np.int64), np.asarray(stride, np.int64), flat)
     return out
 
 
 def _strided_view_forward(data: np.ndarray, size: tuple, stride: tuple, storage_offset: int) -> np.ndarray:
-    flat = (data if data.flags.c_contiguous else ew.copy(data)).reshape(-1)
+    flat = (data if data.flags.c_contiguous else backends.copy(data)).reshape(-1)
     it = flat.itemsize
     return np.lib.stride_tricks.as_strided(flat[storage_offset:], size, tuple(s * it for s in stride),
                                            writeable=False)
 
 
-_embed = Op("strided_embed", ("self",), _embed_forward,
+def _embed_meta(src, numel: int, size: tuple, stride: tuple, storage_offset: int) -> MetaArray:
+    return MetaArray((numel,), src.dtype)
+
+
+def _strided_view_meta(data, size: tuple, stride: tuple, storage_offset: int) -> MetaArray:
+    return MetaArray(size, data.dtype, tuple(s * data.itemsize for s in stride), storage_offset * data.itemsize,
+                     writeable=False)
+
+
+_embed = Op("strided_embed", ("self",), _embed_forward, meta=_embed_meta, vjp=
             (lambda grad, size, stride, storage_offset: _strided_view(
                 grad, size=size, stride=stride, storage_offset=storage_offset),),
             node_name="AsStridedScatterBackward0")
-_strided_view = Op("strided_view", ("self",), _strided_view_forward,
+_strided_view = Op("strided_view", ("self",), _strided_view_forward, meta=_strided_view_meta, vjp=
                    (lambda grad, self_shape, size, stride, storage_offset: _embed(
                        grad, numel=math.prod(self_shape), size=size, stride=stride,
                        storage_offset=storage_offset).view(self_shape),),
@@ -321,6 +333,8 @@ def _storage_root(data: np.ndarray) -> np.ndarray:
 
 def _storage_offset(data: np.ndarray) -> int:
     """Elements between the start of ``data``'s storage and its first element."""
+    if isinstance(data, MetaArray):
+        return data.offset // data.itemsize
     root = _storage_root(data)
     return (data.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // data.itemsize
 
@@ -344,7 +358,14 @@ def _as_strided_grad(grad, size: tuple, stride: tuple, storage_offset: int, inpu
                          storage_offset=input_geometry["storage_offset"] - lo)
 
 
-_as_strided = Op("as_strided", ("self",), _as_strided_forward, (_as_strided_grad,), view=True)
+def _as_strided_meta(data, size: tuple, stride: tuple, storage_offset: int, input_geometry: dict) -> MetaArray:
+    it = data.itemsize
+    return MetaArray(size, data.dtype, tuple(s * it for s in stride), storage_offset * it,
+                     storage_size=data.storage_size)
+
+
+_as_strided = Op("as_strided", ("self",), _as_strided_forward, (_as_strided_grad,), view=True,
+                 meta=_as_strided_meta)
 
 
 def as_strided(input, size, stride, storage_offset: int | None = None):
@@ -361,7 +382,7 @@ def as_strided(input, size, stride, storage_offset: int | None = None):
     if offset < 0 or any(n < 0 for n in size) or any(s < 0 for s in stride):
         raise RuntimeError(f"as_strided: negative sizes, strides or storage offset are not supported "
                            f"(size {list(size)}, stride {list(stride)}, storage offset {offset})")
-    storage = _storage_root(data).size
+    storage = data.storage_size if isinstance(data, MetaArray) else _storage_root(data).size
     needed = 0 if 0 in size else offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
     if needed > storage:
         raise RuntimeError(

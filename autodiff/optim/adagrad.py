@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kernels.cpu.optim import ADAGRAD as _KIND
-
 from ..factories import full_like, tensor
 from ._checks import check_non_negative
 from .optimizer import Optimizer, ParamsT
+
+_KIND = "ADAGRAD"  # the update rule of the backend's fused optimizer kernel
 
 
 class Adagrad(Optimizer):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from kernels.cpu.optim import ADAM as _KIND
-
 from ..factories import zeros_like
 from ._checks import check_non_negative
 from .optimizer import Optimizer, ParamsT
+
+_KIND = "ADAM"  # the update rule of the backend's fused optimizer kernel
 
 
 class Adam(Optimizer):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kernels.cpu.optim import ADAMAX as _KIND
-
 from ..factories import zeros_like
 from ._checks import check_adam_like
 from .optimizer import Optimizer, ParamsT
+
+_KIND = "ADAMAX"  # the update rule of the backend's fused optimizer kernel
 
 
 class Adamax(Optimizer):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kernels.cpu.optim import NADAM as _KIND
-
 from ..factories import tensor, zeros_like
 from ._checks import check_adam_like, check_non_negative
 from .optimizer import Optimizer, ParamsT
+
+_KIND = "NADAM"  # the update rule of the backend's fused optimizer kernel
 
 
 class NAdam(Optimizer):

@@ -8,7 +8,7 @@ over a structurally identical model.
 
 A subclass describes one update rule by ``_rule(param, state, group)``, which returns
 the kernel kind, the state tensors the kernel updates in place and its scalars; the
-base class runs every parameter's update as one fused kernel (``kernels.cpu.optim``).
+base class runs every parameter's update as one fused kernel (the backend's ``optim``).
 Hyper-parameter keys such as torch's ``foreach``/``fused``/``capturable`` are not
 present: autodiff has one implementation, the fused kernel.
 """
@@ -20,13 +20,13 @@ from collections import defaultdict
 from itertools import chain
 from typing import Any, Callable, Iterable, Sequence
 
-from kernels.cpu import elementwise as ew
-from kernels.cpu import optim as optim_kernels
+from .. import backends
 
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..factories import tensor
 from ..nn.utils import zero_grads
 from ..tensor import Tensor
+from ..formatting import type_name
 from ._checks import check_state_matches, check_update_operands
 
 
@@ -51,7 +51,7 @@ class Optimizer:
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors "
-                            f"or dicts, but got {_typename(params)}")
+                            f"or dicts, but got {type_name(params)}")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -70,7 +70,7 @@ class Optimizer:
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyper-parameters (defaults fill the rest)."""
         if not isinstance(param_group, dict):
-            raise TypeError(f"param_group must be a dict, but got {_typename(param_group)}")
+            raise TypeError(f"param_group must be a dict, but got {type_name(param_group)}")
         params = param_group["params"]
         if isinstance(params, Tensor):
             params = [params]
@@ -82,7 +82,7 @@ class Optimizer:
             params = list(params)
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {_typename(p)}")
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type_name(p)}")
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         group = dict(param_group, params=params)
@@ -121,17 +121,18 @@ class Optimizer:
         raise NotImplementedError
 
     @staticmethod
-    def _fused_update(param: Tensor, kind: int, states: Sequence[Tensor], hyper: Sequence[float]) -> None:
+    def _fused_update(param: Tensor, kind: str, states: Sequence[Tensor], hyper: Sequence[float]) -> None:
         """Run the update kernel in place on ``param`` and ``states``; bump the version counter."""
         check_update_operands(param, states)
         p = param._data
-        target = p if p.flags.c_contiguous else ew.copy(p)
+        target = p if p.flags.c_contiguous else backends.copy(p)
         g = param.grad._data
         if not g.flags.c_contiguous:
-            g = ew.copy(g)
-        optim_kernels.update(kind, target, g, [s._data for s in states], hyper)
+            g = backends.copy(g)
+        optim = backends.backend_of(p).optim
+        optim.update(getattr(optim, kind), target, g, [s._data for s in states], hyper)
         if target is not p:
-            ew.run("copy", p.dtype.name, p, target)
+            backends.elementwise("copy", p.dtype.name, p, target)
         param._version_counter[0] += 1
 
     @staticmethod
@@ -185,11 +186,9 @@ def _cast_state(param: Tensor, name: str, value: Any) -> Any:
     """A private, contiguous copy of a loaded state tensor, in the parameter's dtype."""
     if not isinstance(value, Tensor):
         return value
-    if name != "step":
+    if value.dim():  # 0-d states (step, NAdam's mu_product) are per-parameter scalars
         check_state_matches(param, name, value)
     dtype = value.dtype if name == "step" or not param.is_floating_point() else param.dtype
     return value.detach().to(dtype, copy=True)
 
 
-def _typename(obj: Any) -> str:
-    return f"autodiff.{obj.dtype._tensor_type}" if isinstance(obj, Tensor) else type(obj).__name__

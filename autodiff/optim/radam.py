@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from kernels.cpu.optim import RADAM as _KIND
-
 from ..factories import zeros_like
 from ._checks import check_adam_like
 from .optimizer import Optimizer, ParamsT
+
+_KIND = "RADAM"  # the update rule of the backend's fused optimizer kernel
 
 
 class RAdam(Optimizer):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kernels.cpu.optim import SGD as _KIND
-
 from ..factories import zeros_like
 from ._checks import check_non_negative
 from .optimizer import Optimizer, ParamsT
+
+_KIND = "SGD"  # the update rule of the backend's fused optimizer kernel
 
 
 class SGD(Optimizer):

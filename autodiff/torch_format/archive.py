@@ -32,8 +32,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from kernels.cpu import elementwise as ew
-
+from .. import backends
 from ..device import as_device, device
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
@@ -289,7 +288,7 @@ class _Storages:
         data = t._data
         found = _storage_view(data)
         if found is None:  # memory torch cannot view (negative strides, ...): a private copy
-            storage = ew.copy(data) if data.size else np.empty(data.shape, data.dtype)
+            storage = backends.copy(data) if data.size else np.empty(data.shape, data.dtype)
             found = storage.reshape(-1), storage, 0, tuple(s // data.itemsize for s in storage.strides)
         storage, root, offset, stride = found
         key = self._keys.get((id(root), data.dtype))

@@ -29,6 +29,7 @@ from numba import njit, prange
 
 from . import vmath
 from .blas import gemm, one_blas_thread
+from ..guard import guard_kernels
 
 BQ = 128   # query rows per tile
 BK = 256  # key rows per tile
@@ -200,6 +201,5 @@ def _mask_or_dummy(mask, q):
     return mask if mask is not None else np.broadcast_to(np.zeros(1, q.dtype), (1, 1, 1, 1))
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

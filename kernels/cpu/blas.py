@@ -22,6 +22,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from ..guard import guard_kernels
 
 # int numba_xxgemm(char kind, char transa, char transb, m, n, k, alpha*, a*, lda, b*, ldb,
 #                  beta*, c*, ldc): column-major xGEMM; Numba's np.dot lowering calls it too.
@@ -158,6 +159,5 @@ def one_blas_thread() -> None:
             lib.set_num_threads(1)
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit, prange, uintp
 
 from .blas import gemm, one_blas_thread
+from ..guard import guard_kernels
 
 
 @njit(inline="always")
@@ -161,6 +162,5 @@ def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     np.sum(partial, axis=0, out=gw)
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import codegen
 from ..scalar_ops import PRELUDE, SCALAR_OPS
+from ..guard import guard_kernels
 
 # Below this many elements a parallel launch costs more than it saves.
 PARALLEL_THRESHOLD = 1 << 17
@@ -215,6 +216,5 @@ def copy(src: np.ndarray, dtype=None) -> np.ndarray:
     return run("copy", out.dtype.name, out, src)
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

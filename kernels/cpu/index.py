@@ -13,6 +13,7 @@ validated (and negative indices wrapped) by the caller. The kernels trust it.
 from __future__ import annotations
 
 from numba import njit
+from ..guard import guard_kernels
 
 
 @njit(cache=True, error_model="numpy")
@@ -133,6 +134,5 @@ def strided_add(storage, offset, shape, strides, src):
             return
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -11,6 +11,7 @@ which is the gradient of ``lerp`` and makes double backward a ``lerp`` again.
 from __future__ import annotations
 
 from numba import njit, prange
+from ..guard import guard_kernels
 
 PARALLEL_THRESHOLD = 1 << 16
 
@@ -73,7 +74,5 @@ def lerp_adjoint(g, i0, i1, w0, w1, out) -> None:
     (_adjoint_parallel if g.size >= PARALLEL_THRESHOLD and g.shape[0] > 1 else _adjoint_serial)(
         g, i0, i1, w0, w1, out)
 
-
-from ..guard import guard_kernels
 
 guard_kernels(globals())

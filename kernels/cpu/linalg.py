@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from ..guard import guard_kernels
 
 
 @njit(cache=True, error_model="numpy")
@@ -61,6 +62,5 @@ def solve_triangular(l, rhs, out, upper, left, unitriangular):
                     out[b, c, i] = s
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

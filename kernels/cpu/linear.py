@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .blas import block, gemm, one_blas_thread
+from ..guard import guard_kernels
 
 # Below this many multiply-adds one thread is quicker than starting the parallel loop.
 _PARALLEL_WORK = 1 << 18
@@ -65,6 +66,5 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray, has_bias: bool, out: 
         _serial(*args)
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -29,6 +29,7 @@ import math
 from numba import njit, prange
 
 from . import vmath
+from ..guard import guard_kernels
 
 PARALLEL_MIN = 1 << 16
 _FAST = {"reassoc"}
@@ -234,6 +235,5 @@ def cross_entropy_probs_backward_par(x, y, w, eps, g, out):
     _cross_entropy_probs_backward(x, y, w, eps, g, out)
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .blas import block, gemm, one_blas_thread
+from ..guard import guard_kernels
 
 # Below this many multiply-adds in all, one thread is quicker than starting the parallel loop.
 _PARALLEL_WORK = 1 << 18
@@ -69,6 +70,5 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         _float_batched_parallel(a, b, out, blocks)
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -27,6 +27,7 @@ from typing import Sequence
 
 import numpy as np
 from numba import njit, prange
+from ..guard import guard_kernels
 
 SGD, ADAM, RMSPROP, ADAGRAD, ADADELTA, ADAMAX, NADAM, RADAM = range(8)
 
@@ -250,7 +251,5 @@ def update(kind: int, p: np.ndarray, g: np.ndarray, states: Sequence[np.ndarray]
     run = update_parallel if flat.size >= PARALLEL_THRESHOLD else update_serial
     run(kind, flat, g.reshape(-1), s[0], s[1], s[2], h)
 
-
-from ..guard import guard_kernels
 
 guard_kernels(globals())

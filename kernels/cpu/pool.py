@@ -15,6 +15,7 @@ Every kernel runs in parallel over planes; all arrays are C-contiguous.
 from __future__ import annotations
 
 from numba import njit, prange
+from ..guard import guard_kernels
 
 
 @njit(inline="always")
@@ -123,7 +124,5 @@ def window_avg_backward(gy, gx, h0, h1, w0, w1, div):
                     for iw in range(w0[ow], w1[ow]):
                         gx[p, ih, iw] += v
 
-
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from ..guard import guard_kernels
 
 
 @njit(cache=True, error_model="numpy")
@@ -16,7 +17,5 @@ def orthonormal_columns(a: np.ndarray) -> np.ndarray:
             q[:, j] = -q[:, j]
     return q
 
-
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -52,6 +52,7 @@ from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
 from . import vmath
+from ..guard import guard_kernels
 
 # Operation codes (compile-time constants that select the inner operation).
 _SUM, _PROD, _MAX, _MIN, _ALL, _ANY, _EXPSUM = 0, 1, 2, 3, 4, 5, 6  # folds
@@ -715,7 +716,5 @@ def log_softmax_backward(y, g, out):
     alias g."""
     _drive(_LOG_SOFTMAX_BW, _log_softmax_bw_task, y, g, out, np.empty((0, 0), np.int64))
 
-
-from ..guard import guard_kernels
 
 guard_kernels(globals())

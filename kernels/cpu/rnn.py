@@ -27,6 +27,7 @@ from numba import njit
 
 from . import vmath
 from .blas import gemm, one_blas_thread
+from ..guard import guard_kernels
 
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
 GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3}
@@ -194,6 +195,5 @@ def backward(mode: int, w_hh: np.ndarray, lengths: np.ndarray, reverse: bool, sa
     return dgi, dw, db, dh, dc
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

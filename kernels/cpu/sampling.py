@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from ..guard import guard_kernels
 
 
 @njit(cache=True, error_model="numpy")
@@ -37,7 +38,5 @@ def categorical(probs, uniforms, out):
                 lo -= 1
             out[r, s] = lo
 
-
-from ..guard import guard_kernels
 
 guard_kernels(globals())

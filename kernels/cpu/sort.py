@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from ..guard import guard_kernels
 
 PARALLEL_THRESHOLD = 1 << 15
 SELECT_MAX_K = 32  # top-k below this (and k <= K / 8) selects instead of sorting the row
@@ -175,6 +176,5 @@ def pick_sorted(x, position, nan_propagates, values, indices):
             indices[a, b] = order[p]
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from ..guard import guard_kernels
 
 COLUMN_BLOCK = 64
 
@@ -92,7 +93,5 @@ def ravel(indices, shape, out):
             flat = flat * shape[d] + indices[d, k]
         out[k] = flat
 
-
-from ..guard import guard_kernels
 
 guard_kernels(globals())

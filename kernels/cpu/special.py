@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 from numba import njit
+from ..guard import guard_kernels
 
 
 @njit(cache=True, error_model="numpy")
@@ -67,6 +68,5 @@ def trigamma(x, out):
         out[i] = _trigamma(np.float64(x[i]))
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

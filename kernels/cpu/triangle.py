@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numba import njit
+from ..guard import guard_kernels
 
 
 @njit(cache=True, error_model="numpy")
@@ -18,6 +19,5 @@ def triangle_indices(rows, cols, offset, lower, out):
                 k += 1
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

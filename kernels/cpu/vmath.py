@@ -92,6 +92,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
+from ..guard import guard_kernels
 
 __all__ = ["exp", "expm1", "log", "log1p", "tanh", "sigmoid", "sin", "cos", "erf"]  # the unary functions
 
@@ -506,6 +507,5 @@ def erf(x):
     return small if abs(x) < c.erf_t else large
 
 
-from ..guard import guard_kernels
 
 guard_kernels(globals())

@@ -135,7 +135,10 @@ def nn_cases(draw):
     op = draw(st.sampled_from(["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "layer_norm"]))
     dtype = draw(st.sampled_from(["float32", "float32", "float32", "float64", "int64"]))
     int_dtype = dtype == "int64"
-    t = (lambda shape, **k: tensors(shape, dtype, lo=-3, hi=3, **k))
+
+    def t(shape, **k):
+        return tensors(shape, dtype, lo=-3, hi=3, **k)
+
     off = st.sampled_from([0, 0, 0, 0, 0, 1, -1])
     if op == "linear":
         lead = draw(shapes(max_dims=2, max_side=3))

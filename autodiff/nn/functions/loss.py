@@ -7,14 +7,15 @@ import warnings
 
 import numpy as np
 
-from kernels.cpu import elementwise as ewk
-from kernels.cpu import loss as lk
+from ... import backends
+from ...backends.meta import MetaArray
 
 from ...ops import cross_entropy as ce
 from ...autograd.grad_mode import no_grad
 from ...ops import elementwise as ew
 from ...ops.op import Op
 from ...tensor import Tensor
+from ...formatting import size_repr
 from ._args import check_reduction, legacy_reduction
 
 
@@ -27,7 +28,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _targets(target: Tensor) -> np.ndarray:
     t = target._data
-    return t if t.flags.c_contiguous else ewk.copy(t)
+    return t if t.flags.c_contiguous else backends.copy(t)
 
 
 def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> None:
@@ -38,7 +39,11 @@ def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> None:
     if target.shape != input.shape[:1] + input.shape[2:]:
         raise RuntimeError(f"Expected target size {list(input.shape[:1] + input.shape[2:])}, got "
                            f"{list(target.shape)}")
-    bad = lk.first_bad_target(_targets(target), input.shape[1], ignore_index)
+    t = _targets(target)
+    be = backends.backend_of(t)
+    if not be.computes:  # the values are not there to check (as in PyTorch on meta)
+        return
+    bad = be.loss.first_bad_target(t, input.shape[1], ignore_index)
     if bad != ignore_index:
         raise IndexError(f"Target {bad} is out of bounds.")
 
@@ -49,7 +54,11 @@ def _index_reduce(loss: Tensor, input: Tensor, target: Tensor, weight: Tensor | 
     if reduction != "mean":
         return _reduce(loss, reduction)
     w = ce.class_weights(None if weight is None else weight._data, input.shape[1])
-    return loss.sum() / lk.target_weight_sum(_targets(target), w, ignore_index)
+    t = _targets(target)
+    be = backends.backend_of(t)
+    if not be.computes:  # a 0-d result whose divisor depends on the values
+        return loss.sum()
+    return loss.sum() / be.loss.target_weight_sum(t, w, ignore_index)
 
 
 def _batched(input: Tensor, target: Tensor):
@@ -100,13 +109,11 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 def _check_same_size(input: Tensor, target: Tensor) -> None:
     if target.shape != input.shape:
         warnings.warn(
-            f"Using a target size ({_size(target.shape)}) that is different to the input size "
-            f"({_size(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+            f"Using a target size ({size_repr(target.shape)}) that is different to the input size "
+            f"({size_repr(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
             "Please ensure they have the same size.", stacklevel=3)
 
 
-def _size(shape: tuple) -> str:
-    return f"torch.Size({list(shape)})"
 
 
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
@@ -152,9 +159,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """-(y log x + (1 - y) log(1 - x)) of probabilities x, the logs clamped at -100 (as PyTorch)."""
     if target.shape != input.shape:
         raise ValueError(
-            f"Using a target size ({_size(target.shape)}) that is different to the input size "
-            f"({_size(input.shape)}) is deprecated. Please ensure they have the same size.")
-    if input.numel() and not bool(((input >= 0) & (input <= 1)).all()):
+            f"Using a target size ({size_repr(target.shape)}) that is different to the input size "
+            f"({size_repr(input.shape)}) is deprecated. Please ensure they have the same size.")
+    if input.numel() and input.device.type != "meta" and not bool(((input >= 0) & (input <= 1)).all()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     loss = _bce(input, target)
     if weight is not None:
@@ -174,7 +181,7 @@ def _bce_forward(input, target):
 _bce = Op("binary_cross_entropy", ("input", "target"), _bce_forward, (
     lambda grad, input, target: grad * (input - target) / ew.clamp_min((1 - input) * input, 1e-12),
     lambda grad, input: grad * (ew.clamp_min(ew.log(1 - input), -100.0) - ew.clamp_min(ew.log(input), -100.0)),
-))
+), meta=lambda input, target: MetaArray(input.shape, input.dtype))
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -182,8 +189,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid + binary cross-entropy, stably: (1 - y) x + (1 + (pw - 1) y) softplus(-x)."""
     if target.shape != input.shape:
-        raise ValueError(f"Target size ({_size(target.shape)}) must be the same as input size "
-                         f"({_size(input.shape)})")
+        raise ValueError(f"Target size ({size_repr(target.shape)}) must be the same as input size "
+                         f"({size_repr(input.shape)})")
     log_sig = ew.softplus(-input, 1.0, 20.0)
     if pos_weight is not None:
         log_sig = log_sig * ((pos_weight - 1) * target + 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...autograd.grad_mode import no_grad
 from ...ops import elementwise as ew
 from ...tensor import Tensor
+from ...formatting import size_repr
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -46,7 +47,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         count = input.numel() // max(C, 1)
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
-                             f"{_size(input.shape)}")
+                             f"{size_repr(input.shape)}")
         mean = input.mean(dim=dims, keepdim=True)
         centered = input - mean
         var = (centered * centered).mean(dim=dims, keepdim=True)
@@ -65,10 +66,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if weight is not None:
         out = out * weight.reshape(bshape)
     return out if bias is None else out + bias.reshape(bshape)
-
-
-def _size(shape: tuple) -> str:
-    return f"torch.Size({list(shape)})"
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -102,7 +99,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         raise ValueError(f"expected at least 3D input (got {input.dim()}D input)")
     n, c = input.shape[:2]
     if use_input_stats and input.numel() // max(n * c, 1) <= 1:
-        raise ValueError(f"Expected more than 1 spatial element when training, got input size {_size(input.shape)}")
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {size_repr(input.shape)}")
     shaped = input.reshape((1, n * c) + input.shape[2:])
     repeated = [t.repeat(n) if t is not None else None for t in (running_mean, running_var, weight, bias)]
     out = batch_norm(shaped, repeated[0], repeated[1], repeated[2], repeated[3], use_input_stats, momentum, eps)

@@ -34,8 +34,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     if min(out_hw) <= 0:
         raise RuntimeError(f"max_pool2d: Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated "
                            f"output size: ({x.shape[1]}x{out_hw[0]}x{out_hw[1]}). Output size is too small")
-    indices = Tensor._make(np.empty(x.shape[:2] + out_hw, np.int64))
-    out = pl.max_pool2d(x, indices, kernel_size=k, stride=s, padding=p, dilation=d)
+    out, indices = pl.max_pool2d(x, kernel_size=k, stride=s, padding=p, dilation=d, out_hw=out_hw)
     if input.dim() == 3:
         out, indices = out.squeeze(0), indices.squeeze(0)
     return (out, indices) if return_indices else out

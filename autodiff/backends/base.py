@@ -1,0 +1,87 @@
+"""The backend interface and the registry keyed by device type and storage type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..device import device
+
+
+class Backend:
+    """What a device provides to the ops.
+
+    * ``device``: the ``autodiff.device`` of the tensors it holds; ``storage``: the type
+      of ``Tensor._data`` on it (how ``backend_of`` finds it, one dict lookup);
+    * ``computes``: False for ``meta``, whose tensors carry metadata only;
+    * allocation and conversion: ``empty``, ``zeros``, ``copy`` (cast included), ``from_numpy``,
+      ``to_numpy``;
+    * elementwise by scalar-op name (the expressions of ``kernels.scalar_ops``):
+      ``elementwise(name, compute_dtype, out, *operands)`` and its contiguous fast entry
+      ``flat_kernels(name, dtype, mask)``;
+    * kernel families as namespaces with the function names and signatures of
+      ``kernels/cpu/<family>.py``: ``reduce``, ``index``, ``matmul``, ``linear``,
+      ``conv``, ``pool``, ``loss``, ``optim``, ``qr``, ``attention``, ``rnn``, ``sort``,
+      ``sampling``, ``interpolate``, ``sparse``, ``special``, ``linalg``, ``triangle``. A new device provides the same
+      names over its own arrays (``kernels/cuda/<family>.py``).
+    """
+
+    device: device
+    storage: type
+    computes: bool = True
+
+    def empty(self, shape: tuple, np_dtype) -> Any:
+        raise NotImplementedError
+
+    def zeros(self, shape: tuple, np_dtype) -> Any:
+        raise NotImplementedError
+
+    def copy(self, src: Any, np_dtype=None) -> Any:
+        raise NotImplementedError
+
+    def elementwise(self, name: str, compute: str, out: Any, *operands) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.device}>"
+
+
+_BY_DEVICE: dict[str, Backend] = {}
+_BY_STORAGE: dict[type, Backend] = {}
+
+
+def register(backend: Backend) -> Backend:
+    """Make ``backend`` the one for its device type and its storage type."""
+    _BY_DEVICE[backend.device.type] = backend
+    _BY_STORAGE[backend.storage] = backend
+    return backend
+
+
+def backend_of(data: Any) -> Backend:
+    """The backend holding a tensor's storage ``data``."""
+    backend = _BY_STORAGE.get(type(data))
+    if backend is None:  # a subclass of a storage type (np.memmap)
+        backend = next(b for t, b in _BY_STORAGE.items() if isinstance(data, t))
+    return backend
+
+
+def backend_for(device_type: str) -> Backend:
+    """The backend of a device type (``"cpu"``, ``"meta"``)."""
+    try:
+        return _BY_DEVICE[device_type]
+    except KeyError:
+        raise RuntimeError(f"autodiff has no {device_type} backend in this build: tensors can be "
+                           f"created on {', '.join(repr(k) for k in _BY_DEVICE)} only") from None
+
+
+def is_storage(value: Any) -> bool:
+    """Whether ``value`` is a backend's array (as opposed to a number)."""
+    return type(value) in _BY_STORAGE
+
+
+def storage_backend(values) -> Backend | None:
+    """The backend of the first array among ``values``; None when all are numbers."""
+    for v in values:
+        backend = _BY_STORAGE.get(type(v))
+        if backend is not None:
+            return backend
+    return None

@@ -1,0 +1,42 @@
+"""The public forms of an op, made from what the op declares (``Op(..., variants=...)``).
+
+* ``"function"``: ``namespace[name] = op`` (``autodiff.exp``);
+* ``"method"``: ``Tensor.<name>`` (an ``Op`` binds like a function: ``x.exp()``);
+* ``"inplace"``: ``Tensor.<name>_``, running ``op.apply_`` (``x.exp_()``).
+
+``install`` is how a new op gets all three from its one declaration; the hand-written
+table of ``methods.py`` covers the ops whose methods differ from their functions
+(``add(alpha=)``, ``where`` with the condition first, operators).
+"""
+
+from __future__ import annotations
+
+from typing import MutableMapping
+
+from ..tensor import Tensor
+from .op import Op
+
+
+def inplace_method(op: Op):
+    """``Tensor.<name>_``: the op written into the tensor's own storage."""
+
+    def method(self, *others, **params):
+        return op.apply_(self, *others, **params)
+
+    method.__name__ = method.__qualname__ = f"{op.name}_"
+    method.__doc__ = f"In-place {op.name}."
+    return method
+
+
+def install(op: Op, namespace: MutableMapping[str, object] | None = None) -> None:
+    """Make the variants ``op`` declares: the function in ``namespace``, the Tensor methods."""
+    for variant in op.variants:
+        if variant == "function":
+            if namespace is not None:
+                namespace[op.name] = op
+        elif variant == "method":
+            setattr(Tensor, op.name, op)
+        elif variant == "inplace":
+            setattr(Tensor, f"{op.name}_", inplace_method(op))
+        else:
+            raise ValueError(f"{op.name}: unknown variant {variant!r} (function, method or inplace)")

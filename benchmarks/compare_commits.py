@@ -1,0 +1,110 @@
+"""Time the same workloads on two commits of autodiff, side by side in one run.
+
+Each commit is exported (``git archive``) to a temporary directory and every measurement
+runs in a fresh interpreter importing that tree only; the commits alternate, and the best
+of ``--repeats`` processes is kept, so machine noise hits both alike:
+
+    python -m benchmarks.compare_commits 64ced07 HEAD [--repeats 5] [--threads 2]
+
+(a directory, such as ``.`` for the working tree, may stand for a commit).
+
+Workloads: the README chain ``((x*w + x).tanh()*2 - w).sum()`` forward and backward on 16
+elements (per-op overhead), and the MLP and CNN training steps of
+``separate_processes.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKLOADS = ("chain16", "mlp", "cnn")
+
+
+def _chain16_ms() -> float:
+    import numpy as np
+
+    import autodiff as ad
+
+    rng = np.random.default_rng(0)
+    x = ad.from_numpy(rng.standard_normal(16, dtype=np.float32)).requires_grad_()
+    w = ad.from_numpy(rng.standard_normal(16, dtype=np.float32)).requires_grad_()
+
+    def step():
+        x.grad = w.grad = None
+        ((x * w + x).tanh() * 2 - w).sum().backward()
+
+    for _ in range(200):
+        step()
+    best = float("inf")
+    for _ in range(20):
+        start = time.perf_counter()
+        for _ in range(200):
+            step()
+        best = min(best, (time.perf_counter() - start) / 200)
+    return best * 1e3
+
+
+def _child(workload: str, threads: int) -> None:
+    import numba
+
+    numba.set_num_threads(threads)
+    if workload == "chain16":
+        print(_chain16_ms())
+        return
+    from benchmarks.separate_processes import _training
+
+    import autodiff
+
+    (ms,) = _training(autodiff, workload).values()
+    print(ms)
+
+
+def _export(commit: str, into: Path) -> Path:
+    """The tree of ``commit``; a directory (``.``, the working tree) is used as it is."""
+    if Path(commit).is_dir():
+        return Path(commit).resolve()
+    into.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("old")
+    parser.add_argument("new")
+    parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child, args.threads)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {c: _export(c, Path(tmp) / f"tree{i}") for i, c in enumerate((args.old, args.new))}
+        best = {(w, c): float("inf") for w in args.workloads for c in trees}
+        print(f"best of {args.repeats} processes each, {args.threads} threads")
+        print(f"{'workload':10s} {args.old:>12s} {args.new:>12s} {'new/old':>8s}", flush=True)
+        for workload in args.workloads:
+            for _ in range(args.repeats):
+                for commit, tree in trees.items():
+                    env = {**os.environ, "PYTHONPATH": str(tree)}
+                    # this file runs the child, importing autodiff and benchmarks from the tree
+                    out = subprocess.run([sys.executable, __file__, "old", "new",
+                                          "--threads", str(args.threads), "--child", workload],
+                                         cwd=tree, env=env, capture_output=True, text=True, check=True)
+                    best[workload, commit] = min(best[workload, commit], float(out.stdout.split()[-1]))
+            old, new = best[workload, args.old], best[workload, args.new]
+            print(f"{workload:10s} {old:10.4f}ms {new:10.4f}ms {new / old:8.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
