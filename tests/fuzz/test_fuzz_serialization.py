@@ -15,7 +15,6 @@ import zlib
 from collections import OrderedDict
 
 import numpy as np
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -170,8 +169,6 @@ def _raw_header(text: str) -> bytes:
 
 
 def test_foreign_and_malicious_files_raise_runtime_error(tmp_path):
-    torch_file = io.BytesIO()
-    torch.save({"w": torch.ones(2)}, torch_file)
     depth = 200_000  # deeper than any recursion limit
     deep_tree = ('{"format":"autodiff.save","version":1,"tensors":[],"root":'
                  + '{"type":"list","items":[' * depth + "]}" * depth + "}")
@@ -183,7 +180,7 @@ def test_foreign_and_malicious_files_raise_runtime_error(tmp_path):
                                               offset=2**62)])
     infinite = dict(huge_tensor, tensors=[dict(huge_tensor["tensors"][0], shape=[1], nbytes=4,
                                                offset=float("inf"))])
-    files = [b"", b"\x00" * 3, serialization.MAGIC, pickle.dumps({"a": 1}), torch_file.getvalue(),
+    files = [b"", b"\x00" * 3, serialization.MAGIC, pickle.dumps({"a": 1}),
              b'{"format": "autodiff.save"}', bytes(range(256)) * 8,
              _raw_header(deep_tree), _raw_header(deep_json),
              _join(huge_tensor, b""), _join(offsets, b"\x00" * 64), _join(infinite, b"\x00" * 64),
