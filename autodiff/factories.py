@@ -51,8 +51,9 @@ def _to_array(data: Any, dtype: dtypes.dtype | None) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"new(): invalid data type '{arr.dtype}': expected numbers or booleans")
     if dtype is None:
-        if arr.dtype.kind in "iu":
-            dtype = dtypes.int64
+        if arr.dtype.kind in "iu":  # arrays keep an integer type autodiff has; Python ints are int64
+            known = shared is not None and arr.dtype in (np.int8, np.int16, np.int32, np.int64, np.uint8)
+            dtype = dtypes.from_numpy_dtype(arr.dtype) if known else dtypes.int64
         elif arr.dtype.kind == "b":
             dtype = dtypes.bool
         elif shared is not None and arr.dtype in (np.float32, np.float64):  # arrays keep their float type

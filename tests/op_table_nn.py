@@ -25,9 +25,9 @@ def _on(lib, x, values):
     return lib.tensor(values, dtype=x.dtype)
 
 
-def _ce(lib, fn, **kw):
+def _ce(lib, fn, weighted: bool = False, **kw):
     def call(x):
-        weight = _on(lib, x, CLASS_W) if kw.pop("weighted", False) else None
+        weight = _on(lib, x, CLASS_W) if weighted else None
         return fn(x, lib.tensor(TARGET), weight=weight, **kw)
     return call
 

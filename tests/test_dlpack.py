@@ -88,8 +88,10 @@ def test_capsules_and_devices():
         ad.from_dlpack(OnGpu())
     with pytest.raises(TypeError, match="expected an object with __dlpack__"):
         ad.from_dlpack([1, 2])
-    with pytest.raises(TypeError, match="dtype int32 is not one autodiff has"):
-        ad.from_dlpack(np.arange(3, dtype=np.int32))
+    with pytest.raises(TypeError, match="dtype float16 is not one autodiff has"):
+        ad.from_dlpack(np.arange(3, dtype=np.float16))
+    small = np.arange(3, dtype=np.int32)
+    assert ad.from_dlpack(small).dtype is ad.int32 and np.shares_memory(ad.from_dlpack(small).numpy(), small)
 
 
 def test_export_of_tensor_requiring_grad_is_refused_as_in_torch():
@@ -156,11 +158,12 @@ def test_as_tensor_shares_and_tensor_copies_array_likes(wrap):
     assert not np.shares_memory(ad.as_tensor(obj, dtype=ad.float32).numpy(), array)
 
 
-def test_tensor_of_foreign_dtypes_converts_as_from_numpy_arrays():
+def test_tensor_of_foreign_integer_arrays_keeps_their_dtype_as_torch():
     for src in (torch.arange(3, dtype=torch.int32), jnp.arange(3, dtype=jnp.int32)):
         t = ad.tensor(src)
-        assert t.dtype is ad.int64 and t.tolist() == [0, 1, 2]
-        assert ad.as_tensor(src).dtype is ad.int64  # no int32 in autodiff: a converted copy
+        assert t.dtype is ad.int32 and t.tolist() == [0, 1, 2]
+        assert ad.as_tensor(src).dtype is ad.int32
+        assert torch.as_tensor(np.asarray(src)).dtype is torch.int32
     t = ad.as_tensor(jnp.arange(3.0, dtype=jnp.float32))
     assert t.dtype is ad.float32 and t.tolist() == [0, 1, 2]
 

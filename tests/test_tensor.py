@@ -12,13 +12,13 @@ import autodiff as ad
 @pytest.mark.parametrize("data, dtype", [
     (1.5, ad.float32), (3, ad.int64), (True, ad.bool), ([1.0, 2.0], ad.float32), ([1, 2], ad.int64),
     ([[True, False]], ad.bool), ([1, 2.5], ad.float32), (np.ones(3, np.float64), ad.float64),
-    (np.ones(3, np.int32), ad.int64), ([], ad.float32),
+    (np.ones(3, np.int32), ad.int32), (np.ones(3, np.uint8), ad.uint8), ([], ad.float32),
 ])
 def test_tensor_infers_dtype_like_torch(data, dtype):
     t = ad.tensor(data)
     assert t.dtype is dtype
     ref = torch.tensor(data) if not isinstance(data, np.ndarray) else torch.from_numpy(data)
-    assert t.shape == tuple(ref.shape)
+    assert t.shape == tuple(ref.shape) and str(t.dtype).split(".")[1] == str(ref.dtype).split(".")[1]
     np.testing.assert_array_equal(t.numpy(), ref.numpy())
 
 

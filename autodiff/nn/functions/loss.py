@@ -138,10 +138,22 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     _check_same_size(input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    d = ew.abs(input - target)
-    q = ew.clamp_max(d, beta)  # the quadratic branch's operand: no 0 * inf gradient at |d| = inf
-    loss = d if beta == 0 else ew.where(d < beta, q * q * (0.5 / beta), d - 0.5 * beta)
+    diff = input - target
+    loss = ew.abs(diff) if beta == 0 else _smooth_l1(diff, beta=beta)
     return _reduce(loss, legacy_reduction(size_average, reduce, reduction))
+
+
+def _smooth_l1_forward(diff, beta: float):
+    d = ew.abs(Tensor._make(diff))
+    q = ew.clamp_max(d, beta)
+    return ew.where(d < beta, q * q * (0.5 / beta), d - 0.5 * beta)._data
+
+
+# the elementwise loss of a difference as one op, so that its gradient is PyTorch's
+# clamp(d / beta, -1, 1): finite at |d| = inf, NaN where d is NaN (inf - inf)
+_smooth_l1 = Op("smooth_l1", ("self",), _smooth_l1_forward,
+                (lambda grad, self, beta: grad * ew.clamp(self / beta, -1.0, 1.0),),
+                meta=lambda diff, beta: MetaArray(diff.shape, diff.dtype))
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
