@@ -40,6 +40,7 @@ class _Watch(event.Listener):
         self.noticed = os.environ.get("AUTODIFF_COMPILE_NOTICE", "1") == "0"
         self._starts: list[float] = []
         self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()  # timers of two compilations may fire at once
 
     @staticmethod
     def _ours(ev) -> bool:
@@ -47,9 +48,11 @@ class _Watch(event.Listener):
         return module.startswith(_OURS)
 
     def _notice(self) -> None:
-        if not self.noticed:
+        with self._lock:
+            if self.noticed:
+                return
             self.noticed = True
-            print(NOTICE, file=sys.stderr, flush=True)
+        print(NOTICE, file=sys.stderr, flush=True)
 
     def on_start(self, ev) -> None:
         if not self._ours(ev):

@@ -25,6 +25,7 @@ def test_records_only_autodiff_kernels():
 def test_notice_once_when_compiling_takes_long(monkeypatch, capsys):
     watch = compile_watch._Watch()
     watch.noticed = False
+    monkeypatch.setattr(compile_watch._watch, "noticed", True)  # the process's own watcher stays quiet
     monkeypatch.setattr(compile_watch, "NOTICE_AFTER_S", 0.0)
     monkeypatch.setattr(compile_watch, "_watch", watch)
     monkeypatch.setattr(compile_watch, "_installed", False)

@@ -160,9 +160,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
                weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
     _check_same_size(input, target)
-    d = ew.abs(input - target)
-    q = ew.clamp_max(d, delta)  # as in smooth_l1_loss
-    loss = ew.where(d < delta, q * q * 0.5, (d - 0.5 * delta) * delta)
+    diff = input - target
+    loss = ew.abs(diff) * 0.0 if delta == 0 else _smooth_l1(diff, beta=delta) * delta  # delta * smooth_l1
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
