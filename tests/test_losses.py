@@ -118,3 +118,9 @@ def test_all_ignored_mean_is_nan_as_torch():
 def test_bce_rejects_out_of_range_inputs():
     with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
         nn.functional.binary_cross_entropy(ad.tensor([0.5, 1.5]), ad.tensor([0.0, 1.0]))
+
+
+def test_huber_loss_rejects_non_positive_delta_as_torch():
+    for lib in (ad, torch):
+        with pytest.raises(RuntimeError, match="huber_loss does not support non-positive values for delta"):
+            lib.nn.functional.huber_loss(lib.ones(2), lib.zeros(2), delta=0.0)

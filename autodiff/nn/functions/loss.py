@@ -160,8 +160,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
                weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
     _check_same_size(input, target)
-    diff = input - target
-    loss = ew.abs(diff) * 0.0 if delta == 0 else _smooth_l1(diff, beta=delta) * delta  # delta * smooth_l1
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    loss = _smooth_l1(input - target, beta=delta) * delta  # huber is delta * smooth_l1 with beta = delta
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
