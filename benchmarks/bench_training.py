@@ -13,19 +13,9 @@ import numpy as np
 import pytest
 
 import autodiff as ad
+from benchmarks.workloads import classifier as build
 
 WORKLOADS = {"mlp": (256, (784,)), "cnn": (64, (1, 28, 28))}
-
-
-def build(lib, kind: str):
-    """The workload's model in ``lib`` (autodiff.nn or torch.nn)."""
-    nn = lib.nn
-    if kind == "mlp":
-        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
 
 
 def copy_weights(src, dst, torch) -> None:

@@ -90,7 +90,8 @@ def gpt_step(T, with_model: bool = False):
     return (step, model) if with_model else step
 
 
-def _classifier(T, kind: str):
+def classifier(T, kind: str):
+    """The MLP or CNN classifier in ``T`` (autodiff or torch): the training workloads' model."""
     nn = T.nn
     if kind == "mlp":
         return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
@@ -109,7 +110,7 @@ def _classifier_batch(kind: str):
 def classifier_step(T, kind: str) -> Callable[[], object]:
     """One MLP or CNN training step (cross-entropy, Adam) in autodiff or torch."""
     T.manual_seed(0)
-    model = _classifier(T, kind)
+    model = classifier(T, kind)
     x, y = (T.from_numpy(a) for a in _classifier_batch(kind))
     opt = T.optim.Adam(model.parameters(), lr=1e-3)
 
