@@ -1,56 +1,100 @@
-"""``autodiff.cuda``, as ``torch.cuda`` in a build without CUDA.
+"""``autodiff.cuda``, as ``torch.cuda``: the CUDA device, its generator and its memory.
 
-autodiff has no CUDA backend yet: ``is_available()`` is False and ``device_count()`` 0, so
-the usual ``"cuda" if ad.cuda.is_available() else "cpu"`` picks the CPU. The seeding and
-cache calls programs make unconditionally do nothing, as torch's do without a GPU; calls
-that need a GPU raise RuntimeError saying so.
+``is_available()`` is True where numba-cuda is installed and sees a GPU (or runs on its
+simulator, ``NUMBA_ENABLE_CUDASIM=1``); asking it imports ``numba.cuda``, which nothing
+else does before a tensor is put on ``cuda`` (the CPU install never imports it). Where
+there is no GPU the seeding and cache calls programs make unconditionally do nothing, as
+torch's do; calls that need a GPU raise RuntimeError saying why. autodiff uses one device
+(``cuda:0``). Memory numbers are the caching allocator's (``backends/gpu_memory.py``).
 """
 
 from __future__ import annotations
 
+import importlib.util
+
+from .backends.base import backend_for, loaded
 from .device import as_device
 
 
 def is_available() -> bool:
-    return False
+    if loaded("cuda"):
+        return True
+    if importlib.util.find_spec("numba_cuda") is None:
+        return False
+    from numba import cuda
+
+    return bool(cuda.is_available())
 
 
 def device_count() -> int:
-    return 0
+    return 1 if is_available() else 0
 
 
 def is_initialized() -> bool:
-    return False
+    return loaded("cuda")
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
     return False
 
 
+def _backend():
+    """The CUDA backend, loaded on first use (RuntimeError saying why where there is none)."""
+    return backend_for("cuda")
+
+
+def init() -> None:
+    _backend()
+
+
 def manual_seed(seed: int) -> None:
-    """No-op: there is no CUDA generator (``autodiff.manual_seed`` seeds the CPU one)."""
+    """Seed the device generator (``rand``/``randn``/dropout on ``cuda``); a no-op without a GPU."""
+    if is_available():
+        _backend().random.manual_seed(seed)
 
 
 def manual_seed_all(seed: int) -> None:
-    """No-op: there is no CUDA generator."""
+    manual_seed(seed)
+
+
+def initial_seed() -> int:
+    return _backend().random.seed
 
 
 def empty_cache() -> None:
-    """No-op: there is no CUDA memory to release."""
+    """Hand the allocator's cached free blocks back to the driver; a no-op without a GPU."""
+    if loaded("cuda"):
+        _backend().allocator.empty_cache()
 
 
-def _no_cuda() -> None:
-    as_device("cuda")  # raises the RuntimeError that explains why
+def memory_allocated(device=None) -> int:
+    """Bytes held by live tensors (rounded to the allocator's block sizes)."""
+    return _backend().allocator.allocated if loaded("cuda") else 0
+
+
+def memory_reserved(device=None) -> int:
+    """Bytes held from the driver: live blocks plus cached free ones."""
+    return _backend().allocator.reserved if loaded("cuda") else 0
+
+
+def max_memory_allocated(device=None) -> int:
+    return _backend().allocator.peak if loaded("cuda") else 0
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    if loaded("cuda"):
+        _backend().allocator.reset_peak()
 
 
 def current_device() -> int:
-    _no_cuda()
+    _backend()
     return 0
 
 
 def synchronize(device=None) -> None:
-    _no_cuda()
+    _backend().synchronize()
 
 
 def set_device(device) -> None:
-    _no_cuda()
+    as_device(device if not isinstance(device, int) else f"cuda:{device}")
+

@@ -1,4 +1,4 @@
-"""``autodiff.device``: where a tensor's storage lives ("cpu", "meta"; "cuda" is the planned backend)."""
+"""``autodiff.device``: where a tensor's storage lives ("cpu", "meta", "cuda")."""
 
 from __future__ import annotations
 
@@ -53,7 +53,13 @@ def as_device(d: "str | device | None") -> device:
         return _default[-1] if _default else cpu
     from .backends import backend_for  # the backends import this module
 
-    return backend_for(device(d).type).device
+    d = device(d)
+    found = backend_for(d.type).device
+    if d.index is not None and d.index != (found.index or 0):
+        raise RuntimeError(f"CUDA error: invalid device ordinal (device {d} was asked for; autodiff "
+                           f"uses one device per type, {found})" if d.type == "cuda" else
+                           f"Expected a {d.type} device with no index or index 0, got {d}")
+    return found
 
 
 def parse_to(args: tuple, kwargs: dict):

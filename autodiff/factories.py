@@ -222,6 +222,8 @@ def rand(*size, generator: Generator | None = None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1)."""
     d = _dtype_or_default(dtype)
+    if generator is None and _on_cuda(device):
+        return _device_random("uniform", _size(size), d, device, requires_grad)
     return _new(rng(generator).random(_size(size), dtype=d.np), requires_grad, device)
 
 
@@ -229,7 +231,21 @@ def randn(*size, generator: Generator | None = None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     d = _dtype_or_default(dtype)
+    if generator is None and _on_cuda(device):
+        return _device_random("normal", _size(size), d, device, requires_grad)
     return _new(rng(generator).standard_normal(_size(size), dtype=d.np), requires_grad, device)
+
+
+def _on_cuda(device) -> bool:
+    return as_device(device).type == "cuda"
+
+
+def _device_random(kind: str, size: tuple, d: dtypes.dtype, device, requires_grad: bool) -> Tensor:
+    """Samples drawn on the device by the CUDA backend's generator (``autodiff.cuda.manual_seed``)."""
+    if not d.is_floating_point:
+        raise RuntimeError(f'"{kind}_kernel_cuda" not implemented for \'{d.scalar_name}\'')
+    t = Tensor._make(backend_for(as_device(device).type).random.fill(kind, size, d.np))
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def randint(low, high=None, size=None, *, generator: Generator | None = None, dtype=None,

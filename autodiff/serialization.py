@@ -100,7 +100,7 @@ class _Writer:
     def _tensor(self, t: Tensor) -> int:
         if id(t) in self._index:
             return self._index[id(t)]
-        data = t._data
+        data = t._data if t.device.type != "cuda" else t.cpu()._data  # saved as host bytes
         if not data.flags.c_contiguous:
             data = backends.copy(data)
         data = data.astype(data.dtype.newbyteorder("<"), copy=False)  # a no-op on little-endian hosts

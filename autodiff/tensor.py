@@ -169,6 +169,11 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
+        if self.is_cuda:  # device memory: a host copy only when forced, as torch
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                                "to copy the tensor to host memory first.")
+            return backend_of(self._data).to_numpy(self._data)
         return self._data
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:

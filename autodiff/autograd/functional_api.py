@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends import backend_of
 from ..tensor import Tensor
 from .accumulate import accumulate_into_grad
 from .engine import run_backward
@@ -31,7 +32,9 @@ def _make_grads(outputs: list, grad_outputs: list) -> list:
             if not out.dtype.is_floating_point:
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
-            g = Tensor._make(np.ones(out.shape, out._data.dtype))
+            data = out._data
+            g = Tensor._make(backend_of(data).full(out.shape, 1, data.dtype) if out.is_cuda
+                             else np.ones(out.shape, data.dtype))
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
         elif g.shape != out.shape:

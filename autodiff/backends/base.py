@@ -28,6 +28,7 @@ class Backend:
     device: device
     storage: type
     computes: bool = True
+    layout_views: bool = False  # view ops run their metadata rule; ``view_of`` attaches the storage
 
     def empty(self, shape: tuple, np_dtype) -> Any:
         raise NotImplementedError
@@ -65,12 +66,31 @@ def backend_of(data: Any) -> Backend:
 
 
 def backend_for(device_type: str) -> Backend:
-    """The backend of a device type (``"cpu"``, ``"meta"``)."""
+    """The backend of a device type (``"cpu"``, ``"meta"``, ``"cuda"``: loaded on first use)."""
     try:
         return _BY_DEVICE[device_type]
     except KeyError:
+        if device_type == "cuda":
+            return _load_cuda()
         raise RuntimeError(f"autodiff has no {device_type} backend in this build: tensors can be "
                            f"created on {', '.join(repr(k) for k in _BY_DEVICE)} only") from None
+
+
+def _load_cuda() -> Backend:
+    """Import the CUDA backend (``backends/gpu.py``); a RuntimeError saying why it cannot run."""
+    import importlib.util
+
+    if importlib.util.find_spec("numba_cuda") is None:
+        raise RuntimeError("autodiff has no cuda backend in this install: it needs numba-cuda, which is "
+                           "not installed (pip install autodiff[cuda])")
+    from . import gpu
+
+    return gpu.backend
+
+
+def loaded(device_type: str) -> bool:
+    """Whether the backend of ``device_type`` is loaded (``cuda`` is loaded on first use)."""
+    return device_type in _BY_DEVICE
 
 
 def is_storage(value: Any) -> bool:

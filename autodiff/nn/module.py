@@ -304,13 +304,13 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)``: floating-point
         parameters and buffers take the dtype; the device must be one autodiff has."""
-        _, dtype, _, _, _ = parse_to(args, kwargs)
-        if dtype is None:
+        device, dtype, _, _, _ = parse_to(args, kwargs)
+        if dtype is None and device is None:
             return self
-        if not dtype.is_floating_point:
+        if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
                             f"desired dtype={dtype}")
-        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+        return self._apply(lambda t: t.to(device=device, dtype=dtype if t.is_floating_point() else None))
 
     def float(self) -> "Module":
         return self.to(dtypes.float32)
@@ -319,12 +319,11 @@ class Module:
         return self.to(dtypes.float64)
 
     def cpu(self) -> "Module":
-        return self
+        return self.to("cpu")
 
     def cuda(self, device: Any = None) -> "Module":
-        """A RuntimeError until autodiff has a CUDA backend."""
-        as_device("cuda" if device is None else device)
-        return self
+        """Parameters and buffers on the CUDA device (a RuntimeError saying why where there is none)."""
+        return self.to("cuda" if device is None else device)
 
     # ---- state dicts ----------------------------------------------------------------
     def state_dict(self, *, destination: dict | None = None, prefix: str = "",

@@ -80,7 +80,7 @@ def _indices(index) -> np.ndarray:
 
 
 def _zeros_like_shape(shape: tuple, like: Tensor) -> Tensor:
-    return zeros(shape, dtype=like.dtype)
+    return zeros(shape, dtype=like.dtype, device=like.device)
 
 
 # ---- index_select / index_add / index_copy ---------------------------------------------

@@ -224,7 +224,8 @@ class Op:
                 if self.flat is not None and be is not None and not params:
                     data = be.elementwise_flat(*self.flat, raw)
                 if data is None:
-                    data = self.forward(*raw, **params)
+                    data = self.forward(*raw, **params) if not (self.view and be.layout_views) \
+                        else be.view_of(raw[0], self.meta(*raw, **params))
             except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
                 raise kernel_failure(self.name, raw, params, e) from e
         else:

@@ -74,6 +74,47 @@ def scatter_add_k(out, idx, src):
         cuda.atomic.add(out, (a, idx[a, j, b], b), src[a, j, b])
 
 
+@cuda.jit(cache=True)
+def index_copy_k(out, idx, src):
+    """``out[a, idx[j], b] = src[a, j, b]`` (which write lands for a repeated index is unspecified)."""
+    A, n, B = src.shape
+    for e in range(cuda.grid(1), A * n * B, cuda.gridsize(1)):
+        a = e // (n * B)
+        j = e // B - a * n
+        b = e - (a * n + j) * B
+        out[a, idx[j], b] = src[a, j, b]
+
+
+@cuda.jit(cache=True)
+def strided_add_k(storage, offset, shape, strides, src):
+    """``storage[offset + sum_d k_d * strides[d]] += src[i]`` for the C-order coordinates
+    ``k`` of flat position ``i`` in ``shape``; atomically (windows may overlap)."""
+    for i in range(cuda.grid(1), src.shape[0], cuda.gridsize(1)):
+        r = i
+        pos = offset
+        for d in range(len(shape) - 1, -1, -1):
+            k = r % shape[d]
+            r //= shape[d]
+            pos += k * strides[d]
+        cuda.atomic.add(storage, pos, src[i])
+
+
+@cuda.jit(cache=True)
+def min_max_k(idx, out):
+    """``out[0] = min(out[0], idx)``, ``out[1] = max(out[1], idx)`` over flat ``idx``."""
+    for i in range(cuda.grid(1), idx.shape[0], cuda.gridsize(1)):
+        cuda.atomic.min(out, 0, idx[i])
+        cuda.atomic.max(out, 1, idx[i])
+
+
+@cuda.jit(cache=True)
+def wrap_k(idx, size, out):
+    """``out[i] = idx[i] + size`` where negative, else ``idx[i]`` (indices checked in ``[-size, size)``)."""
+    for i in range(cuda.grid(1), idx.shape[0], cuda.gridsize(1)):
+        v = idx[i]
+        out[i] = v + size if v < 0 else v
+
+
 def _launch(kernel, first, second, third, n: int) -> None:
     blocks, threads = launch.grid(n)
     kernel[blocks, threads](first, second, third)
@@ -85,6 +126,27 @@ def index_select(src, idx, out) -> None:
 
 def index_add(out, idx, src) -> None:
     _launch(index_add_k, out, idx, src, src.size)
+
+
+def index_copy(out, idx, src) -> None:
+    _launch(index_copy_k, out, idx, src, src.size)
+
+
+def strided_add(storage, offset: int, shape: tuple, strides: tuple, src) -> None:
+    """Add flat ``src`` into the 1-D ``storage`` at the strided window (element counts)."""
+    blocks, threads = launch.grid(src.shape[0])
+    strided_add_k[blocks, threads](storage, offset, shape, strides, src)
+
+
+def min_max(idx, out) -> None:
+    """Fold flat int64 ``idx`` into ``out`` (2 int64: preset to (int64 max, int64 min))."""
+    blocks, threads = launch.grid(idx.shape[0])
+    min_max_k[blocks, threads](idx, out)
+
+
+def wrap(idx, size: int, out) -> None:
+    blocks, threads = launch.grid(idx.shape[0])
+    wrap_k[blocks, threads](idx, size, out)
 
 
 def gather(src, idx, out) -> None:
@@ -100,4 +162,4 @@ def scatter_add(out, idx, src) -> None:
 
 
 KERNELS = {"index_select": index_select_k, "index_add": index_add_k, "gather": gather_k,
-           "scatter": scatter_k, "scatter_add": scatter_add_k}
+           "scatter": scatter_k, "scatter_add": scatter_add_k, "index_copy": index_copy_k}

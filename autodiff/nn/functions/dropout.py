@@ -18,7 +18,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         scale = factories.zeros_like(input)
     else:
-        keep = factories.rand(input.shape, dtype=input.dtype) >= p
+        keep = factories.rand(input.shape, dtype=input.dtype, device=input.device) >= p
         scale = keep.to(input.dtype).mul_(1.0 / (1.0 - p))
     return input.mul_(scale) if inplace else input * scale
 

@@ -1,0 +1,608 @@
+"""The CUDA backend: ``CudaArray`` storage over Numba device memory, ``kernels/cuda`` as compute.
+
+Imported only when a program first asks for the ``cuda`` device (``backend_for``), so the
+CPU install never imports ``numba.cuda``. Under ``NUMBA_ENABLE_CUDASIM=1`` (set before
+the first import) it runs on Numba's CUDA simulator, which is how CI tests it.
+
+``CudaArray`` is a strided view (shape, dtype, byte strides, byte offset: ``MetaArray``'s
+metadata) of one ``Block`` of device memory from the caching allocator
+(``gpu_memory.py``). It answers the NumPy questions ops ask of their storage (``shape``,
+``strides``, ``flags``, ``reshape``, ``transpose``, basic indexing, ``np.broadcast_to``),
+every one of them as the same operation on a layout-only NumPy template
+(``meta.layout_template``), so views cost no device work; view ops run their metadata
+rule and the backend re-attaches the block (``layout_views``). Kernels get Numba device
+arrays of C-contiguous views (``device_view``) or ``kernels.cuda.elementwise.View``s.
+
+Data stays on the device: the only host<->device copies are ``from_numpy``/``to_numpy``
+(tensors moved by ``.to()``, ``.item()``, printing) and the reads a validation cannot
+avoid; each one is counted in ``TRANSFERS``. An integer array that came from the host
+remembers its value range (``bounds``), so index and target checks of uploaded indices
+need no read back.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from numba import cuda
+
+from kernels.cuda import elementwise as ew
+from kernels.cuda import index as cindex
+from kernels.cuda import launch
+from kernels.cuda import loss as closs
+from kernels.cuda import matmul as cmatmul
+from kernels.cuda import optim as coptim
+from kernels.cuda import random as crandom
+from kernels.cuda import reduce as creduce
+
+from ..device import device
+from .base import Backend, register
+from .gpu_memory import CachingAllocator
+from .meta import MetaArray, _Flags, contiguous_strides, from_layout, layout_template
+
+SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+if not cuda.is_available():
+    raise RuntimeError("autodiff has no cuda backend on this machine: numba-cuda is installed but finds "
+                       "no CUDA GPU (no NVIDIA driver or no GPU); NUMBA_ENABLE_CUDASIM=1, set before "
+                       "the first import, runs it on Numba's CUDA simulator instead")
+
+# host<->device copies made by this backend: (number of copies, bytes), by direction
+TRANSFERS = {"host_to_device": 0, "device_to_host": 0, "bytes": 0}
+
+ALLOCATOR = CachingAllocator()
+
+
+def _count(direction: str, nbytes: int) -> None:
+    TRANSFERS[direction] += 1
+    TRANSFERS["bytes"] += nbytes
+
+
+def _elements(strides: tuple, itemsize: int) -> tuple:
+    return tuple(s // itemsize for s in strides)
+
+
+class CudaArray:
+    """A strided view of one block of device memory; see the module docstring."""
+
+    __slots__ = ("block", "_shape", "dtype", "strides", "offset", "_writeable", "bounds")
+    __array_ufunc__ = None
+
+    def __init__(self, block, shape: tuple, dtype, strides: tuple | None = None, offset: int = 0,
+                 writeable: bool = True, bounds: tuple | None = None) -> None:
+        self.block = block
+        self._shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        self.strides = contiguous_strides(self._shape, self.dtype.itemsize) if strides is None \
+            else tuple(strides)
+        self.offset = offset  # bytes from the start of the block
+        self._writeable = writeable
+        self.bounds = bounds  # (min, max) of an integer array's values, when known
+
+    # ---- metadata, as MetaArray / np.ndarray ------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._shape
+
+    @shape.setter
+    def shape(self, new) -> None:  # as ndarray.shape = ...: AttributeError when no view exists
+        t = layout_template(self).view()
+        t.shape = new
+        self._shape, self.strides = t.shape, t.strides
+
+    ndim = property(lambda self: len(self._shape))
+    size = property(lambda self: math.prod(self._shape))
+    itemsize = property(lambda self: self.dtype.itemsize)
+    nbytes = property(lambda self: self.size * self.dtype.itemsize)
+    storage_size = property(lambda self: self.block.nbytes // self.dtype.itemsize)
+    T = property(lambda self: self.transpose())
+
+    @property
+    def flags(self) -> _Flags:
+        return MetaArray.flags.fget(self)
+
+    def __repr__(self) -> str:
+        return f"CudaArray(shape={self._shape}, dtype={self.dtype})"
+
+    def __len__(self) -> int:
+        return self._shape[0]
+
+    # ---- views: the NumPy operation on a layout template, re-attached to the block -----
+    def _from(self, view: np.ndarray, template: np.ndarray) -> "CudaArray":
+        m = from_layout(view, template, self)
+        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset, m._writeable, self.bounds)
+
+    def with_layout(self, m: MetaArray) -> "CudaArray":
+        """The view of this block with ``m``'s shape, strides and (absolute) offset."""
+        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset,
+                         self._writeable and m._writeable, self.bounds)
+
+    def view(self, dtype=None) -> "CudaArray":
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            raise NotImplementedError("CudaArray.view(dtype): reinterpreting device memory is not supported")
+        return CudaArray(self.block, self._shape, self.dtype, self.strides, self.offset, self._writeable,
+                         self.bounds)
+
+    def reshape(self, *shape) -> "CudaArray":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        v = self.view()
+        try:
+            v.shape = shape
+        except AttributeError:  # no view has that shape: a contiguous copy has one
+            v = backend.copy(self)
+            v.shape = shape
+        return v
+
+    def transpose(self, *axes) -> "CudaArray":
+        t = layout_template(self)
+        return self._from(t.transpose(*axes), t)
+
+    def swapaxes(self, a: int, b: int) -> "CudaArray":
+        t = layout_template(self)
+        return self._from(t.swapaxes(a, b), t)
+
+    def __getitem__(self, key) -> "CudaArray":
+        key = key if isinstance(key, tuple) else (key,)
+        if not all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) for k in key):
+            raise TypeError("CudaArray supports basic indexing only (ints, slices, None, Ellipsis)")
+        t = layout_template(self)
+        return self._from(t[key if Ellipsis in key else key + (Ellipsis,)], t)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.broadcast_to:
+            t = layout_template(self)
+            return self._from(np.broadcast_to(t, *args[1:], **kwargs), t)
+        if func in (np.may_share_memory, np.shares_memory):
+            a, b = args[:2]
+            return (type(a) is CudaArray and type(b) is CudaArray and a.block is b.block
+                    and _overlap(a, b))
+        if func is np.where and len(args) == 3:
+            return _where(*args)
+        return NotImplemented
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy "
+                        "the tensor to host memory first.")
+
+    # ---- the few value questions ops ask of index arrays ----------------------------------
+    def astype(self, dtype, copy: bool = True) -> "CudaArray":
+        if not copy and np.dtype(dtype) == self.dtype:
+            return self
+        out = backend.copy(self, np.dtype(dtype))
+        out.bounds = self.bounds
+        return out
+
+    def copy(self) -> "CudaArray":
+        return backend.copy(self)
+
+    def min(self):
+        return self._range()[0]
+
+    def max(self):
+        return self._range()[1]
+
+    def _range(self) -> tuple:
+        """(min, max) of an integer array: known from the host, else folded on the device and read."""
+        if self.bounds is None:
+            flat = backend.copy(self, np.int64) if self.dtype != np.int64 or not self.flags.c_contiguous \
+                else self
+            acc = backend.from_numpy(np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min]))
+            cindex.min_max(flat.device_view().reshape(-1), acc.device_view())
+            lo, hi = backend.to_numpy(acc).tolist()
+            self.bounds = (lo, hi)
+        return self.bounds
+
+    def __lt__(self, other):
+        return _compare("lt", self, other)
+
+    def __add__(self, other):
+        out = backend.empty(self._shape, self.dtype)
+        return backend.elementwise("add", self.dtype.name, out, self, self.dtype.type(other))
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError("can only convert an array of size 1 to a Python scalar")
+        return backend.to_numpy(self).reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self).tolist()
+
+    # ---- device access ---------------------------------------------------------------------
+    def device_view(self):
+        """This C-contiguous array as a Numba device array (what kernels take)."""
+        if not self.flags.c_contiguous:
+            raise ValueError("device_view needs a C-contiguous CudaArray")
+        start = self.offset // self.dtype.itemsize
+        flat = self.block.typed(self.dtype)[start:start + self.size]
+        return flat.reshape(self._shape) if self.ndim != 1 else flat
+
+    def ew_view(self) -> ew.View:
+        """This array as the elementwise kernels' strided ``View``."""
+        st = _elements(self.strides, self.dtype.itemsize)
+        if any(s < 0 for s in st):
+            raise NotImplementedError("cuda: elementwise kernels on negative strides (a flipped view) are "
+                                      "not supported yet; call .contiguous() on a copy made before the flip")
+        start = self.offset // self.dtype.itemsize
+        return ew.View(self.block.typed(self.dtype)[start:], self._shape, st)
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        raw = self.block.raw
+        base = raw._ary.ctypes.data if SIMULATED else raw.device_ctypes_pointer.value
+        contiguous = self.flags.c_contiguous
+        return {"shape": self._shape, "typestr": self.dtype.str, "data": (base + self.offset, False),
+                "strides": None if contiguous else self.strides, "version": 3}
+
+
+def _overlap(a: CudaArray, b: CudaArray) -> bool:
+    def span(x):
+        lo = x.offset + sum(min(0, (n - 1) * s) for n, s in zip(x.shape, x.strides))
+        hi = x.offset + sum(max(0, (n - 1) * s) for n, s in zip(x.shape, x.strides)) + x.itemsize
+        return lo, hi
+    (alo, ahi), (blo, bhi) = span(a), span(b)
+    return a.size > 0 and b.size > 0 and alo < bhi and blo < ahi
+
+
+def _broadcast(*shapes) -> tuple:
+    return np.broadcast_shapes(*shapes)
+
+
+def _compare(name: str, a: CudaArray, other) -> CudaArray:
+    out = backend.empty(a.shape, np.bool_)
+    return backend.elementwise(name, a.dtype.name, out, a, a.dtype.type(other))
+
+
+def _where(cond, a, b) -> CudaArray:
+    arrays = [x for x in (a, b) if type(x) is CudaArray]
+    dt = arrays[0].dtype
+    shape = _broadcast(cond.shape, *(x.shape for x in arrays))
+    out = backend.empty(shape, dt)
+    ops = [x if type(x) is CudaArray else dt.type(x) for x in (a, b)]
+    return backend.elementwise("where", dt.name, out, cond, *ops)
+
+
+def _3d(x: CudaArray):
+    """Numba device array of a C-contiguous CudaArray (copying first where it is not)."""
+    return (x if x.flags.c_contiguous else backend.copy(x)).device_view()
+
+
+def _gemm_operand(x: CudaArray) -> tuple:
+    """A 3-D GEMM operand as (device array, transposed): its own buffer when it or its
+    transpose is C-contiguous (a batch broadcast by stride 0 is passed once), else a copy."""
+    if x.shape[0] > 1 and x.strides[0] == 0:
+        x = x[0:1]
+    if x.flags.c_contiguous:
+        return x.device_view(), False
+    t = x.swapaxes(1, 2)
+    if t.flags.c_contiguous:
+        return t.device_view(), True
+    return backend.copy(x).device_view(), False
+
+
+class _Reduce:
+    """``kernels/cpu/reduce.py``'s names over ``kernels.cuda.reduce``."""
+
+    CHUNK = 8  # a long K is split into pieces of CHUNK * THREADS, one block each, then merged
+
+    @classmethod
+    def _fold(cls, name: str, x: CudaArray, out: CudaArray) -> None:
+        """out (A, B) = name over K of x (A, K, B); one block per output, or, for one long
+        row set (A == 1), a first pass over K in pieces on many blocks and a second over
+        the partial results."""
+        a, k, b = x.shape
+        xv, ov = _3d(x), out.device_view()
+        piece = launch.THREADS * cls.CHUNK
+        if a != 1 or k < 2 * piece or b * (k // piece) > 8 * launch.MAX_BLOCKS:
+            creduce.reduce(name, xv, ov)
+            return
+        c, rem = divmod(k, piece)
+        part = backend.empty((1, c + (rem > 0), b), x.dtype).device_view()
+        rows = xv.reshape(k, b)
+        creduce.reduce(name, rows[:c * piece].reshape(c, piece, b), part[0, :c])
+        if rem:
+            creduce.reduce(name, rows[c * piece:].reshape(1, rem, b), part[0, c:])
+        creduce.reduce(name, part, ov)
+
+    @classmethod
+    def sum_(cls, x, out):
+        cls._fold("sum", x, out)
+
+    @classmethod
+    def max_(cls, x, out):
+        cls._fold("max", x, out)
+
+    @classmethod
+    def min_(cls, x, out):
+        cls._fold("min", x, out)
+
+    @staticmethod
+    def max_argmax(x, out, out_idx):
+        creduce.reduce("argmax", _3d(x), out.device_view(), out_idx.device_view())
+
+    @staticmethod
+    def min_argmin(x, out, out_idx):
+        creduce.reduce("argmin", _3d(x), out.device_view(), out_idx.device_view())
+
+    @staticmethod
+    def argmax(x, out_idx):
+        vals = backend.empty(out_idx.shape, x.dtype)
+        creduce.reduce("argmax", _3d(x), vals.device_view(), out_idx.device_view())
+
+    @staticmethod
+    def argmin(x, out_idx):
+        vals = backend.empty(out_idx.shape, x.dtype)
+        creduce.reduce("argmin", _3d(x), vals.device_view(), out_idx.device_view())
+
+    @staticmethod
+    def softmax(x, out):
+        creduce.reduce("softmax", _3d(x), out.device_view())
+
+    @staticmethod
+    def log_softmax(x, out):
+        creduce.reduce("log_softmax", _3d(x), out.device_view())
+
+    @staticmethod
+    def logsumexp(x, out):
+        creduce.reduce("logsumexp", _3d(x), out.device_view())
+
+    @classmethod
+    def softmax_backward(cls, y, g, out):
+        """out = y * (g - sum_K(g * y)), y the softmax (all (A, K, B))."""
+        dt = y.dtype.name
+        gy = backend.elementwise("mul", dt, backend.empty(y.shape, y.dtype), g, y)
+        s = backend.empty((y.shape[0], 1, y.shape[2]), y.dtype)
+        cls.sum_(gy, s.reshape(y.shape[0], y.shape[2]))
+        backend.elementwise("sub", dt, out, g, s)
+        backend.elementwise("mul", dt, out, out, y)
+
+    @classmethod
+    def log_softmax_backward(cls, y, g, out):
+        """out = g - exp(y) * sum_K(g), y the log-softmax."""
+        dt = y.dtype.name
+        s = backend.empty((y.shape[0], 1, y.shape[2]), y.dtype)
+        cls.sum_(g, s.reshape(y.shape[0], y.shape[2]))
+        backend.elementwise("exp", dt, out, y)
+        backend.elementwise("mul", dt, out, out, s)
+        backend.elementwise("sub", dt, out, g, out)
+
+
+class _Matmul:
+    @staticmethod
+    def matmul(a, b, out):
+        """out (Z, M, N) = a (Z, M, K) @ b (Z, K, N), either operand maybe a broadcast batch."""
+        if out.size == 0:
+            return
+        if a.shape[2] == 0:
+            backend.elementwise("copy", out.dtype.name, out, out.dtype.type(0))
+            return
+        (av, ta), (bv, tb) = _gemm_operand(a), _gemm_operand(b)
+        cmatmul.gemm(av, bv, out.device_view(), ta, tb)
+
+
+class _Linear:
+    @staticmethod
+    def linear(x, weight, bias, has_bias, out):
+        """out (M, N) = x (M, K) @ weight (N, K).T (+ bias (N,))."""
+        _Matmul.matmul(x[None], weight.T[None], out[None])
+        if has_bias:
+            backend.elementwise("add", out.dtype.name, out, out, bias)
+
+
+def _flat_int(t: CudaArray) -> CudaArray:
+    return t.reshape(-1) if t.flags.c_contiguous else backend.copy(t).reshape(-1)
+
+
+class _Loss:
+    PARALLEL_MIN = 1 << 62  # one variant on the device: ops pick the serial names
+    _ones: dict = {}
+
+    @classmethod
+    def _weights(cls, w):
+        """Class weights as a device array: CPU ones (no weight given) are made on the device."""
+        if type(w) is CudaArray:
+            return _3d(w)
+        if np.all(w == 1.0):
+            ones = cls._ones.get(w.shape[0])
+            if ones is None:
+                ones = cls._ones[w.shape[0]] = backend.full(w.shape, 1.0, np.float64)
+            return ones.device_view()
+        return backend.from_numpy(np.ascontiguousarray(w)).device_view()
+
+    @staticmethod
+    def first_bad_target(t, C, ignore_index):
+        lo, hi = t.bounds if t.bounds is not None else (None, None)
+        if lo is not None and ((0 <= lo and hi < C) or lo == hi == ignore_index):
+            return ignore_index
+        flat = _flat_int(t)
+        pos = backend.from_numpy(np.array([flat.size], np.int64))
+        closs.first_bad(flat.device_view(), C, ignore_index, pos.device_view())
+        p = backend.to_numpy(pos)[0]
+        return ignore_index if p == flat.size else flat[int(p)].item()
+
+    @classmethod
+    def target_weight_sum(cls, t, w, ignore_index):
+        if type(w) is not CudaArray and np.all(w == 1.0) and t.bounds is not None and \
+                not t.bounds[0] <= ignore_index <= t.bounds[1]:
+            return float(t.size)  # every target counts, with weight 1
+        acc = backend.zeros((1,), np.float64)
+        closs.weight_sum(_flat_int(t).device_view(), cls._weights(w), ignore_index, acc.device_view())
+        return float(backend.to_numpy(acc)[0])
+
+    @classmethod
+    def target_distribution(cls, t, w, ignore_index, eps, out):
+        closs.target_distribution(_3d(t), cls._weights(w), ignore_index, eps, out.device_view())
+
+    @classmethod
+    def cross_entropy_indices(cls, x, t, w, ignore_index, eps, out):
+        closs.cross_entropy_indices(_3d(x), _3d(t), cls._weights(w), ignore_index, eps, out.device_view())
+
+    @classmethod
+    def cross_entropy_indices_backward(cls, x, t, w, ignore_index, eps, g, out):
+        closs.cross_entropy_indices_backward(_3d(x), _3d(t), cls._weights(w), ignore_index, eps, _3d(g),
+                                             out.device_view())
+
+    @classmethod
+    def cross_entropy_probs(cls, x, y, w, eps, out):
+        closs.cross_entropy_probs(_3d(x), _3d(y), cls._weights(w), eps, out.device_view())
+
+    @classmethod
+    def cross_entropy_probs_backward(cls, x, y, w, eps, g, out):
+        closs.cross_entropy_probs_backward(_3d(x), _3d(y), cls._weights(w), eps, _3d(g), out.device_view())
+
+
+class _Index:
+    """``kernels/cpu/index.py``'s names; indices arrive validated (``ops.indexing.check_index``)."""
+
+    @staticmethod
+    def index_select(src, idx, out):
+        cindex.index_select(_3d(src), _3d(idx), out.device_view())
+
+    @staticmethod
+    def index_add(out, idx, src):
+        cindex.index_add(out.device_view(), _3d(idx), _3d(src))
+
+    @staticmethod
+    def index_copy(out, idx, src):
+        cindex.index_copy(out.device_view(), _3d(idx), _3d(src))
+
+    @staticmethod
+    def gather(src, idx, out):
+        cindex.gather(_3d(src), _3d(idx), out.device_view())
+
+    @staticmethod
+    def scatter(out, idx, src):
+        cindex.scatter(out.device_view(), _3d(idx), _3d(src))
+
+    @staticmethod
+    def scatter_add(out, idx, src):
+        cindex.scatter_add(out.device_view(), _3d(idx), _3d(src))
+
+    @staticmethod
+    def strided_add(storage, offset, shape, strides, src):
+        cindex.strided_add(storage.device_view(), int(offset), tuple(int(n) for n in shape),
+                           tuple(int(s) for s in strides), _3d(src))
+
+
+class _Optim:
+    SGD, ADAM, RMSPROP, ADAGRAD = coptim.SGD, coptim.ADAM, coptim.RMSPROP, coptim.ADAGRAD
+
+    @staticmethod
+    def update(kind, p, g, states, hyper):
+        """The fused update in place; the scalars travel as kernel arguments (no copy)."""
+        h = tuple(p.dtype.type(v) for v in hyper)
+        coptim.update(kind, p.device_view().reshape(-1), _3d(g).reshape(-1),
+                      [s.device_view().reshape(-1) for s in states], h)
+
+
+class _Random:
+    """Device random numbers from xoroshiro128+ states (``kernels.cuda.random``)."""
+
+    DEFAULT_SEED = 67280421310721  # torch's default seed
+
+    def __init__(self) -> None:
+        self.seed = self.DEFAULT_SEED
+        self._gen = None
+
+    def manual_seed(self, seed: int) -> None:
+        self.seed = int(seed)
+        self._gen = None
+
+    def generator(self) -> crandom.Generator:
+        if self._gen is None:
+            # the simulator initialises every state in Python: keep its grid tiny
+            blocks, threads = (2, 32) if SIMULATED else (min(launch.MAX_BLOCKS, 256), launch.THREADS)
+            self._gen = crandom.Generator(self.seed % (1 << 64), blocks=blocks, threads=threads)
+        return self._gen
+
+    def fill(self, kind: str, shape: tuple, np_dtype) -> CudaArray:
+        """A new array of ``shape`` from U[0, 1) (``uniform``) or N(0, 1) (``normal``)."""
+        out = backend.empty(shape, np_dtype)
+        if out.size:
+            getattr(self.generator(), kind)(out.device_view().reshape(-1))
+        return out
+
+
+class CUDABackend(Backend):
+    device = device("cuda", 0)
+    storage = CudaArray
+    layout_views = True
+
+    reduce = _Reduce
+    matmul = _Matmul
+    linear = _Linear
+    loss = _Loss
+    index = _Index
+    optim = _Optim
+
+    def __init__(self) -> None:
+        self.random = _Random()
+        self.allocator = ALLOCATOR
+        self.transfers = TRANSFERS
+
+    @staticmethod
+    def empty(shape: tuple, np_dtype) -> CudaArray:
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        dt = np.dtype(np_dtype)
+        return CudaArray(ALLOCATOR.alloc(math.prod(shape) * dt.itemsize), shape, dt)
+
+    def full(self, shape: tuple, value, np_dtype) -> CudaArray:
+        out = self.empty(shape, np_dtype)
+        return self.elementwise("copy", out.dtype.name, out, out.dtype.type(value))
+
+    def zeros(self, shape: tuple, np_dtype) -> CudaArray:
+        return self.full(shape, 0, np_dtype)
+
+    def copy(self, src: CudaArray, np_dtype=None) -> CudaArray:
+        dt = src.dtype if np_dtype is None else np.dtype(np_dtype)
+        out = self.empty(src.shape, dt)
+        if dt.kind == "b" and src.dtype.kind != "b":
+            return self.elementwise("ne", src.dtype.name, out, src, src.dtype.type(0))
+        return self.elementwise("copy", dt.name, out, src)
+
+    @staticmethod
+    def elementwise(name: str, compute: str, out: CudaArray, *operands) -> CudaArray:
+        views = []
+        for o in operands:
+            if type(o) is CudaArray:
+                views.append(o.ew_view())
+            elif isinstance(o, np.ndarray):
+                raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                                   "devices, cuda:0 and cpu!")
+            else:
+                views.append(o)
+        ew.run(name, compute, out.ew_view(), *views)
+        return out
+
+    @staticmethod
+    def elementwise_flat(*args):
+        return None  # the general path: it already runs the contiguous kernel when it can
+
+    @staticmethod
+    def view_of(data: CudaArray, meta: MetaArray) -> CudaArray:
+        return data.with_layout(meta)
+
+    def from_numpy(self, array: np.ndarray) -> CudaArray:
+        host = np.ascontiguousarray(array)
+        out = self.empty(host.shape, host.dtype)
+        if host.size:
+            out.device_view().reshape(-1).copy_to_device(host.reshape(-1))
+            _count("host_to_device", host.nbytes)
+            if host.dtype.kind in "iu":
+                out.bounds = (int(host.min()), int(host.max()))
+        return out
+
+    def to_numpy(self, data: CudaArray) -> np.ndarray:
+        src = data if data.flags.c_contiguous else self.copy(data)
+        if not src.size:
+            return np.empty(src.shape, src.dtype)
+        _count("device_to_host", src.nbytes)
+        return src.device_view().reshape(-1).copy_to_host().reshape(src.shape)
+
+    @staticmethod
+    def synchronize() -> None:
+        cuda.synchronize()
+
+
+backend = register(CUDABackend())
