@@ -219,13 +219,9 @@ class CudaArray:
         return flat.reshape(self._shape) if self.ndim != 1 else flat
 
     def ew_view(self) -> ew.View:
-        """This array as the elementwise kernels' strided ``View``."""
-        st = _elements(self.strides, self.dtype.itemsize)
-        if any(s < 0 for s in st):
-            raise NotImplementedError("cuda: elementwise kernels on negative strides (a flipped view) are "
-                                      "not supported yet; call .contiguous() on a copy made before the flip")
-        start = self.offset // self.dtype.itemsize
-        return ew.View(self.block.typed(self.dtype)[start:], self._shape, st)
+        """This array as the elementwise kernels' strided ``View`` (any strides, flips included)."""
+        it = self.dtype.itemsize
+        return ew.View(self.block.typed(self.dtype), self._shape, _elements(self.strides, it), self.offset // it)
 
     @property
     def __cuda_array_interface__(self) -> dict:

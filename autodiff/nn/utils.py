@@ -7,6 +7,7 @@ from typing import Iterable
 
 from ..autograd.grad_mode import no_grad
 from ..factories import tensor as _tensor
+from ..ops.joining import stack
 from ..tensor import Tensor
 
 _Params = Tensor | Iterable[Tensor]
@@ -56,10 +57,9 @@ def clip_grad_norm_(parameters: _Params, max_norm: float, norm_type: float = 2.0
     if not grads:
         return _tensor(0.0)
     with no_grad():
-        norms = [_vector_norm(g, norm_type) for g in grads]
-        total = _vector_norm(_tensor([n.item() for n in norms], dtype=grads[0].dtype), norm_type)
-        value = total.item()
-        if error_if_nonfinite and not math.isfinite(value):
+        norms = [_vector_norm(g, norm_type) for g in grads]  # on the gradients' device: no host reads
+        total = _vector_norm(stack(norms), norm_type)
+        if error_if_nonfinite and not math.isfinite(total.item()):
             raise RuntimeError(
                 f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "
                 "it cannot be clipped. To disable this error and scale the gradients by the non-finite "

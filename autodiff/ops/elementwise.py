@@ -195,8 +195,8 @@ _pow_meta = _metadata("pow", "promote")
 
 
 def _pow_forward(self, other, out=None):
-    exps = other if isinstance(other, np.ndarray) else np.asarray(other)
-    bases = self if isinstance(self, np.ndarray) else np.asarray(self)
+    exps = other if is_storage(other) else np.asarray(other)
+    bases = self if is_storage(self) else np.asarray(self)
     if exps.dtype.kind in "iu" and bases.dtype.kind in "iub" and (exps < 0).any():
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _pow_kernel(self, other, out=out)

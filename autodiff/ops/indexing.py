@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .. import backends, dtypes
-from ..backends import backend_of
+from ..backends import backend_of, is_storage
 from ..backends.meta import MetaArray
 from ..factories import zeros
 from ..tensor import Tensor
@@ -73,7 +73,7 @@ def _write_akb(region: np.ndarray, dim: int, count: int, kernel: str, *args) -> 
 
 
 def _indices(index) -> np.ndarray:
-    data = index._data if isinstance(index, Tensor) else np.asarray(index)
+    data = index._data if isinstance(index, Tensor) else index if is_storage(index) else np.asarray(index)
     if data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     return data.reshape(-1)
@@ -98,7 +98,7 @@ def _index_select_forward(self: np.ndarray, index: np.ndarray, dim: int) -> np.n
 def _slices_source(out: np.ndarray, source, idx: np.ndarray, dim: int, name: str) -> np.ndarray:
     """``source`` checked to have ``out``'s slice shape, as (A, n, B) in ``out``'s dtype."""
     expected = out.shape[:dim] + (idx.size,) + out.shape[dim + 1:]
-    src = np.asarray(source)
+    src = source if is_storage(source) else np.asarray(source)
     if src.shape != expected and not (src.ndim <= 1 and src.size == idx.size == math.prod(expected)):
         raise RuntimeError(f"{name}(): Source/destination tensor must have same slice shapes: source "
                            f"{list(src.shape)}, expected {list(expected)}")
@@ -215,7 +215,7 @@ def _scatter_forward(kernel):
         out = backends.copy(self) if out is None else out
         if index.size == 0:  # nothing to write (torch accepts an empty index of any shape)
             return out
-        src = np.asarray(src)
+        src = src if is_storage(src) else np.asarray(src)
         _check_gather_shapes("scatter", out, index, dim, src)
         view, i = out.reshape(out.shape or (1,)), index.reshape(index.shape or (1,))
         idx = check_index(i, view.shape[dim], dim, error=RuntimeError)

@@ -6,10 +6,11 @@ It holds two ``@cuda.jit`` kernels, both grid-stride loops:
 
 * ``flat(out, p0, p1, ...)``: every array operand and ``out`` are 1-D, contiguous and of
   one length: the fast path (coalesced loads, no index arithmetic).
-* ``strided(out, p0, ..., shape, so, s0, ...)``: arrays are 1-D buffers whose first
-  element is the view's first element; ``shape`` and the strides are ``MAX_RANK``-tuples
-  of element counts (stride 0 for a broadcast dim), padded in front with size-1 dims, so
-  one specialisation serves every rank up to ``MAX_RANK``.
+* ``strided(out, p0, ..., shape, so, s0, ..., oo, o0, ...)``: arrays are 1-D buffers
+  in which the view's first element is at ``o*`` (an element offset); ``shape`` and the
+  strides are ``MAX_RANK``-tuples of element counts (stride 0 for a broadcast dim, negative
+  for a flipped one), padded in front with size-1 dims, so one specialisation serves
+  every rank up to ``MAX_RANK``.
 
 The pattern says which operands are arrays (``a``) and which are scalars (``s``, passed
 by value, typed). The expression text is rewritten for the device (``cuda_expr``):
@@ -102,6 +103,7 @@ def _kernel(fn: str, name: str, mask: str) -> str:
     sig = ["out", *args]
     if strided:
         sig += ["shape", "so"] + [f"s{i}" for i, m in enumerate(mask) if m == "a"]
+        sig += ["oo"] + [f"o{i}" for i, m in enumerate(mask) if m == "a"]
     body = ["    _step = cuda.gridsize(1)"]
     if strided:
         body.append("    _n = " + " * ".join(f"shape[{d}]" for d in range(MAX_RANK)))
@@ -113,7 +115,7 @@ def _kernel(fn: str, name: str, mask: str) -> str:
         body.append("        _k0 = _r")
 
         def at(st: str) -> str:
-            return " + ".join(f"_k{d} * {st}[{d}]" for d in range(MAX_RANK))
+            return f"o{st[1:]} + " + " + ".join(f"_k{d} * {st}[{d}]" for d in range(MAX_RANK))
         dest = f"out[{at('so')}]"
     else:
         body.append("    for _i in range(cuda.grid(1), out.shape[0], _step):")
@@ -147,12 +149,13 @@ def module(name: str, dtype: str, mask: str):
 
 
 class View(NamedTuple):
-    """A strided array on the device: ``buf`` is 1-D and starts at the view's first element;
-    ``strides`` count elements (0 along a broadcast dim), never negative."""
+    """A strided array on the device: ``buf`` is 1-D and holds the view's first element at
+    ``offset``; ``strides`` count elements (0 along a broadcast dim, negative along a flipped one)."""
 
     buf: object
     shape: tuple
     strides: tuple
+    offset: int = 0
 
 
 def _broadcast_strides(v: View, shape: tuple) -> list[int]:
@@ -201,8 +204,8 @@ def run(name: str, dtype: str, out: View, *operands) -> View:
     cshape, cstrides = coalesce(shape, strides)
     blocks, threads = launch.grid(size)
     if len(cshape) == 1 and all(s[0] == 1 for s in cstrides):
-        mod.flat[blocks, threads](out.buf[:size], *[o.buf[:size] if isinstance(o, View) else o
-                                                    for o in operands])
+        mod.flat[blocks, threads](_span(out, size), *[_span(o, size) if isinstance(o, View) else o
+                                                      for o in operands])
         return out
     if len(cshape) > MAX_RANK:
         raise ValueError(f"cuda elementwise {name}: {len(cshape)} dims after coalescing, "
@@ -210,9 +213,14 @@ def run(name: str, dtype: str, out: View, *operands) -> View:
     pad = MAX_RANK - len(cshape)
     full_shape = (1,) * pad + cshape
     tup = [tuple([0] * pad + s) for s in cstrides]
+    offsets = [np.int64(v.offset) for v in views]
     mod.strided[blocks, threads](out.buf, *[o.buf if isinstance(o, View) else o for o in operands],
-                                 full_shape, *tup)
+                                 full_shape, *tup, *offsets)
     return out
+
+
+def _span(v: View, size: int):
+    return v.buf[v.offset:v.offset + size]
 
 
 def contiguous(buf, shape: tuple) -> View:
@@ -254,7 +262,9 @@ def signature(name: str, dtype: str, mask: str, kernel: str) -> tuple:
     if kernel == "flat":
         return (types.Array(res, 1, "C"), *arrays)
     tup = types.UniTuple(types.int64, MAX_RANK)
-    return (types.Array(res, 1, "C"), *arrays, tup, tup, *[tup for m in mask if m == "a"])
+    n_arrays = 1 + mask.count("a")
+    return (types.Array(res, 1, "C"), *arrays, tup, tup, *[tup for m in mask if m == "a"],
+            *[types.int64] * n_arrays)
 
 
 def specialisations():

@@ -1,0 +1,296 @@
+"""The CUDA backend vs torch (CPU) and vs autodiff's CPU backend, on a CUDA device.
+
+Needs a device: run by ``test_cuda_backend.py`` in a child process under Numba's CUDA
+simulator (``NUMBA_ENABLE_CUDASIM=1``), or directly on a GPU (``benchmarks/gpu_check.sh``).
+Launches are shrunk (32 threads, 2 blocks, small GEMM tiles) so that small shapes still
+cross block and grid boundaries and the simulator stays quick.
+"""
+
+import gc
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import autodiff as ad
+from autodiff import nn
+from autodiff.backends import backend_for
+from kernels.cuda import launch
+from kernels.cuda import matmul as cmatmul
+
+F = nn.functional
+gpu = backend_for("cuda")
+TRANSFERS = gpu.transfers
+
+
+@pytest.fixture(autouse=True)
+def small_launches():
+    tiles = cmatmul.TILES
+    launch.configure(threads=32, max_blocks=2)
+    cmatmul.TILES = cmatmul.Tiles(ty=4, tx=8, tm=2, tn=2, bk=4)
+    yield
+    launch.configure(threads=256, max_blocks=4096)
+    cmatmul.TILES = tiles
+
+
+def _pair(shape, seed=0, dtype=np.float32, requires_grad=True, positive=False):
+    """The same values as an autodiff cuda tensor and a torch CPU tensor."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.5 if positive else -2, 2, shape).astype(dtype)
+    return (ad.tensor(a, device="cuda", requires_grad=requires_grad),
+            torch.tensor(a, requires_grad=requires_grad))
+
+
+def _close(x, t, tol=1e-5):
+    assert x.device == ad.device("cuda", 0)
+    np.testing.assert_allclose(x.detach().cpu().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
+
+
+# ---- devices ---------------------------------------------------------------------------
+
+def test_factories_and_moves_on_every_spelling_of_the_device():
+    for dev in ("cuda", "cuda:0", ad.device("cuda", 0), ad.device("cuda:0")):
+        x = ad.zeros(2, 3, device=dev)
+        assert x.is_cuda and x.device == ad.device("cuda:0") and str(x.device) == "cuda:0"
+        assert x.cpu().tolist() == [[0.0] * 3] * 2
+    y = ad.arange(5.0).cuda()
+    assert y.is_cuda and y.to("cpu").tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert ad.ones(3, device="cuda").to(ad.float64).dtype is ad.float64
+    z = ad.full((2,), 7, device="cuda")
+    assert z.dtype is ad.int64 and z.cpu().tolist() == [7, 7]
+    m = nn.Linear(3, 2).to("cuda")
+    assert all(p.is_cuda for p in m.parameters()) and not any(p.is_cuda for p in m.cpu().parameters())
+
+
+def test_mixing_devices_and_bad_devices_are_errors():
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device.*cuda:0.*cpu"):
+        ad.ones(2, device="cuda") + ad.ones(2)
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
+        ad.zeros(2, device="cuda:1")
+    with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy"):
+        ad.ones(2, device="cuda").numpy()
+    assert ad.cuda.is_available() and ad.cuda.device_count() == 1 and ad.cuda.current_device() == 0
+    ad.cuda.synchronize()
+
+
+def test_gradient_flows_back_across_devices():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    (x.cuda() * 3).sum().backward()
+    assert x.grad.device == ad.device("cpu") and x.grad.tolist() == [3.0, 3.0]
+
+
+def test_cuda_array_interface_describes_the_view():
+    x = ad.arange(12.0, device="cuda").reshape(3, 4)
+    t = x.t()
+    ci = t._data.__cuda_array_interface__
+    assert ci["shape"] == (4, 3) and ci["typestr"] == "<f4" and ci["strides"] == (4, 16)
+    assert x[1]._data.__cuda_array_interface__["data"][0] == ci["data"][0] + 16
+
+
+# ---- ops, forward and backward -------------------------------------------------------------
+
+def test_elementwise_with_broadcast_and_strided_operands():
+    (x, tx), (y, ty) = _pair((5, 37), 0), _pair((37,), 1)
+    (u, tu) = _pair((37, 5), 2)
+    for f in (lambda a, b, c: (a * b + c.t()).tanh() / (b * b + 1),
+              lambda a, b, c: (a - b).relu() * c.t().sigmoid() + a.exp() - b.abs().sqrt(),
+              lambda a, b, c: ad.where(a > b, a, c.t()).flip(1) if isinstance(a, ad.Tensor)
+              else torch.where(a > b, a, c.t()).flip(1)):
+        got = f(x, y, u)
+        want = f(tx, ty, tu)
+        _close(got, want)
+        got.sum().backward()
+        want.sum().backward()
+        for a, b in ((x, tx), (y, ty), (u, tu)):
+            assert (a.grad is None) == (b.grad is None)
+            if a.grad is not None:
+                _close(a.grad, b.grad, 1e-4)
+            a.grad, b.grad = None, None
+
+
+def test_reductions_along_dims_and_across_blocks():
+    x, tx = _pair((3, 5, 7), 3)
+    _close(x.sum(1), tx.sum(1))
+    _close(x.mean((0, 2)), tx.mean((0, 2)))
+    _close(x.amax(-1), tx.amax(-1))
+    v, i = x.max(1)
+    tv, ti = tx.max(1)
+    _close(v, tv)
+    assert i.cpu().tolist() == ti.tolist()
+    big, tbig = _pair((1000,), 4)  # > 2 pieces of 8 * 32: the two-pass cross-block sum
+    _close(big.sum(), tbig.sum(), 1e-4)
+    _close(big.amax(), tbig.amax())
+    rows, trows = _pair((600, 3), 5)  # a reduction over the leading dim splits too
+    _close(rows.sum(0), trows.sum(0), 1e-4)
+    (x.sum(1).square().sum() + x.amax(-1).sum()).backward()
+    (tx.sum(1).square().sum() + tx.amax(-1).sum()).backward()
+    _close(x.grad, tx.grad, 1e-4)
+
+
+def test_matmul_bmm_and_linear():
+    (a, ta), (b, tb) = _pair((2, 9, 13), 6), _pair((13, 11), 7)
+    (w, tw), (bias, tbias) = _pair((6, 13), 8), _pair((6,), 9)
+    for got, want in ((a @ b, ta @ tb), (F.linear(a, w, bias), torch.nn.functional.linear(ta, tw, tbias)),
+                      (ad.bmm(a, b.expand(2, 13, 11)), torch.bmm(ta, tb.expand(2, 13, 11)))):
+        _close(got, want, 1e-4)
+        got.square().sum().backward()
+        want.square().sum().backward()
+    for p, tp in ((a, ta), (b, tb), (w, tw), (bias, tbias)):
+        _close(p.grad, tp.grad, 1e-3)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"label_smoothing": 0.1, "ignore_index": 2}, {"weight": True}])
+def test_softmax_family_and_cross_entropy(kwargs):
+    x, tx = _pair((7, 5), 10)
+    target = np.array([0, 2, 4, 1, 2, 3, 0])
+    kw, tkw = dict(kwargs), dict(kwargs)
+    if kwargs.get("weight"):
+        wt = np.linspace(0.5, 2, 5).astype(np.float32)
+        kw["weight"], tkw["weight"] = ad.tensor(wt, device="cuda"), torch.tensor(wt)
+    got = F.cross_entropy(x, ad.tensor(target, device="cuda"), **kw) + x.softmax(1).square().sum() \
+        + x.log_softmax(0).sum()
+    want = torch.nn.functional.cross_entropy(tx, torch.tensor(target), **tkw) + tx.softmax(1).square().sum() \
+        + tx.log_softmax(0).sum()
+    _close(got, want, 1e-5)
+    got.backward()
+    want.backward()
+    _close(x.grad, tx.grad, 1e-5)
+
+
+def test_indexing_gather_scatter_embedding_cat_stack():
+    w, tw = _pair((9, 4), 11)
+    ids = np.array([[1, 8, 1], [0, 3, 3]])
+    e = F.embedding(ad.tensor(ids, device="cuda"), w)
+    te = torch.nn.functional.embedding(torch.tensor(ids), tw)
+    x, tx = _pair((3, 6), 12)
+    idx = np.array([[0, 5, 5], [1, 1, 2], [4, 0, 3]])
+    g = x.gather(1, ad.tensor(idx, device="cuda"))
+    tg = tx.gather(1, torch.tensor(idx))
+    s = ad.zeros(3, 6, device="cuda").scatter_add(1, ad.tensor(idx, device="cuda"), g)
+    ts = torch.zeros(3, 6).scatter_add(1, torch.tensor(idx), tg)
+    c = ad.cat([x[:, 1:4], x[::2, :3].reshape(2, 3)], 0)
+    tc = torch.cat([tx[:, 1:4], tx[::2, :3].reshape(2, 3)], 0)
+    st = ad.stack([x, x * 2], 1)
+    tst = torch.stack([tx, tx * 2], 1)
+    for got, want in ((e, te), (g, tg), (s, ts), (c, tc), (st, tst)):
+        _close(got, want)
+    (e.sum() + s.square().sum() + c.sum() * st.mean()).backward()
+    (te.sum() + ts.square().sum() + tc.sum() * tst.mean()).backward()
+    _close(w.grad, tw.grad, 1e-4)
+    _close(x.grad, tx.grad, 1e-4)
+
+
+def test_indices_are_checked_before_a_kernel_runs():
+    w = ad.ones(5, 2, device="cuda")
+    with pytest.raises(IndexError, match="index 7 is out of bounds for dimension 0 with size 5"):
+        F.embedding(ad.tensor([1, 7], device="cuda"), w)
+    computed = ad.tensor([[0.0, 3.0]], device="cuda").argmax(1) + 6  # values only the device knows
+    with pytest.raises(IndexError, match="out of bounds"):
+        w.index_select(0, computed)
+    with pytest.raises(IndexError, match="Target 5 is out of bounds"):
+        F.cross_entropy(ad.zeros(2, 5, device="cuda"), ad.tensor([1, 5], device="cuda"))
+    with pytest.raises(IndexError, match="Target -3 is out of bounds"):
+        F.cross_entropy(ad.zeros(2, 5, device="cuda"), ad.tensor([1, 1], device="cuda") - 4)
+
+
+# ---- training: optimizers, clipping, transfers, state dicts --------------------------------
+
+def _mlp(seed=0):
+    ad.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 5))
+
+
+def _batch():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((11, 6)).astype(np.float32), rng.integers(0, 5, 11)
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam", "adamw"])
+def test_training_step_matches_the_cpu_backend_and_moves_no_data(opt):
+    make = {"sgd": lambda p: ad.optim.SGD(p, lr=0.1, momentum=0.9),
+            "adam": lambda p: ad.optim.Adam(p, lr=0.01),
+            "adamw": lambda p: ad.optim.AdamW(p, lr=0.01, weight_decay=0.1)}[opt]
+    x, y = _batch()
+    losses, params = {}, {}
+    for dev in ("cpu", "cuda"):
+        model = _mlp().to(dev)
+        optim = make(model.parameters())
+        xb, yb = ad.tensor(x, device=dev), ad.tensor(y, device=dev)
+        losses[dev] = []
+        for step in range(3):
+            before = dict(TRANSFERS)
+            loss = F.cross_entropy(model(xb), yb)
+            optim.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optim.step()
+            losses[dev].append(loss.item())
+            if dev == "cuda" and step:  # the first step made the optimizer's state
+                assert TRANSFERS["host_to_device"] == before["host_to_device"]
+                assert TRANSFERS["device_to_host"] == before["device_to_host"] + 1  # loss.item()
+        params[dev] = [p.detach().cpu().numpy() for p in model.parameters()]
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-5, atol=1e-6)
+    for a, b in zip(params["cuda"], params["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_clip_grad_norm_matches_torch():
+    (a, ta), (b, tb) = _pair((3, 4), 13), _pair((5,), 14)
+    (a.square().sum() * 3 + b.exp().sum()).backward()
+    (ta.square().sum() * 3 + tb.exp().sum()).backward()
+    for norm_type in (2.0, math.inf):
+        total = nn.utils.clip_grad_norm_([a, b], 0.5, norm_type)
+        want = torch.nn.utils.clip_grad_norm_([ta, tb], 0.5, norm_type)
+        _close(total, want, 1e-5)
+        _close(a.grad, ta.grad, 1e-5)
+
+
+def test_cuda_state_dict_saved_loads_on_the_cpu():
+    model = _mlp(3).to("cuda")
+    buf = io.BytesIO()
+    ad.save(model.state_dict(), buf)
+    buf.seek(0)
+    state = ad.load(buf)
+    cpu_model = _mlp(4)
+    cpu_model.load_state_dict(state)
+    for p, q in zip(model.parameters(), cpu_model.parameters()):
+        assert q.device == ad.device("cpu")
+        np.testing.assert_array_equal(p.detach().cpu().numpy(), q.detach().numpy())
+
+
+# ---- random numbers and memory --------------------------------------------------------------
+
+def test_random_numbers_are_drawn_on_the_device_and_reproducible():
+    before = dict(TRANSFERS)
+    ad.cuda.manual_seed(5)
+    a = ad.rand(300, device="cuda")
+    n = ad.randn(2, 150, device="cuda", dtype=ad.float64)
+    d = F.dropout(ad.ones(400, device="cuda"), 0.25)
+    assert TRANSFERS["host_to_device"] == before["host_to_device"]
+    ad.cuda.manual_seed(5)
+    assert ad.rand(300, device="cuda").cpu().tolist() == a.cpu().tolist()
+    u, z, kept = a.cpu().numpy(), n.cpu().numpy(), d.cpu().numpy()
+    assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.06
+    assert abs(z.mean()) < 0.15 and abs(z.std() - 1) < 0.15
+    assert set(np.unique(kept)) <= {0.0, np.float32(1 / 0.75)} and abs((kept == 0).mean() - 0.25) < 0.08
+
+
+def test_caching_allocator_reuses_freed_blocks():
+    gc.collect()  # blocks of earlier tests' collected graphs return to the cache now, not mid-test
+    ad.cuda.empty_cache()
+    base, reserved = ad.cuda.memory_allocated(), ad.cuda.memory_reserved()
+    x = ad.empty(1000, device="cuda")
+    assert ad.cuda.memory_allocated() - base == 4096  # 4000 bytes rounded up to 512-byte units
+    del x
+    assert ad.cuda.memory_allocated() == base
+    grown = ad.cuda.memory_reserved()
+    assert grown - reserved == 4096  # the block is cached, not freed
+    misses = gpu.allocator.driver_allocs
+    y = ad.empty(1000, device="cuda")
+    assert gpu.allocator.driver_allocs == misses and ad.cuda.memory_reserved() == grown  # reused
+    assert ad.cuda.max_memory_allocated() >= ad.cuda.memory_allocated()
+    del y
+    ad.cuda.empty_cache()
+    assert ad.cuda.memory_reserved() == reserved
