@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 
+from .backends import base
 from .backends.base import backend_for, loaded
 from .device import as_device
 
@@ -48,9 +49,13 @@ def init() -> None:
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the device generator (``rand``/``randn``/dropout on ``cuda``); a no-op without a GPU."""
-    if is_available():
+    """Seed the device generator (``rand``/``randn``/dropout on ``cuda``). As torch's, it does
+    not initialise CUDA: before the backend is loaded the seed waits for it (and without a
+    GPU it is never used)."""
+    if loaded("cuda"):
         _backend().random.manual_seed(seed)
+    else:
+        base.deferred["cuda_seed"] = int(seed)
 
 
 def manual_seed_all(seed: int) -> None:

@@ -76,6 +76,10 @@ def backend_for(device_type: str) -> Backend:
                            f"created on {', '.join(repr(k) for k in _BY_DEVICE)} only") from None
 
 
+# settings made before the backend of a device type is loaded (``autodiff.cuda.manual_seed``)
+deferred: dict = {}
+
+
 def _load_cuda() -> Backend:
     """Import the CUDA backend (``backends/gpu.py``); a RuntimeError saying why it cannot run."""
     import importlib.util

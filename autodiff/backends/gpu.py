@@ -38,7 +38,7 @@ from kernels.cuda import random as crandom
 from kernels.cuda import reduce as creduce
 
 from ..device import device
-from .base import Backend, register
+from .base import Backend, deferred, register
 from .gpu_memory import CachingAllocator
 from .meta import MetaArray, _Flags, contiguous_strides, from_layout, layout_template
 
@@ -498,7 +498,7 @@ class _Random:
     DEFAULT_SEED = 67280421310721  # torch's default seed
 
     def __init__(self) -> None:
-        self.seed = self.DEFAULT_SEED
+        self.seed = deferred.pop("cuda_seed", self.DEFAULT_SEED)  # ad.cuda.manual_seed before loading
         self._gen = None
 
     def manual_seed(self, seed: int) -> None:
@@ -509,7 +509,7 @@ class _Random:
         if self._gen is None:
             # the simulator initialises every state in Python: keep its grid tiny
             blocks, threads = (2, 32) if SIMULATED else (min(launch.MAX_BLOCKS, 256), launch.THREADS)
-            self._gen = crandom.Generator(self.seed % (1 << 64), blocks=blocks, threads=threads)
+            self._gen = crandom.Generator(self.seed % (1 << 64), blocks=blocks, threads=threads, on_device=True)
         return self._gen
 
     def fill(self, kind: str, shape: tuple, np_dtype) -> CudaArray:

@@ -58,8 +58,28 @@ F64 = np.float64
 """
 
 
+_SEED = """
+@cuda.jit(cache=True)
+def seed_states(states, seed):
+    # state t from splitmix64 of (seed, t): every stream seeded on the device, no host work
+    t = cuda.grid(1)
+    if t < states.shape[0]:
+        z = seed + U(t) * U(0x9E3779B97F4A7C15) * U(2)
+        for half in range(2):
+            z = z + U(0x9E3779B97F4A7C15)
+            x = z
+            x = (x ^ (x >> U(30))) * U(0xBF58476D1CE4E5B9)
+            x = (x ^ (x >> U(27))) * U(0x94D049BB133111EB)
+            x = x ^ (x >> U(31))
+            if half == 0:
+                states[t]["s0"] = x
+            else:
+                states[t]["s1"] = x
+"""
+
+
 def kernel_source() -> str:
-    parts = [_HEADER]
+    parts = [_HEADER, _SEED]
     for name, (params, lines) in _KERNELS.items():
         parts.append(f"""
 @cuda.jit(cache=True)
@@ -82,18 +102,29 @@ def module():
     return codegen.load_module("cuda_random", "xoroshiro", kernel_source())
 
 
-KERNELS = tuple(_KERNELS)
+KERNELS = tuple(_KERNELS)  # the drawing kernels; ``seed_states`` besides
 
 
 class Generator:
     """xoroshiro128+ states for a fixed launch grid, seeded by ``seed``."""
 
-    def __init__(self, seed: int, blocks: int | None = None, threads: int | None = None):
-        from numba.cuda.random import create_xoroshiro128p_states
+    def __init__(self, seed: int, blocks: int | None = None, threads: int | None = None,
+                 on_device: bool = False):
+        """``on_device``: seed each state by splitmix64 of (seed, thread) in a kernel, instead
+        of Numba's jump-ahead on the host (a CPU compile and a copy; the streams are then
+        Numba's own). Both give independent-looking streams, reproducible for a seed."""
+        from numba.cuda.random import create_xoroshiro128p_states, xoroshiro128p_dtype
 
         self.threads = threads or launch.THREADS
         self.blocks = blocks or min(launch.MAX_BLOCKS, 1024)
-        self.states = create_xoroshiro128p_states(self.blocks * self.threads, seed=seed)
+        n = self.blocks * self.threads
+        if on_device:
+            from numba import cuda
+
+            self.states = cuda.device_array(n, dtype=xoroshiro128p_dtype)
+            module().seed_states[self.blocks, self.threads](self.states, np.uint64(seed % (1 << 64)))
+        else:
+            self.states = create_xoroshiro128p_states(n, seed=seed)
 
     def _go(self, name: str, out, *args) -> None:
         getattr(module(), name)[self.blocks, self.threads](self.states, out, *args)
