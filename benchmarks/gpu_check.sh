@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# On a machine with an NVIDIA GPU: install the cuda extra, run the CUDA kernel tests on the
-# GPU (no simulator), then time the kernels (benchmarks/gpu_kernels.py). About 5 minutes,
-# most of it compiling; the kernel cache under .gpu-cache makes a second run quicker.
+# On a machine with an NVIDIA GPU: install the cuda extra, run the CUDA kernel tests and the
+# CUDA backend tests on the GPU (no simulator), then time the kernels (benchmarks/gpu_kernels.py:
+# elementwise bandwidth, GEMM vs cuBLAS) and the MLP training step against torch
+# (benchmarks/gpu_training.py: step time, copies per step, cold and warm first step).
+# About 8 minutes, most of it compiling; the kernel cache under .gpu-cache makes a second run quicker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +22,6 @@ python -c "from numba import cuda; assert cuda.is_available(), 'numba-cuda sees 
 # The simulated/ tests run on the real GPU here (collected directly when a GPU is visible);
 # the PTX test and the simulator re-run are CPU-only work, skipped to save GPU time.
 python -m pytest -q -p no:cacheprovider tests/kernels/cuda/simulated
+python -m pytest -q -p no:cacheprovider tests/cuda_backend_checks.py
 python benchmarks/gpu_kernels.py
+python benchmarks/gpu_training.py

@@ -487,7 +487,9 @@ class _Optim:
     @staticmethod
     def update(kind, p, g, states, hyper):
         """The fused update in place; the scalars travel as kernel arguments (no copy)."""
-        h = tuple(p.dtype.type(v) for v in hyper)
+        # one tuple length for every rule: the kernel indexes every rule's scalars, so a shorter
+        # tuple would not compile (a tuple index is checked at compile time)
+        h = tuple(p.dtype.type(v) for v in hyper) + (p.dtype.type(0),) * (coptim.N_SCALARS - len(hyper))
         coptim.update(kind, p.device_view().reshape(-1), _3d(g).reshape(-1),
                       [s.device_view().reshape(-1) for s in states], h)
 

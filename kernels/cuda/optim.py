@@ -4,7 +4,8 @@ The contract is ``kernels.cpu.optim``'s, so a backend builds the scalars once fo
 device: ``update(kind, p, g, states, h)`` with ``kind`` one of ``SGD, ADAM, RMSPROP,
 ADAGRAD`` (Adam covers AdamW through its decoupled flag), ``p``/``g``/states flat device
 arrays of one dtype, and ``h`` the rule's scalars as a device array of that dtype (laid
-out as each CPU rule's docstring says), so float32 parameters are updated in float32.
+out as each CPU rule's docstring says), so float32 parameters are updated in float32;
+or, with no copy, as a ``N_SCALARS``-tuple of that dtype passed by value (zero-padded).
 Each element follows the same operation order as the CPU rule (and PyTorch's
 single-tensor implementation). A backend that keeps every parameter in one flat buffer
 updates all of them with one launch.
@@ -20,7 +21,9 @@ from numba import cuda
 from ..cpu.optim import ADAGRAD, ADAM, RMSPROP, SGD
 from . import launch
 
-__all__ = ["ADAGRAD", "ADAM", "RMSPROP", "SGD", "update", "update_k"]
+__all__ = ["ADAGRAD", "ADAM", "RMSPROP", "N_SCALARS", "SGD", "update", "update_k"]
+
+N_SCALARS = 12  # the longest rule's scalars (Adam's): ``h`` passed as a tuple has this length
 
 
 @cuda.jit(cache=True)

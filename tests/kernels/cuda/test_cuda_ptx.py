@@ -17,6 +17,7 @@ from numba import cuda, types
 
 from kernels.cuda import elementwise as ew
 from kernels.cuda import index as ix
+from kernels.cuda import loss as ce
 from kernels.cuda import matmul as mm
 from kernels.cuda import optim as opt
 from kernels.cuda import random as rnd
@@ -72,16 +73,67 @@ def test_optimizer_kernel_compiles_to_ptx(dtype):
         assert not F64_OP.search(ptx), "float64 math in the float32 optimizer kernel"
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_optimizer_kernel_with_scalars_by_value_compiles_to_ptx(dtype):
+    x = getattr(types, dtype)
+    arr = types.Array(x, 1, "C")
+    ptx, _ = cuda.compile_ptx(opt.update_k.py_func, (types.int64, arr, arr, arr, arr, arr,
+                                                     types.UniTuple(x, opt.N_SCALARS)), cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), "float64 math in the float32 optimizer kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_strided_add_and_index_check_kernels_compile_to_ptx(dtype):
+    flat = types.Array(getattr(types, dtype), 1, "C")
+    i64 = types.Array(types.int64, 1, "C")
+    for rank in (1, 3):
+        tup = types.UniTuple(types.int64, rank)
+        ptx, _ = cuda.compile_ptx(ix.strided_add_k.py_func, (flat, types.int64, tup, tup, flat), cc=CC)
+        assert "atom.global.add.f" in ptx or "red.global.add.f" in ptx
+    for fn, sig in ((ix.min_max_k, (i64, i64)), (ix.wrap_k, (i64, types.int64, i64))):
+        ptx, _ = cuda.compile_ptx(fn.py_func, sig, cc=CC)
+        assert ".target sm_90" in ptx
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(ce.KERNELS))
+def test_cross_entropy_kernels_compile_to_ptx(name, dtype):
+    # the losses accumulate in float64 by design (as the CPU kernels do), so no float32-only check
+    x3 = types.Array(getattr(types, dtype), 3, "C")
+    x2 = types.Array(getattr(types, dtype), 2, "C")
+    t2 = types.Array(types.int64, 2, "C")
+    w = types.Array(types.float64, 1, "C")
+    i64, f64 = types.int64, types.float64
+    flat = types.Array(types.int64, 1, "C")
+    sig = {"indices": (x3, t2, w, i64, f64, x2), "indices_backward": (x3, t2, w, i64, f64, x2, x3),
+           "probs": (x3, x3, w, f64, x2), "probs_backward": (x3, x3, w, f64, x2, x3),
+           "target_distribution": (t2, w, i64, f64, x3), "first_bad": (flat, i64, i64, flat),
+           "weight_sum": (flat, w, i64, w)}[name]
+    ptx, _ = cuda.compile_ptx(ce.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+
+
 @pytest.mark.parametrize("name", list(ix.KERNELS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_index_kernels_compile_to_ptx(name, dtype):
     data = types.Array(getattr(types, dtype), 3, "C")
-    idx = types.Array(types.int64, 1 if name in ("index_select", "index_add") else 3, "C")
+    idx = types.Array(types.int64, 1 if name in ("index_select", "index_add", "index_copy") else 3, "C")
     sig = (data, idx, data)
     ptx, _ = cuda.compile_ptx(ix.KERNELS[name].py_func, sig, cc=CC)
     assert ".target sm_90" in ptx
     if name in ("index_add", "scatter_add"):
         assert "atom.global.add.f" in ptx or "red.global.add.f" in ptx
+
+
+def test_device_seeding_kernel_compiles_to_ptx():
+    from numba.cuda.np.numpy_support import from_dtype
+    from numba.cuda.random import xoroshiro128p_dtype
+
+    states = types.Array(from_dtype(xoroshiro128p_dtype), 1, "C")
+    ptx, _ = cuda.compile_ptx(rnd.module().seed_states.py_func, (states, types.uint64), cc=CC)
+    assert ".target sm_90" in ptx and not F64_OP.search(ptx)
 
 
 @pytest.mark.parametrize("name", rnd.KERNELS)
