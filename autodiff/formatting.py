@@ -101,6 +101,9 @@ def tensor_repr(t) -> str:
     meta = t.device.type == "meta"
     if meta:  # no values to print, as torch: tensor(..., device='meta', size=(2, 3))
         suffixes.append("device='meta'")
+    if t.is_cuda:  # printed from a host copy, with torch's device suffix
+        suffixes.append(f"device='{t.device}'")
+        data = t.detach().cpu()._data
     if meta or (data.size == 0 and data.shape != (0,)):
         suffixes.append(f"size={tuple(data.shape)}")
     if t.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):

@@ -77,6 +77,18 @@ def test_mixing_devices_and_bad_devices_are_errors():
     ad.cuda.synchronize()
 
 
+def test_printing_and_in_place_writes_through_views():
+    x = ad.arange(6.0, device="cuda").reshape(2, 3)
+    t = torch.arange(6.0).reshape(2, 3)
+    assert repr(x) == repr(t).replace(")", ", device='cuda:0')")
+    for target in (x, t):
+        target[0, 1] = 7.0
+        target[1] = target[0].flip(0) * 2
+        target[:, 2:].mul_(-1)
+    _close(x, t)
+    assert x.tolist() == t.tolist()
+
+
 def test_gradient_flows_back_across_devices():
     x = ad.tensor([1.0, 2.0], requires_grad=True)
     (x.cuda() * 3).sum().backward()

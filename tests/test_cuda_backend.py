@@ -6,6 +6,7 @@ first imported, so it cannot share this process). On a GPU machine
 ``benchmarks/gpu_check.sh`` runs them on the GPU as well.
 """
 
+import ast
 import os
 import subprocess
 import sys
@@ -22,6 +23,23 @@ HAVE_NUMBA_CUDA = __import__("importlib.util").util.find_spec("numba_cuda") is n
 def _python(code: str, **env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           cwd=ROOT, env=dict(os.environ, **env))
+
+
+def test_only_the_cuda_backend_imports_cuda_kernels_and_numba_cuda():
+    allowed = {"autodiff/backends/gpu.py", "autodiff/backends/gpu_memory.py", "autodiff/cuda.py"}
+    offenders = {}
+    for path in (ROOT / "autodiff").rglob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.update([node.module] + [f"{node.module}.{a.name}" for a in node.names])
+        bad = sorted(n for n in names if n.startswith(("kernels.cuda", "numba.cuda", "numba_cuda")))
+        rel = str(path.relative_to(ROOT))
+        if bad and rel not in allowed:
+            offenders[rel] = bad
+    assert not offenders, f"modules importing the CUDA kernels or numba.cuda outside the backend: {offenders}"
 
 
 def test_the_cpu_install_never_imports_numba_cuda():

@@ -109,14 +109,15 @@ class CudaArray:
         return self._shape[0]
 
     # ---- views: the NumPy operation on a layout template, re-attached to the block -----
-    def _from(self, view: np.ndarray, template: np.ndarray) -> "CudaArray":
-        m = from_layout(view, template, self)
-        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset, m._writeable, self.bounds)
+    def _from(self, view: np.ndarray, template: np.ndarray, writeable: bool = True) -> "CudaArray":
+        m = from_layout(view, template, self)  # (the template itself is read-only: not its flag)
+        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset, self._writeable and writeable,
+                         self.bounds)
 
     def with_layout(self, m: MetaArray) -> "CudaArray":
-        """The view of this block with ``m``'s shape, strides and (absolute) offset."""
-        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset,
-                         self._writeable and m._writeable, self.bounds)
+        """The view of this block with ``m``'s shape, strides and (absolute) offset; writes into a
+        broadcast one are refused by the ops' stride-0 check."""
+        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset, self._writeable, self.bounds)
 
     def view(self, dtype=None) -> "CudaArray":
         if dtype is not None and np.dtype(dtype) != self.dtype:
@@ -153,7 +154,7 @@ class CudaArray:
     def __array_function__(self, func, types, args, kwargs):
         if func is np.broadcast_to:
             t = layout_template(self)
-            return self._from(np.broadcast_to(t, *args[1:], **kwargs), t)
+            return self._from(np.broadcast_to(t, *args[1:], **kwargs), t, writeable=False)
         if func in (np.may_share_memory, np.shares_memory):
             a, b = args[:2]
             return (type(a) is CudaArray and type(b) is CudaArray and a.block is b.block

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import HookDict, RemovableHandle
-from ..device import as_device, parse_to
+from ..device import parse_to
 from ..tensor import Tensor
 from ..formatting import size_repr, type_name
 from .parameter import Parameter

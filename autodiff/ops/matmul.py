@@ -35,7 +35,9 @@ def _as_batch3(data: np.ndarray, batch: tuple) -> np.ndarray:
     count = math.prod(batch)
     if data.ndim == 2 or all(n == 1 for n in data.shape[:-2]):  # one matrix for every batch
         m = data.reshape(rows, cols) if data.ndim != 2 else data
-        return np.broadcast_to(m[None], (count, rows, cols))
+        if type(m) is not np.ndarray:  # a device array: its broadcast view
+            return np.broadcast_to(m[None], (count, rows, cols))
+        return np.lib.stride_tricks.as_strided(m, (count, rows, cols), (0,) + m.strides)
     if data.shape[:-2] == batch:
         v = data.view()
         try:
