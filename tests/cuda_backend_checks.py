@@ -89,6 +89,21 @@ def test_printing_and_in_place_writes_through_views():
     assert x.tolist() == t.tolist()
 
 
+@pytest.mark.skipif(SIMULATED, reason="Numba's CUDA simulator has no __cuda_array_interface__ (gpu_check.sh "
+                    "runs this on a GPU)")
+def test_as_tensor_shares_the_memory_of_cuda_array_interface_objects():
+    from numba import cuda
+
+    host = np.arange(12, dtype=np.float32).reshape(3, 4)
+    d = cuda.to_device(host)
+    t = ad.as_tensor(d)
+    assert t.is_cuda and t.shape == (3, 4)
+    t.mul_(2)
+    np.testing.assert_array_equal(d.copy_to_host(), host * 2)
+    back = cuda.as_cuda_array(t.t()._data)  # and the other way, strided
+    np.testing.assert_array_equal(back.copy_to_host(), (host * 2).T)
+
+
 def test_gradient_flows_back_across_devices():
     x = ad.tensor([1.0, 2.0], requires_grad=True)
     (x.cuda() * 3).sum().backward()
@@ -308,3 +323,11 @@ def test_caching_allocator_reuses_freed_blocks():
     del y
     ad.cuda.empty_cache()
     assert ad.cuda.memory_reserved() == reserved
+
+
+def test_ops_without_cuda_kernels_say_so():
+    x = ad.ones(1, 2, 5, 5, device="cuda")
+    with pytest.raises(NotImplementedError, match="CUDA backend has no conv kernels yet"):
+        nn.Conv2d(2, 3, 3).to("cuda")(x)
+    with pytest.raises(NotImplementedError, match="no reduce.cumsum kernel"):
+        ad.ones(3, device="cuda").cumsum(0)

@@ -233,6 +233,18 @@ class CudaArray:
                 "strides": None if contiguous else self.strides, "version": 3}
 
 
+class Foreign:
+    """Device memory another library owns, standing where an allocator ``Block`` stands."""
+
+    __slots__ = ("raw", "nbytes", "owner", "__weakref__")
+
+    def __init__(self, flat, nbytes: int, owner) -> None:
+        self.raw, self.nbytes, self.owner = flat, nbytes, owner
+
+    def typed(self, dtype: np.dtype):
+        return self.raw if self.raw.dtype == dtype else self.raw.view(dtype)
+
+
 def _overlap(a: CudaArray, b: CudaArray) -> bool:
     def span(x):
         lo = x.offset + sum(min(0, (n - 1) * s) for n, s in zip(x.shape, x.strides))
@@ -278,7 +290,15 @@ def _gemm_operand(x: CudaArray) -> tuple:
     return backend.copy(x).device_view(), False
 
 
-class _Reduce:
+class _Family(type):
+    """Kernel families as namespaces; a name the CPU family has but this one lacks says so."""
+
+    def __getattr__(cls, name: str):
+        raise NotImplementedError(f"autodiff's CUDA backend has no {cls.__name__[1:].lower()}.{name} kernel "
+                                  "yet: this op runs on the CPU only (move its tensors with .cpu())")
+
+
+class _Reduce(metaclass=_Family):
     """``kernels/cpu/reduce.py``'s names over ``kernels.cuda.reduce``."""
 
     CHUNK = 8  # a long K is split into pieces of CHUNK * THREADS, one block each, then merged
@@ -365,7 +385,7 @@ class _Reduce:
         backend.elementwise("sub", dt, out, g, out)
 
 
-class _Matmul:
+class _Matmul(metaclass=_Family):
     @staticmethod
     def matmul(a, b, out):
         """out (Z, M, N) = a (Z, M, K) @ b (Z, K, N), either operand maybe a broadcast batch."""
@@ -378,7 +398,7 @@ class _Matmul:
         cmatmul.gemm(av, bv, out.device_view(), ta, tb)
 
 
-class _Linear:
+class _Linear(metaclass=_Family):
     @staticmethod
     def linear(x, weight, bias, has_bias, out):
         """out (M, N) = x (M, K) @ weight (N, K).T (+ bias (N,))."""
@@ -391,7 +411,7 @@ def _flat_int(t: CudaArray) -> CudaArray:
     return t.reshape(-1) if t.flags.c_contiguous else backend.copy(t).reshape(-1)
 
 
-class _Loss:
+class _Loss(metaclass=_Family):
     PARALLEL_MIN = 1 << 62  # one variant on the device: ops pick the serial names
     _ones: dict = {}
 
@@ -449,7 +469,7 @@ class _Loss:
         closs.cross_entropy_probs_backward(_3d(x), _3d(y), cls._weights(w), eps, _3d(g), out.device_view())
 
 
-class _Index:
+class _Index(metaclass=_Family):
     """``kernels/cpu/index.py``'s names; indices arrive validated (``ops.indexing.check_index``)."""
 
     @staticmethod
@@ -482,7 +502,7 @@ class _Index:
                            tuple(int(s) for s in strides), _3d(src))
 
 
-class _Optim:
+class _Optim(metaclass=_Family):
     SGD, ADAM, RMSPROP, ADAGRAD = coptim.SGD, coptim.ADAM, coptim.RMSPROP, coptim.ADAGRAD
 
     @staticmethod
@@ -534,6 +554,12 @@ class CUDABackend(Backend):
     loss = _Loss
     index = _Index
     optim = _Optim
+
+    def __getattr__(self, name: str):  # a family the CPU has and this backend has not (conv, pool, ...)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotImplementedError(f"autodiff's CUDA backend has no {name} kernels yet: these ops run on the "
+                                  "CPU only (move their tensors with .cpu())")
 
     def __init__(self) -> None:
         self.random = _Random()
@@ -598,6 +624,22 @@ class CUDABackend(Backend):
             return np.empty(src.shape, src.dtype)
         _count("device_to_host", src.nbytes)
         return src.device_view().reshape(-1).copy_to_host().reshape(src.shape)
+
+    def from_cuda_array(self, obj) -> CudaArray:
+        """A CudaArray over the memory of ``obj`` (anything with ``__cuda_array_interface__``:
+        CuPy, torch, JAX, Numba arrays), no copy; it keeps ``obj`` alive."""
+        desc = obj.__cuda_array_interface__
+        dt, shape = np.dtype(desc["typestr"]), tuple(desc["shape"])
+        strides = tuple(desc.get("strides") or contiguous_strides(shape, dt.itemsize))
+        if not math.prod(shape):
+            return self.empty(shape, dt)
+        lo = sum(min(0, (n - 1) * s) for n, s in zip(shape, strides))
+        hi = sum(max(0, (n - 1) * s) for n, s in zip(shape, strides)) + dt.itemsize
+        ptr, readonly = desc["data"]
+        span = {"shape": ((hi - lo) // dt.itemsize,), "typestr": desc["typestr"], "data": (ptr + lo, readonly),
+                "strides": None, "version": 3}
+        flat = cuda.from_cuda_array_interface(span, owner=obj, sync=False)
+        return CudaArray(Foreign(flat, hi - lo, obj), shape, dt, strides, -lo, not readonly)
 
     @staticmethod
     def synchronize() -> None:
