@@ -192,13 +192,13 @@ def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
             src.read(len(pickling.MAGIC))
             return pickling.load_pickled(src, weights_only is not False)
         if head[:len(MAGIC)] == MAGIC:
-            _check_map_location(map_location)
-            return _Reader(src, name).read()
+            return _moved(_Reader(src, name).read(), _check_map_location(map_location))
         if torch_format.is_zip(head):
             return torch_format.load(src, name, map_location)
         if safetensors_format.is_safetensors(head):
-            _check_map_location(map_location)
-            return safetensors_format.load(src, name, os.fspath(f) if isinstance(f, (str, os.PathLike)) else None)
+            target = _check_map_location(map_location)
+            return _moved(safetensors_format.load(src, name, os.fspath(f) if isinstance(f, (str, os.PathLike))
+                                                  else None), target)
         if head[:1] == b"\x80":
             raise RuntimeError(f"autodiff.load: {name}: this looks like a pickle, e.g. torch.save's legacy "
                                "format (torch < 1.6 or _use_new_zipfile_serialization=False), which is not "
@@ -217,14 +217,28 @@ def _peek(src: BinaryIO, n: int) -> tuple[BinaryIO, bytes]:
     return io.BytesIO(data), data[:n]
 
 
-def _check_map_location(map_location: Any) -> None:
-    """Formats without saved locations hold CPU tensors; ``map_location`` must keep them there."""
+def _check_map_location(map_location: Any) -> device | None:
+    """Formats without saved locations hold CPU tensors: the device ``map_location`` sends
+    them to (None: a callable, which sees none of them), checked to have a backend."""
     if isinstance(map_location, dict):
         map_location = map_location.get("cpu", "cpu")
     elif callable(map_location) and not isinstance(map_location, (str, device)):
-        return
-    as_device(map_location if map_location is None or isinstance(map_location, (str, device))
-              else str(map_location))
+        return None
+    return as_device(map_location if map_location is None or isinstance(map_location, (str, device))
+                     else str(map_location))
+
+
+def _moved(obj: Any, target: device | None) -> Any:
+    """``obj`` with every tensor in its dicts, lists and tuples moved to ``target``."""
+    if target is None or target.type == "cpu":
+        return obj
+    if isinstance(obj, Tensor):
+        return obj.to(target)
+    if isinstance(obj, dict):
+        return type(obj)((k, _moved(v, target)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(_moved(v, target) for v in obj)
+    return obj
 
 
 class _Reader:

@@ -287,6 +287,10 @@ def test_cuda_state_dict_saved_loads_on_the_cpu():
     for p, q in zip(model.parameters(), cpu_model.parameters()):
         assert q.device == ad.device("cpu")
         np.testing.assert_array_equal(p.detach().cpu().numpy(), q.detach().numpy())
+    buf.seek(0)
+    on_gpu = ad.load(buf, map_location="cuda")
+    assert list(on_gpu) == list(state) and all(t.is_cuda for t in on_gpu.values())
+    assert all(np.array_equal(t.cpu().numpy(), state[k].numpy()) for k, t in on_gpu.items())
 
 
 # ---- random numbers and memory --------------------------------------------------------------
