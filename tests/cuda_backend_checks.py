@@ -335,3 +335,12 @@ def test_ops_without_cuda_kernels_say_so():
         nn.Conv2d(2, 3, 3).to("cuda")(x)
     with pytest.raises(NotImplementedError, match="no reduce.cumsum kernel"):
         ad.ones(3, device="cuda").cumsum(0)
+
+
+def test_a_write_into_uploaded_indices_forgets_their_known_range():
+    ids = ad.tensor([0, 1, 2], device="cuda")  # the range 0..2 is known from the host
+    w = ad.ones(3, 2, device="cuda")
+    assert F.embedding(ids, w).shape == (3, 2)
+    ids[1:].add_(5)  # through a view: the block's range is stale now, and must not be trusted
+    with pytest.raises(IndexError, match="index 7 is out of bounds for dimension 0 with size 3"):
+        F.embedding(ids, w)

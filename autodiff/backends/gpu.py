@@ -66,11 +66,11 @@ def _elements(strides: tuple, itemsize: int) -> tuple:
 class CudaArray:
     """A strided view of one block of device memory; see the module docstring."""
 
-    __slots__ = ("block", "_shape", "dtype", "strides", "offset", "_writeable", "bounds")
+    __slots__ = ("block", "_shape", "dtype", "strides", "offset", "_writeable")
     __array_ufunc__ = None
 
     def __init__(self, block, shape: tuple, dtype, strides: tuple | None = None, offset: int = 0,
-                 writeable: bool = True, bounds: tuple | None = None) -> None:
+                 writeable: bool = True) -> None:
         self.block = block
         self._shape = tuple(int(n) for n in shape)
         self.dtype = np.dtype(dtype)
@@ -78,7 +78,16 @@ class CudaArray:
             else tuple(strides)
         self.offset = offset  # bytes from the start of the block
         self._writeable = writeable
-        self.bounds = bounds  # (min, max) of an integer array's values, when known
+
+    @property
+    def bounds(self) -> tuple | None:
+        """(min, max) bounding the values of an integer block, when known (set when it came from
+        the host; every write into the block forgets it), shared by all views of the block."""
+        return self.block.bounds
+
+    @bounds.setter
+    def bounds(self, value: tuple | None) -> None:
+        self.block.bounds = value
 
     # ---- metadata, as MetaArray / np.ndarray ------------------------------------------
     @property
@@ -111,19 +120,17 @@ class CudaArray:
     # ---- views: the NumPy operation on a layout template, re-attached to the block -----
     def _from(self, view: np.ndarray, template: np.ndarray, writeable: bool = True) -> "CudaArray":
         m = from_layout(view, template, self)  # (the template itself is read-only: not its flag)
-        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset, self._writeable and writeable,
-                         self.bounds)
+        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset, self._writeable and writeable)
 
     def with_layout(self, m: MetaArray) -> "CudaArray":
         """The view of this block with ``m``'s shape, strides and (absolute) offset; writes into a
         broadcast one are refused by the ops' stride-0 check."""
-        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset, self._writeable, self.bounds)
+        return CudaArray(self.block, m.shape, m.dtype, m.strides, m.offset, self._writeable)
 
     def view(self, dtype=None) -> "CudaArray":
         if dtype is not None and np.dtype(dtype) != self.dtype:
             raise NotImplementedError("CudaArray.view(dtype): reinterpreting device memory is not supported")
-        return CudaArray(self.block, self._shape, self.dtype, self.strides, self.offset, self._writeable,
-                         self.bounds)
+        return CudaArray(self.block, self._shape, self.dtype, self.strides, self.offset, self._writeable)
 
     def reshape(self, *shape) -> "CudaArray":
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -171,8 +178,9 @@ class CudaArray:
     def astype(self, dtype, copy: bool = True) -> "CudaArray":
         if not copy and np.dtype(dtype) == self.dtype:
             return self
+        bounds = self.bounds
         out = backend.copy(self, np.dtype(dtype))
-        out.bounds = self.bounds
+        out.bounds = bounds if np.dtype(dtype).kind in "iu" else None
         return out
 
     def copy(self) -> "CudaArray":
@@ -185,15 +193,16 @@ class CudaArray:
         return self._range()[1]
 
     def _range(self) -> tuple:
-        """(min, max) of an integer array: known from the host, else folded on the device and read."""
-        if self.bounds is None:
-            flat = backend.copy(self, np.int64) if self.dtype != np.int64 or not self.flags.c_contiguous \
-                else self
-            acc = backend.from_numpy(np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min]))
-            cindex.min_max(flat.device_view().reshape(-1), acc.device_view())
-            lo, hi = backend.to_numpy(acc).tolist()
-            self.bounds = (lo, hi)
-        return self.bounds
+        """(min, max) of an integer array: known from the host, else folded on the device and read
+        (not remembered: this view may cover only part of its block)."""
+        if self.bounds is not None:
+            return self.bounds
+        flat = backend.copy(self, np.int64) if self.dtype != np.int64 or not self.flags.c_contiguous \
+            else self
+        acc = backend.from_numpy(np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min]))
+        cindex.min_max(flat.device_view().reshape(-1), acc.device_view())
+        lo, hi = backend.to_numpy(acc).tolist()
+        return lo, hi
 
     def __lt__(self, other):
         return _compare("lt", self, other)
@@ -236,10 +245,10 @@ class CudaArray:
 class Foreign:
     """Device memory another library owns, standing where an allocator ``Block`` stands."""
 
-    __slots__ = ("raw", "nbytes", "owner", "__weakref__")
+    __slots__ = ("raw", "nbytes", "owner", "bounds", "__weakref__")
 
     def __init__(self, flat, nbytes: int, owner) -> None:
-        self.raw, self.nbytes, self.owner = flat, nbytes, owner
+        self.raw, self.nbytes, self.owner, self.bounds = flat, nbytes, owner, None
 
     def typed(self, dtype: np.dtype):
         return self.raw if self.raw.dtype == dtype else self.raw.view(dtype)
@@ -478,10 +487,12 @@ class _Index(metaclass=_Family):
 
     @staticmethod
     def index_add(out, idx, src):
+        out.block.bounds = None
         cindex.index_add(out.device_view(), _3d(idx), _3d(src))
 
     @staticmethod
     def index_copy(out, idx, src):
+        out.block.bounds = None
         cindex.index_copy(out.device_view(), _3d(idx), _3d(src))
 
     @staticmethod
@@ -490,10 +501,12 @@ class _Index(metaclass=_Family):
 
     @staticmethod
     def scatter(out, idx, src):
+        out.block.bounds = None
         cindex.scatter(out.device_view(), _3d(idx), _3d(src))
 
     @staticmethod
     def scatter_add(out, idx, src):
+        out.block.bounds = None
         cindex.scatter_add(out.device_view(), _3d(idx), _3d(src))
 
     @staticmethod
@@ -597,6 +610,7 @@ class CUDABackend(Backend):
                                    "devices, cuda:0 and cpu!")
             else:
                 views.append(o)
+        out.block.bounds = None  # its values change
         ew.run(name, compute, out.ew_view(), *views)
         return out
 

@@ -27,12 +27,13 @@ ROUND = 512
 class Block:
     """One device allocation; ``typed(dtype)`` is a cached 1-D view of it in ``dtype``."""
 
-    __slots__ = ("raw", "nbytes", "_views", "__weakref__")
+    __slots__ = ("raw", "nbytes", "_views", "bounds", "__weakref__")
 
     def __init__(self, raw, nbytes: int) -> None:
         self.raw = raw
         self.nbytes = nbytes
         self._views: dict = {}
+        self.bounds = None  # what the backend knows of an integer block's values
 
     def typed(self, dtype: np.dtype):
         v = self._views.get(dtype)
