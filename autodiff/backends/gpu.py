@@ -623,7 +623,7 @@ class CUDABackend(Backend):
         return data.with_layout(meta)
 
     def from_numpy(self, array: np.ndarray) -> CudaArray:
-        host = np.ascontiguousarray(array)
+        host = np.ascontiguousarray(array).reshape(array.shape)  # (ascontiguousarray makes 0-d 1-d)
         out = self.empty(host.shape, host.dtype)
         if host.size:
             out.device_view().reshape(-1).copy_to_device(host.reshape(-1))

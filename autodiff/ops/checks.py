@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..backends import is_storage
+
 
 def check_window_params(op: str, *, stride: Sequence[int], padding: Sequence[int] = (),
                         dilation: Sequence[int] = (), kernel_size: Sequence[int] = (),
@@ -52,7 +54,7 @@ def check_not_bool(op: str, operands, error: type) -> None:
 def check_tensors(op: str, names, operands) -> None:
     """TypeError (torch's) for an operand that is a number where the op takes tensors only."""
     for i, (name, v) in enumerate(zip(names, operands)):
-        if not isinstance(v, np.ndarray):
+        if not is_storage(v):
             raise TypeError(f"{op}(): argument '{name}' (position {i + 1}) must be Tensor, not "
                             f"{type(v).__name__}")
 

@@ -261,7 +261,8 @@ def _selected_grad(grad, self_shape, indices, dim, keepdim=False):
     if not self_shape:
         return grad
     d = dim % len(self_shape)
-    positions = Tensor._make(np.arange(self_shape[d]).reshape((-1,) + (1,) * (len(self_shape) - d - 1)))
+    positions = Tensor._make(backend_of(grad._data).from_numpy(  # on grad's device
+        np.arange(self_shape[d]).reshape((-1,) + (1,) * (len(self_shape) - d - 1))))
     hit = positions == _kept(indices, self_shape, dim, keepdim)
     return E.where(hit, _expand_back(grad, self_shape, dim, keepdim), 0.0)
 
