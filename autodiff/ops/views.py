@@ -84,6 +84,16 @@ expand = Op("expand", ("self",), _expand_forward,
             (lambda grad, self_shape: grad.sum_to_size(self_shape),), view=True)
 
 
+def _reshape_copy_forward(data: np.ndarray, shape: tuple) -> np.ndarray:
+    return backends.copy(data).reshape(shape)
+
+
+# reshape where no view exists: a new tensor (its own storage and version counter), as torch's
+# clone + _unsafe_view
+_reshape_copy = Op("reshape_copy", ("self",), _reshape_copy_forward, _reshape_back,
+                   node_name="UnsafeViewBackward0", meta=lambda data, shape: MetaArray(shape, data.dtype))
+
+
 def reshape(input, shape: tuple):
     """A view when the strides allow one, else a copy (as torch.reshape)."""
     shape = _infer_shape(shape, input.numel())
@@ -92,7 +102,7 @@ def reshape(input, shape: tuple):
     try:
         data.shape = shape
     except AttributeError:
-        return view(input.contiguous(), shape=shape)
+        return _reshape_copy(input, shape=shape)
     return view(input, shape=shape)
 
 
