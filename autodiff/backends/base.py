@@ -46,6 +46,16 @@ class Backend:
     def elementwise(self, name: str, compute: str, out: Any, *operands) -> Any:
         raise NotImplementedError
 
+    def memory_overlap(self, a: Any, b: Any) -> str:
+        """How two arrays share memory: ``"full"`` (the same elements, in the same layout),
+        ``"partial"``, ``"none"``, or ``"too_hard"`` (either is not dense), as torch's
+        ``get_overlap_status``."""
+        return "too_hard"
+
+    def internal_overlap(self, a: Any) -> bool:
+        """Whether several elements of ``a`` are one memory location (stride 0, as ``expand``)."""
+        return any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"
 

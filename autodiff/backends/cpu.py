@@ -14,7 +14,7 @@ from kernels.cpu import elementwise as elementwise_kernels
 
 from ..device import cpu as _cpu
 from .base import Backend, register
-from .layout import storage_size
+from .layout import element_strides, is_non_overlapping_and_dense, storage_size
 
 
 class CPUBackend(Backend):
@@ -97,6 +97,25 @@ class CPUBackend(Backend):
         dt = np.dtype(np_dtype)
         buffer = np.empty(storage_size(shape, strides), dt)
         return np.ndarray(shape, dt, buffer, 0, tuple(s * dt.itemsize for s in strides))
+
+    @staticmethod
+    def memory_overlap(a: np.ndarray, b: np.ndarray) -> str:
+        if a is b:
+            return "full"
+        if not a.size or not b.size or not np.may_share_memory(a, b):
+            return "none"
+        if not (is_non_overlapping_and_dense(a.shape, element_strides(a))
+                and is_non_overlapping_and_dense(b.shape, element_strides(b))):
+            return "too_hard"
+        a0, b0 = a.__array_interface__["data"][0], b.__array_interface__["data"][0]
+        a1, b1 = a0 + a.nbytes, b0 + b.nbytes
+        if a0 == b0 and a1 == b1:
+            return "full" if a.strides == b.strides or a.size == 1 else "partial"
+        return "partial" if a0 < b1 and b0 < a1 else "none"
+
+    @staticmethod
+    def internal_overlap(a: np.ndarray) -> bool:
+        return a.size > 1 and (not a.flags.writeable or any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)))
 
     @staticmethod
     def from_numpy(array: np.ndarray) -> np.ndarray:

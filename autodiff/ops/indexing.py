@@ -570,3 +570,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     be.index.scatter(out.reshape(n, num_classes, 1), labels.astype(np.int64).reshape(n, 1, 1),
                np.broadcast_to(np.int64(1), (n, 1, 1)))
     return Tensor._make(out)
+
+
+# an index write reading memory it writes refuses, as torch (``k[perm] = k``)
+for _op in (index_put, _index_add, _index_copy, _scatter, _scatter_add):
+    _op.no_overlap = True

@@ -7,12 +7,15 @@ over the expanded dimensions.
 from __future__ import annotations
 
 import math
+import weakref
+from functools import lru_cache
 
 import numpy as np
 
 from .. import backends
 from ..backends import backend_of
-from ..backends.meta import MetaArray, layout_template
+from ..autograd.grad_mode import is_grad_enabled
+from ..backends.meta import MetaArray, from_layout, layout_template
 
 from .op import Op
 
@@ -485,23 +488,97 @@ def broadcast_to(input, size):
     return expand(input, shape=tuple(size))
 
 
+# ---- split / chunk / unbind: one node with several view outputs, as torch -------------------
+# Their outputs are views of the input made by one op (``SplitBackward0``, ...), whose backward
+# joins the pieces' gradients (zeros for pieces no gradient reached). Each output remembers the
+# single window it is (its ``_view_chain`` step is a slice or select), and is marked
+# ``_creation_meta = "multi_output"``: torch refuses in-place writes into such outputs.
+
+def _piece_keys(ndim: int, dim: int, sizes: tuple | None, count: int) -> list:
+    """The basic-index key of each piece: slices along ``dim``, or (unbind) integers."""
+    lead = (slice(None),) * dim
+    if sizes is None:
+        return [lead + (i,) for i in range(count)]
+    starts = np.cumsum((0,) + sizes[:-1]).tolist()
+    return [lead + (slice(s, s + k),) for s, k in zip(starts, sizes)]
+
+
+def _pieces_forward(data: np.ndarray, dim: int, sizes: tuple | None = None):
+    count = len(sizes) if sizes is not None else data.shape[dim]
+    pieces = tuple(_basic_index_forward(data, key) for key in _piece_keys(data.ndim, dim, sizes, count))
+    return pieces if len(pieces) != 1 else pieces[0]
+
+
+def _pieces_meta(data, dim: int, sizes: tuple | None = None):
+    template = layout_template(data)
+    pieces = _pieces_forward(template, dim, sizes)
+    if not isinstance(pieces, tuple):
+        return from_layout(pieces, template, data)
+    return tuple(from_layout(p, template, data) for p in pieces)
+
+
+def _pieces_grad(grad, self_shape: tuple, dim: int, sizes: tuple | None = None):
+    """The input's gradient: the pieces' gradients joined along ``dim`` (zeros where None)."""
+    from .joining import cat, stack
+    from ..factories import zeros
+
+    grads = grad if isinstance(grad, tuple) else (grad,)
+    like = next(g for g in grads if g is not None)
+    shapes = ([self_shape[:dim] + (k,) + self_shape[dim + 1:] for k in sizes] if sizes is not None
+              else [self_shape[:dim] + self_shape[dim + 1:]] * len(grads))
+    full = [g if g is not None else zeros(shape, dtype=like.dtype) for g, shape in zip(grads, shapes)]
+    return cat(full, dim) if sizes is not None else stack(full, dim)
+
+
+_PIECE_NODES = {"split": "SplitBackward0", "split_with_sizes": "SplitWithSizesBackward0",
+                "unbind": "UnbindBackward0"}
+
+
+@lru_cache(maxsize=None)
+def _pieces_op(kind: str, count: int) -> Op:
+    """The multi-output view op of ``kind`` with ``count`` outputs (an Op has a fixed number)."""
+    return Op(kind, ("self",), _pieces_forward, (_pieces_grad,), view=True, node_name=_PIECE_NODES[kind],
+              meta=_pieces_meta, outputs=tuple(f"piece{i}" for i in range(count)) if count != 1 else ("result",))
+
+
+def _pieces(kind: str, input, dim: int, sizes: tuple | None) -> tuple:
+    count = len(sizes) if sizes is not None else input.shape[dim]
+    if count == 0:
+        return ()
+    params = {"dim": dim} if sizes is None else {"dim": dim, "sizes": sizes}
+    outs = _pieces_op(kind, count)(input, **params)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    chain = input._view_chain
+    multi = is_grad_enabled()
+    for out, key in zip(outs, _piece_keys(input.dim(), dim, sizes, count)):
+        out._view_chain = chain + ((_select if sizes is None else _basic_index, {"key": key}),)
+        if multi:
+            out._creation_meta = "multi_output"
+        if count > 1 and out.grad_fn is not None:  # (Op.__call__ registers a single output itself)
+            # an in-place write through another view must update it
+            base = out._base
+            if base._views is None:
+                base._views = weakref.WeakSet()
+            base._views.add(out)
+    return outs
+
+
 def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``split_size_or_sections`` elements along ``dim`` (the last may be shorter), or
-    pieces of the listed sizes: views."""
+    pieces of the listed sizes: views, outputs of one node."""
     d = tensor._wrap_dim(dim)
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and not (step == 0 and n == 0):
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
-        sizes = [min(step, n - s) for s in range(0, n, step)] if n else [0]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n:
-            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
-                               f"tensor's size at dimension {d}), but got split_sizes={sizes}")
-    starts = np.cumsum([0] + sizes[:-1]).tolist()
-    return tuple(narrow(tensor, d, s, k) for s, k in zip(starts, sizes))
+        sizes = tuple(min(step, n - s) for s in range(0, n, step)) if n else (0,)
+        return _pieces("split", tensor, d, sizes)
+    sizes = tuple(int(s) for s in split_size_or_sections)
+    if sum(sizes) != n or any(s < 0 for s in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                           f"tensor's size at dimension {d}), but got split_sizes={list(sizes)}")
+    return _pieces("split_with_sizes", tensor, d, sizes)
 
 
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
@@ -513,6 +590,7 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
 
 
 def unbind(input, dim: int = 0) -> tuple:
-    """Every slice along ``dim``, that dimension removed: views."""
-    d = input._wrap_dim(dim)
-    return tuple(select(input, d, i) for i in range(input.shape[d]))
+    """Every slice along ``dim``, that dimension removed: views, outputs of one node."""
+    if input.dim() == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    return _pieces("unbind", input, input._wrap_dim(dim), None)
