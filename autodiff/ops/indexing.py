@@ -41,12 +41,13 @@ def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False,
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     index = index.astype(np.int64, copy=False)
     if index.size:
-        lo, hi = int(index.min()), int(index.max())
+        be = backend_of(index)
+        lo, hi = be.index_range(index)  # the values stay on the device: two numbers come back
         if hi >= size or lo < (-size if wrap else 0):
             bad = hi if hi >= size else lo
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
         if lo < 0:
-            index = np.where(index < 0, index + size, index)
+            index = be.wrap_negative(index, size)
     return index
 
 

@@ -23,16 +23,14 @@ from .op import Op
 def _view_forward(data: np.ndarray, shape: tuple) -> np.ndarray:
     """A view of ``data`` with ``shape`` or a RuntimeError naming why there is none."""
     shape = _infer_shape(shape, data.size)
-    v = data.view()
-    try:
-        v.shape = shape
-    except AttributeError:
+    v = backend_of(data).view(data, shape)
+    if v is None:
         raise RuntimeError(
             f"view size is not compatible with input tensor's size and stride (at least one dimension "
             f"spans across two contiguous subspaces): input shape {list(data.shape)}, strides "
             f"{[s // data.itemsize for s in data.strides]}, requested shape {list(shape)}. "
             "Use .reshape(...) instead."
-        ) from None
+        )
     return v
 
 
@@ -71,13 +69,10 @@ def _expand_forward(data: np.ndarray, shape: tuple) -> np.ndarray:
                 f"at non-singleton dimension {lead + i}.  Target sizes: {list(shape)}.  "
                 f"Tensor sizes: {list(data.shape)}"
             )
-    if data.flags.c_contiguous:  # build the stride-0 view directly: ~10x cheaper than broadcast_to
-        strides = (0,) * lead + tuple(0 if n == 1 and full[lead + i] != 1 else st
-                                      for i, (n, st) in enumerate(zip(data.shape, data.strides)))
-        out = np.ndarray(full, data.dtype, data, 0, strides)
-        out.flags.writeable = False
-        return out
-    return np.broadcast_to(data, full)
+    it = data.itemsize
+    strides = (0,) * lead + tuple(0 if n == 1 and full[lead + i] != 1 else st // it
+                                  for i, (n, st) in enumerate(zip(data.shape, data.strides)))
+    return backend_of(data).strided(data, full, strides, writeable=False)
 
 
 _reshape_back = (lambda grad, self_shape: grad.reshape(self_shape),)
@@ -101,10 +96,7 @@ def reshape(input, shape: tuple):
     """A view when the strides allow one, else a copy (as torch.reshape)."""
     shape = _infer_shape(shape, input.numel())
     data = input._data
-    data = data.view() if isinstance(data, np.ndarray) else layout_template(data)
-    try:
-        data.shape = shape
-    except AttributeError:
+    if backend_of(data).view(data, shape) is None:
         return _reshape_copy(input, shape=shape)
     return view(input, shape=shape)
 
@@ -186,9 +178,7 @@ def _embed_forward(src: np.ndarray, numel: int, size: tuple, stride: tuple,
 
 def _strided_view_forward(data: np.ndarray, size: tuple, stride: tuple, storage_offset: int) -> np.ndarray:
     flat = (data if data.flags.c_contiguous else backends.copy(data)).reshape(-1)
-    it = flat.itemsize
-    return np.lib.stride_tricks.as_strided(flat[storage_offset:], size, tuple(s * it for s in stride),
-                                           writeable=False)
+    return backend_of(flat).strided(flat[storage_offset:], size, stride, writeable=False)
 
 
 def _embed_meta(src, numel: int, size: tuple, stride: tuple, storage_offset: int) -> MetaArray:
@@ -236,17 +226,18 @@ def _diagonal_forward(data: np.ndarray, offset: int, dim1: int, dim2: int) -> np
     data = data[tuple(start)]
     rest = [d for d in range(data.ndim) if d not in (dim1, dim2)]
     shape = tuple(data.shape[d] for d in rest) + (length,)
-    strides = tuple(data.strides[d] for d in rest) + (data.strides[dim1] + data.strides[dim2],)
-    return np.lib.stride_tricks.as_strided(data, shape, strides)
+    it = data.itemsize
+    strides = tuple(data.strides[d] // it for d in rest) + ((data.strides[dim1] + data.strides[dim2]) // it,)
+    return backend_of(data).strided(data, shape, strides)
 
 
 def _unfold_forward(data: np.ndarray, dimension: int, size: int, step: int) -> np.ndarray:
     shape = list(data.shape)
-    strides = list(data.strides)
+    strides = [s // data.itemsize for s in data.strides]
+    inner = strides[dimension]
     shape[dimension] = (shape[dimension] - size) // step + 1
     strides[dimension] *= step
-    return np.lib.stride_tricks.as_strided(data, tuple(shape) + (size,),
-                                           tuple(strides) + (data.strides[dimension],))
+    return backend_of(data).strided(data, tuple(shape) + (size,), tuple(strides) + (inner,))
 
 
 _basic_index = _window_op("slice", _basic_index_forward)
@@ -338,26 +329,14 @@ def unfold(input, dimension: int, size: int, step: int):
     return _unfold(input, dimension=d, size=size, step=step)
 
 
-def _storage_root(data: np.ndarray) -> np.ndarray:
-    while isinstance(data.base, np.ndarray):
-        data = data.base
-    return data
-
-
-def _storage_offset(data: np.ndarray) -> int:
+def _storage_offset(data) -> int:
     """Elements between the start of ``data``'s storage and its first element."""
-    if isinstance(data, MetaArray):
-        return data.offset // data.itemsize
-    root = _storage_root(data)
-    return (data.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // data.itemsize
+    return backend_of(data).storage_offset(data)
 
 
 def _as_strided_forward(data: np.ndarray, size: tuple, stride: tuple, storage_offset: int,
                         input_geometry: dict) -> np.ndarray:
-    root = _storage_root(data)
-    it = data.itemsize
-    return np.ndarray(size, data.dtype, buffer=root, offset=storage_offset * it,
-                      strides=tuple(s * it for s in stride))
+    return backend_of(data).as_strided(data, size, stride, storage_offset)
 
 
 def _as_strided_grad(grad, size: tuple, stride: tuple, storage_offset: int, input_geometry: dict):
@@ -371,14 +350,8 @@ def _as_strided_grad(grad, size: tuple, stride: tuple, storage_offset: int, inpu
                          storage_offset=input_geometry["storage_offset"] - lo)
 
 
-def _as_strided_meta(data, size: tuple, stride: tuple, storage_offset: int, input_geometry: dict) -> MetaArray:
-    it = data.itemsize
-    return MetaArray(size, data.dtype, tuple(s * it for s in stride), storage_offset * it,
-                     storage_size=data.storage_size)
-
-
 _as_strided = Op("as_strided", ("self",), _as_strided_forward, (_as_strided_grad,), view=True,
-                 meta=_as_strided_meta)
+                 meta=_as_strided_forward)
 
 
 def as_strided(input, size, stride, storage_offset: int | None = None):
@@ -387,7 +360,8 @@ def as_strided(input, size, stride, storage_offset: int | None = None):
     The window is checked against the storage, so it can never reach outside it."""
     size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
     data = input._data
-    own = _storage_offset(data)
+    be = backend_of(data)
+    own = be.storage_offset(data)
     offset = own if storage_offset is None else int(storage_offset)
     if len(size) != len(stride):
         raise RuntimeError(f"mismatch in length of strides and shape: {len(size)} sizes, "
@@ -395,7 +369,7 @@ def as_strided(input, size, stride, storage_offset: int | None = None):
     if offset < 0 or any(n < 0 for n in size) or any(s < 0 for s in stride):
         raise RuntimeError(f"as_strided: negative sizes, strides or storage offset are not supported "
                            f"(size {list(size)}, stride {list(stride)}, storage offset {offset})")
-    storage = data.storage_size if isinstance(data, MetaArray) else _storage_root(data).size
+    storage = be.storage_size(data)
     needed = 0 if 0 in size else offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
     if needed > storage:
         raise RuntimeError(
