@@ -31,7 +31,7 @@ class Tensor:
     """A multi-dimensional array that can record operations for automatic differentiation."""
 
     __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version_counter",
-                 "_base", "_view_chain", "_views", "_hooks", "_grad_acc", "__weakref__")
+                 "_base", "_view_chain", "_views", "_hooks", "_grad_acc", "_creation_meta", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators (np.float32(2) * t)
 
     def __init__(self, *args: Any) -> None:
@@ -52,6 +52,7 @@ class Tensor:
         self._base = base
         self._view_chain = ()  # for a view: the (op, params) steps re-making it from _base
         self._views = None  # for a base: a WeakSet of its views that are in a graph
+        self._creation_meta = "default"  # how a view was made ("multi_output": split, unbind, ...)
         self._hooks = None
         self._grad_acc = None
 
@@ -69,6 +70,7 @@ class Tensor:
         t._version_counter = [0]
         t._view_chain = ()
         t._views = None
+        t._creation_meta = "default"
         return t
 
     # ---- metadata -------------------------------------------------------------------

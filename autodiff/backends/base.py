@@ -13,8 +13,11 @@ class Backend:
     * ``device``: the ``autodiff.device`` of the tensors it holds; ``storage``: the type
       of ``Tensor._data`` on it (how ``backend_of`` finds it, one dict lookup);
     * ``computes``: False for ``meta``, whose tensors carry metadata only;
-    * allocation and conversion: ``empty``, ``zeros``, ``copy`` (cast included), ``from_numpy``,
+    * allocation and conversion: ``empty``, ``empty_strided``, ``zeros``, ``copy`` (cast included), ``from_numpy``,
       ``to_numpy``;
+    * views (``view``, ``strided``, ``as_strided``, ``storage_offset``, ``storage_size``): how every
+      view op makes its result; index checks (``index_range``, ``wrap_negative``); write checks
+      (``memory_overlap``, ``internal_overlap``);
     * elementwise by scalar-op name (the expressions of ``kernels.scalar_ops``):
       ``elementwise(name, compute_dtype, out, *operands)`` and its contiguous fast entry
       ``flat_kernels(name, dtype, mask)``;
@@ -36,11 +39,57 @@ class Backend:
     def zeros(self, shape: tuple, np_dtype) -> Any:
         raise NotImplementedError
 
+    def empty_strided(self, shape: tuple, strides: tuple | None, np_dtype) -> Any:
+        """An uninitialised array with ``strides`` in elements (None: C-contiguous), as
+        ``torch.empty_strided``; the layouts of ``backends.layout`` are the ones asked for."""
+        raise NotImplementedError
+
     def copy(self, src: Any, np_dtype=None) -> Any:
         raise NotImplementedError
 
     def elementwise(self, name: str, compute: str, out: Any, *operands) -> Any:
         raise NotImplementedError
+
+    # ---- views: every view op makes its result by these (strides and offsets in elements) ----
+    def view(self, data: Any, shape: tuple) -> Any:
+        """``data`` with ``shape`` sharing its memory, or None when its strides allow no such view."""
+        raise NotImplementedError
+
+    def strided(self, data: Any, shape: tuple, strides: tuple, writeable: bool = True) -> Any:
+        """A window of ``data``'s memory starting at its first element (strides may be 0 or overlap);
+        read-only unless ``writeable`` and ``data`` is."""
+        raise NotImplementedError
+
+    def as_strided(self, data: Any, shape: tuple, strides: tuple, storage_offset: int) -> Any:
+        """A window of the whole storage under ``data``, ``storage_offset`` elements from its start."""
+        raise NotImplementedError
+
+    def storage_offset(self, data: Any) -> int:
+        """Elements between the start of ``data``'s storage and its first element."""
+        raise NotImplementedError
+
+    def storage_size(self, data: Any) -> int:
+        """Elements in the storage under ``data``."""
+        raise NotImplementedError
+
+    # ---- index validation: values read on the device, two numbers come back --------------------
+    def index_range(self, index: Any) -> tuple:
+        """(min, max) of a non-empty integer array, as Python ints."""
+        raise NotImplementedError
+
+    def wrap_negative(self, index: Any, size: int) -> Any:
+        """``index`` with ``size`` added to its negative values (a new int64 array)."""
+        raise NotImplementedError
+
+    def memory_overlap(self, a: Any, b: Any) -> str:
+        """How two arrays share memory: ``"full"`` (the same elements, in the same layout),
+        ``"partial"``, ``"none"``, or ``"too_hard"`` (either is not dense), as torch's
+        ``get_overlap_status``."""
+        return "too_hard"
+
+    def internal_overlap(self, a: Any) -> bool:
+        """Whether several elements of ``a`` are one memory location (stride 0, as ``expand``)."""
+        return any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"

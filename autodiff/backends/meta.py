@@ -15,6 +15,7 @@ import numpy as np
 
 from ..device import device
 from .base import Backend, register
+from .layout import storage_size
 
 
 def contiguous_strides(shape: tuple, itemsize: int) -> tuple:
@@ -87,6 +88,14 @@ class MetaBackend(Backend):
     zeros = empty
 
     @staticmethod
+    def empty_strided(shape: tuple, strides: tuple | None, np_dtype) -> MetaArray:
+        if strides is None:
+            return MetaArray(shape, np_dtype)
+        dt = np.dtype(np_dtype)
+        return MetaArray(shape, dt, tuple(s * dt.itemsize for s in strides),
+                         storage_size=storage_size(shape, strides))
+
+    @staticmethod
     def copy(src: Any, np_dtype=None) -> MetaArray:
         return MetaArray(src.shape, src.dtype if np_dtype is None else np_dtype)
 
@@ -100,6 +109,35 @@ class MetaBackend(Backend):
 
     def elementwise(self, name: str, compute: str, out: Any, *operands) -> Any:
         return out
+
+    @staticmethod
+    def view(data: MetaArray, shape: tuple) -> MetaArray | None:
+        template = layout_template(data)
+        v = template.view()
+        try:
+            v.shape = shape
+        except AttributeError:
+            return None
+        return from_layout(v, template, data)
+
+    @staticmethod
+    def strided(data: MetaArray, shape: tuple, strides: tuple, writeable: bool = True) -> MetaArray:
+        return MetaArray(shape, data.dtype, tuple(s * data.itemsize for s in strides), data.offset,
+                         writeable and data._writeable, data.storage_size)
+
+    @staticmethod
+    def as_strided(data: MetaArray, shape: tuple, strides: tuple, storage_offset: int) -> MetaArray:
+        it = data.itemsize
+        return MetaArray(shape, data.dtype, tuple(s * it for s in strides), storage_offset * it,
+                         storage_size=data.storage_size)
+
+    @staticmethod
+    def storage_offset(data: MetaArray) -> int:
+        return data.offset // data.itemsize
+
+    @staticmethod
+    def storage_size(data: MetaArray) -> int:
+        return data.storage_size
 
 
 backend = register(MetaBackend())

@@ -1,17 +1,19 @@
 """Indexing: ``t[key]``, ``t[key] = v``, gather/scatter, index_* and masked_* ops.
 
-Every index is validated here, in Python, before a kernel (``kernels.cpu.index``) runs:
-out-of-range values raise IndexError naming the index, the dimension and its size, so a
-kernel never reads or writes out of bounds. Kernels see operands as 3-D ``(A, K, B)``
-arrays around the indexed dimension (``_akb``).
+Every index is validated here before a kernel (``kernels.cpu.index``) runs, its range read
+by the backend (``index_range``): out-of-range values raise IndexError naming the index,
+the dimension and its size, so a kernel never reads or writes out of bounds. Kernels see
+operands as 3-D ``(A, K, B)`` arrays around the indexed dimension (``_akb``).
 
 ``t[key]`` with ints, slices, None and Ellipsis only is a view (``views.basic_index``).
-Integer tensors/lists and bool masks (advanced indices) copy: ints and slices are applied
-first as a view, then the advanced dimensions are merged into one and the combined index
-picks along it (``index_select``), so the backward is ``index_add``, where repeated
-indices accumulate. ``t[key] = v`` writes through the same view with ``copy_`` (basic
-keys) or ``index_put`` (advanced keys); both are in-place ops, version-counted, and
-differentiable through target and value (writes into views go through CopySlices).
+Integer tensors/lists and bool masks (advanced indices) copy into a new tensor: ints and
+slices are applied first as a view, then one ``index`` op (``IndexBackward0``) picks the
+combined flat index along the advanced dimensions merged into one; its backward is an
+accumulating ``index_put``, where repeated indices add up. ``t[key] = v`` writes through
+the same view with ``copy_`` (basic keys) or ``index_put`` (advanced keys); both are
+in-place ops, version-counted, and
+differentiable through target and value (writes into views go through CopySlices). An
+index write whose source shares memory with its target is refused, as in torch.
 """
 
 from __future__ import annotations
@@ -41,12 +43,13 @@ def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False,
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     index = index.astype(np.int64, copy=False)
     if index.size:
-        lo, hi = int(index.min()), int(index.max())
+        be = backend_of(index)
+        lo, hi = be.index_range(index)  # the values stay on the device: two numbers come back
         if hi >= size or lo < (-size if wrap else 0):
             bad = hi if hi >= size else lo
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
         if lo < 0:
-            index = np.where(index < 0, index + size, index)
+            index = be.wrap_negative(index, size)
     return index
 
 
@@ -475,10 +478,32 @@ def _advanced(view: Tensor, arrays: list, dims: list):
     return view, dims[0], len(dims), shape, Tensor._make(be.from_numpy(combined.reshape(-1)))
 
 
+def _take_shape(shape: tuple, first: int, count: int, ishape: tuple) -> tuple:
+    return shape[:first] + ishape + shape[first + count:]
+
+
+def _take_forward(self: np.ndarray, first: int, count: int, ishape: tuple, index: np.ndarray) -> np.ndarray:
+    """Pick the (already validated) flat ``index`` along the merged dims ``first .. first+count-1``."""
+    src = _akb(self, first, count)
+    be = backend_of(self)
+    out = be.empty(_take_shape(self.shape, first, count, ishape), self.dtype)
+    be.index.index_select(src, index, out.reshape(src.shape[0], index.size, src.shape[2]))
+    return out
+
+
+def _take_grad(grad, self_shape: tuple, first: int, count: int, ishape: tuple, index: np.ndarray):
+    return index_put(_zeros_like_shape(self_shape, grad), grad, first=first, count=count, ishape=ishape,
+                     index=index, accumulate=True)
+
+
+# advanced indexing: always a new tensor (never a view of a temporary), as torch's index op
+_take_op = Op("index", ("self",), _take_forward, (_take_grad,),
+              meta=lambda self, first, count, ishape, index: MetaArray(
+                  _take_shape(self.shape, first, count, ishape), self.dtype))
+
+
 def _take(view: Tensor, first: int, count: int, ishape: tuple, combined: Tensor) -> Tensor:
-    merged = view.reshape(view.shape[:first] + (-1,) + view.shape[first + count:]) if count != 1 else view
-    out = _index_select(merged, combined, dim=first)
-    return out.reshape(view.shape[:first] + ishape + view.shape[first + count:])
+    return _take_op(view, first=first, count=count, ishape=ishape, index=combined._data)
 
 
 def getitem(input: Tensor, key) -> Tensor:
@@ -512,8 +537,9 @@ def _index_put_self_grad(grad, first, count, ishape, index, accumulate=False):
 
 index_put = Op("index_put", ("self", "values"), _index_put_forward, (
     _index_put_self_grad,
-    lambda grad, first, count, ishape, index: _take(grad, first, count, ishape, Tensor._make(index)),
-))
+    lambda grad, first, count, ishape, index: _take_op(grad, first=first, count=count, ishape=ishape,
+                                                       index=index),
+), meta=_same_meta, node_name="IndexPutBackward0")
 
 
 def setitem(input: Tensor, key, value) -> None:
@@ -547,3 +573,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     be.index.scatter(out.reshape(n, num_classes, 1), labels.astype(np.int64).reshape(n, 1, 1),
                np.broadcast_to(np.int64(1), (n, 1, 1)))
     return Tensor._make(out)
+
+
+# an index write reading memory it writes refuses, as torch (``k[perm] = k``)
+for _op in (index_put, _index_add, _index_copy, _scatter, _scatter_add):
+    _op.no_overlap = True
