@@ -90,6 +90,11 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         return dot(input, other)
     a = input.unsqueeze(0) if input.ndim == 1 else input
     b = other.unsqueeze(-1) if other.ndim == 1 else other
+    if input.ndim >= 2 and other.ndim >= 3 and input.dtype != other.dtype and (
+            0 in input.shape or 0 in other.shape):
+        # torch's batched product returns before its dtype check when there is nothing to
+        # compute (an empty result, or K = 0): zeros in other's dtype
+        a = a.to(other.dtype)
     out = _bmm(a, b)
     if input.ndim == 1:
         out = out.squeeze(-2)
