@@ -61,19 +61,26 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """``tensors`` joined along ``dim``; other sizes must match (1-D empty tensors are skipped)."""
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    kept = [t for t in tensors if not (t.shape == (0,))] or tensors[:1]
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.dim() == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    numbered = [(i, t) for i, t in enumerate(tensors) if t.shape != (0,)]
+    if not numbered:  # only skipped tensors: torch checks no dim and joins them along 0
+        return _cat_op(len(tensors))(*tensors, dim=0, sizes=(0,) * len(tensors))
+    kept = [t for _, t in numbered]
     first = kept[0]
-    if first.dim() == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = first._wrap_dim(dim)
-    for i, t in enumerate(kept):
+    for i, t in numbered:
         if t.dim() != first.dim():
             raise RuntimeError(f"Tensors must have same number of dimensions: got {first.dim()} and {t.dim()}")
         for k, (a, b) in enumerate(zip(first.shape, t.shape)):
             if k != d and a != b:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{a} but got size {b} for tensor number {i} in the list.")
+    dtype = dtypes.result_type([t._data for t in tensors])  # the skipped tensors promote too
+    if dtypes.result_type([t._data for t in kept]) != dtype:
+        kept[0] = kept[0].to(dtype)
     return _cat_op(len(kept))(*kept, dim=d, sizes=tuple(t.shape[d] for t in kept))
 
 

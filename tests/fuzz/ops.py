@@ -77,10 +77,11 @@ def _dropout(lib, x, p, training, inplace):
     it is deterministic (not training, p = 0 or 1), else whether every element is 0 or x/(1-p)."""
     if inplace:
         x = x.clone()
+    before = x.detach().clone()
     y = F(lib).dropout(x, p=p, training=training, inplace=inplace)
     if not training or p in (0, 1) or y.numel() == 0:
         return y
-    y, scaled = y.detach(), x.detach() / (1 - p)
+    y, scaled = y.detach(), before / (1 - p)
     kept = ((y - scaled).abs() <= scaled.abs() * 1e-5) | (y.isnan() & scaled.isnan())
     return kept | (y == 0), lib.tensor(list(y.shape), dtype=lib.int64)
 
