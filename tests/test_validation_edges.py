@@ -146,6 +146,104 @@ def matmul_mixed_dtypes_2d_empty(m):  # torch's 2-D product checks dtypes even w
     return m.matmul(m.ones(2, 0), m.ones(0, 3, dtype=m.float64))
 
 
+@value
+def cat_only_skipped_empty_tensors(m):  # no dim check, dtypes promote
+    return m.cat([m.ones(0), m.ones(0, dtype=m.float64)], dim=3)
+
+
+@value
+def cat_skipped_tensor_promotes(m):
+    x = m.ones(2, 3, requires_grad=True)
+    y = m.cat([m.ones(0, dtype=m.float64), x], 1)
+    y.sum().backward()
+    return y, x.grad
+
+
+@error
+def cat_empty_list(m):
+    return m.cat([])
+
+
+@error
+def cat_zero_dim_position(m):
+    return m.cat([m.ones(0), m.tensor(1.0)])
+
+
+@error
+def cat_size_mismatch_numbering(m):
+    return m.cat([m.ones(2, 3), m.ones(0), m.ones(3, 3)], 1)
+
+
+def _F(m):
+    return m.nn.functional
+
+
+@value
+def nll_loss_ignores_other_classes(m):  # -inf log-probabilities of other classes
+    x = m.tensor([[float("-inf"), 0.5, -1.0]], requires_grad=True)
+    loss = _F(m).nll_loss(x, m.tensor([1]))
+    loss.backward()
+    return loss, x.grad
+
+
+@value
+def nll_loss_zero_total_weight(m):
+    x = m.tensor([[0.5, -1.0]], requires_grad=True)
+    loss = _F(m).nll_loss(x, m.tensor([0]), weight=m.tensor([0.0, 1.0]))
+    loss.backward()
+    return loss, x.grad
+
+
+@value
+def cross_entropy_probabilities_empty_batch(m):
+    return _F(m).cross_entropy(m.ones(0, 3), m.ones(0, 3))
+
+
+@value
+def cross_entropy_negative_label_smoothing(m):
+    return _F(m).cross_entropy(m.tensor([[1.0, 2.0, 0.5]]), m.tensor([1]), label_smoothing=-0.1)
+
+
+@error
+def nll_loss_weight_length(m):
+    return _F(m).nll_loss(m.ones(2, 3), m.tensor([0, 1]), weight=m.ones(2))
+
+
+@error
+def cross_entropy_int32_target(m):
+    return _F(m).cross_entropy(m.ones(2, 3), m.ones(2, dtype=m.int32))
+
+
+@error
+def cross_entropy_int_probabilities(m):
+    return _F(m).cross_entropy(m.ones(2, 3), m.ones(2, 3, dtype=m.int64))
+
+
+@error
+def cross_entropy_0d_float_target(m):
+    return _F(m).cross_entropy(m.ones(1, 1), m.tensor(0.0))
+
+
+@error
+def nll_loss_0d_target_empty_batch(m):
+    return _F(m).nll_loss(m.ones(0, 1), m.tensor(0))
+
+
+@error
+def stack_dim_checked_before_shapes(m):
+    return m.stack([m.ones(0), m.ones(1, 0)], 2)
+
+
+@error
+def embedding_padding_idx_checked_first(m):
+    return _F(m).embedding(m.tensor(0.0), m.ones(1, 1), padding_idx=1)
+
+
+@error
+def cross_entropy_probabilities_ignore_index(m):
+    return _F(m).cross_entropy(m.ones(2, 3), m.ones(2, 3) / 3, ignore_index=0)
+
+
 def _numpy(x):
     if isinstance(x, tuple):
         return [_numpy(t) for t in x]

@@ -92,11 +92,14 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
+    n = tensors[0].dim()
+    d = dim + n + 1 if dim < 0 else dim
+    if not 0 <= d <= n:  # checked before the shapes, as torch
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n - 1}, {n}], but got {dim})")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
-    d = dim + tensors[0].dim() + 1 if dim < 0 else dim
     return cat([vw.unsqueeze(t, d) for t in tensors], d)
 
 

@@ -101,6 +101,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         loss = ce.cross_entropy(input, target, weight, ignore_index=ignore_index,
                                 label_smoothing=label_smoothing)
         return _index_reduce(loss, input, target, weight, ignore_index, reduction)
+    if ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
     _check_weight(input, weight)
     loss = ce.cross_entropy(input, target, weight, label_smoothing=label_smoothing)
     return _reduce(loss, reduction)

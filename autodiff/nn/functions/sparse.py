@@ -13,17 +13,17 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     """``weight[input]``: shape ``input.shape + (embedding_dim,)``. Rows equal to
     ``padding_idx`` get no gradient; ``max_norm`` renormalises the looked-up rows of
     ``weight`` in place first (as PyTorch)."""
+    num = weight.shape[0]
+    if padding_idx is not None:  # checked first, as torch
+        if not -num <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= num
     if input.dtype.is_floating_point:
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
             f"but got {input.dtype} instead (while checking arguments for embedding)")
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
-    num = weight.shape[0]
-    if padding_idx is not None:
-        if not -num <= padding_idx < num:
-            raise AssertionError("Padding_idx must be within num_embeddings")
-        padding_idx %= num
     flat = input.reshape(-1)
     if max_norm is not None:
         _renorm_(weight, flat, max_norm, norm_type)
