@@ -244,6 +244,29 @@ def cross_entropy_probabilities_ignore_index(m):
     return _F(m).cross_entropy(m.ones(2, 3), m.ones(2, 3) / 3, ignore_index=0)
 
 
+@value
+def cat_skipped_tensor_gets_empty_grad(m):
+    x = m.ones(0, requires_grad=True)
+    y = m.cat([x, m.ones(2, 2)], 1)
+    y.sum().backward()
+    return y, x.grad
+
+
+@value
+def nll_loss_unbatched_none_is_0d(m):
+    return _F(m).nll_loss(m.tensor([-0.5, -1.0]), m.tensor(1), reduction="none")
+
+
+@value
+def cross_entropy_unbatched_none_is_0d(m):
+    return _F(m).cross_entropy(m.tensor([0.5, -1.0]), m.tensor(1), reduction="none")
+
+
+@value
+def embedding_max_norm_no_indices(m):
+    return _F(m).embedding(m.ones(0, dtype=m.int64), m.ones(3, 2), max_norm=1.0)
+
+
 def _numpy(x):
     if isinstance(x, tuple):
         return [_numpy(t) for t in x]

@@ -73,6 +73,11 @@ def _check_weight(input: Tensor, weight: Tensor | None) -> None:
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
 
 
+def _unbatched(loss: Tensor, unbatched: bool, reduction: str) -> Tensor:
+    """The unreduced loss of an unbatched (C,) input is 0-d, as torch's."""
+    return loss.squeeze(0) if unbatched and reduction == "none" else loss
+
+
 def _batched(input: Tensor, target: Tensor):
     """Unbatched (C,) input: add the batch dim to input and target."""
     if input.dim() == 1:
@@ -95,17 +100,19 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if not is_indices and not target.dtype.is_floating_point:
         raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
                            f"{target.dtype.scalar_name}")
+    unbatched = input.dim() == 1
     input, target = _batched(input, target)
     if is_indices:
         _check_targets(input, target, ignore_index, weight)
         loss = ce.cross_entropy(input, target, weight, ignore_index=ignore_index,
                                 label_smoothing=label_smoothing)
-        return _index_reduce(loss, input, target, weight, ignore_index, reduction)
+        return _unbatched(_index_reduce(loss, input, target, weight, ignore_index, reduction), unbatched,
+                          reduction)
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
     _check_weight(input, weight)
     loss = ce.cross_entropy(input, target, weight, label_smoothing=label_smoothing)
-    return _reduce(loss, reduction)
+    return _unbatched(_reduce(loss, reduction), unbatched, reduction)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -113,6 +120,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
+    unbatched = input.dim() == 1
     input, target = _batched(input, target)
     _check_targets(input, target, ignore_index, weight)
     q = ce.target_distribution(input, target, weight, ignore_index, 0.0)
@@ -120,7 +128,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     # class, or a zero total weight in the mean's backward, must not make NaN there
     picked = q if weight is None else ce.target_distribution(input, target, None, ignore_index, 0.0)
     loss = -ew.where(picked != 0, input * q, 0.0).sum(dim=1)
-    return _index_reduce(loss, input, target, weight, ignore_index, reduction)
+    return _unbatched(_index_reduce(loss, input, target, weight, ignore_index, reduction), unbatched, reduction)
 
 
 def _check_same_size(input: Tensor, target: Tensor) -> None:

@@ -25,7 +25,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
     flat = input.reshape(-1)
-    if max_norm is not None:
+    if max_norm is not None and flat.numel():
         _renorm_(weight, flat, max_norm, norm_type)
     rows = ix.index_select(weight, 0, flat)
     if padding_idx is not None:
