@@ -267,6 +267,12 @@ def embedding_max_norm_no_indices(m):
     return _F(m).embedding(m.ones(0, dtype=m.int64), m.ones(3, 2), max_norm=1.0)
 
 
+@value
+def embedding_max_norm_expanded_weight_within_norm(m):
+    w = m.zeros(1, 1).expand(1, 2)
+    return _F(m).embedding(m.tensor([0]), w, max_norm=1.0)
+
+
 def _numpy(x):
     if isinstance(x, tuple):
         return [_numpy(t) for t in x]

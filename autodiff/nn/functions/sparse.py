@@ -39,5 +39,8 @@ def _renorm_(weight: Tensor, flat: Tensor, max_norm: float, norm_type: float) ->
     with no_grad():
         rows = ix.index_select(weight, 0, flat)
         norms = rows.norm(p=norm_type, dim=1, keepdim=True)
-        scale = ew.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        over = norms > max_norm
+        if not over.any().item():  # nothing to write (so a read-only, expanded weight is fine)
+            return
+        scale = ew.where(over, max_norm / (norms + 1e-7), 1.0)
         weight.index_copy_(0, flat, rows * scale)
