@@ -273,6 +273,13 @@ def embedding_max_norm_expanded_weight_within_norm(m):
     return _F(m).embedding(m.tensor([0]), w, max_norm=1.0)
 
 
+@value
+def embedding_max_norm_huge_row(m):  # torch's 2-element norm overflows to inf: the row becomes 0
+    w = m.tensor([[1e30, 0.0], [0.5, 0.5]], requires_grad=True)
+    out = _F(m).embedding(m.tensor([0, 1]), w, max_norm=1.0)
+    return out, w.detach()
+
+
 def _numpy(x):
     if isinstance(x, tuple):
         return [_numpy(t) for t in x]
