@@ -43,12 +43,33 @@ def check_floating(op: str, dtype: np.dtype, what: str = "input") -> None:
                                   f"dtype {np.dtype(dtype).name}; convert it with .float())")
 
 
+_INVERT_HINT = "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+# torch's own wording for ops whose bool operands it rejects with a hint:
+# (message when every operand is bool, message otherwise)
+_BOOL_MESSAGES = {
+    "sub": ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+            "`logical_xor()` operator instead.",
+            f"Subtraction, the `-` operator, with a bool tensor is not supported. {_INVERT_HINT}"),
+    "neg": (f"Negation, the `-` operator, on a bool tensor is not supported. {_INVERT_HINT}",) * 2,
+}
+
+
+def _is_bool(v) -> bool:
+    return v.dtype == np.bool_ if isinstance(v, np.ndarray) else isinstance(v, (bool, np.bool_))
+
+
 def check_not_bool(op: str, operands, error: type) -> None:
-    """``error`` (torch's type for this op) if any operand is a bool array."""
-    for v in operands:
-        if isinstance(v, np.ndarray) and v.dtype == np.bool_:
-            raise error(f"Boolean inputs not supported for {op}" if error is RuntimeError else
-                        f'"{op}" not implemented for \'Bool\'')
+    """``error`` (torch's type for this op) if any operand is a bool array (or, for ops with
+    torch's own message, a Python bool, which torch wraps as a bool tensor)."""
+    messages = _BOOL_MESSAGES.get(op)
+    flags = [_is_bool(v) if messages else isinstance(v, np.ndarray) and v.dtype == np.bool_
+             for v in operands]
+    if not any(flags):
+        return
+    if messages:
+        raise error(messages[0] if all(flags) else messages[1])
+    raise error(f"Boolean inputs not supported for {op}" if error is RuntimeError else
+                f'"{op}" not implemented for \'Bool\'')
 
 
 def check_tensors(op: str, names, operands) -> None:

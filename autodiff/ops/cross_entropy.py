@@ -10,6 +10,8 @@ ops (softmax, sums) so higher-order gradients work.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import backends
@@ -23,7 +25,7 @@ from .op import Op
 def _logits(x: np.ndarray) -> np.ndarray:
     """(N, C, d1, ...) as a C-contiguous (N, C, B) array."""
     x = x if x.flags.c_contiguous else backends.copy(x)
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))  # not -1: N or C may be 0
 
 
 def class_weights(weight: np.ndarray | None, C: int) -> np.ndarray:

@@ -8,7 +8,8 @@ right, with their own rules, so the fast path and higher-order gradients coexist
 
 Result dtypes (``kind``): ``promote`` — torch.result_type of the operands;
 ``float`` — the same, but integers give the default float (``exp``, ``/``);
-``bool`` — comparisons and logic, computed in the promoted dtype.
+``bool`` — comparisons and logic, computed in the promoted dtype; ``nonbool`` — the
+promoted dtype, but bool gives int64 (``square``, which torch computes as ``pow(x, 2)``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def _promotion(kernel: str, kind: str, cond_arg: bool, vals: tuple) -> tuple:
         compute = dtypes.result_type(typed)
     if kind == "float" and not compute.is_floating_point:
         compute = dtypes.get_default_dtype()
+    if kind == "nonbool" and compute == dtypes.bool:
+        compute = dtypes.int64
     result = dtypes.bool if kind == "bool" else compute
     shapes = [v.shape for v in vals if is_storage(v)]
     if not shapes:
@@ -145,7 +148,8 @@ def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: s
     op = Op(name, names, forward, vjp, node_name=node_name,
             meta=_metadata(kernel, kind, cond_arg), variants=variants)
     if not cond_arg:
-        op.flat = (kernel, kind == "bool", kind == "float", no_bool is not None, not tensors_only)
+        op.flat = (kernel, kind == "bool", kind == "float", no_bool is not None or kind == "nonbool",
+                   not tensors_only)
     return op
 
 
@@ -165,7 +169,7 @@ def _zeros(grad):
 
 # ---- arithmetic ------------------------------------------------------------------------
 add = elementwise("add", "self, other", (lambda grad: grad, lambda grad: grad))
-sub = elementwise("sub", "self, other", (lambda grad: grad, lambda grad: -grad))
+sub = elementwise("sub", "self, other", (lambda grad: grad, lambda grad: -grad), no_bool=RuntimeError)
 mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
                                          lambda grad, self: grad * self))
 div = elementwise("div", "self, other", (lambda grad, other: grad / other,
@@ -173,7 +177,7 @@ div = elementwise("div", "self, other", (lambda grad, other: grad / other,
                   kind="float")
 neg = elementwise("neg", "self", (lambda grad: -grad,), no_bool=RuntimeError)
 abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),), no_bool=NotImplementedError)  # noqa: A001
-square = elementwise("square", "self", (lambda grad, self: grad * self * 2,))
+square = elementwise("square", "self", (lambda grad, self: grad * self * 2,), kind="nonbool")
 
 
 def _pow_grad_self(grad, self, other):
@@ -198,6 +202,9 @@ _pow_meta = _metadata("pow", "promote")
 def _pow_forward(self, other, out=None):
     exps = other if is_storage(other) else np.asarray(other)
     bases = self if is_storage(self) else np.asarray(self)
+    if is_storage(other) and exps.dtype.kind == bases.dtype.kind == "b":
+        # a bool tensor exponent of a bool base (torch allows a Python bool exponent)
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if exps.dtype.kind in "iu" and bases.dtype.kind in "iub" and (exps < 0).any():
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _pow_kernel(self, other, out=out)
@@ -287,7 +294,7 @@ round = elementwise("round", "self", (_zeros,), no_bool=NotImplementedError)  # 
 def _max_grad(grad, self, other):
     # ties split the gradient evenly between the operands; where either is NaN (no order)
     # both get it, as in PyTorch: grad unless self < other, halved where they are equal
-    return grad * (logical_not(self < other) - (self == other) * 0.5)
+    return grad * (logical_not(self < other) * 1.0 - (self == other) * 0.5)
 
 
 maximum = elementwise("maximum", "self, other", (

@@ -31,9 +31,12 @@ def _copy_into(out: np.ndarray, src: np.ndarray) -> None:
 
 # ---- cat / stack ------------------------------------------------------------------------------
 
+# ``sizes[i]`` is operand i's length along ``dim``, or -1 for a 1-D empty tensor torch skips
+# (it still promotes the dtype and gets an empty gradient)
 def _cat_meta(*arrays, dim: int, sizes: tuple) -> MetaArray:
-    shape = arrays[0].shape
-    return MetaArray(shape[:dim] + (sum(sizes),) + shape[dim + 1:], dtypes.result_type(arrays).np)
+    shape = next((a.shape for a, n in zip(arrays, sizes) if n >= 0), (0,))
+    total = sum(n for n in sizes if n > 0)
+    return MetaArray(shape[:dim] + (total,) + shape[dim + 1:], dtypes.result_type(arrays).np)
 
 
 def _cat_forward(*arrays, dim: int, sizes: tuple) -> np.ndarray:
@@ -41,13 +44,18 @@ def _cat_forward(*arrays, dim: int, sizes: tuple) -> np.ndarray:
     out = backend_of(arrays[0]).empty(meta.shape, meta.dtype)
     start = 0
     for a, n in zip(arrays, sizes):
-        _copy_into(out[(slice(None),) * dim + (slice(start, start + n),)], a)
-        start += n
+        if n > 0:
+            _copy_into(out[(slice(None),) * dim + (slice(start, start + n),)], a)
+            start += n
     return out
 
 
 def _piece(i: int):
-    return lambda grad, dim, sizes: vw.narrow(grad, dim, sum(sizes[:i]), sizes[i])
+    def grad_of_operand(grad, dim, sizes):
+        if sizes[i] < 0:  # skipped: an empty gradient of its (0,) shape
+            return vw.narrow(grad.reshape(-1), 0, 0, 0)
+        return vw.narrow(grad, dim, sum(n for n in sizes[:i] if n > 0), sizes[i])
+    return grad_of_operand
 
 
 @lru_cache(maxsize=None)
@@ -61,20 +69,24 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """``tensors`` joined along ``dim``; other sizes must match (1-D empty tensors are skipped)."""
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    kept = [t for t in tensors if not (t.shape == (0,))] or tensors[:1]
-    first = kept[0]
-    if first.dim() == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.dim() == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    numbered = [(i, t) for i, t in enumerate(tensors) if t.shape != (0,)]
+    if not numbered:  # only 1-D empty tensors: torch checks no dim and joins them along 0
+        return _cat_op(len(tensors))(*tensors, dim=0, sizes=(0,) * len(tensors))
+    first = numbered[0][1]
     d = first._wrap_dim(dim)
-    for i, t in enumerate(kept):
+    for i, t in numbered:
         if t.dim() != first.dim():
             raise RuntimeError(f"Tensors must have same number of dimensions: got {first.dim()} and {t.dim()}")
         for k, (a, b) in enumerate(zip(first.shape, t.shape)):
             if k != d and a != b:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{a} but got size {b} for tensor number {i} in the list.")
-    return _cat_op(len(kept))(*kept, dim=d, sizes=tuple(t.shape[d] for t in kept))
+    sizes = tuple(-1 if t.shape == (0,) and first.dim() != 1 else t.shape[d] for t in tensors)
+    return _cat_op(len(tensors))(*tensors, dim=d, sizes=sizes)
 
 
 concat = concatenate = cat
@@ -85,11 +97,14 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
+    n = tensors[0].dim()
+    d = dim + n + 1 if dim < 0 else dim
+    if not 0 <= d <= n:  # checked before the shapes, as torch
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n - 1}, {n}], but got {dim})")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
-    d = dim + tensors[0].dim() + 1 if dim < 0 else dim
     return cat([vw.unsqueeze(t, d) for t in tensors], d)
 
 

@@ -155,6 +155,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         return _vm(input, other)
     if input.ndim == 1 or other.ndim == 1:
         return _batched_vector(input, other)
+    if other.ndim >= 3 and input.dtype != other.dtype and (0 in input.shape or 0 in other.shape):
+        # torch's batched product returns before its dtype check when there is nothing to
+        # compute (an empty result, or K = 0): zeros in other's dtype
+        input = input.to(other.dtype)
     return _bmm(input, other)
 
 

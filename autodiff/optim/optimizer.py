@@ -93,7 +93,10 @@ class Optimizer:
             group.setdefault(name, default)
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids):
-            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+            # torch only warns, then updates such a parameter once per occurrence from state
+            # read before either update: a result no one means to get
+            raise ValueError("optimizer contains a parameter group with duplicate parameters; pass each "
+                             "parameter once")
         taken = {id(p) for g in self.param_groups for p in g["params"]}
         if taken.intersection(ids):
             raise ValueError("some parameters appear in more than one parameter group")

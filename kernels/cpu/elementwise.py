@@ -16,6 +16,11 @@ array, not a broadcast one. In the strided loops, ``r`` marks an array that is c
 along the innermost dim (stride 0 there, as a broadcast column): it is read once per row,
 which leaves the inner loop a plain store LLVM can vectorise.
 
+An op in ``GUARDED`` (sin, cos) has a fast expression that is accurate on part of its
+domain only (vmath reduces the argument exactly up to a magnitude): its kernels first
+test every operand with a vectorised pass and, only where one is past the bound, take
+the exact expression (libm) for those elements, so the common case keeps its speed.
+
 ``run`` is the entry point: it picks the variant, coalesces dimensions, and calls it.
 Nothing here knows about autograd; callers allocate ``out``.
 """
@@ -31,6 +36,24 @@ from .. import codegen
 from ..scalar_ops import PRELUDE, SCALAR_OPS
 from ..guard import guard_kernels
 
+# op -> (test that the fast value may be wrong, exact expression); {bound} is per dtype.
+# vmath's sin/cos reduce the argument exactly up to these magnitudes (its docstring);
+# libm's reduction is right for any argument.
+_TRIG_EXACT_MAX = {"float32": "2.5e4", "float64": "6.5e6"}
+GUARDED: dict[str, tuple[str, str]] = {
+    "sin": ("abs(x) > T({bound})", "math.sin(x)"),
+    "cos": ("abs(x) > T({bound})", "math.cos(x)"),
+}
+_GUARD_FUNCS = """
+@njit(inline="always", error_model="numpy")
+def g({params}):
+    return {guard}
+
+
+@njit(inline="always", error_model="numpy")
+def h({params}):
+    return {exact}
+"""
 # Below this many elements a parallel launch costs more than it saves.
 PARALLEL_THRESHOLD = 1 << 17
 MAX_RANK = 4
@@ -52,7 +75,7 @@ def f({params}):
 """
 
 
-def _loop(fn: str, rank: int, mask: str, parallel: bool) -> str:
+def _loop(fn: str, rank: int, mask: str, parallel: bool, guarded: bool = False) -> str:
     """Source of one kernel: ``rank`` 0 means the flat (contiguous) loop."""
     args = ", ".join(f"p{i}" for i in range(len(mask)))
     depth = max(rank, 1)
@@ -64,10 +87,21 @@ def _loop(fn: str, rank: int, mask: str, parallel: bool) -> str:
         f"@njit(cache=True, error_model=\"numpy\"{', parallel=True' if parallel else ''})",
         f"def {fn}(out, {args}):",
     ]
-    for d in range(depth):
-        rng = "prange" if parallel and d == 0 else "range"
-        lines.append("    " * (d + 1) + f"for i{d} in {rng}(out.shape[{d}]):")
-    lines.append("    " * (depth + 1) + f"out[{idx}] = f({operands})")
+
+    def nest(indent: int, body: str) -> list[str]:
+        loops = ["    " * (indent + d) + f"for i{d} in {'prange' if parallel and d == 0 else 'range'}(out.shape[{d}]):"
+                 for d in range(depth)]
+        return loops + ["    " * (indent + depth) + body]
+
+    if guarded:  # test every element first (a vectorised pass): out may be the operand itself
+        # (prange reduces a sum, not an or)
+        test = ["    bad = 0"] + nest(1, f"bad += g({operands})") if parallel else \
+            ["    bad = False"] + nest(1, f"bad |= g({operands})")
+        lines += test + ["    if bad:"]
+        lines += nest(2, f"out[{idx}] = h({operands}) if g({operands}) else f({operands})")
+        lines += ["    else:"] + nest(2, f"out[{idx}] = f({operands})")
+    else:
+        lines += nest(1, f"out[{idx}] = f({operands})")
     return "\n".join(lines) + "\n"
 
 
@@ -79,16 +113,21 @@ def _vmath_hash() -> str:
 def kernel_source(name: str, dtype: str, mask: str) -> str:
     """The whole generated module for one op, compute dtype and operand pattern."""
     params, expr = SCALAR_OPS[name]
+    guarded = name in GUARDED
     parts = [
         _HEADER.format(
             name=name, dtype=dtype, mask=mask, prelude=PRELUDE, params=params, expr=expr,
             vmath_hash=_vmath_hash(),
         )
     ]
+    if guarded:
+        guard, exact = GUARDED[name]
+        parts[0] = parts[0].replace("import numpy", "import math\nimport numpy", 1) + _GUARD_FUNCS.format(
+            params=params, guard=guard.format(bound=_TRIG_EXACT_MAX[dtype]), exact=exact)
     for rank in range(MAX_RANK + 1):
         base = "flat" if rank == 0 else f"nd{rank}"
-        parts.append(_loop(base, rank, mask, parallel=False))
-        parts.append(_loop(base + "_par", rank, mask, parallel=True))
+        parts.append(_loop(base, rank, mask, parallel=False, guarded=guarded))
+        parts.append(_loop(base + "_par", rank, mask, parallel=True, guarded=guarded))
     return "\n\n".join(parts)
 
 

@@ -116,7 +116,8 @@ def run(lib, case: Case, ops: dict[str, Callable]) -> tuple:
     leaves: list = []
     try:
         args = [build(lib, a, leaves) for a in case.args]
-        out = ops[case.op](lib, *args, **case.kwargs)
+        kwargs = {k: build(lib, v, leaves) for k, v in case.kwargs.items()}
+        out = ops[case.op](lib, *args, **kwargs)
     except Exception as e:  # noqa: BLE001 - the outcome class is what is compared
         return "raise", kind_of(e), f"{type(e).__name__}: {str(e)[:400]}"
     outs = _flat(out)

@@ -57,6 +57,81 @@ OPS.update({
     "clamp": _func("clamp"), "where": lambda lib, c, a, b: lib.where(c > 0, a, b),
 })
 
+OPS.update({
+    "join.cat": _func("cat"), "join.stack": _func("stack"),
+    "loss.cross_entropy": _functional("cross_entropy"), "loss.nll_loss": _functional("nll_loss"),
+})
+
+
+def _embedding(lib, indices, weight, **kwargs):
+    """F.embedding, and the weight after it (``max_norm`` renormalises rows in place)."""
+    out = F(lib).embedding(indices, weight, **kwargs)
+    return out, weight.detach().clone()
+
+
+OPS["nn.embedding"] = _embedding
+
+
+def _dropout(lib, x, p, training, inplace):
+    """F.dropout, reduced to what does not depend on the random mask: the output itself where
+    it is deterministic (not training, p = 0 or 1), else whether every element is 0 or x/(1-p)."""
+    if inplace:
+        x = x.clone()
+    before = x.detach().clone()
+    y = F(lib).dropout(x, p=p, training=training, inplace=inplace)
+    if not training or p in (0, 1) or y.numel() == 0:
+        return y
+    y, scaled = y.detach(), before / (1 - p)
+    kept = ((y - scaled).abs() <= scaled.abs() * 1e-5) | (y.isnan() & scaled.isnan())
+    return kept | (y == 0), lib.tensor(list(y.shape), dtype=lib.int64)
+
+
+OPS["nn.dropout"] = _dropout
+
+
+def _optimize(lib, name, arrays, kwargs, layout, steps):
+    """Optimizer ``name`` (``kwargs``) over parameters made from ``arrays``, arranged as
+    ``layout`` says (see test_fuzz_optim), for ``steps`` steps of a fixed quadratic loss; then a
+    state_dict round trip into a fresh optimizer and one more step. The parameters are the result."""
+    params = [lib.nn.Parameter(lib.tensor(a.copy())) for a in arrays]
+    weights = [lib.tensor(((a * 7 + 3) % 5 - 2).astype(a.dtype)) for a in arrays]
+    chosen = params
+    if "dup" in layout and params:
+        chosen = params + params[:1]
+    if "frozen" in layout and params:
+        params[-1].requires_grad_(False)
+    if "nonleaf" in layout and params:
+        chosen = [params[0] * 2] + params[1:]
+    groups = chosen
+    if "groups" in layout:
+        groups = [{"params": chosen[:1]}, {"params": chosen[1:], "lr": 0.05}]
+    if "single" in layout and params:
+        groups = params[0]
+    opt = getattr(lib.optim, name)(groups, **kwargs)
+
+    def step(o):
+        o.zero_grad()
+        loss = None
+        for p, w in zip(params, weights):
+            if p.requires_grad and p.numel():
+                term = ((p - 0.5) * (p - 0.5) * w).sum()
+                loss = term if loss is None else loss + term
+        if loss is not None:
+            loss.backward()
+        if "nograd" in layout and params:
+            params[0].grad = None
+        o.step()
+
+    for _ in range(steps):
+        step(opt)
+    again = getattr(lib.optim, name)(groups, **kwargs)
+    again.load_state_dict(opt.state_dict())
+    step(again)
+    return [p.detach().clone() for p in params]
+
+
+OPS["optim"] = _optimize
+
 
 def _inplace(lib, base, steps, op, value):
     """Write ``op`` with ``value`` into the view ``steps`` make of ``base`` (a clone of the

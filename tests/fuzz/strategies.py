@@ -11,17 +11,19 @@ from hypothesis.extra import numpy as hnp
 from .cases import TensorSpec
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, np.inf, -np.inf, np.nan, 1e-30, 1e30, -3.0]
+# without the magnitudes whose square overflows float32 (see layer_norm in docs/robustness.md)
+NO_HUGE = [v for v in SPECIAL if not abs(v) == 1e30]
 FLOAT_DTYPES = ["float32", "float64"]
 
 
-def floats(special: bool = True):
+def floats(special: bool = True, huge: bool = True):
     moderate = st.floats(-3, 3, allow_nan=False, width=32)
-    return st.one_of(moderate, st.sampled_from(SPECIAL)) if special else moderate
+    return st.one_of(moderate, st.sampled_from(SPECIAL if huge else NO_HUGE)) if special else moderate
 
 
-def elements(dtype: str, special: bool = True, lo: int = -4, hi: int = 4):
+def elements(dtype: str, special: bool = True, lo: int = -4, hi: int = 4, huge: bool = True):
     if dtype in FLOAT_DTYPES:
-        return floats(special)
+        return floats(special, huge)
     if dtype == "bool":
         return st.booleans()
     return st.integers(lo, hi)
@@ -33,7 +35,7 @@ def shapes(min_dims: int = 0, max_dims: int = 4, min_side: int = 0, max_side: in
 
 @st.composite
 def tensors(draw, shape, dtype: str, special: bool = True, grad: bool | None = None, views: bool = True,
-            lo: int = -4, hi: int = 4):
+            lo: int = -4, hi: int = 4, huge: bool = True):
     """A TensorSpec whose operand has ``shape`` and ``dtype``, maybe reached through a view."""
     shape = tuple(shape)
     kind = draw(st.sampled_from(["plain", "plain", "T", "slice", "expand", "permute"])) if views else "plain"
@@ -65,7 +67,7 @@ def tensors(draw, shape, dtype: str, special: bool = True, grad: bool | None = N
         # base.permute(perm) has shape[i] = base[perm[i]]
         base = tuple(shape[int(np.where(np.array(perm) == j)[0][0])] for j in range(len(shape)))
         view = (("permute", tuple(perm)),)
-    data = draw(hnp.arrays(np.dtype(dtype), base, elements=elements(dtype, special, lo, hi)))
+    data = draw(hnp.arrays(np.dtype(dtype), base, elements=elements(dtype, special, lo, hi, huge)))
     requires = draw(st.booleans()) if grad is None else grad
     return TensorSpec(data, view, requires and dtype in FLOAT_DTYPES)
 

@@ -31,14 +31,20 @@ def _targets(target: Tensor) -> np.ndarray:
     return t if t.flags.c_contiguous else backends.copy(t)
 
 
-def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> None:
-    """Class-index targets: matching batch and spatial shape, values in [0, C) or ignore_index."""
-    if target.shape[:1] != input.shape[:1]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0] if target.dim() else 1}).")
+def _check_targets(input: Tensor, target: Tensor, ignore_index: int, weight: Tensor | None) -> None:
+    """Class-index targets in torch's order: batch size (a 0-d target counts as 0), dtype,
+    batch and spatial shape, the class weight's length, values in [0, C) or ignore_index."""
+    batch = target.shape[0] if target.dim() else 0
+    if batch != input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({batch}).")
+    if target.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.scalar_name}")
+    if target.dim() == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     if target.shape != input.shape[:1] + input.shape[2:]:
         raise RuntimeError(f"Expected target size {list(input.shape[:1] + input.shape[2:])}, got "
                            f"{list(target.shape)}")
+    _check_weight(input, weight)
     t = _targets(target)
     be = backends.backend_of(t)
     if not be.computes:  # the values are not there to check (as in PyTorch on meta)
@@ -61,6 +67,17 @@ def _index_reduce(loss: Tensor, input: Tensor, target: Tensor, weight: Tensor | 
     return loss.sum() / be.loss.target_weight_sum(t, w, ignore_index)
 
 
+def _check_weight(input: Tensor, weight: Tensor | None) -> None:
+    if weight is not None and weight.shape != (input.shape[1],):
+        raise RuntimeError(f"weight tensor should be defined either for all {input.shape[1]} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+
+
+def _unbatched(loss: Tensor, unbatched: bool, reduction: str) -> Tensor:
+    """The unreduced loss of an unbatched (C,) input is 0-d, as torch's."""
+    return loss.squeeze(0) if unbatched and reduction == "none" else loss
+
+
 def _batched(input: Tensor, target: Tensor):
     """Unbatched (C,) input: add the batch dim to input and target."""
     if input.dim() == 1:
@@ -76,22 +93,26 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     ``label_smoothing``; one fused, max-shifted kernel, finite for logits of any size."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
+    if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    is_indices = not target.dtype.is_floating_point
+    label_smoothing = max(label_smoothing, 0.0)  # torch smooths only when it is positive
+    is_indices = target.shape != input.shape  # torch's rule: the shapes decide, then the dtype
+    if not is_indices and not target.dtype.is_floating_point:
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                           f"{target.dtype.scalar_name}")
+    unbatched = input.dim() == 1
     input, target = _batched(input, target)
-    if weight is not None and weight.shape != (input.shape[1],):
-        raise RuntimeError(f"weight tensor should be defined either for all {input.shape[1]} classes or no "
-                           f"classes but got weight tensor of shape: {list(weight.shape)}")
     if is_indices:
-        _check_targets(input, target, ignore_index)
+        _check_targets(input, target, ignore_index, weight)
         loss = ce.cross_entropy(input, target, weight, ignore_index=ignore_index,
                                 label_smoothing=label_smoothing)
-        return _index_reduce(loss, input, target, weight, ignore_index, reduction)
-    if target.shape != input.shape:
-        raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        return _unbatched(_index_reduce(loss, input, target, weight, ignore_index, reduction), unbatched,
+                          reduction)
+    if ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
+    _check_weight(input, weight)
     loss = ce.cross_entropy(input, target, weight, label_smoothing=label_smoothing)
-    return _reduce(loss, reduction)
+    return _unbatched(_reduce(loss, reduction), unbatched, reduction)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -99,11 +120,15 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
+    unbatched = input.dim() == 1
     input, target = _batched(input, target)
-    _check_targets(input, target, ignore_index)
+    _check_targets(input, target, ignore_index, weight)
     q = ce.target_distribution(input, target, weight, ignore_index, 0.0)
-    loss = -(input * q).sum(dim=1)
-    return _index_reduce(loss, input, target, weight, ignore_index, reduction)
+    # only the target classes count (as torch's gather): a -inf log-probability of another
+    # class, or a zero total weight in the mean's backward, must not make NaN there
+    picked = q if weight is None else ce.target_distribution(input, target, None, ignore_index, 0.0)
+    loss = -ew.where(picked != 0, input * q, 0.0).sum(dim=1)
+    return _unbatched(_index_reduce(loss, input, target, weight, ignore_index, reduction), unbatched, reduction)
 
 
 def _check_same_size(input: Tensor, target: Tensor) -> None:

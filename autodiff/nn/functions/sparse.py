@@ -13,19 +13,19 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     """``weight[input]``: shape ``input.shape + (embedding_dim,)``. Rows equal to
     ``padding_idx`` get no gradient; ``max_norm`` renormalises the looked-up rows of
     ``weight`` in place first (as PyTorch)."""
+    num = weight.shape[0]
+    if padding_idx is not None:  # checked first, as torch
+        if not -num <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= num
     if input.dtype.is_floating_point:
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
             f"but got {input.dtype} instead (while checking arguments for embedding)")
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
-    num = weight.shape[0]
-    if padding_idx is not None:
-        if not -num <= padding_idx < num:
-            raise AssertionError("Padding_idx must be within num_embeddings")
-        padding_idx %= num
     flat = input.reshape(-1)
-    if max_norm is not None:
+    if max_norm is not None and flat.numel():
         _renorm_(weight, flat, max_norm, norm_type)
     rows = ix.index_select(weight, 0, flat)
     if padding_idx is not None:
@@ -39,5 +39,8 @@ def _renorm_(weight: Tensor, flat: Tensor, max_norm: float, norm_type: float) ->
     with no_grad():
         rows = ix.index_select(weight, 0, flat)
         norms = rows.norm(p=norm_type, dim=1, keepdim=True)
-        scale = ew.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        over = norms > max_norm
+        if not over.any().item():  # nothing to write (so a read-only, expanded weight is fine)
+            return
+        scale = ew.where(over, max_norm / (norms + 1e-7), 1.0)
         weight.index_copy_(0, flat, rows * scale)
