@@ -14,6 +14,7 @@ from .. import backends
 from ..backends import backend_of
 from ..backends.meta import MetaArray, layout_template
 
+from .copy_slices import mark_multi_output
 from .op import Op
 
 
@@ -491,7 +492,7 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
                                f"tensor's size at dimension {d}), but got split_sizes={sizes}")
     starts = np.cumsum([0] + sizes[:-1]).tolist()
-    return tuple(narrow(tensor, d, s, k) for s, k in zip(starts, sizes))
+    return mark_multi_output(narrow(tensor, d, s, k) for s, k in zip(starts, sizes))
 
 
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
@@ -505,4 +506,4 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
 def unbind(input, dim: int = 0) -> tuple:
     """Every slice along ``dim``, that dimension removed: views."""
     d = input._wrap_dim(dim)
-    return tuple(select(input, d, i) for i in range(input.shape[d]))
+    return mark_multi_output(select(input, d, i) for i in range(input.shape[d]))
