@@ -175,6 +175,15 @@ mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
 div = elementwise("div", "self, other", (lambda grad, other: grad / other,
                                          lambda grad, self, other: -grad * self / (other * other)),
                   kind="float")
+
+
+def _reciprocal_forward(self, out=None):
+    return div.forward(1, self, out=out)
+
+
+# 1 / x on div's kernel; its rule reads the result only, so a later write to x is no error
+reciprocal = Op("reciprocal", ("self",), _reciprocal_forward, (lambda grad, result: -grad * result * result,),
+                meta=lambda self: div.meta(1, self))
 neg = elementwise("neg", "self", (lambda grad: -grad,), no_bool=RuntimeError)
 abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),), no_bool=NotImplementedError)  # noqa: A001
 square = elementwise("square", "self", (lambda grad, self: grad * self * 2,), kind="nonbool")

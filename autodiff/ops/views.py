@@ -10,16 +10,15 @@ exists, and ``split``/``chunk``/``unbind`` return several views from one node.
 from __future__ import annotations
 
 import math
-import weakref
 from functools import lru_cache
 
 import numpy as np
 
 from .. import backends
 from ..backends import backend_of
-from ..autograd.grad_mode import is_grad_enabled
 from ..backends.meta import MetaArray, from_layout, layout_template
 
+from .copy_slices import mark_multi_output
 from .op import Op
 
 
@@ -526,18 +525,9 @@ def _pieces(kind: str, input, dim: int, sizes: tuple | None) -> tuple:
     outs = _pieces_op(kind, count)(input, **params)
     outs = outs if isinstance(outs, tuple) else (outs,)
     chain = input._view_chain
-    multi = is_grad_enabled()
     for out, key in zip(outs, _piece_keys(input.dim(), dim, sizes, count)):
         out._view_chain = chain + ((_select if sizes is None else _basic_index, {"key": key}),)
-        if multi:
-            out._creation_meta = "multi_output"
-        if count > 1 and out.grad_fn is not None:  # (Op.__call__ registers a single output itself)
-            # an in-place write through another view must update it
-            base = out._base
-            if base._views is None:
-                base._views = weakref.WeakSet()
-            base._views.add(out)
-    return outs
+    return mark_multi_output(outs)
 
 
 def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
