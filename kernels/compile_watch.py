@@ -27,18 +27,21 @@ _OURS = ("kernels.", "_autodiff_gen_")
 
 
 class Compiled(NamedTuple):
-    """One compiled specialisation: the kernel, its argument types, seconds (callees included)."""
+    """One compiled specialisation: the kernel, its argument types, wall seconds and CPU
+    seconds of the compiling thread (callees included; on a loaded machine the CPU time
+    is the cost)."""
 
     name: str
     args: str
     seconds: float
+    cpu_seconds: float = 0.0
 
 
 class _Watch(event.Listener):
     def __init__(self) -> None:
         self.compiled: list[Compiled] = []
         self.noticed = os.environ.get("AUTODIFF_COMPILE_NOTICE", "1") == "0"
-        self._starts: list[float] = []
+        self._starts: list[tuple[float, float]] = []
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()  # timers of two compilations may fire at once
 
@@ -61,15 +64,16 @@ class _Watch(event.Listener):
             self._timer = threading.Timer(NOTICE_AFTER_S, self._notice)
             self._timer.daemon = True
             self._timer.start()
-        self._starts.append(time.perf_counter())
+        self._starts.append((time.perf_counter(), time.thread_time()))
 
     def on_end(self, ev) -> None:
         if not self._ours(ev) or not self._starts:
             return
-        seconds = time.perf_counter() - self._starts.pop()
+        wall, cpu = self._starts.pop()
         py_func = ev.data["dispatcher"].py_func
         self.compiled.append(Compiled(f"{py_func.__module__}.{py_func.__qualname__}",
-                                      ", ".join(str(a) for a in ev.data["args"]), seconds))
+                                      ", ".join(str(a) for a in ev.data["args"]),
+                                      time.perf_counter() - wall, time.thread_time() - cpu))
         if not self._starts and self._timer is not None:
             self._timer.cancel()
 

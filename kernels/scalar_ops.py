@@ -53,6 +53,8 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
     "tanh_backward": ("g, y", "g * (T(1) - y * y)"),
     "sigmoid_backward": ("g, y", "g * y * (T(1) - y)"),
     "threshold_backward": ("g, y", "T(0) if y <= T(0) else g"),  # NaN passes, as torch
+    "gelu_backward": ("g, x", "g * (T(0.5) * (T(1) + vm.erf(x * T(0.7071067811865476)))"
+                              " + x * T(0.3989422804014327) * vm.exp(x * x * T(-0.5)))"),
     # piecewise and rounding
     "clamp": ("x, lo, hi", "_clamp_max(_clamp_min(x, lo), hi)"),
     "clamp_min": ("x, lo", "_clamp_min(x, lo)"),

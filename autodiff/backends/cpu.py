@@ -11,6 +11,7 @@ import numpy as np
 from kernels.cpu import (attention, conv, index, interpolate, linalg, linear, loss, matmul, optim, pool,
                          qr, reduce, rnn, sampling, sort, sparse, special, triangle)
 from kernels.cpu import elementwise as elementwise_kernels
+from kernels.cpu import norm
 
 from ..device import cpu as _cpu
 from .base import Backend, register
@@ -41,6 +42,7 @@ class CPUBackend(Backend):
     special = special
     linalg = linalg
     triangle = triangle
+    norm = norm
 
     empty = staticmethod(np.empty)
     zeros = staticmethod(np.zeros)

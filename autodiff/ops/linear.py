@@ -40,7 +40,9 @@ def _forward(input, weight, bias):
     out = be.empty((x.shape[0], weight.shape[0]), input.dtype)
     has_bias = bias is not None
     if has_bias:  # one row of out_features values, as the kernel reads it
-        bias = np.broadcast_to(bias.reshape(-1), (weight.shape[0],))
+        bias = bias.reshape(-1)
+        if bias.shape[0] != weight.shape[0]:  # one value for every column: a writable row
+            bias = be.copy(np.broadcast_to(bias, (weight.shape[0],)))
     if out.size == 0 or x.shape[1] == 0:  # nothing to multiply: the bias (or zeros) alone
         be.elementwise("copy", out.dtype.name, out, bias if has_bias else out.dtype.type(0))
         return out.reshape(lead + (weight.shape[0],))

@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from .. import codegen
 from ..scalar_ops import PRELUDE, SCALAR_OPS
@@ -83,10 +84,7 @@ def _loop(fn: str, rank: int, mask: str, parallel: bool, guarded: bool = False) 
     row_idx = ", ".join([f"i{d}" for d in range(depth - 1)] + ["0"])  # constant along the last dim
     operands = ", ".join(f"p{i}[{idx}]" if m == "a" else f"p{i}[{row_idx}]" if m == "r" else f"p{i}"
                          for i, m in enumerate(mask))
-    lines = [
-        f"@njit(cache=True, error_model=\"numpy\"{', parallel=True' if parallel else ''})",
-        f"def {fn}(out, {args}):",
-    ]
+    lines = [f"def {fn}(out, {args}):"]  # jitted on first use (``_kernel``)
 
     def nest(indent: int, body: str) -> list[str]:
         loops = ["    " * (indent + d) + f"for i{d} in {'prange' if parallel and d == 0 else 'range'}(out.shape[{d}]):"
@@ -134,6 +132,18 @@ def kernel_source(name: str, dtype: str, mask: str) -> str:
 _modules: dict[tuple[str, str, str], object] = {}
 
 
+def _kernel(mod, fn: str):
+    """The Numba kernel of loop ``fn`` of a generated module, made on first use: a module
+    holds ten loops and most programs call one or two of them, while making a dispatcher
+    (and its cache handle) for each cost every process start-up about a millisecond."""
+    kernel = mod.__dict__.get("_jit_" + fn)
+    if kernel is None:
+        kernel = njit(cache=True, error_model="numpy", parallel=fn.endswith("_par"))(getattr(mod, fn))
+        guard_kernels({"__name__": mod.__name__, fn: kernel})
+        setattr(mod, "_jit_" + fn, kernel)
+    return kernel
+
+
 def _module(name: str, dtype: str, mask: str):
     """The generated module for (op, dtype, pattern), loaded once per process."""
     mod = codegen.load_module("elementwise", f"{name}_{dtype}_{mask}", kernel_source(name, dtype, mask))
@@ -173,7 +183,7 @@ def flat_kernels(name: str, dtype, mask: str) -> tuple:
     pair = _flat.get((name, dtype, mask))
     if pair is None:
         mod = _module(name, np.dtype(dtype).name, mask)
-        pair = _flat[(name, dtype, mask)] = (mod.flat, mod.flat_par)
+        pair = _flat[(name, dtype, mask)] = (_kernel(mod, "flat"), _kernel(mod, "flat_par"))
     return pair
 
 
@@ -243,7 +253,7 @@ def _run_general(name: str, dtype: str, out: np.ndarray, operands) -> np.ndarray
 def _run_nd(mod, out: np.ndarray, args: list, par: bool) -> None:
     rank = out.ndim
     if rank <= MAX_RANK:
-        getattr(mod, f"nd{rank}_par" if par else f"nd{rank}")(out, *args)
+        _kernel(mod, f"nd{rank}_par" if par else f"nd{rank}")(out, *args)
         return
     for i in range(out.shape[0]):  # rare: more than MAX_RANK dims survive coalescing
         _run_nd(mod, out[i], [a[i] if isinstance(a, np.ndarray) else a for a in args], par)

@@ -4,7 +4,8 @@ added to each block of the result as soon as it is computed.
 ``x`` (M, K) and ``w`` (N, K) may be any 2-D views; ``out`` (M, N) is C-contiguous. Each
 reaches the kernels as a C-contiguous array and a flag saying whether to read it
 transposed, so the kernels compile once per dtype, not once per combination of layouts
-(a parallel kernel takes ~2 s to compile).
+(a parallel kernel takes ~2 s to compile). ``bias`` must be writable-typed (not a
+read-only view) for the same reason: a read-only array is another specialisation.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from ..guard import guard_kernels
 _PARALLEL_WORK = 1 << 18
 
 
-@njit(inline="always")
-def _block(xc, x_t, wc, w_t, bias, has_bias, out, r0, r1, c0, c1):
+@njit(cache=True, error_model="numpy")
+def _serial(xc, x_t, wc, w_t, bias, has_bias, out, t, blocks):
+    """Block ``t`` of ``blocks`` (``blas.block``) of the product: all of it when blocks == 1."""
+    r0, r1, c0, c1 = block(t, blocks, out.shape[0], out.shape[1])
     x = xc.T if x_t else xc[:, :]  # both typed as layout 'A'
     w = wc.T if w_t else wc[:, :]
     o = out[r0:r1, c0:c1]
@@ -32,17 +35,12 @@ def _block(xc, x_t, wc, w_t, bias, has_bias, out, r0, r1, c0, c1):
                 o[i, j] += bias[c0 + j]
 
 
-@njit(cache=True, error_model="numpy")
-def _serial(x, x_t, w, w_t, bias, has_bias, out):
-    _block(x, x_t, w, w_t, bias, has_bias, out, 0, out.shape[0], 0, out.shape[1])
-
-
 @njit(cache=True, error_model="numpy", parallel=True)
 def _parallel(x, x_t, w, w_t, bias, has_bias, out, blocks):
-    M, N = out.shape
+    # The body is one call of the serial kernel: a parallel kernel compiles in seconds per
+    # statement of its body, and this one shares the serial kernel's compiled code.
     for t in prange(blocks):
-        r0, r1, c0, c1 = block(t, blocks, M, N)
-        _block(x, x_t, w, w_t, bias, has_bias, out, r0, r1, c0, c1)
+        _serial(x, x_t, w, w_t, bias, has_bias, out, np.int64(t), blocks)
 
 
 def _c_and_flag(a: np.ndarray) -> tuple:
@@ -63,7 +61,7 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray, has_bias: bool, out: 
     if threads > 1 and M * N * x.shape[1] >= _PARALLEL_WORK:
         _parallel(*args, threads)
     else:
-        _serial(*args)
+        _serial(*args, 0, 1)
 
 
 

@@ -4,6 +4,10 @@ Float operands go to BLAS (``blas.gemm``), each 2-D block in its own strides, so
 transposed view is multiplied without a copy. Batch strides may be 0 (a broadcast batch
 dim). Integer operands use a blocked loop.
 
+Operands reach the kernels as C-contiguous arrays plus a flag saying whether to read
+them with the last two dims swapped (``_c_and_flag``), so ``q @ k.transpose(-2, -1)`` and
+``a @ b`` share one compiled kernel (each layout combination was another, seconds each).
+
 Threads: BLAS runs single-threaded (see ``blas``); the parallel kernel cuts the batch into
 jobs, each product into as many blocks as it takes to give every thread work, one
 ``gemm`` per job. Small work runs serially, where starting threads would cost more.
@@ -22,20 +26,42 @@ from ..guard import guard_kernels
 _PARALLEL_WORK = 1 << 18
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def _float_batched_parallel(a, b, out, blocks):
-    """out[i] = a[i] @ b[i], each product cut into ``blocks`` blocks, all jobs in parallel."""
-    Bt, M, N = out.shape
-    for job in prange(Bt * blocks):
+@njit(inline="always")
+def _view(c, transposed):
+    """The operand ``c.transpose(0, 2, 1)`` if transposed else ``c``, typed alike (layout 'A')."""
+    return c.transpose((0, 2, 1)) if transposed else c[:, :, :]
+
+
+@njit(cache=True, error_model="numpy")
+def _float_batched(ac, a_t, bc, b_t, out, job0, job1, blocks):
+    """out[i] = a[i] @ b[i] for jobs job0:job1, job = i * blocks + t with t the block of
+    the product (``blas.block``); a, b as ``_view`` makes them."""
+    a, b = _view(ac, a_t), _view(bc, b_t)
+    M, N = out.shape[1], out.shape[2]
+    for job in range(job0, job1):
         i, t = job // blocks, job % blocks
         r0, r1, c0, c1 = block(t, blocks, M, N)
         gemm(a[i, r0:r1], b[i, :, c0:c1], out[i, r0:r1, c0:c1])
 
 
-@njit(cache=True, error_model="numpy")
-def _float_batched(a, b, out):
-    for i in range(out.shape[0]):
-        gemm(a[i], b[i], out[i])
+@njit(cache=True, error_model="numpy", parallel=True)
+def _float_batched_parallel(ac, a_t, bc, b_t, out, blocks):
+    """All jobs of ``_float_batched`` in parallel; one call per job, so that this kernel
+    compiles quickly and shares the serial kernel's code."""
+    for job in prange(out.shape[0] * blocks):
+        j = np.int64(job)
+        _float_batched(ac, a_t, bc, b_t, out, j, j + 1, blocks)
+
+
+def _c_and_flag(a: np.ndarray) -> tuple:
+    """(c, transposed) with c C-contiguous and a == (c.transpose(0, 2, 1) if transposed else c)
+    where the layout allows (the common cases compile one kernel); else (a, False)."""
+    if a.flags.c_contiguous:
+        return a, False
+    t = a.transpose(0, 2, 1)
+    if t.flags.c_contiguous:
+        return t, True
+    return a, False
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -62,12 +88,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     one_blas_thread()
     Bt, M, N = out.shape
     threads = numba.get_num_threads()
+    args = _c_and_flag(a) + _c_and_flag(b) + (out,)
     if threads == 1 or out.size * a.shape[2] < _PARALLEL_WORK:
-        _float_batched(a, b, out)
+        _float_batched(*args, 0, Bt, 1)
     else:
         # enough blocks per product that every thread has one, never more than its rows/cols
         blocks = min(-(-threads // Bt), max(M, N))
-        _float_batched_parallel(a, b, out, blocks)
+        _float_batched_parallel(*args, blocks)
 
 
 

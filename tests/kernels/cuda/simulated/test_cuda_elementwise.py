@@ -19,6 +19,7 @@ REFERENCE = {
     "silu": F.silu, "leaky_relu": F.leaky_relu, "elu": F.elu, "softplus": F.softplus,
     "tanh_backward": aten.tanh_backward, "sigmoid_backward": aten.sigmoid_backward,
     "threshold_backward": lambda g, y: aten.threshold_backward(g, y, 0),
+    "gelu_backward": aten.gelu_backward,
     "copy": torch.clone, "maximum": torch.maximum, "minimum": torch.minimum,
     "clamp_min": torch.clamp_min, "clamp_max": torch.clamp_max,
 }
