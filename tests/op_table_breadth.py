@@ -72,3 +72,13 @@ BREADTH_OPS += [
     OpInfo("F.instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
            lambda x, w, b: TF.instance_norm(x, weight=w, bias=b), [[(2, 3, 4, 3), (3,), (3,)], [(2, 2, 5), (2,), (2,)]]),
 ]
+
+# ---- special functions: every order of derivative down the polygamma family -------------------
+
+BREADTH_OPS += [
+    _both("lgamma", lambda m, x: m.lgamma(x), UNARY, domain=(0.3, 4.0)),
+    _both("digamma", lambda m, x: m.digamma(x), UNARY, domain=(6.0, 12.0)),
+    _both("digamma_negative", lambda m, x: x.digamma(), [[(3, 4)]], domain=(-3.9, -3.1)),
+    _both("polygamma_1", lambda m, x: m.polygamma(1, x), UNARY, domain=(6.0, 12.0)),  # torch: 1e-9 below
+    _both("polygamma_3", lambda m, x: x.polygamma(3), [[(3, 4)], [NonContig((3, 4))]], domain=(0.5, 12.0)),
+]
