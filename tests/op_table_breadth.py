@@ -82,3 +82,15 @@ BREADTH_OPS += [
     _both("polygamma_1", lambda m, x: m.polygamma(1, x), UNARY, domain=(6.0, 12.0)),  # torch: 1e-9 below
     _both("polygamma_3", lambda m, x: x.polygamma(3), [[(3, 4)], [NonContig((3, 4))]], domain=(0.5, 12.0)),
 ]
+
+# ---- bicubic interpolation and antialiased downsampling ----------------------------------------
+
+BREADTH_OPS += [
+    _layer("F.interpolate_bicubic", "interpolate", None, [[(1, 2, 4, 5)]], scale_factor=1.7, mode="bicubic"),
+    _layer("F.interpolate_bicubic_corners", "interpolate", None, [[(1, 1, 5, 4)]], size=(3, 7), mode="bicubic",
+           align_corners=True),
+    _layer("F.interpolate_bilinear_antialias", "interpolate", None, [[(1, 2, 9, 7)]], size=(4, 3),
+           mode="bilinear", antialias=True),
+    _layer("F.interpolate_bicubic_antialias", "interpolate", None, [[(1, 1, 9, 8)]], scale_factor=0.4,
+           mode="bicubic", antialias=True, align_corners=True),
+]

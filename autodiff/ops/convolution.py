@@ -139,3 +139,33 @@ conv2d_weight = Op("conv2d_weight", ("input", "grad_output"), _conv_weight_forwa
     lambda grad, input, stride, padding, dilation, groups: convolution(
         input, grad, None, stride=stride, padding=padding, dilation=dilation, groups=groups),
 ), meta=lambda input, grad_output, weight_size, **geometry: MetaArray(weight_size, input.dtype))
+
+
+
+def _conv_transpose_meta(input, weight, bias, output_size, **geometry) -> MetaArray:
+    for name, other in (("weight", weight), ("bias", bias)):
+        if other is not None and other.dtype != input.dtype:
+            raise RuntimeError(f"Input type ({input.dtype}) and {name} type ({other.dtype}) should be the same")
+    if bias is not None and bias.shape != (output_size[1],):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {output_size[1]} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+    return MetaArray(output_size, input.dtype)
+
+
+def _conv_transpose_forward(input, weight, bias, output_size, stride, padding, dilation, groups):
+    _conv_transpose_meta(input, weight, bias, output_size)
+    out = _conv_input_forward(input, weight, output_size, stride, padding, dilation, groups)
+    if bias is not None:
+        backend_of(out).elementwise("add", out.dtype.name, out, out, bias.reshape(1, -1, 1, 1))
+    return out
+
+
+# the transposed convolution with its bias: conv2d_input's map plus a bias, in one node named
+# as torch's (where one convolution op serves both directions)
+conv_transpose = Op("conv_transpose", ("input", "weight", "bias"), _conv_transpose_forward, (
+    conv2d_input.vjps[0],
+    lambda grad, input, weight_shape, stride, padding, dilation, groups: conv2d_weight(
+        grad, input, weight_size=weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda grad: grad.sum(dim=(0, 2, 3)),
+), node_name="ConvolutionBackward0", meta=_conv_transpose_meta)
