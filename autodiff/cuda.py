@@ -54,3 +54,6 @@ def synchronize(device=None) -> None:
 
 def set_device(device) -> None:
     _no_cuda()
+
+
+from .amp import cuda_amp as amp  # noqa: E402,F401  (torch.cuda.amp's GradScaler and autocast)
