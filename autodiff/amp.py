@@ -54,7 +54,7 @@ class autocast:
     """Mixed-precision regions: a no-op when disabled or float32; half dtypes are not supported."""
 
     def __init__(self, device_type: str = "cuda", dtype=None, enabled: bool = True, cache_enabled=None) -> None:
-        if enabled and dtype is not None and dtypes.as_dtype(dtype) is not dtypes.float32:
+        if enabled and dtype is not None and dtype is not dtypes.float32:
             raise NotImplementedError(f"autocast to {dtype}: autodiff has no float16/bfloat16 tensors yet")
         self.enabled = False
 
