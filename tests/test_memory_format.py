@@ -100,3 +100,13 @@ def test_layers_on_channels_last_inputs_keep_the_format_like_torch(name, f):
         (out * out).sum().backward()
         (ref * ref).sum().backward()
         np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_module_to_channels_last_converts_4d_parameters_like_torch():
+    ours, theirs = ad.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(3, 4, 3)
+    ours.to(memory_format=ad.channels_last)
+    theirs.to(memory_format=torch.channels_last)
+    assert ours.weight.stride() == theirs.weight.stride() and isinstance(ours.weight, ad.nn.Parameter)
+    assert ours.bias.stride() == theirs.bias.stride()
+    x = np.random.default_rng(4).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    assert ours(ad.tensor(x)).stride() == theirs(torch.tensor(x)).stride()
