@@ -56,3 +56,4 @@ from . import viz  # noqa: E402
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo, sparse_coo_tensor, spmm, strided  # noqa: E402
 from .memory_format import channels_last, contiguous_format, memory_format, preserve_format  # noqa: E402
+from . import amp  # noqa: E402  (GradScaler, autocast: no half precision yet)

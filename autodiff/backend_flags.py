@@ -17,6 +17,7 @@ be named ``backends/cuda.py`` (importing it would replace the ``cuda`` flags the
 
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 
 
@@ -42,3 +43,7 @@ cuda = SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False,
                                               allow_bf16_reduced_precision_reduction=True),
                        is_built=lambda: False)
 mps = _Mps()
+
+# ``import torch.backends.cudnn as cudnn`` is how programs reach these: importable by name too
+# (not ``cuda``, the name a CUDA device backend module may take)
+sys.modules.update({"autodiff.backends.cudnn": cudnn, "autodiff.backends.mps": mps})

@@ -103,3 +103,5 @@ def synchronize(device=None) -> None:
 def set_device(device) -> None:
     as_device(device if not isinstance(device, int) else f"cuda:{device}")
 
+
+from .amp import cuda_amp as amp  # noqa: E402,F401  (torch.cuda.amp's GradScaler and autocast)

@@ -32,3 +32,8 @@ def get_rank(group=None) -> int:
 
 def get_world_size(group=None) -> int:
     raise _no_group()
+
+
+def destroy_process_group(group=None) -> None:
+    """There is never a process group to destroy: raises as torch's does without one."""
+    raise AssertionError("Process group cannot be None")

@@ -256,6 +256,8 @@ def randint(low, high=None, size=None, *, generator: Generator | None = None, dt
     """Integers uniform in [low, high)."""
     if size is None:
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64

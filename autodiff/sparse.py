@@ -2,8 +2,9 @@
 
 A sparse tensor here is a ``SparseCooTensor``: ``indices`` (int64, ``(ndim, nnz)``, one
 column per nonzero; duplicates allowed until ``coalesce``), ``values`` (an autodiff
-Tensor of shape ``(nnz,)``) and a shape. Only scalar values are supported (PyTorch's
-"hybrid" tensors, with dense trailing dims, are not). The values are an ordinary tensor,
+Tensor of shape ``(nnz, *dense_shape)``) and a shape ``sparse_shape + dense_shape``:
+with dense trailing dims ("hybrid" tensors, as PyTorch's) each nonzero is a dense block.
+``sparse.mm`` takes matrices with scalar values only, as torch's. The values are an ordinary tensor,
 so gradients flow to them: build a sparse matrix from values that require grad (or call
 ``requires_grad_()`` on it) and ``mm`` differentiates with respect to them and to the
 dense operand; ``.grad`` of such a sparse leaf is a sparse tensor with its pattern.
@@ -25,6 +26,7 @@ from .factories import tensor as _tensor
 from .factories import zeros
 from .ops import indexing as ix
 from .ops import sparse as sp
+from .ops.matmul import matmul as _matmul
 from .tensor import Tensor
 
 
@@ -76,10 +78,14 @@ class SparseCooTensor:
         return self._vals.device
 
     def sparse_dim(self) -> int:
-        return len(self._shape)
+        return self._idx.shape[0]
 
     def dense_dim(self) -> int:
-        return 0
+        return len(self._shape) - self._idx.shape[0]
+
+    @property
+    def _sparse_shape(self) -> tuple:
+        return self._shape[:self._idx.shape[0]]
 
     def _nnz(self) -> int:
         return self._idx.shape[1]
@@ -131,7 +137,7 @@ class SparseCooTensor:
     def _flat_positions(self) -> np.ndarray:
         be = backend_of(self._idx)
         flat = be.empty(self._nnz(), np.int64)
-        be.sparse.ravel(self._idx, np.asarray(self._shape, np.int64), flat)
+        be.sparse.ravel(self._idx, np.asarray(self._sparse_shape, np.int64), flat)
         return flat
 
     def _groups(self) -> tuple:
@@ -143,8 +149,8 @@ class SparseCooTensor:
         be.sort.sort(keys, ordered, order, False)
         inverse, unique = be.empty(flat.size, np.int64), be.empty(flat.size, np.int64)
         n = be.sparse.runs(ordered.reshape(-1), order.reshape(-1), inverse, unique)
-        indices = be.empty((len(self._shape), n), np.int64)
-        be.sparse.unravel(unique[:n], np.asarray(self._shape, np.int64), indices)
+        indices = be.empty((self.sparse_dim(), n), np.int64)
+        be.sparse.unravel(unique[:n], np.asarray(self._sparse_shape, np.int64), indices)
         return indices, inverse, n
 
     def coalesce(self) -> SparseCooTensor:
@@ -152,18 +158,20 @@ class SparseCooTensor:
         if self._coalesced:
             return self
         indices, inverse, n = self._groups()
-        values = ix.index_add(zeros(n, dtype=self.dtype), 0, Tensor._make(inverse), self._vals)
+        values = ix.index_add(zeros((n,) + self._shape[self.sparse_dim():], dtype=self.dtype), 0,
+                              Tensor._make(inverse), self._vals)
         return SparseCooTensor(indices, values, self._shape, coalesced=True)
 
     def to_dense(self, dtype=None, *, masked_grad: bool | None = None) -> Tensor:
         """The dense tensor (duplicates summed); differentiable with respect to the values."""
-        flat = zeros(math.prod(self._shape), dtype=self.dtype)
+        flat = zeros((math.prod(self._sparse_shape),) + self._shape[self.sparse_dim():], dtype=self.dtype)
         out = ix.index_add(flat, 0, Tensor._make(self._flat_positions()), self._vals).reshape(self._shape)
         return out if dtype is None else out.to(dtype)
 
     def t(self) -> SparseCooTensor:
-        if len(self._shape) != 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {len(self._shape)}D")
+        if len(self._shape) != 2 or self.dense_dim():
+            raise RuntimeError(f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
+                               f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions")
         return SparseCooTensor(self._idx[::-1].copy(), self._vals, self._shape[::-1])
 
     def __matmul__(self, other: Tensor) -> Tensor:
@@ -171,6 +179,12 @@ class SparseCooTensor:
 
     def __rmatmul__(self, other: Tensor) -> Tensor:
         return mm(other, self)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        return mm(self, mat2)
+
+    def matmul(self, other: Tensor) -> Tensor:
+        return _matmul(self, other)
 
     def __repr__(self) -> str:
         grad = f", grad_fn=<{type(self._vals.grad_fn).__name__}>" if self._vals.grad_fn is not None else ""
@@ -202,19 +216,23 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, re
         raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(idx.shape)}")
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"indices must be an int64 tensor, got {idx.dtype}")
-    if vals.dim() != 1:
-        raise NotImplementedError("sparse_coo_tensor: only scalar values ((nnz,) values) are supported, got "
-                                  f"values of shape {list(vals.shape)}")
+    if vals.dim() < 1:
+        raise RuntimeError(f"values must be at least 1-D (nnz, *dense_shape), got a {vals.dim()}-D tensor")
     if idx.shape[1] != vals.shape[0]:
         raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: {idx.shape[1]}, "
                            f"nnz from values: {vals.shape[0]}")
     idx = np.ascontiguousarray(idx, np.int64)
+    dense_shape = tuple(vals.shape[1:])
     if size is None:
         size = tuple(int(m) + 1 for m in idx.max(axis=1)) if idx.shape[1] else (0,) * idx.shape[0]
+        size += dense_shape
     size = tuple(size)
-    if len(size) != idx.shape[0]:
-        raise RuntimeError(f"number of dimensions must be sparse_dim ({idx.shape[0]}) + dense_dim (0), but got "
-                           f"{len(size)}")
+    if len(size) != idx.shape[0] + len(dense_shape):
+        raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(size)}, "
+                           f"sparse_dim = {idx.shape[0]}, dense_dim = {len(dense_shape)}")
+    if size[idx.shape[0]:] != dense_shape:
+        raise RuntimeError(f"values has incorrect size, expected {[idx.shape[1], *size[idx.shape[0]:]]}, got "
+                           f"{list(vals.shape)}")
     if idx.shape[1]:
         for d, (lo, hi) in enumerate(zip(idx.min(axis=1), idx.max(axis=1))):
             if lo < 0:
@@ -228,19 +246,23 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, re
 
 
 def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout=None) -> SparseCooTensor:
-    """The nonzeros of a dense tensor as a coalesced COO tensor (values differentiable)."""
-    if sparse_dim is not None and sparse_dim != self.dim():
-        raise NotImplementedError("to_sparse: only sparse_dim == ndim is supported (no hybrid tensors)")
+    """The nonzeros of a dense tensor as a coalesced COO tensor (values differentiable). With
+    ``sparse_dim`` below ``ndim``, a nonzero is a block of the trailing dims holding any nonzero."""
+    sparse_dim = self.dim() if sparse_dim is None else sparse_dim
+    if not 0 < sparse_dim <= self.dim():
+        raise RuntimeError(f"sparse_dim must be in [1, {self.dim()}] for a {self.dim()}-D tensor, got {sparse_dim}")
     if layout is not None and layout is not sparse_coo:
         raise NotImplementedError(f"to_sparse: layout {layout} is not supported")
-    data = self._data.reshape(-1) if self._data.flags.c_contiguous else self.contiguous()._data.reshape(-1)
+    sparse_shape = tuple(self.shape[:sparse_dim])
+    blocks = self.reshape((math.prod(sparse_shape), -1))
+    data = (blocks != 0).sum(1)._data if sparse_dim < self.dim() else blocks.contiguous()._data.reshape(-1)
     be = backend_of(data)
     positions = be.empty(data.size, np.int64)
     n = be.sparse.nonzero_flat(data, positions)
     positions = be.copy(positions[:n])
-    indices = be.empty((self.dim(), n), np.int64)
-    be.sparse.unravel(positions, np.asarray(self.shape, np.int64), indices)
-    values = ix.index_select(self.reshape(-1), 0, Tensor._make(positions))
+    indices = be.empty((sparse_dim, n), np.int64)
+    be.sparse.unravel(positions, np.asarray(sparse_shape, np.int64), indices)
+    values = ix.index_select(self.reshape((-1,) + tuple(self.shape[sparse_dim:])), 0, Tensor._make(positions))
     return SparseCooTensor(indices, values, self.shape, coalesced=True)
 
 
@@ -257,8 +279,8 @@ def mm(mat1, mat2) -> Tensor:
     sparse one's values."""
     if isinstance(mat2, SparseCooTensor) and not isinstance(mat1, SparseCooTensor):
         return mm(mat2.t(), _dense_operand(mat1, "mat1").mT).mT
-    if not isinstance(mat1, SparseCooTensor) or mat1.dim() != 2:
-        raise RuntimeError("sparse.mm: mat1 must be a 2-D sparse COO tensor")
+    if not isinstance(mat1, SparseCooTensor) or mat1.dim() != 2 or mat1.dense_dim():
+        raise RuntimeError("sparse.mm: mat1 must be a 2-D sparse COO tensor with scalar values")
     dense = _dense_operand(mat2, "mat2")
     m, k = mat1.shape
     if dense.shape[0] != k:

@@ -72,3 +72,25 @@ BREADTH_OPS += [
     OpInfo("F.instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
            lambda x, w, b: TF.instance_norm(x, weight=w, bias=b), [[(2, 3, 4, 3), (3,), (3,)], [(2, 2, 5), (2,), (2,)]]),
 ]
+
+# ---- special functions: every order of derivative down the polygamma family -------------------
+
+BREADTH_OPS += [
+    _both("lgamma", lambda m, x: m.lgamma(x), UNARY, domain=(0.3, 4.0)),
+    _both("digamma", lambda m, x: m.digamma(x), UNARY, domain=(6.0, 12.0)),
+    _both("digamma_negative", lambda m, x: x.digamma(), [[(3, 4)]], domain=(-3.9, -3.1)),
+    _both("polygamma_1", lambda m, x: m.polygamma(1, x), UNARY, domain=(6.0, 12.0)),  # torch: 1e-9 below
+    _both("polygamma_3", lambda m, x: x.polygamma(3), [[(3, 4)], [NonContig((3, 4))]], domain=(0.5, 12.0)),
+]
+
+# ---- bicubic interpolation and antialiased downsampling ----------------------------------------
+
+BREADTH_OPS += [
+    _layer("F.interpolate_bicubic", "interpolate", None, [[(1, 2, 4, 5)]], scale_factor=1.7, mode="bicubic"),
+    _layer("F.interpolate_bicubic_corners", "interpolate", None, [[(1, 1, 5, 4)]], size=(3, 7), mode="bicubic",
+           align_corners=True),
+    _layer("F.interpolate_bilinear_antialias", "interpolate", None, [[(1, 2, 9, 7)]], size=(4, 3),
+           mode="bilinear", antialias=True),
+    _layer("F.interpolate_bicubic_antialias", "interpolate", None, [[(1, 1, 9, 8)]], scale_factor=0.4,
+           mode="bicubic", antialias=True, align_corners=True),
+]

@@ -70,3 +70,43 @@ def test_conv_pool_and_gradients_on_channels_last_input():
     ref.sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(conv.weight.grad.numpy(), tconv.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---- layers return torch's memory format for channels_last inputs ---------------------------
+
+LAYERS_CL = [
+    ("conv2d", lambda f, m, x: f.conv2d(x, m.ones(4, 3, 3, 3) * 0.1, m.ones(4), padding=1, stride=(1, 2))),
+    ("conv2d_groups", lambda f, m, x: f.conv2d(x, m.ones(3, 1, 2, 2) * 0.1, groups=3)),
+    ("max_pool2d", lambda f, m, x: f.max_pool2d(x, 2)),
+    ("max_pool2d_indices", lambda f, m, x: f.max_pool2d(x, 2, return_indices=True)[1]),
+    ("avg_pool2d", lambda f, m, x: f.avg_pool2d(x, 3, 2, 1)),
+    ("adaptive_avg_pool2d", lambda f, m, x: f.adaptive_avg_pool2d(x, (3, 2))),
+]
+
+
+@pytest.mark.parametrize("name, f", LAYERS_CL, ids=[c[0] for c in LAYERS_CL])
+def test_layers_on_channels_last_inputs_keep_the_format_like_torch(name, f):
+    import torch.nn.functional as TF
+
+    import autodiff.nn.functional as F
+
+    x = np.random.default_rng(3).standard_normal((2, 3, 8, 7)).astype(np.float32)
+    ours = ad.tensor(x).to(memory_format=ad.channels_last).requires_grad_()
+    theirs = torch.tensor(x).to(memory_format=torch.channels_last).requires_grad_()
+    out, ref = f(F, ad, ours), f(TF, torch, theirs)
+    assert out.stride() == ref.stride() and out.is_contiguous(memory_format=ad.channels_last)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    if out.dtype.is_floating_point:
+        (out * out).sum().backward()
+        (ref * ref).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_module_to_channels_last_converts_4d_parameters_like_torch():
+    ours, theirs = ad.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(3, 4, 3)
+    ours.to(memory_format=ad.channels_last)
+    theirs.to(memory_format=torch.channels_last)
+    assert ours.weight.stride() == theirs.weight.stride() and isinstance(ours.weight, ad.nn.Parameter)
+    assert ours.bias.stride() == theirs.bias.stride()
+    x = np.random.default_rng(4).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    assert ours(ad.tensor(x)).stride() == theirs(torch.tensor(x)).stride()

@@ -121,7 +121,7 @@ def test_errors_match_torch():
 
 
 @pytest.mark.parametrize("shape, orthogonal_map", [((4, 4), None), ((3, 5), None), ((5, 3), "matrix_exp"),
-                                                   ((5, 3), "householder")])
+                                                   ((5, 3), "householder"), ((4, 4), "cayley"), ((3, 5), "cayley")])
 def test_orthogonal_trains_like_torch_and_stays_orthogonal(shape, orthogonal_map):
     torch.manual_seed(0)
     theirs = torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(shape[1], shape[0]).double(),
@@ -154,3 +154,26 @@ def test_orthogonal_initial_weight_is_orthogonal():
     layer = nn.utils.parametrizations.orthogonal(nn.Linear(3, 6).double())
     w = layer.weight.detach().numpy()
     np.testing.assert_allclose(w.T @ w, np.eye(3), atol=1e-10)
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+def test_orthogonal_batch_of_matrices_matches_torch(orthogonal_map):
+    w = R.standard_normal((2, 4, 3))
+    ours, theirs = nn.Module(), torch.nn.Module()
+    ours.weight, theirs.weight = nn.Parameter(ad.from_numpy(w.copy())), torch.nn.Parameter(torch.from_numpy(w.copy()))
+    nn.utils.parametrizations.orthogonal(ours, orthogonal_map=orthogonal_map)
+    torch.nn.utils.parametrizations.orthogonal(theirs, orthogonal_map=orthogonal_map)
+    _load_torch_state(ours, theirs)
+    seed = R.standard_normal((2, 4, 3))
+    with torch.no_grad():  # move away from the identity, so the map is exercised
+        theirs.parametrizations.weight.original.add_(torch.from_numpy(R.standard_normal((2, 4, 3)) * 0.3))
+    _load_torch_state(ours, theirs)
+    out, ref = ours.weight, theirs.weight
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-9, atol=1e-12)
+    (out * ad.from_numpy(seed)).sum().backward()
+    (ref * torch.from_numpy(seed)).sum().backward()
+    np.testing.assert_allclose(ours.parametrizations.weight.original.grad.numpy(),
+                               theirs.parametrizations.weight.original.grad.numpy(), rtol=1e-9, atol=1e-11)
+    if orthogonal_map != "householder":  # there the diagonal's signs, truncated to int, zero columns of
+        q = out.detach().numpy()         # the perturbed start, in torch as here
+        np.testing.assert_allclose(q.swapaxes(-1, -2) @ q, np.broadcast_to(np.eye(3), (2, 3, 3)), atol=1e-10)

@@ -129,3 +129,63 @@ def test_graph_convolution_layer_matches_torch():
         results.append([loss.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()])
     for a, t in zip(*results):
         np.testing.assert_allclose(a, t, rtol=1e-12)
+
+
+# ---- hybrid tensors (dense trailing dims in the values) --------------------------------------
+
+def test_hybrid_coalesce_to_dense_and_gradient_match_torch():
+    rng = np.random.default_rng(1)
+    v = rng.standard_normal((5, 2))
+    ours_v, theirs_v = ad.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    ours = ad.sparse_coo_tensor(ad.tensor(INDICES), ours_v, (3, 4, 2))
+    theirs = torch.sparse_coo_tensor(torch.tensor(INDICES), theirs_v, (3, 4, 2))
+    assert (ours.sparse_dim(), ours.dense_dim()) == (theirs.sparse_dim(), theirs.dense_dim()) == (2, 1)
+    a, t = ours.coalesce(), theirs.coalesce()
+    np.testing.assert_array_equal(a.indices().numpy(), t.indices().numpy())
+    np.testing.assert_allclose(a.values().detach().numpy(), t.values().detach().numpy())
+    seed = rng.standard_normal((3, 4, 2))
+    (ours.to_dense() * ad.tensor(seed)).sum().backward()
+    (theirs.to_dense() * torch.tensor(seed)).sum().backward()
+    np.testing.assert_allclose(ours_v.grad.numpy(), theirs_v.grad.numpy())
+    assert ad.sparse_coo_tensor(INDICES, v).shape == tuple(torch.sparse_coo_tensor(INDICES, v).shape)
+
+
+@pytest.mark.parametrize("sparse_dim", [1, 2, 3])
+def test_to_sparse_with_dense_dims_matches_torch(sparse_dim):
+    x = np.array([[[0.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [2.0, 3.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    a, t = ad.tensor(x).to_sparse(sparse_dim), torch.tensor(x).to_sparse(sparse_dim)
+    assert (a.sparse_dim(), a.dense_dim()) == (t.sparse_dim(), t.dense_dim())
+    np.testing.assert_array_equal(a.indices().numpy(), t.indices().numpy())
+    np.testing.assert_array_equal(a.values().numpy(), t.values().numpy())
+    np.testing.assert_array_equal(a.to_dense().numpy(), x)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.sparse_coo_tensor(m.tensor(INDICES), m.ones(5, 2), (3, 4)),
+    lambda m: m.sparse_coo_tensor(m.tensor(INDICES), m.ones(5, 2), (3, 4, 3)),
+])
+def test_hybrid_errors_match_torch(call):
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch)
+    with pytest.raises(RuntimeError) as ours:
+        call(ad)
+    assert str(ours.value) == str(theirs.value)
+
+
+# ---- mm / matmul / @ dispatch to sparse.mm ----------------------------------------------------
+
+@pytest.mark.parametrize("product", [
+    lambda m, s, d: m.mm(s, d), lambda m, s, d: m.matmul(s, d), lambda m, s, d: s @ d, lambda m, s, d: s.mm(d),
+    lambda m, s, d: m.mm(d.T, s.t()), lambda m, s, d: d.T @ s.t(), lambda m, s, d: d.T.matmul(s.t()),
+    lambda m, s, d: m.matmul(s, d[:, 0]), lambda m, s, d: m.matmul(d[:, 0], s.t()),
+])
+def test_dense_products_with_a_sparse_operand_match_torch(product):
+    d = np.random.default_rng(2).standard_normal((4, 3))
+    ours, theirs = _pair()
+    od, td = ad.tensor(d, requires_grad=True), torch.tensor(d, requires_grad=True)
+    out, ref = product(ad, ours, od), product(torch, theirs, td)
+    assert not getattr(out, "is_sparse") and out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(od.grad.numpy(), td.grad.numpy(), rtol=1e-12)

@@ -3,15 +3,12 @@ density and entropy (computed as torch does, through the two-category Dirichlet)
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..factories import from_numpy
 from ..ops import elementwise as ew
 from ..ops.joining import stack
 from ..ops.special import digamma, lgamma
-from ..random import rng
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .gamma import Dirichlet
 
 
 def xlogy(x, y):
@@ -20,11 +17,12 @@ def xlogy(x, y):
 
 
 class Beta(Distribution):
-    """The beta distribution. ``sample`` draws by NumPy's gamma-ratio sampler; ``rsample``
-    (torch's implicit reparameterisation) is not implemented."""
+    """The beta distribution: the first coordinate of a two-category Dirichlet, as torch
+    builds it; ``rsample`` is reparameterised through the Dirichlet's Gamma samples."""
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
+    has_rsample = True
     _given = ("concentration1", "concentration0")
 
     def __init__(self, concentration1, concentration0, validate_args: bool | None = None) -> None:
@@ -44,11 +42,8 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        a = np.broadcast_to(self.concentration1.detach().numpy(), shape)
-        b = np.broadcast_to(self.concentration0.detach().numpy(), shape)
-        return from_numpy(np.asarray(rng(None).beta(a, b), dtype=self.concentration1.dtype.np).reshape(shape))
+    def rsample(self, sample_shape=()):
+        return Dirichlet(self._concentration).rsample(sample_shape).select(-1, 0)
 
     def log_prob(self, value):
         if self._validate_args:

@@ -144,3 +144,33 @@ interval = _Interval
 integer_interval = _IntegerInterval
 greater_than = _GreaterThan
 less_than = _LessThan
+
+
+class _GreaterThanEq(_GreaterThan):
+    def check(self, value):
+        return value >= self.lower_bound
+
+    def __repr__(self) -> str:
+        return f"GreaterThanEq(lower_bound={self.lower_bound})"
+
+
+class _Independent(Constraint):
+    """``base`` over the last ``reinterpreted_batch_ndims`` dims taken as one event."""
+
+    def __init__(self, base: Constraint, reinterpreted_batch_ndims: int) -> None:
+        self.base, self.reinterpreted_batch_ndims = base, reinterpreted_batch_ndims
+        self.event_dim = base.event_dim + reinterpreted_batch_ndims
+
+    def check(self, value):
+        ok = self.base.check(value)
+        for _ in range(self.reinterpreted_batch_ndims):
+            ok = ok.all(-1)
+        return ok
+
+    def __repr__(self) -> str:
+        return f"IndependentConstraint({self.base!r}, {self.reinterpreted_batch_ndims})"
+
+
+nonnegative = _GreaterThanEq(0.0)
+greater_than_eq = _GreaterThanEq
+independent = _Independent

@@ -32,3 +32,4 @@ from .transformer import (Transformer,  # noqa: E402
                           TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
+from . import modules  # noqa: E402,F401  (torch.nn.modules' submodule names)

@@ -303,14 +303,19 @@ class Module:
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)``: floating-point
-        parameters and buffers take the dtype; the device must be one autodiff has."""
-        device, dtype, _, _, _ = parse_to(args, kwargs)
-        if dtype is None and device is None:
+        parameters and buffers take the dtype; the device must be one autodiff has; with
+        ``memory_format``, 4-D parameters and buffers take that layout, as torch's."""
+        device, dtype, _, _, memory_format = parse_to(args, kwargs)
+        if dtype is None and device is None and memory_format is None:
             return self
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
                             f"desired dtype={dtype}")
-        return self._apply(lambda t: t.to(device=device, dtype=dtype if t.is_floating_point() else None))
+
+        def convert(t: Tensor) -> Tensor:
+            t = t.to(device=device, dtype=dtype if t.is_floating_point() else None)
+            return t.contiguous(memory_format=memory_format) if memory_format is not None and t.dim() == 4 else t
+        return self._apply(convert)
 
     def float(self) -> "Module":
         return self.to(dtypes.float32)

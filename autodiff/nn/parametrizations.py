@@ -1,8 +1,8 @@
 """``spectral_norm`` and ``weight_norm`` as parametrizations, as
 ``torch.nn.utils.parametrizations`` (state-dict keys ``parametrizations.weight.original``,
 ``...original0``/``original1``, ``parametrizations.weight.0._u``/``_v`` and ``...0.base``
-as PyTorch's), and ``orthogonal`` (matrix-exponential and Householder maps of single
-matrices; not the Cayley map, nor batches of matrices).
+as PyTorch's), and ``orthogonal`` (matrix-exponential, Cayley and Householder maps, of matrices or
+batches of them; ``use_trivialization=True`` only).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from .. import dtypes, factories
 from ..backends import backend_of
 from ..autograd.grad_mode import no_grad
 from ..ops.joining import cat as ad_cat
+from ..ops.linalg import cholesky, solve_triangular
 from ..tensor import Tensor
 from .functions.normalization import normalize
 from .module import Module
@@ -130,23 +131,42 @@ def _matrix_exp(a: Tensor) -> Tensor:
 
 def _householder_product(reflectors: Tensor, tau: Tensor) -> Tensor:
     """The first k columns of H_0 H_1 ... H_{k-1}, H_i = I - tau_i v_i v_i^T, v_i the i-th
-    column of ``reflectors`` (n, k) below the diagonal with a 1 on it (LAPACK's convention)."""
-    n, k = reflectors.shape
+    column of ``reflectors`` (..., n, k) below the diagonal with a 1 on it (LAPACK's convention)."""
+    n, k = reflectors.shape[-2:]
     rows = factories.arange(n).unsqueeze(1)
     cols = factories.arange(k).unsqueeze(0)
     v = reflectors * (rows > cols) + (rows == cols).to(reflectors.dtype)
     q = factories.eye(n, dtype=reflectors.dtype)
     for i in range(k):
-        vi = v[:, i:i + 1]
-        q = q - (q @ vi) @ vi.mT * tau[i]
-    return q[:, :k]
+        vi = v[..., i:i + 1]
+        q = q - (q @ vi) @ vi.mT * tau[..., i:i + 1].unsqueeze(-1)
+    return q[..., :k]
+
+
+def _cayley(a: Tensor) -> Tensor:
+    """(I - A/2)^-1 (I + A/2) for skew-symmetric A. M = I - A/2 has M^T M = I - A^2/4
+    symmetric positive definite, so the solve is two triangular solves with its Cholesky
+    factor: differentiable ops only, batched."""
+    eye = factories.eye(a.shape[-1], dtype=a.dtype)
+    m, rhs = eye - a * 0.5, eye + a * 0.5
+    lower = cholesky(m.mT @ m)
+    y = solve_triangular(lower, m.mT @ rhs, upper=False)
+    return solve_triangular(lower.mT, y, upper=True)
+
+
+def _orthonormalised(data: np.ndarray) -> np.ndarray:
+    """Each matrix of a (..., n, n) batch made orthogonal by QR (signs fixed by R's diagonal), as torch's."""
+    flat = data.reshape((-1,) + data.shape[-2:])
+    be = backend_of(data)
+    out = [be.qr.orthonormal_columns(np.ascontiguousarray(m)) for m in flat]
+    return np.stack(out).reshape(data.shape)
 
 
 class _Orthogonal(Module):
-    """An orthogonal matrix from unconstrained parameters: ``base @ map(X)``, with the map
-    the matrix exponential of the skew-symmetric part of tril(X) or a product of
-    Householder reflections; ``base`` (a buffer) is the orthogonal matrix the layer
-    started from (the dynamic trivialization)."""
+    """An orthogonal matrix (or batch of them) from unconstrained parameters: ``base @ map(X)``,
+    with the map the matrix exponential or the Cayley map of the skew-symmetric part of
+    tril(X), or a product of Householder reflections; ``base`` (a buffer) is the orthogonal
+    matrix the layer started from (the dynamic trivialization)."""
 
     def __init__(self, weight: Tensor, orthogonal_map: str) -> None:
         super().__init__()
@@ -154,20 +174,21 @@ class _Orthogonal(Module):
         self.register_buffer("base", None)
 
     def forward(self, x: Tensor) -> Tensor:
-        n, k = x.shape
+        n, k = x.shape[-2:]
         transposed = n < k
         if transposed:
             x, n, k = x.mT, k, n
-        if self.orthogonal_map == "matrix_exp":
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
             lower = x.tril()
             if n != k:
-                lower = ad_cat([lower, factories.zeros(n, n - k, dtype=x.dtype)], 1)
-            q = _matrix_exp(lower - lower.mT)[:, :k]
+                lower = ad_cat([lower, factories.zeros(tuple(x.shape[:-2]) + (n, n - k), dtype=x.dtype)], -1)
+            skew = lower - lower.mT
+            q = (_matrix_exp(skew) if self.orthogonal_map == "matrix_exp" else _cayley(skew))[..., :k]
         else:
             reflectors = x.tril(-1)
-            tau = 2.0 / (1.0 + (reflectors * reflectors).sum(dim=0))
-            signs = x.detach().diagonal().to(dtypes.int64).to(x.dtype)
-            q = _householder_product(reflectors, tau) * signs.unsqueeze(0)
+            tau = 2.0 / (1.0 + (reflectors * reflectors).sum(dim=-2))
+            signs = x.detach().diagonal(dim1=-2, dim2=-1).to(dtypes.int64).to(x.dtype)
+            q = _householder_product(reflectors, tau) * signs.unsqueeze(-2)
         q = self.base @ q
         return q.mT if transposed else q
 
@@ -179,37 +200,35 @@ class _Orthogonal(Module):
                              f"shape {q.shape}.")
         with no_grad():
             start = q
-            n, k = q.shape
+            n, k = q.shape[-2:]
             if n < k:
                 q, n, k = q.mT, k, n
             data = q.detach().numpy().astype(q._data.dtype, copy=True)
             if n != k:
-                extra = factories.randn(n, n - k, dtype=q.dtype).numpy()
-                data = np.concatenate([data, extra], axis=1)
-            if not np.allclose(data.T @ data, np.eye(n), atol=1e-5):
-                data = backend_of(data).qr.orthonormal_columns(np.ascontiguousarray(data))
+                extra = factories.randn(tuple(q.shape[:-2]) + (n, n - k), dtype=q.dtype).numpy()
+                data = np.concatenate([data, extra], axis=-1)
+            if not np.allclose(data.swapaxes(-1, -2) @ data, np.eye(n), atol=1e-5):
+                data = _orthonormalised(data)
             self.base = factories.from_numpy(np.ascontiguousarray(data))
             minus_eye = factories.zeros(start.shape, dtype=start.dtype)
-            minus_eye.diagonal().fill_(-1.0)
+            minus_eye.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
             return minus_eye
 
 
 def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
                use_trivialization: bool = True) -> Module:
-    """Keep ``module.<name>`` (a matrix) orthogonal: ``matrix_exp`` (default for square
-    matrices) or ``householder`` (default otherwise); ``cayley`` is not supported."""
+    """Keep ``module.<name>`` (a matrix or a batch of matrices) orthogonal: ``matrix_exp``
+    (default for square matrices), ``cayley`` or ``householder`` (default otherwise)."""
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
     if weight.dim() < 2:
         raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.dim()} dimensions.")
-    if weight.dim() > 2 or not use_trivialization:
-        raise NotImplementedError("orthogonal: only single matrices with use_trivialization=True are supported")
+    if not use_trivialization:
+        raise NotImplementedError("orthogonal: only use_trivialization=True is supported")
     if orthogonal_map is None:
         orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
     if orthogonal_map not in ("matrix_exp", "cayley", "householder"):
         raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
                          f"Got: {orthogonal_map}")
-    if orthogonal_map == "cayley":
-        raise NotImplementedError("orthogonal: the Cayley map is not supported (it needs a linear solve)")
     return register_parametrization(module, name, _Orthogonal(weight, orthogonal_map), unsafe=True)

@@ -27,6 +27,15 @@ def _contig(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else backends.copy(a)
 
 
+def channels_last(a) -> bool:
+    """A 4-D array laid out NHWC (and not also NCHW-contiguous), as ``memory_format=channels_last`` makes."""
+    if a.ndim != 4 or a.flags.c_contiguous:
+        return False
+    n, c, h, w = a.shape
+    expected = (h * w * c, 1, w * c, c)
+    return all(size == 1 or st == e * a.itemsize for size, st, e in zip(a.shape, a.strides, expected))
+
+
 def out_size(size: int, k: int, stride: int, pad: int, dil: int) -> int:
     """Output length of a convolution or pooling window sweep (floor mode)."""
     return (size + 2 * pad - dil * (k - 1) - 1) // stride + 1
@@ -87,12 +96,17 @@ def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
         return be.copy(_conv_forward(*f64, stride, padding, dilation, groups), input.dtype)
     geo, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
     N, O = input.shape[0], weight.shape[0]
-    y = be.empty((N, O, OH * OW), input.dtype)
+    if channels_last(input) or channels_last(weight):
+        # torch's memory format: the kernel's GEMMs write each sample's (O, OH*OW) block
+        # straight into an NHWC buffer (a column-major view, which BLAS takes as it is)
+        y4 = be.empty((N, OH, OW, O), input.dtype).transpose(0, 3, 1, 2)
+    else:
+        y4 = be.empty((N, O, OH, OW), input.dtype)
     w2 = _contig(weight).reshape(O, -1)
     has_bias = bias is not None
     b = _contig(bias) if has_bias else be.zeros(O, input.dtype)
-    be.conv.conv2d_forward(_contig(input), w2, b, has_bias, y, *geo, groups, OH, OW)
-    return y.reshape(N, O, OH, OW)
+    be.conv.conv2d_forward(_contig(input), w2, b, has_bias, y4.reshape(N, O, OH * OW), *geo, groups, OH, OW)
+    return y4
 
 
 def _conv_input_forward(grad_output, weight, input_size, stride, padding, dilation, groups):
@@ -139,3 +153,33 @@ conv2d_weight = Op("conv2d_weight", ("input", "grad_output"), _conv_weight_forwa
     lambda grad, input, stride, padding, dilation, groups: convolution(
         input, grad, None, stride=stride, padding=padding, dilation=dilation, groups=groups),
 ), meta=lambda input, grad_output, weight_size, **geometry: MetaArray(weight_size, input.dtype))
+
+
+
+def _conv_transpose_meta(input, weight, bias, output_size, **geometry) -> MetaArray:
+    for name, other in (("weight", weight), ("bias", bias)):
+        if other is not None and other.dtype != input.dtype:
+            raise RuntimeError(f"Input type ({input.dtype}) and {name} type ({other.dtype}) should be the same")
+    if bias is not None and bias.shape != (output_size[1],):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {output_size[1]} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+    return MetaArray(output_size, input.dtype)
+
+
+def _conv_transpose_forward(input, weight, bias, output_size, stride, padding, dilation, groups):
+    _conv_transpose_meta(input, weight, bias, output_size)
+    out = _conv_input_forward(input, weight, output_size, stride, padding, dilation, groups)
+    if bias is not None:
+        backend_of(out).elementwise("add", out.dtype.name, out, out, bias.reshape(1, -1, 1, 1))
+    return out
+
+
+# the transposed convolution with its bias: conv2d_input's map plus a bias, in one node named
+# as torch's (where one convolution op serves both directions)
+conv_transpose = Op("conv_transpose", ("input", "weight", "bias"), _conv_transpose_forward, (
+    conv2d_input.vjps[0],
+    lambda grad, input, weight_shape, stride, padding, dilation, groups: conv2d_weight(
+        grad, input, weight_size=weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda grad: grad.sum(dim=(0, 2, 3)),
+), node_name="ConvolutionBackward0", meta=_conv_transpose_meta)

@@ -143,8 +143,27 @@ def _check_operand(t) -> None:
                            f"{t.ndim}D and ...D")
 
 
+def _sparse_product(input, other):
+    """``torch.sparse.mm`` when an operand is a sparse COO matrix (a vector operand as one
+    column or row), else None."""
+    if not (getattr(input, "is_sparse", False) or getattr(other, "is_sparse", False)):
+        return None
+    from ..sparse import mm as sparse_mm
+    if getattr(input, "is_sparse", False) and getattr(other, "is_sparse", False):
+        raise NotImplementedError("matmul of two sparse tensors is not supported; call .to_dense() on one")
+    if isinstance(other, Tensor) and other.ndim == 1:
+        return sparse_mm(input, other.unsqueeze(1)).squeeze(1)
+    if isinstance(input, Tensor) and input.ndim == 1:
+        return sparse_mm(input.unsqueeze(0), other).squeeze(0)
+    return sparse_mm(input, other)
+
+
 def matmul(input: Tensor, other: Tensor) -> Tensor:
-    """The matrix product with PyTorch's rules for 1-D operands and broadcast batch dims."""
+    """The matrix product with PyTorch's rules for 1-D operands and broadcast batch dims
+    (a sparse COO operand: ``sparse.mm``)."""
+    sparse = _sparse_product(input, other)
+    if sparse is not None:
+        return sparse
     for t in (input, other):
         _check_operand(t)
     if input.ndim == 1 and other.ndim == 1:
@@ -163,7 +182,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    """2-D matrix product (no broadcasting)."""
+    """2-D matrix product (no broadcasting; a sparse COO operand: ``sparse.mm``)."""
+    sparse = _sparse_product(input, mat2)
+    if sparse is not None:
+        return sparse
     if input.ndim != 2:
         raise RuntimeError(f"self must be a matrix (got a {input.ndim}-D tensor of shape {list(input.shape)})")
     if mat2.ndim != 2:

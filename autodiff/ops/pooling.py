@@ -17,6 +17,7 @@ from .. import backends
 from ..backends import backend_of
 from ..backends.meta import MetaArray
 
+from .convolution import channels_last
 from .op import Op
 
 
@@ -27,6 +28,14 @@ def _contig(a: np.ndarray) -> np.ndarray:
 def _planes(a: np.ndarray) -> np.ndarray:
     """A C-contiguous (N * C, H, W) view (a copy when the strides forbid a view)."""
     return _contig(a).reshape((-1,) + a.shape[-2:])
+
+
+def _layout_of(self: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``y`` (NCHW) in the memory format of a 4-D channels_last ``self``, as torch returns it.
+    The kernels work plane by plane, so that is one copy of the (smaller) output."""
+    if not channels_last(self):
+        return y
+    return backend_of(y).copy(y.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
 def pool_out_size(size: int, k: int, stride: int, pad: int, dil: int, ceil_mode: bool) -> int:
@@ -51,7 +60,7 @@ def _max_pool_forward(self, kernel_size, stride, padding, dilation, out_hw):
     indices = be.empty(self.shape[:2] + out_hw, np.int64)
     y = be.empty((x.shape[0],) + out_hw, self.dtype)
     be.pool.max_pool2d(x, y, indices.reshape((-1,) + out_hw), *kernel_size, *stride, *padding, *dilation)
-    return y.reshape(indices.shape), indices
+    return _layout_of(self, y.reshape(indices.shape)), _layout_of(self, indices)
 
 
 def _gather_forward(self, indices):
@@ -106,7 +115,7 @@ def _window_forward(self, h0, h1, w0, w1, div):
     x = _planes(self)
     y = be.empty((x.shape[0], len(h0), len(w0)), self.dtype)
     be.pool.window_avg(x, y, h0, h1, w0, w1, div.astype(self.dtype, copy=False))
-    return y.reshape(self.shape[:-2] + y.shape[1:])
+    return _layout_of(self, y.reshape(self.shape[:-2] + y.shape[1:]))
 
 
 def _window_backward(grad_output, h0, h1, w0, w1, div, self_shape):

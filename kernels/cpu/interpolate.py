@@ -1,11 +1,12 @@
-"""Resampling along one axis: the building block of nearest and (bi/tri)linear interpolation.
+"""Resampling along one axis: the building block of every interpolation mode.
 
-An (A, K, B) array is resampled along its middle axis to M positions, output row m being
-``w0[m] * x[:, i0[m], :] + w1[m] * x[:, i1[m], :]`` (linear: ``w0 = 1 - w1``; nearest:
-``w0 = 1, w1 = 0``).
-Multi-dimensional interpolation is separable: one pass per spatial dim. ``lerp_adjoint``
-is the transposed map (each output row's gradient added back into its two source rows),
-which is the gradient of ``lerp`` and makes double backward a ``lerp`` again.
+An (A, K, B) array is resampled along its middle axis to M positions with a table of T
+taps per output position: output row m is ``sum_t w[m, t] * x[:, idx[m, t], :]``.
+Nearest has one tap, linear two, cubic four, and antialiased filters as many as their
+support covers (unused taps have weight 0). Multi-dimensional interpolation is
+separable: one pass per spatial dim. ``resample_adjoint`` is the transposed map (each
+output row's gradient added back into its source rows), which is the gradient of
+``resample`` and makes double backward a ``resample`` again.
 """
 
 from __future__ import annotations
@@ -17,62 +18,64 @@ PARALLEL_THRESHOLD = 1 << 16
 
 
 @njit(inline="always")
-def _lerp_slab(x, i0, i1, w0, w1, out, a):
+def _resample_slab(x, idx, w, out, a):
     for m in range(out.shape[1]):
-        v0, v1 = w0[m], w1[m]
-        j0, j1 = i0[m], i1[m]
+        j, v = idx[m, 0], w[m, 0]
         for b in range(out.shape[2]):
-            out[a, m, b] = v0 * x[a, j0, b] + v1 * x[a, j1, b]
+            out[a, m, b] = v * x[a, j, b]
+        for t in range(1, idx.shape[1]):
+            j, v = idx[m, t], w[m, t]
+            for b in range(out.shape[2]):
+                out[a, m, b] += v * x[a, j, b]
 
 
 @njit(inline="always")
-def _adjoint_slab(g, i0, i1, w0, w1, out, a):
+def _adjoint_slab(g, idx, w, out, a):
     for k in range(out.shape[1]):
         for b in range(out.shape[2]):
             out[a, k, b] = 0
     for m in range(g.shape[1]):
-        v0, v1 = w0[m], w1[m]
-        j0, j1 = i0[m], i1[m]
-        for b in range(g.shape[2]):
-            out[a, j0, b] += v0 * g[a, m, b]
-            out[a, j1, b] += v1 * g[a, m, b]
+        for t in range(idx.shape[1]):
+            j, v = idx[m, t], w[m, t]
+            for b in range(g.shape[2]):
+                out[a, j, b] += v * g[a, m, b]
 
 
 @njit(cache=True, error_model="numpy")
-def _lerp_serial(x, i0, i1, w0, w1, out):
+def _resample_serial(x, idx, w, out):
     for a in range(out.shape[0]):
-        _lerp_slab(x, i0, i1, w0, w1, out, a)
+        _resample_slab(x, idx, w, out, a)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _lerp_parallel(x, i0, i1, w0, w1, out):
+def _resample_parallel(x, idx, w, out):
     for a in prange(out.shape[0]):
-        _lerp_slab(x, i0, i1, w0, w1, out, a)
+        _resample_slab(x, idx, w, out, a)
 
 
 @njit(cache=True, error_model="numpy")
-def _adjoint_serial(g, i0, i1, w0, w1, out):
+def _adjoint_serial(g, idx, w, out):
     for a in range(out.shape[0]):
-        _adjoint_slab(g, i0, i1, w0, w1, out, a)
+        _adjoint_slab(g, idx, w, out, a)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _adjoint_parallel(g, i0, i1, w0, w1, out):
+def _adjoint_parallel(g, idx, w, out):
     for a in prange(out.shape[0]):
-        _adjoint_slab(g, i0, i1, w0, w1, out, a)
+        _adjoint_slab(g, idx, w, out, a)
 
 
-def lerp(x, i0, i1, w0, w1, out) -> None:
-    """out (A, M, B) = x (A, K, B) resampled along K; i0, i1 int64 (M,) in [0, K); w0, w1
-    (M,) in x's dtype. Rows (the A axis) run in parallel when large."""
-    (_lerp_parallel if out.size >= PARALLEL_THRESHOLD and out.shape[0] > 1 else _lerp_serial)(
-        x, i0, i1, w0, w1, out)
+def resample(x, idx, w, out) -> None:
+    """out (A, M, B) = x (A, K, B) resampled along K; idx int64 (M, T) in [0, K), T >= 1;
+    w (M, T) in x's dtype. Rows (the A axis) run in parallel when large."""
+    (_resample_parallel if out.size >= PARALLEL_THRESHOLD and out.shape[0] > 1 else _resample_serial)(
+        x, idx, w, out)
 
 
-def lerp_adjoint(g, i0, i1, w0, w1, out) -> None:
-    """out (A, K, B) = the adjoint of ``lerp`` applied to g (A, M, B); out is overwritten."""
+def resample_adjoint(g, idx, w, out) -> None:
+    """out (A, K, B) = the adjoint of ``resample`` applied to g (A, M, B); out is overwritten."""
     (_adjoint_parallel if g.size >= PARALLEL_THRESHOLD and g.shape[0] > 1 else _adjoint_serial)(
-        g, i0, i1, w0, w1, out)
+        g, idx, w, out)
 
 
 guard_kernels(globals())

@@ -95,9 +95,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                                                                     dilation)]
     if conv_hw != [h, w]:
         input = _pad(input, (0, conv_hw[1] - w, 0, conv_hw[0] - h))
-    out = cv.conv2d_input(input, weight, input_size=(n, weight.shape[1] * groups) + out_hw, stride=stride,
-                          padding=padding, dilation=dilation, groups=groups)
-    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+    return cv.conv_transpose(input, weight, bias, output_size=(n, weight.shape[1] * groups) + out_hw,
+                             stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,

@@ -1,9 +1,13 @@
-"""``interpolate`` (nearest, nearest-exact, linear, bilinear, trilinear, area),
-``pixel_shuffle`` and ``pixel_unshuffle``.
+"""``interpolate`` (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area;
+``antialias=True`` for bilinear and bicubic), ``pixel_shuffle`` and ``pixel_unshuffle``.
 
-Interpolation is separable: each spatial dim is resampled by ``ops.resampling.resample``
-with an index/weight table computed here the way PyTorch computes its source positions
-(``align_corners``, a given ``scale_factor`` used as is unless ``recompute_scale_factor``).
+Interpolation is separable: each spatial dim is resampled by the ops of
+``ops.resampling`` with a table of taps (source indices and weights) per output position,
+computed here the way PyTorch computes its source positions (``align_corners``, a given
+``scale_factor`` used as is unless ``recompute_scale_factor``): nearest has one tap,
+linear two, cubic four (Keys' kernel with a = -0.75, indices clamped to the edge).
+Antialiasing widens the linear or cubic filter (a = -0.5) by the downscale factor and
+normalises each output's weights, as torch (and PIL) do.
 Pixel (un)shuffle are reshapes and a permutation.
 """
 
@@ -13,12 +17,15 @@ import math
 
 import numpy as np
 
-from ...ops.resampling import resample
+from ...ops.resampling import upsample_op
 from ...tensor import Tensor
 from .pooling import adaptive_avg_pool2d
 
-_SPATIAL = {"linear": 1, "bilinear": 2, "trilinear": 3}
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
+_SPATIAL = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+# torch's backward node names by (mode, spatial dims)
+_NODE = {"nearest": "UpsampleNearest{}D", "nearest-exact": "UpsampleNearestExact{}D", "linear": "UpsampleLinear1D",
+         "bilinear": "UpsampleBilinear2D", "bicubic": "UpsampleBicubic2D", "trilinear": "UpsampleTrilinear3D"}
 
 
 def _scale(n_in: int, n_out: int, align_corners: bool, scale_factor: float | None) -> float:
@@ -32,16 +39,65 @@ def _nearest_table(n_in: int, n_out: int, scale: float, exact: bool) -> tuple:
     dst = np.arange(n_out, dtype=np.float32)
     src = np.floor(((dst + np.float32(0.5)) if exact else dst) * np.float32(scale))
     i0 = np.minimum(src.astype(np.int64), n_in - 1)
-    return i0, i0, np.ones(n_out), np.zeros(n_out)
+    return i0[:, None], np.ones((n_out, 1))
+
+
+def _source(n_out: int, scale: float, align_corners: bool, clamp: bool) -> np.ndarray:
+    """Source positions of the outputs; half-pixel ones below 0 clamp to 0 for linear, not cubic."""
+    dst = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        return dst * scale
+    src = scale * (dst + 0.5) - 0.5
+    return np.maximum(src, 0.0) if clamp else src
 
 
 def _linear_table(n_in: int, n_out: int, scale: float, align_corners: bool) -> tuple:
-    dst = np.arange(n_out, dtype=np.float64)
-    src = dst * scale if align_corners else np.maximum(scale * (dst + 0.5) - 0.5, 0.0)
+    src = _source(n_out, scale, align_corners, True)
     i0 = np.minimum(src.astype(np.int64), n_in - 1)
     i1 = np.minimum(i0 + 1, n_in - 1)
     w1 = src - i0
-    return i0, i1, 1.0 - w1, w1
+    return np.stack([i0, i1], 1), np.stack([1.0 - w1, w1], 1)
+
+
+def _cubic(x: np.ndarray, a: float) -> np.ndarray:
+    """Keys' cubic convolution kernel at distances x."""
+    x = np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+
+
+def _cubic_table(n_in: int, n_out: int, scale: float, align_corners: bool) -> tuple:
+    src = _source(n_out, scale, align_corners, False)
+    base = np.floor(src)
+    taps = base[:, None] + np.arange(-1, 3)
+    return np.clip(taps, 0, n_in - 1).astype(np.int64), _cubic(src[:, None] - taps, -0.75)
+
+
+def _antialias_table(n_in: int, n_out: int, scale: float, cubic: bool) -> tuple:
+    """Filter taps widened by the downscale factor, normalised per output (torch's ``_aa`` kernels)."""
+    support = (2.0 if cubic else 1.0) * max(scale, 1.0)
+    inv = 1.0 / scale if scale >= 1.0 else 1.0
+    taps = int(math.ceil(support)) * 2 + 1
+    center = scale * (np.arange(n_out) + 0.5)
+    lo = np.maximum((center - support + 0.5).astype(np.int64), 0)
+    hi = np.minimum((center + support + 0.5).astype(np.int64), n_in)
+    idx = lo[:, None] + np.arange(taps)
+    dist = (idx - center[:, None] + 0.5) * inv
+    w = _cubic(dist, -0.5) if cubic else np.maximum(1.0 - np.abs(dist), 0.0)
+    w = np.where(idx < hi[:, None], w, 0.0)
+    total = w.sum(1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total != 0)
+    return np.minimum(idx, n_in - 1), w
+
+
+def _table(mode: str, n_in: int, n_out: int, factor, align_corners: bool, antialias: bool) -> tuple:
+    if mode.startswith("nearest"):
+        return _nearest_table(n_in, n_out, _scale(n_in, n_out, False, factor), mode == "nearest-exact")
+    scale = _scale(n_in, n_out, align_corners, factor)
+    if antialias:
+        return _antialias_table(n_in, n_out, scale, mode == "bicubic")
+    return (_cubic_table if mode == "bicubic" else _linear_table)(n_in, n_out, scale, align_corners)
 
 
 def _output_size(input: Tensor, size, scale_factor, dims: int) -> tuple:
@@ -78,13 +134,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported")
     dims = input.dim() - 2
     if not 1 <= dims <= 3:
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
                                   f"{input.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
                                   f"trilinear | area | nearest-exact (got {mode})")
+    if antialias and not (mode in ("bilinear", "bicubic") and dims == 2):
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
+                         "tensor as input")
     if mode in _SPATIAL and _SPATIAL[mode] != dims:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_SPATIAL[mode] + 2}D input")
     out_size, factors = _output_size(input, size, scale_factor, dims)
@@ -94,20 +151,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if dims != 2:
             raise NotImplementedError("interpolate: mode='area' is supported for 4-D input only")
         return adaptive_avg_pool2d(input, out_size)
-    out = input
-    for d, (n_in, n_out, f) in enumerate(zip(input.shape[2:], out_size, factors)):
+    for n_out in out_size:
         if n_out <= 0:
             raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                                f"({', '.join(map(str, input.shape[2:]))}) and output "
                                f"({', '.join(map(str, out_size))})")
-        if mode.startswith("nearest"):
-            table = _nearest_table(n_in, n_out, _scale(n_in, n_out, False, f), mode == "nearest-exact")
-        else:
-            corners = bool(align_corners)
-            table = _linear_table(n_in, n_out, _scale(n_in, n_out, corners, f), corners)
-        i0, i1, w0, w1 = table
-        out = resample(out, dim=2 + d, i0=i0, i1=i1, w0=w0, w1=w1)
-    return out
+    tables = tuple(_table(mode, n_in, n_out, f, bool(align_corners), antialias)
+                   for n_in, n_out, f in zip(input.shape[2:], out_size, factors))
+    return upsample_op(_NODE[mode].format(dims) + ("Aa" if antialias else ""))(input, tables=tables)
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> Tensor:

@@ -57,13 +57,20 @@ class RandomSampler(Sampler):
             gen = Generator().manual_seed(int(rng(default_generator).integers(0, 2 ** 63 - 1)))
         source = rng(gen)
         if self.replacement:
-            return iter(source.integers(0, n, self.num_samples).tolist())
+            return _draws(source, n, self.num_samples)
         full, rest = divmod(self.num_samples, n)
         order = [i for _ in range(full) for i in source.permutation(n).tolist()]
         return iter(order + source.permutation(n).tolist()[:rest])
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+def _draws(source, n: int, count: int) -> Iterator[int]:
+    """``count`` indices uniform in [0, n), drawn 32 at a time as torch does, so that a
+    practically endless sampler (``num_samples=int(1e10)``) holds no more than one chunk."""
+    for start in range(0, count, 32):
+        yield from source.integers(0, n, min(32, count - start)).tolist()
 
 
 class BatchSampler(Sampler):
