@@ -40,6 +40,7 @@ from kernels.cuda import reduce as creduce
 from ..device import device
 from .base import Backend, deferred, register
 from .gpu_memory import CachingAllocator
+from .layout import element_strides, is_non_overlapping_and_dense, storage_size
 from .meta import MetaArray, _Flags, contiguous_strides, from_layout, layout_template
 
 SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
@@ -585,6 +586,13 @@ class CUDABackend(Backend):
         dt = np.dtype(np_dtype)
         return CudaArray(ALLOCATOR.alloc(math.prod(shape) * dt.itemsize), shape, dt)
 
+    def empty_strided(self, shape: tuple, strides: tuple | None, np_dtype) -> CudaArray:
+        if strides is None:
+            return self.empty(shape, np_dtype)
+        dt = np.dtype(np_dtype)
+        block = ALLOCATOR.alloc(storage_size(shape, strides) * dt.itemsize)
+        return CudaArray(block, shape, dt, tuple(s * dt.itemsize for s in strides))
+
     def full(self, shape: tuple, value, np_dtype) -> CudaArray:
         out = self.empty(shape, np_dtype)
         return self.elementwise("copy", out.dtype.name, out, out.dtype.type(value))
@@ -621,6 +629,64 @@ class CUDABackend(Backend):
     @staticmethod
     def view_of(data: CudaArray, meta: MetaArray) -> CudaArray:
         return data.with_layout(meta)
+
+    # ---- views and index checks (strides and offsets in elements; layouts only, no data moves) ----
+    @staticmethod
+    def view(data: CudaArray, shape: tuple) -> CudaArray | None:
+        v = data.view()
+        try:
+            v.shape = shape
+        except AttributeError:
+            return None
+        return v
+
+    @staticmethod
+    def strided(data: CudaArray, shape: tuple, strides: tuple, writeable: bool = True) -> CudaArray:
+        it = data.itemsize
+        return CudaArray(data.block, shape, data.dtype, tuple(s * it for s in strides), data.offset,
+                         writeable and data._writeable)
+
+    @staticmethod
+    def as_strided(data: CudaArray, shape: tuple, strides: tuple, storage_offset: int) -> CudaArray:
+        it = data.itemsize
+        return CudaArray(data.block, shape, data.dtype, tuple(s * it for s in strides), storage_offset * it,
+                         data._writeable)
+
+    @staticmethod
+    def storage_offset(data: CudaArray) -> int:
+        return data.offset // data.itemsize
+
+    @staticmethod
+    def storage_size(data: CudaArray) -> int:
+        return data.storage_size
+
+    @staticmethod
+    def index_range(index: CudaArray) -> tuple:
+        return index._range()  # known from the host, or one device fold and a two-number read
+
+    @staticmethod
+    def wrap_negative(index: CudaArray, size: int) -> CudaArray:
+        index = index.astype(np.int64)
+        return _where(index < 0, index + size, index)
+
+    @staticmethod
+    def memory_overlap(a: CudaArray, b: CudaArray) -> str:
+        if a is b:
+            return "full"
+        if not a.size or not b.size or a.block is not b.block or not _overlap(a, b):
+            return "none"
+        if not (is_non_overlapping_and_dense(a.shape, element_strides(a))
+                and is_non_overlapping_and_dense(b.shape, element_strides(b))):
+            return "too_hard"
+        a0, b0 = a.offset, b.offset
+        a1, b1 = a0 + a.nbytes, b0 + b.nbytes
+        if a0 == b0 and a1 == b1:
+            return "full" if a.strides == b.strides or a.size == 1 else "partial"
+        return "partial" if a0 < b1 and b0 < a1 else "none"
+
+    @staticmethod
+    def internal_overlap(a: CudaArray) -> bool:
+        return a.size > 1 and (not a._writeable or any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)))
 
     def from_numpy(self, array: np.ndarray) -> CudaArray:
         host = np.ascontiguousarray(array).reshape(array.shape)  # (ascontiguousarray makes 0-d 1-d)
