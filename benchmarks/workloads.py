@@ -353,9 +353,44 @@ def steps(workload: str, lib: str, T) -> dict[str, Callable[[], object]]:
         if workload == "lstm_lm":
             return {label: bs.lstm_lm_step(T)}
         return {label: bs.sdpa_step(T, workload == "sdpa_causal")}
+    if workload == "gpt_sdpa":  # no JAX version: its GPT step is the same computation as gpt's
+        return {} if jax else {GPT_SDPA: gpt_sdpa_step(T)}
     raise ValueError(f"unknown workload {workload!r}")
 
 
 SEQUENCE = {"lstm_lm": "LSTM LM step 2x256, seq 35, batch 20 (SGD + clipping)",
             "sdpa": "SDPA fwd+bwd 4x8x1024x64", "sdpa_causal": "SDPA causal fwd+bwd 4x8x1024x64"}
 WORKLOADS = (*CHAIN_SIZES, "mlp", "cnn", "gpt", "reductions", *SEQUENCE)
+
+
+# ----------------------------------------------------------------------------------------
+# The GPT step with attention as F.scaled_dot_product_attention (the fused kernel)
+# ----------------------------------------------------------------------------------------
+
+GPT_SDPA = "GPT step with F.scaled_dot_product_attention (is_causal), else as gpt"
+
+
+def _sdpa_block_forward(F, block, x, mask):
+    """The GPT block of ``_gpt_model`` with its attention as one fused, causal SDPA call
+    (``mask``, the same causal mask, is not needed)."""
+    d, heads = GPT["d"], GPT["heads"]
+    B, L, _ = x.shape
+    q, k, v = (t.view(B, L, heads, d // heads).transpose(1, 2)
+               for t in block.qkv(block.ln1(x)).split(d, dim=2))
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    x = x + block.proj(y.transpose(1, 2).reshape(B, L, d))
+    return x + block.out(F.gelu(block.fc(block.ln2(x))))
+
+
+def gpt_sdpa_step(T, with_model: bool = False):
+    """``gpt_step`` (same weights, batch and AdamW) with fused attention in every block."""
+    import functools
+    import types
+
+    step, model = gpt_step(T, with_model=True)
+    for block in model.blocks:
+        block.forward = types.MethodType(functools.partial(_sdpa_block_forward, T.nn.functional), block)
+    return (step, model) if with_model else step
+
+
+WORKLOADS = (*WORKLOADS, "gpt_sdpa")

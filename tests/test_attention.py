@@ -48,6 +48,9 @@ CASES = [
     ("causal", [(2, 2, 130, 8), (2, 2, 130, 8), (2, 2, 130, 8)], {"is_causal": True}),
     ("causal_rect", [(1, 2, 9, 4), (1, 2, 300, 4), (1, 2, 300, 4)], {"is_causal": True}),
     ("scale", [(1, 2, 7, 4), (1, 2, 7, 4), (1, 2, 7, 4)], {"scale": 0.7}),
+    # one head of three query blocks: the backward splits the blocks over several jobs
+    ("one_head", [(300, 8), (260, 8), (260, 8)], {}),
+    ("one_head_causal", [(300, 8), (300, 8), (300, 8)], {"is_causal": True}),
 ]
 
 
@@ -152,3 +155,28 @@ def test_errors_match_torch():
 
 def test_grouped_query_attention():
     _run([(1, 4, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3)], np.float64, enable_gqa=True)
+
+
+def test_meta_shapes_and_gradients():
+    """On ``meta`` the fused op gives the CPU's shapes and dtype, and its gradients those of
+    the (broadcast) operands."""
+    shapes = [(2, 3, 5, 4), (1, 3, 6, 4), (2, 1, 6, 2)]
+    for dtype in (ad.float32, ad.float64):
+        cpu = [ad.randn(*s, dtype=dtype) for s in shapes]
+        expected = F.scaled_dot_product_attention(*cpu, is_causal=True)
+        meta = [t.to("meta").requires_grad_() for t in cpu]
+        got = F.scaled_dot_product_attention(*meta, is_causal=True)
+        assert got.is_meta and (got.shape, got.dtype) == (expected.shape, expected.dtype)
+        got.sum().backward()
+        assert [(t.grad.shape, t.grad.dtype, t.grad.is_meta) for t in meta] == [(s, dtype, True) for s in shapes]
+
+
+def test_meta_multihead_attention():
+    mha = ad.nn.MultiheadAttention(8, 2, batch_first=True)
+    z = ad.randn(2, 5, 8)
+    expected = mha(z, z, z)
+    for p in mha.parameters():
+        p.data = p.data.to("meta")
+    zm = z.to("meta")
+    got = mha(zm, zm, zm)
+    assert [(t.shape, t.is_meta) for t in got] == [(t.shape, True) for t in expected]

@@ -93,10 +93,11 @@ def test_layer_with_initial_state(case, dtype):
 
 
 @pytest.mark.parametrize("enforce_sorted", [True, False])
-@pytest.mark.parametrize("name", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "RNN", "LSTM_proj"])
 def test_packed_bidirectional(name, enforce_sorted):
     dtype = np.float64
-    ours, theirs = _twins(name, dtype, False, 3, 4, num_layers=2, bidirectional=True)
+    kw = {"proj_size": 3} if name == "LSTM_proj" else {}
+    ours, theirs = _twins(name.split("_")[0], dtype, False, 3, 4, num_layers=2, bidirectional=True, **kw)
     lengths = [6, 4, 4, 1] if enforce_sorted else [3, 6, 1, 4]
     x = R.standard_normal((6, 4, 3))
     xa, xt = _t(ad, x, True), _t(torch, x, True)
@@ -138,8 +139,9 @@ def test_unbatched_and_default_state():
     np.testing.assert_allclose(ha.detach().numpy(), ht.detach().numpy(), rtol=1e-9, atol=1e-10)
 
 
-def test_double_backward():
-    ours, theirs = _twins("LSTM", np.float64, False, 2, 3)
+@pytest.mark.parametrize("proj_size", [0, 2])
+def test_double_backward(proj_size):
+    ours, theirs = _twins("LSTM", np.float64, False, 2, 3, proj_size=proj_size)
     x = R.standard_normal((4, 2, 2))
     res = []
     for lib, m in ((ad, ours), (torch, theirs)):
@@ -205,3 +207,26 @@ def test_errors_and_attributes():
     with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
         ad.nn.LSTM(3, 4, proj_size=4)
     assert len(lstm.all_weights) == 1 and len(lstm.all_weights[0]) == 4
+
+
+@pytest.mark.parametrize("name, kw", [("LSTM", {"proj_size": 2, "num_layers": 2, "bidirectional": True}),
+                                      ("GRU", {"batch_first": True}), ("RNN", {})])
+def test_meta_shapes_and_gradients(name, kw):
+    """On ``meta`` the fused layers give the CPU's output and state shapes, and gradients
+    shaped as the parameters."""
+    cpu = getattr(ad.nn, name)(3, 4, **kw)
+    meta = getattr(ad.nn, name)(3, 4, **kw)
+    for p in meta.parameters():
+        p.data = p.data.to("meta")
+    x = ad.randn(2, 5, 3)
+    expected, got = _flat(cpu(x)), _flat(meta(x.to("meta")))
+    assert [(t.shape, t.dtype) for t in got] == [(t.shape, t.dtype) for t in expected]
+    assert all(t.is_meta for t in got)
+    got[0].sum().backward()
+    assert all(p.grad.is_meta and p.grad.shape == p.shape for p in meta.parameters())
+
+
+def test_projection_runs_in_the_fused_kernel():
+    out, (h, c) = ad.nn.LSTM(3, 4, proj_size=2)(ad.randn(5, 2, 3))
+    assert out.grad_fn.name() == "_RecurrentLayerBackward"
+    assert out.shape == (5, 2, 2) and h.shape == (1, 2, 2) and c.shape == (1, 2, 4)

@@ -95,24 +95,22 @@ class RNNBase(Module):
         b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
         gi = F.linear(x, w_ih, b_ih)
         mode = rops.MODES[self.mode]
-        if self.proj_size:
-            return rops.layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, bool(d),
-                                   getattr(self, "weight_hr" + sfx))
-        return rops.recurrent_layer(mode, gi, w_hh, b_hh, h0, c0, lengths, bool(d))
+        w_hr = getattr(self, "weight_hr" + sfx) if self.proj_size else None
+        return rops.recurrent_layer(mode, gi, w_hh, b_hh, h0, c0, lengths, bool(d), w_hr)
 
     def _check_input(self, x: Tensor) -> None:
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                                f"got {x.shape[-1]}")
 
-    def _initial(self, hx, N: int, dtype, is_lstm: bool, unbatched: bool) -> tuple:
+    def _initial(self, hx, N: int, dtype, device, is_lstm: bool, unbatched: bool) -> tuple:
         directions = 2 if self.bidirectional else 1
         h_size = self.proj_size if self.proj_size else self.hidden_size
         shapes = [(self.num_layers * directions, N, h_size)]
         if is_lstm:
             shapes.append((self.num_layers * directions, N, self.hidden_size))
         if hx is None:
-            return tuple(factories.zeros(s, dtype=dtype) for s in shapes)
+            return tuple(factories.zeros(s, dtype=dtype, device=device) for s in shapes)
         states = tuple(hx) if is_lstm else (hx,)
         if is_lstm and len(states) != 2:
             raise RuntimeError("LSTM expects hx to be a tuple (h_0, c_0)")
@@ -139,7 +137,7 @@ class RNNBase(Module):
             lengths = np.full(x.shape[1], x.shape[0], np.int64)
         self._check_input(x)
         T, N = x.shape[:2]
-        states = self._initial(hx, N, x.dtype, is_lstm, unbatched)
+        states = self._initial(hx, N, x.dtype, x.device, is_lstm, unbatched)
         directions = 2 if self.bidirectional else 1
         h_n, c_n = [], []
         for layer in range(self.num_layers):
@@ -241,7 +239,7 @@ class RNNCellBase(Module):
         x = input.unsqueeze(0) if unbatched else input
         N = x.shape[0]
         if hx is None:
-            z = factories.zeros((N, self.hidden_size), dtype=x.dtype)
+            z = factories.zeros((N, self.hidden_size), dtype=x.dtype, device=x.device)
             h, c = z, z
         elif is_lstm:
             h, c = hx

@@ -31,6 +31,7 @@ from .. import dtypes, factories
 from ..autograd.function import Function, FunctionCtx
 from ..autograd.grad_mode import is_grad_enabled
 from ..backends import backend_of
+from ..backends.meta import MetaArray
 from ..tensor import Tensor
 
 
@@ -91,7 +92,7 @@ def _additive(attn_mask: Tensor | None, dtype: dtypes.dtype) -> Tensor | None:
     """A boolean mask as 0 (take part) / -inf (masked out) in ``dtype``; a float mask as is."""
     if attn_mask is None or attn_mask.dtype is not dtypes.bool:
         return attn_mask
-    return factories.zeros(attn_mask.shape, dtype=dtype).masked_fill(~attn_mask, -math.inf)
+    return factories.zeros(attn_mask.shape, dtype=dtype, device=attn_mask.device).masked_fill(~attn_mask, -math.inf)
 
 
 def _as4d(data: np.ndarray, batch: tuple) -> np.ndarray:
@@ -112,10 +113,14 @@ class _FlashAttention(Function):
 
     @staticmethod
     def forward(ctx, query, key, value, mask, is_causal, scale, batch):
+        ctx.params = (is_causal, scale, batch)
+        if not backend_of(query._data).computes:  # meta: the result's metadata only
+            ctx.save_for_backward(query, key, value, mask, None)
+            return Tensor._make(MetaArray(attention_shape(query.shape, value.shape, batch),
+                                          query._data.dtype))
         q, k, v = (_as4d(t._data, batch) for t in (query, key, value))
         m = None if mask is None else _as4d(mask._data, batch)
         out, lse = backend_of(q).attention.forward(q, k, v, m, is_causal, scale)
-        ctx.params = (is_causal, scale, batch)
         ctx.lse = lse
         result = Tensor._make(out.reshape(batch + out.shape[2:]))
         ctx.save_for_backward(query, key, value, mask, result)
@@ -127,6 +132,9 @@ class _FlashAttention(Function):
         is_causal, scale, batch = ctx.params
         if is_grad_enabled():  # create_graph: differentiable ops, so the gradients have gradients
             return _math_vjp(grad, query, key, value, mask, is_causal, scale) + (None,) * 4
+        if not backend_of(query._data).computes:  # meta: gradients shaped as the broadcast operands
+            return tuple(Tensor._make(MetaArray(batch + t.shape[-2:], query._data.dtype))
+                         for t in (query, key, value)) + (None,) * 4
         q, k, v, o, g = (_as4d(t._data, batch) for t in (query, key, value, result, grad))
         m = None if mask is None else _as4d(mask._data, batch)
         dq, dk, dv = backend_of(q).attention.backward(q, k, v, m, is_causal, scale, o, ctx.lse, g)
@@ -138,6 +146,11 @@ _FlashAttention._backward_cls = type("ScaledDotProductFlashAttentionForCpuBackwa
                                      {"__slots__": (), "_fn": _FlashAttention})
 
 
+def attention_shape(query: tuple, value: tuple, batch: tuple) -> tuple:
+    """The metadata rule: the shape of attention's result, ``batch + (L, Ev)``."""
+    return tuple(batch) + (query[-2], value[-1])
+
+
 def _probabilities(query: Tensor, key: Tensor, mask: Tensor | None, is_causal: bool, scale: float) -> Tensor:
     """softmax(q k^T * scale + mask) with differentiable ops; rows with no key left are 0."""
     s = query.matmul(key.transpose(-2, -1)) * scale
@@ -145,7 +158,7 @@ def _probabilities(query: Tensor, key: Tensor, mask: Tensor | None, is_causal: b
         s = s + mask
     if is_causal:
         L, S = s.shape[-2:]
-        s = s.masked_fill(factories.ones(L, S, dtype=dtypes.bool).triu(1), -math.inf)
+        s = s.masked_fill(factories.ones(L, S, dtype=dtypes.bool, device=s.device).triu(1), -math.inf)
     dead = s.amax(dim=-1, keepdim=True) == -math.inf
     return s.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
 

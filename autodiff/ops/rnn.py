@@ -9,8 +9,8 @@ kernel call; its backward is one kernel call too, so a step costs no Python ops.
 Higher-order gradients: when the backward itself is recorded (``create_graph=True``), the
 node recomputes the layer with differentiable autodiff ops (``layer_math``: one ``linear``
 and a few elementwise ops per step) and differentiates that, so double backward works.
-``layer_math`` is also the path for LSTM projections (``proj_size``), which the kernel
-does not do.
+An LSTM's projection (``proj_size``: ``h = (o * tanh(c)) W_hr^T``) runs in the same
+kernels, one more product per step.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .. import factories
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..backends import backend_of
+from ..backends.meta import MetaArray
 from ..tensor import Tensor
 from . import elementwise as ew
 from .joining import stack
@@ -36,41 +37,59 @@ def _c(a: np.ndarray) -> np.ndarray:
 
 class _RecurrentLayer(Function):
     @staticmethod
-    def forward(ctx, mode, gi, w_hh, b_hh, h0, c0, lengths, reverse):
+    def forward(ctx, mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr):
         be = backend_of(gi._data)
+        ctx.mode, ctx.lengths, ctx.reverse = mode, lengths, reverse
+        ctx.save_for_backward(gi, w_hh, b_hh, h0, c0, w_hr)
+        if not be.computes:  # meta: the results' metadata only
+            return tuple(Tensor._make(MetaArray(shape, gi._data.dtype))
+                         for shape in layer_shapes(mode, gi.shape, h0.shape, w_hh.shape))
         b = b_hh._data if b_hh is not None else be.zeros(w_hh.shape[0], gi._data.dtype)
+        hr = None if w_hr is None else _c(w_hr._data)
         saved = be.rnn.forward(mode, _c(gi._data), _c(w_hh._data), _c(b), lengths, reverse, h0._data,
-                           None if c0 is None else c0._data)
-        ctx.mode, ctx.lengths, ctx.reverse, ctx.kernel_saved = mode, lengths, reverse, saved
-        ctx.save_for_backward(gi, w_hh, b_hh, h0, c0)
+                               None if c0 is None else c0._data, hr)
+        ctx.kernel_saved = saved
         T = gi.shape[0]
         outs = (Tensor._make(saved["out"]), Tensor._make(saved["hs"][T]))
         return outs + (Tensor._make(saved["cs"][T]),) if mode == LSTM else outs
 
     @staticmethod
     def backward(ctx, dout, dhn, dcn=None):
-        gi, w_hh, b_hh, h0, c0 = ctx.saved_tensors
+        gi, w_hh, b_hh, h0, c0, w_hr = ctx.saved_tensors
         mode, lengths, reverse = ctx.mode, ctx.lengths, ctx.reverse
         if is_grad_enabled():  # create_graph: differentiate the composite, so grads have grads
-            return (None,) + _math_vjp(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, dout, dhn, dcn) + (None, None)
-        dgi, dw, db, dh0, dc0 = backend_of(w_hh._data).rnn.backward(
+            grads = _math_vjp(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr, dout, dhn, dcn)
+            return (None,) + grads[:5] + (None, None, grads[5])
+        if not backend_of(w_hh._data).computes:  # meta: gradients shaped as the inputs
+            meta = (None,) + tuple(None if t is None else Tensor._make(MetaArray(t.shape, t._data.dtype))
+                                   for t in (gi, w_hh, b_hh, h0, c0, w_hr))
+            return meta[:6] + (None, None, meta[6])
+        dgi, dw, db, dh0, dc0, dw_hr = backend_of(w_hh._data).rnn.backward(
             mode, _c(w_hh._data), lengths, reverse, ctx.kernel_saved, _c(dout._data), dhn._data,
-            None if dcn is None else dcn._data)
+            None if dcn is None else dcn._data, None if w_hr is None else _c(w_hr._data))
         wrap = Tensor._make
         return (None, wrap(dgi), wrap(dw), None if b_hh is None else wrap(db), wrap(dh0),
-                None if c0 is None else wrap(dc0), None, None)
+                None if c0 is None else wrap(dc0), None, None, None if w_hr is None else wrap(dw_hr))
 
 
-def _math_vjp(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, dout, dhn, dcn) -> tuple:
+def _math_vjp(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr, dout, dhn, dcn) -> tuple:
+    """(d gi, d w_hh, d b_hh, d h0, d c0, d w_hr) through ``layer_math``, recorded."""
     from ..autograd.functional_api import grad
 
-    inputs = [gi, w_hh, b_hh, h0, c0]
+    inputs = [gi, w_hh, b_hh, h0, c0, w_hr]
     used = [t for t in inputs if t is not None and t.requires_grad]
     with enable_grad():
-        outs = layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse)
+        outs = layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr)
         grads = [dout, dhn] + ([dcn] if mode == LSTM else [])
         got = iter(grad(outs, used, grads, create_graph=True, allow_unused=True))
     return tuple(next(got) if t is not None and t.requires_grad else None for t in inputs)
+
+
+def layer_shapes(mode: int, gi: tuple, h0: tuple, w_hh: tuple) -> tuple:
+    """The metadata rule: shapes of (out, h_n[, c_n]) for gi (T, N, G*H) and h0 (N, P)."""
+    T, N = gi[:2]
+    H = w_hh[0] // {LSTM: 4, GRU: 3}.get(mode, 1)
+    return ((T, N, h0[1]), tuple(h0)) + (((N, H),) if mode == LSTM else ())
 
 
 def _reverse_index(lengths: np.ndarray, T: int) -> np.ndarray:
@@ -128,7 +147,9 @@ def layer_math(mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr=None) -> tup
 
 
 def recurrent_layer(mode: int, gi: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor | None,
-                    lengths: np.ndarray, reverse: bool) -> tuple:
-    """(out, h_n[, c_n]) of one layer direction, fused (see the module docstring)."""
+                    lengths: np.ndarray, reverse: bool, w_hr: Tensor | None = None) -> tuple:
+    """(out, h_n[, c_n]) of one layer direction, fused (see the module docstring); ``w_hr``
+    projects an LSTM's state (``proj_size``)."""
     return _RecurrentLayer.apply(mode, gi, w_hh, b_hh, h0, c0 if mode == LSTM else None,
-                                 np.ascontiguousarray(lengths, dtype=np.int64), bool(reverse))
+                                 np.ascontiguousarray(lengths, dtype=np.int64), bool(reverse),
+                                 w_hr if mode == LSTM else None)
