@@ -1,0 +1,158 @@
+"""The one interpreter of random programs, parameterised by the library (``autodiff`` or
+``torch``), so that the same program runs in both from the same float64 leaves.
+
+``run(lib, program)`` returns a trace: one record per step (after a record of the leaves),
+each ``("ok", observed)`` or ``("raise", kind, message)``; the run stops at the first
+exception. ``observed`` maps what was looked at to what was seen, all as NumPy or plain
+Python: ``("value", id)`` and ``("flags", id)`` (requires_grad, is_leaf, is a view) of the
+step's outputs, and of every value after a step that writes; ``("grad", id)`` of every
+value and ``("hook", n)`` (every gradient hook ``n`` received) after a backward, a grad and
+at the end.
+"""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+
+from ..cases import kind_of
+from .program import Const, Program, Ref, Step
+
+BINOPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+          "@": operator.matmul, "**": operator.pow}
+
+
+class Env:
+    """The values of a running program, and what its gradient hooks received."""
+
+    def __init__(self, lib) -> None:
+        self.lib = lib
+        self.values: dict[int, object] = {}
+        self.seen: dict[int, list] = {}
+
+    def resolve(self, obj):
+        if isinstance(obj, Ref):
+            return self.values[obj.id]
+        if isinstance(obj, Const):
+            return self.lib.tensor(obj.data.copy())
+        if isinstance(obj, tuple):
+            return tuple(self.resolve(x) for x in obj)
+        if isinstance(obj, list):
+            return [self.resolve(x) for x in obj]
+        if isinstance(obj, slice):
+            return slice(*(self.resolve(v) for v in (obj.start, obj.stop, obj.step)))
+        return obj
+
+    def hook(self, n: int, double: bool):
+        seen = self.seen.setdefault(n, [])
+
+        def hook(g):
+            seen.append(_numpy(g))
+            return g * 2 if double else None
+        return hook
+
+
+def _numpy(t) -> np.ndarray | None:
+    if t is None:
+        return None
+    return np.array(t.detach().numpy(), copy=True)
+
+
+def execute(env: Env, step: Step) -> None:
+    """Run one step in ``env``, binding its outputs."""
+    lib, r = env.lib, env.resolve
+    a, kw = r(step.args), {k: r(v) for k, v in step.kwargs}
+    kind = step.kind
+    with lib.no_grad() if step.no_grad else nullcontext():
+        if kind == "method":
+            out = getattr(a[0], step.name)(*a[1:], **kw)
+        elif kind == "func":
+            fn = lib
+            for part in step.name.split("."):
+                fn = getattr(fn, part)
+            out = fn(*a, **kw)
+        elif kind == "binop":
+            out = BINOPS[step.name](a[0], a[1])
+        elif kind == "getitem":
+            out = a[0][a[1]]
+        elif kind == "setitem":
+            a[0][a[1]] = a[2]
+            out = None
+        elif kind == "hook":
+            out = a[0].register_hook(env.hook(a[1], a[2]))
+        elif kind == "loss":
+            out = None
+            for t, w in a:
+                term = (t * w).sum()
+                out = term if out is None else out + term
+        elif kind == "backward":
+            out = a[0].backward(**kw)
+        elif kind == "grad":
+            out = lib.autograd.grad(a[0], a[1], allow_unused=True, **kw)
+        else:
+            raise ValueError(kind)
+    if step.multi:
+        out = tuple(out)
+        if len(out) != len(step.outs):
+            raise RuntimeError(f"{step.name} returned {len(out)} results, the program expects {len(step.outs)}")
+        env.values.update(zip(step.outs, out))
+    elif step.outs:
+        env.values[step.outs[0]] = out
+
+
+def _flags(t) -> tuple | None:
+    if t is None:
+        return None
+    return bool(t.requires_grad), bool(t.is_leaf), t._base is not None
+
+
+def observe(env: Env, ids, grads: bool) -> dict:
+    seen: dict = {}
+    for i in ids:
+        t = env.values[i]
+        seen[("value", i)] = _numpy(t)
+        seen[("flags", i)] = _flags(t)
+    if grads:
+        for i, t in env.values.items():
+            seen[("grad", i)] = None if t is None else _numpy(t.grad)
+        for n, got in env.seen.items():
+            seen[("hook", n)] = list(got)
+    return seen
+
+
+def run(lib, program: Program, upto: int | None = None) -> list:
+    """The trace of ``program`` (its first ``upto`` steps) under ``lib``."""
+    env = Env(lib)
+    for lf in program.leaves:
+        env.values[lf.id] = lib.tensor(lf.data.copy(), dtype=lib.float64, requires_grad=lf.requires_grad)
+    trace = [("ok", observe(env, env.values, False))]
+    steps = program.steps if upto is None else program.steps[:upto]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, step in enumerate(steps):
+            try:
+                execute(env, step)
+                last = k == len(steps) - 1
+                ids = list(env.values) if step.writes or last else step.outs
+                trace.append(("ok", observe(env, ids, grads=last or step.kind in ("backward", "grad"))))
+            except Exception as e:  # noqa: BLE001 - the exception's class is what is compared
+                trace.append(("raise", kind_of(e), f"{type(e).__name__}: {str(e)[:300]}"))
+                break
+    return trace
+
+
+def run_values(program: Program):
+    """``run`` under torch, keeping the live environment: what the generator draws from."""
+    import torch
+
+    env = Env(torch)
+    for lf in program.leaves:
+        env.values[lf.id] = torch.tensor(lf.data.copy(), dtype=torch.float64, requires_grad=lf.requires_grad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for step in program.steps:
+            execute(env, step)
+    return env
