@@ -62,10 +62,13 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     if inputs is None:
         run_backward(outputs, grads, retain_graph, create_graph)
         return
+    for t in inputs:  # a non-leaf input keeps its gradient from now on, as after retain_grad()
+        if t.grad_fn is not None:
+            t.retain_grad()
     captured = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
                             allow_unused=True)
     for t, g in zip(inputs, captured):
-        if g is not None:
+        if g is not None and t.grad_fn is None:
             with set_grad_enabled(create_graph):
                 accumulate_into_grad(t, g, shared=True)
 

@@ -93,6 +93,8 @@ def _forward(kernel: str, kind: str, cond_arg: bool = False):
             out = be.empty(shape, result.np)
         else:
             _check_inplace_target(out, shape, result)
+            if not out.size:  # an empty target (maybe a read-only expanded view): nothing to write
+                return out
         return be.elementwise(kernel, compute.name, out, *operands)
 
     return forward
@@ -312,6 +314,8 @@ def _copy_forward(self, src, out):
         check_representable(src, out.dtype)
         src = target.np.type(bool(src) if target is dtypes.bool else src)
     _check_inplace_target(out, out.shape, target)
+    if not out.size:  # an empty target (maybe a read-only expanded view): nothing to write
+        return out
     return backend_of(out).elementwise("copy", out.dtype.name, out, src)
 
 

@@ -72,6 +72,20 @@ def _write_akb(region: np.ndarray, dim: int, count: int, kernel: str, *args) -> 
         backends.elementwise("copy", region.dtype.name, region, target.reshape(region.shape))
 
 
+def _writable(a):
+    """``a``, or where it is a read-only view of writable memory (an expanded tensor, which
+    index_put may write into, as torch), a writable view of the same elements."""
+    if type(a) is not np.ndarray or a.flags.writeable:
+        return a
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable:
+        return a
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
+
+
 def _indices(index) -> np.ndarray:
     data = index._data if isinstance(index, Tensor) else np.asarray(index)
     if data.ndim > 1:
@@ -111,11 +125,14 @@ def _index_write_forward(kernel, name: str):
     ``source``'s slices into a copy of ``self`` (or into ``out``, in place)."""
 
     def forward(self, index, source, dim: int, out=None):
+        in_place = out is not None
         out = backends.copy(self) if out is None else out
         view = out if out.ndim else out.reshape(1)
         raw = _indices(index)
         src = _slices_source(view, source, raw, dim, name)  # torch checks the shapes first
         idx = check_index(raw, view.shape[dim], dim)
+        if in_place:  # not into an expanded tensor (torch's overlap error)
+            ew._check_inplace_target(out, out.shape, dtypes.from_numpy_dtype(out.dtype))
         _write_akb(view, dim, 1, kernel, idx, src)
         return out
 
@@ -353,8 +370,7 @@ _masked_scatter_zeros = Op("masked_scatter_zeros", ("values", "mask"), _masked_s
 ), node_name="MaskedScatterBackward0")
 
 
-def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
-    """``input`` with ``value`` (a number or 0-d tensor) where ``mask`` is True."""
+def _check_masked_fill(input: Tensor, mask: Tensor, value) -> None:
     if mask.dtype is not dtypes.bool:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
     if isinstance(value, Tensor) and value.dim():
@@ -363,12 +379,20 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     if ew.broadcast_shapes(input.shape, mask.shape) != input.shape:
         raise RuntimeError(f"The expanded size of the mask {list(mask.shape)} must match the size of "
                            f"the tensor {list(input.shape)}")
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` (a number or 0-d tensor) where ``mask`` is True."""
+    _check_masked_fill(input, mask, value)
     out = ew.where(mask, value, input)
     return out if out.dtype is input.dtype else out.to(input.dtype)
 
 
 def masked_fill_(input: Tensor, mask: Tensor, value) -> Tensor:
-    return input.copy_(masked_fill(input, mask, value))
+    """Write ``value`` where ``mask`` is True, only there (as torch, also into an expanded tensor)."""
+    _check_masked_fill(input, mask, value)
+    setitem(input, mask if mask.shape == input.shape else vw.expand(mask, input.shape), value)
+    return input
 
 
 # ---- t[key] and t[key] = v -------------------------------------------------------------------
@@ -493,7 +517,7 @@ def getitem(input: Tensor, key) -> Tensor:
 
 def _index_put_forward(self, values, first: int, count: int, ishape: tuple, index: np.ndarray,
                        accumulate: bool = False, out=None):
-    out = backends.copy(self) if out is None else out
+    out = backends.copy(self) if out is None else _writable(out)
     shape = out.shape[:first] + ishape + out.shape[first + count:]
     values = np.asarray(values)
     if ew.broadcast_shapes(shape, values.shape) != shape:

@@ -124,6 +124,8 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     if s > e:
         raise RuntimeError(f"flatten() has invalid args: start_dim cannot come after end_dim "
                            f"(start_dim={start_dim}, end_dim={end_dim}, shape {list(input.shape)})")
+    if s == e:  # nothing to merge: torch returns the input itself, not a view of it
+        return input
     shape = input.shape
     n = 1
     for k in shape[s:e + 1]:

@@ -35,3 +35,88 @@ def test_random_programs_match_torch(worker, batch):
     for k, size in enumerate(sizes(rng, count, LARGEST)):
         seed = BASE_SEED + batch * 10**6 + k
         check(worker, generate(seed, size), label=f"seed {seed} (size {size}): ")
+
+
+# ---- regressions: defect classes the program fuzzer found, each its smallest program ---------
+import torch  # noqa: E402
+
+import autodiff as ad  # noqa: E402
+
+
+def _both(program) -> list:
+    """``program(lib)`` under autodiff and torch (each returns a list of comparable results)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [program(lib) for lib in (ad, torch)]
+
+
+def _np(t):
+    return None if t is None else t.detach().numpy().tolist()
+
+
+def test_flatten_that_merges_nothing_returns_the_input():
+    """torch's flatten returns the input itself (not a view) when start_dim == end_dim."""
+    def program(lib):
+        x, y = lib.ones(4, dtype=lib.float64), lib.ones(2, 3, dtype=lib.float64)
+        z = lib.ones((), dtype=lib.float64)
+        return [x.flatten() is x, y.flatten(1) is y, y.flatten(-1, -1) is y, y.flatten(0, 1) is y,
+                z.flatten() is z, z.flatten()._base is z]
+    ours, theirs = _both(program)
+    assert ours == theirs
+
+
+def test_backward_inputs_non_leaf_keeps_retaining_its_grad():
+    """``backward(inputs=[y])`` of a non-leaf ``y`` makes it retain its gradient: later
+    backward and autograd.grad runs through ``y`` accumulate into ``y.grad``."""
+    def program(lib):
+        x = lib.tensor([1.0, -2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        (y * 3).sum().backward(retain_graph=True, inputs=[y, y])
+        first = (_np(y.grad), y.retains_grad, _np(x.grad))
+        lib.autograd.grad((y * 5).sum(), [x], retain_graph=True)
+        (y * y).sum().backward()
+        return [first, _np(y.grad), _np(x.grad)]
+    ours, theirs = _both(program)
+    assert ours == theirs
+
+
+def test_writes_into_expanded_tensors_match_torch():
+    """index_put and masked_fill_ may write into an expanded tensor, an empty window of one
+    takes any write; index_add_ into one is torch's overlap error (not a kernel failure)."""
+    writes = [lambda lib, e: e.__setitem__(lib.tensor([1]), lib.tensor([5.0, 6, 7, 8], dtype=lib.float64)),
+              lambda lib, e: e.__setitem__((slice(None), lib.tensor([2])), 9.0),
+              lambda lib, e: e.masked_fill_(lib.tensor([[True, False, True, False]] * 2), -1.0),
+              lambda lib, e: e[:0].fill_(3.0),
+              lambda lib, e: e[:, 1:1].copy_(lib.ones(2, 0, dtype=lib.float64)),
+              lambda lib, e: e[:0].add_(1.0),
+              lambda lib, e: e.index_add_(0, lib.tensor([1]), lib.ones(1, 4, dtype=lib.float64))]
+
+    def program(lib):
+        seen = []
+        for write in writes:
+            x = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64)
+            try:
+                write(lib, x.expand(2, -1))
+                seen.append(x.tolist())
+            except RuntimeError as e:
+                seen.append(str(e)[:60])
+        return seen
+    ours, theirs = _both(program)
+    assert ours == theirs
+
+
+def test_masked_fill_into_a_view_keeps_gradients():
+    """masked_fill_ writes through index_put now: values and gradients of the base and of
+    a 0-d value tensor are torch's."""
+    def program(lib):
+        x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], dtype=lib.float64, requires_grad=True)
+        v = lib.tensor(2.5, dtype=lib.float64, requires_grad=True)
+        y = x * 1
+        y.t().masked_fill_(lib.tensor([[True], [False], [True]]), v)
+        y.masked_fill_(lib.tensor([[False], [True]]), 7.0)
+        (y * lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=lib.float64)).sum().backward()
+        return [_np(y), _np(x.grad), _np(v.grad)]
+    ours, theirs = _both(program)
+    assert ours == theirs
