@@ -390,6 +390,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 
 def masked_fill_(input: Tensor, mask: Tensor, value) -> Tensor:
     """Write ``value`` where ``mask`` is True, only there (as torch, also into an expanded tensor)."""
+    if not input.dim():
+        return input.copy_(masked_fill(input, mask, value))
     _check_masked_fill(input, mask, value)
     setitem(input, mask if mask.shape == input.shape else vw.expand(mask, input.shape), value)
     return input

@@ -116,6 +116,9 @@ def test_masked_fill_into_a_view_keeps_gradients():
         y = x * 1
         y.t().masked_fill_(lib.tensor([[True], [False], [True]]), v)
         y.masked_fill_(lib.tensor([[False], [True]]), 7.0)
+        s = y.sum()
+        s.masked_fill_(lib.tensor(True), v * 2)
+        y = y * s
         (y * lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=lib.float64)).sum().backward()
         return [_np(y), _np(x.grad), _np(v.grad)]
     ours, theirs = _both(program)

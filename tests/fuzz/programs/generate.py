@@ -47,7 +47,7 @@ class Draw:
 
     # ---- choosing operands ---------------------------------------------------------------
     def ids(self, pred=None) -> list[int]:
-        return [i for i, t in self.env.values.items() if t is not None and (pred is None or pred(t))]
+        return [i for i, t in self.env.values.items() if t is not None and (pred is None or _holds(pred, t))]
 
     def pick(self, pred=None) -> int | None:
         """An existing value satisfying ``pred``, most often a recent one."""
@@ -75,6 +75,13 @@ class Draw:
         return Const((self.rng.integers(-4, 5, tuple(shape)) / 2).astype(np.float64))
 
 
+def _holds(pred, t) -> bool:
+    try:
+        return bool(pred(t))
+    except RuntimeError:  # an output of a multi-output view whose base was written
+        return False
+
+
 # ---- step makers: each returns a Step (outs left empty) or None -------------------------------
 def _dim(d: Draw, t) -> int:
     return d.int(-t.dim(), t.dim() - 1)
@@ -99,18 +106,27 @@ def _basic_index(d: Draw, t) -> tuple:
     return tuple(index)
 
 
-def _advanced_index(d: Draw, t):
-    n = t.shape[0]
+def _positions(d: Draw, n: int, unique: bool) -> Const:
+    """1 to 4 indices into a dim of size ``n`` (negative ones too); ``unique`` for writes,
+    where torch leaves the winner of repeated indices unspecified."""
+    if unique:
+        picked = d.rng.permutation(n)[: d.int(1, min(n, 4))] - n * d.rng.integers(0, 2)
+    else:
+        picked = d.rng.integers(-n, n, d.int(1, 4))
+    return Const(np.asarray(picked, np.int64))
+
+
+def _advanced_index(d: Draw, t, unique: bool = False):
     if d.chance(0.5):
         return Const(d.rng.random(tuple(t.shape)) < 0.5)  # a mask
-    idx = Const(d.rng.integers(-n, n, d.int(1, 4)).astype(np.int64))
-    if t.dim() >= 2 and d.chance(0.3):
-        return (slice(None), Const(d.rng.integers(0, t.shape[1], d.int(1, 3)).astype(np.int64)))
-    return idx
+    if t.dim() >= 2 and t.shape[1] and d.chance(0.3):
+        return (slice(None), _positions(d, t.shape[1], unique))
+    return _positions(d, t.shape[0], unique)
 
 
 def _index(d: Draw, t):
-    return _advanced_index(d, t) if t.dim() and t.shape[0] and d.chance(0.35) else _basic_index(d, t)
+    """The index of a write."""
+    return _advanced_index(d, t, True) if t.dim() and t.shape[0] and d.chance(0.35) else _basic_index(d, t)
 
 
 def _method(name, *args, **kwargs) -> Step:
@@ -202,7 +218,7 @@ def copy_step(d: Draw) -> Step | None:
     if kind in ("repeat", "tile"):
         reps = [d.int(1, 2) for _ in range(max(t.dim(), 1) + (d.int(0, 1) if kind == "repeat" else d.int(-1, 1)))]
         return _method(kind, r, *reps) if kind == "repeat" else _method(kind, r, tuple(reps))
-    if kind == "advanced":
+    if kind == "advanced" and t.shape[0]:
         return Step("getitem", args=(r, _advanced_index(d, t)))
     if kind == "cat":
         j = d.pick(lambda u: u.shape == t.shape)
@@ -336,7 +352,7 @@ def _needs_grad(t) -> bool:
 def _loss(d: Draw, among: list[int] | None = None) -> Step | None:
     """A weighted sum of a few values that require grad."""
     ids = among if among is not None else d.ids(_needs_grad)
-    ids = [i for i in ids if d.t(i) is not None and d.t(i).requires_grad]
+    ids = [i for i in ids if d.t(i) is not None and _holds(_needs_grad, d.t(i))]
     if not ids:
         return None
     recent = ids[-4:] if d.chance(0.7) else ids
@@ -369,7 +385,10 @@ def _within(env: Env, ids, grads: bool) -> bool:
         t = env.values.get(i)
         if t is not None and t.numel() and not float(t.detach().abs().max()) <= LIMIT:
             return False
-        g = getattr(t, "grad", None) if grads and t is not None and t.is_leaf else None
+        try:
+            g = t.grad if grads and t is not None and t.is_leaf else None
+        except RuntimeError:  # an output of a multi-output view whose base was written
+            g = None
         if g is not None and g.numel() and not float(g.abs().max()) <= GRAD_LIMIT:
             return False
     return True

@@ -109,15 +109,24 @@ def _flags(t) -> tuple | None:
     return bool(t.requires_grad), bool(t.is_leaf), t._base is not None
 
 
+def _look(f, t):
+    """``f(t)``, or the class of what it raised (torch refuses to show the history of an
+    output of a multi-output view op after a write to its base)."""
+    try:
+        return f(t)
+    except Exception as e:  # noqa: BLE001 - the class is what is compared
+        return ("raise", kind_of(e))
+
+
 def observe(env: Env, ids, grads: bool) -> dict:
     seen: dict = {}
     for i in ids:
         t = env.values[i]
-        seen[("value", i)] = _numpy(t)
-        seen[("flags", i)] = _flags(t)
+        seen[("value", i)] = _look(_numpy, t)
+        seen[("flags", i)] = _look(_flags, t)
     if grads:
         for i, t in env.values.items():
-            seen[("grad", i)] = None if t is None else _numpy(t.grad)
+            seen[("grad", i)] = None if t is None else _look(lambda u: _numpy(u.grad), t)
         for n, got in env.seen.items():
             seen[("hook", n)] = list(got)
     return seen
