@@ -35,6 +35,7 @@ from .ops.joining import cat, concat, concatenate, flip, hstack, roll, stack, ti
 from .ops.sorting import argsort, kthvalue, median, msort, sort, topk
 from .ops.sampling import bernoulli, multinomial, randperm
 from .ops.diagonals import diag, diag_embed, trace, tril_indices, triu_indices
+from .ops.elementwise import reciprocal
 
 from . import nn  # noqa: E402
 from . import optim, utils  # noqa: E402

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backends import backend_for, backend_of
+from .backends.layout import elementwise_strides
 from .backends.meta import MetaArray
 from .ops.op import Op
 from .tensor import Tensor
@@ -59,6 +60,8 @@ def empty_in_format(shape: tuple, dtype, fmt, like=None):
     if fmt is preserve_format:
         fmt = channels_last if like is not None and is_channels_last(like) and not like.flags.c_contiguous \
             else contiguous_format
+        if fmt is contiguous_format and like is not None:  # the source's dense order, as torch's clone
+            return be.empty_strided(tuple(shape), elementwise_strides(tuple(shape), [like]), dtype)
     if fmt is not channels_last:
         return be.empty(tuple(shape), dtype)
     n, c, h, w = shape

@@ -7,7 +7,12 @@ it, and saved tensors compare it in backward.
 
 Autograd fields: ``grad_fn`` (the node that made this tensor, None for leaves) and
 ``_output_nr`` (which output of that node), ``_requires_grad`` (set on leaves),
-``grad``, hooks. The math methods (``__add__``, ``exp``, ...) are installed by
+``grad``, hooks. A view's ``grad_fn`` is re-made lazily, as torch's: when the shared
+version counter has moved since it was made (``_fn_version``), a write to the base or to
+another view happened, and ``autodiff.ops.copy_slices`` replays the view on the base's
+current history. ``_creation_meta`` says whether a view may be written in place or
+re-made that way: ``"default"``, ``"no_grad"`` (made in no-grad mode) or
+``"multi_output"`` (one of several views returned by one function, as ``split``). The math methods (``__add__``, ``exp``, ...) are installed by
 ``autodiff.ops.methods`` from the op definitions, and ``backward``/``register_hook`` by
 ``autodiff.autograd.tensor_methods``, so this file stays about storage and imports
 nothing from autograd or ops. ``device`` is the device of the backend holding ``_data``
@@ -30,8 +35,9 @@ from .device import device as _device
 class Tensor:
     """A multi-dimensional array that can record operations for automatic differentiation."""
 
-    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version_counter",
-                 "_base", "_view_chain", "_views", "_hooks", "_grad_acc", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "_grad", "_grad_fn", "_output_nr", "_version_counter",
+                 "_base", "_view_chain", "_fn_version", "_creation_meta", "_hooks", "_grad_acc",
+                 "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators (np.float32(2) * t)
 
     def __init__(self, *args: Any) -> None:
@@ -46,12 +52,13 @@ class Tensor:
         self._data = data
         self._requires_grad = requires_grad
         self._grad = None
-        self.grad_fn = grad_fn
+        self._grad_fn = grad_fn
         self._output_nr = output_nr
         self._version_counter = version_counter if version_counter is not None else [0]
         self._base = base
         self._view_chain = ()  # for a view: the (op, params) steps re-making it from _base
-        self._views = None  # for a base: a WeakSet of its views that are in a graph
+        self._fn_version = self._version_counter[0]  # for a view: the version its grad_fn was made at
+        self._creation_meta = "default"
         self._hooks = None
         self._grad_acc = None
 
@@ -64,11 +71,11 @@ class Tensor:
             return t
         t._data = data  # the common case, inlined: a fresh result with no autograd fields yet
         t._requires_grad = False
-        t._grad = t.grad_fn = t._base = t._hooks = t._grad_acc = None
-        t._output_nr = 0
+        t._grad = t._grad_fn = t._base = t._hooks = t._grad_acc = None
+        t._output_nr = t._fn_version = 0
         t._version_counter = [0]
         t._view_chain = ()
-        t._views = None
+        t._creation_meta = "default"
         return t
 
     # ---- metadata -------------------------------------------------------------------
@@ -238,8 +245,27 @@ class Tensor:
 
     # ---- autograd fields ------------------------------------------------------------
     @property
+    def grad_fn(self):
+        """The node that made this tensor (None for a leaf); a view's is re-made after writes."""
+        if self._base is None or self._fn_version == self._version_counter[0]:
+            return self._grad_fn
+        return self._regenerated_grad_fn()
+
+    @grad_fn.setter
+    def grad_fn(self, node) -> None:
+        self._grad_fn = node
+        self._fn_version = self._version_counter[0]
+
+    def _regenerated_grad_fn(self):
+        """Installed by ``autodiff.ops.copy_slices``: re-make a view's grad_fn from its base."""
+        raise NotImplementedError
+
+    @property
     def requires_grad(self) -> bool:
-        return self._requires_grad or self.grad_fn is not None
+        """A view needs grad also when its base does (a view made under no_grad, or before
+        the base was written with a tensor that needs grad), as in torch."""
+        return (self._requires_grad or self._grad_fn is not None
+                or (self._base is not None and self._base.requires_grad))
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -308,19 +334,28 @@ class Tensor:
         return Tensor._make(self._data, version_counter=self._version_counter)
 
     def detach_(self) -> "Tensor":
-        if self._base is not None and self._base.requires_grad:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
-        self.grad_fn = None
+        """Cut this tensor out of the graph in place: a leaf that needs no grad from now on
+        (its accumulator in an existing graph stops accumulating; a node that saved it
+        refuses to use it). Views refuse, as in torch."""
+        if self._base is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as "
+                "True, gradients are views of DDP buckets, and hence detach_() cannot be called on "
+                "these gradients. To fix this error, please refer to the Optimizer.zero_grad() "
+                "function in autodiff/optim/optimizer.py as the solution.")
+        self._grad_fn = None
         self._requires_grad = False
         self._output_nr = 0
         return self
 
     def retain_grad(self) -> None:
-        if self.grad_fn is None:
-            if not self._requires_grad:
-                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-            return
+        """Keep this non-leaf's gradient in ``.grad``; it follows later in-place writes."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         node = self.grad_fn
+        if node is None:
+            return
         if node._retained is None:
             node._retained = {}
         node._retained[self._output_nr] = weakref.ref(self)

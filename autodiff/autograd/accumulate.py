@@ -27,3 +27,12 @@ def accumulate_into_grad(variable, g, shared: bool = False) -> None:
     else:
         with no_grad():
             variable._grad.add_(g)
+
+
+def accumulate_into_leaf(variable, g, shared: bool = False) -> None:
+    """What a leaf's AccumulateGrad does: nothing once the leaf was ``detach_()``-ed (it needs
+    no grad now); torch's error once it has a history of its own."""
+    if variable._grad_fn is not None:
+        raise RuntimeError("leaf variable has been moved into the graph interior")
+    if variable._requires_grad:
+        accumulate_into_grad(variable, g, shared)

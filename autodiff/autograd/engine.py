@@ -6,7 +6,8 @@ One iterative pass, no recursion (a 10,000-op chain is fine):
    lead into it (its dependencies);
 2. run nodes whose dependencies are all done, summing the gradients that arrive at
    each node's outputs first; a node runs once per backward, however many paths reach it;
-3. after a node runs without ``retain_graph`` its saved tensors are freed.
+3. after a node runs without ``retain_graph`` its saved tensors are freed (those of a
+   node that may run twice in one pass, the op inside a ``CopySlices``, at the end).
 
 ``autograd.grad`` uses the same walk with *capture*: the gradients arriving at the
 requested inputs are returned instead of accumulated into ``.grad``, and only nodes on
@@ -16,7 +17,7 @@ a path to an input run.
 from __future__ import annotations
 
 from .. import profiler as _profiler
-from .accumulate import accumulate_into_grad
+from .accumulate import accumulate_into_leaf
 from .anomaly import check_outputs, is_anomaly_enabled, with_forward_trace
 from .grad_mode import set_grad_enabled
 from .graph import AccumulateGrad, Node
@@ -24,9 +25,10 @@ from .graph import AccumulateGrad, Node
 
 def gradient_edge(t) -> tuple:
     """The edge a gradient for tensor ``t`` flows into: its grad_fn, or its leaf accumulator."""
-    if t.grad_fn is not None:
-        return t.grad_fn, t._output_nr
-    if t.requires_grad:
+    fn = t.grad_fn
+    if fn is not None:
+        return fn, t._output_nr
+    if t._requires_grad:  # a leaf (a view made under no_grad may need grad yet have no edge)
         return t._grad_accumulator(), 0
     return None, 0
 
@@ -132,6 +134,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
     captured = [None] * (len(inputs) if inputs is not None else 0)
 
     anomaly = is_anomaly_enabled()
+    release_at_end: list[Node] = []
     ready = [n for n in root_nodes if deps[n] == 0]
     with set_grad_enabled(create_graph), _profiler.backward_pass():
         while ready:
@@ -148,14 +151,17 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
                         captured[i] = grads[nr]
                 if leaf:
                     if targets is None:
-                        accumulate_into_grad(node.variable, grads[0], delivered.get(id(grads[0]), 1) > 1)
+                        accumulate_into_leaf(node.variable, grads[0], delivered.get(id(grads[0]), 1) > 1)
                 elif needed is None or node in needed:
                     if _profiler.active:  # a profile runs: time this node
                         outputs = _profiler.node_call(node, grads, _apply_checked if anomaly else type(node).apply)
                     else:
                         outputs = _apply_checked(node, grads) if anomaly else node.apply(grads)
                     if not retain_graph:
-                        node.release()
+                        if node._release_at_end:
+                            release_at_end.append(node)
+                        else:
+                            node.release()
             if outputs is None:
                 outputs = _NONE
             for (nxt, nr), g in zip(node.next_functions, outputs):
@@ -169,6 +175,8 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
                 deps[nxt] = left
                 if not left:
                     ready.append(nxt)
+    for node in release_at_end:
+        node.release()
 
     if inputs is None:
         return None

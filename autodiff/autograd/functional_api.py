@@ -59,6 +59,9 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     if retain_graph is None:
         retain_graph = create_graph
     inputs = _as_list(inputs) or None
+    for t in inputs or ():
+        if not t.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     if inputs is None:
         run_backward(outputs, grads, retain_graph, create_graph)
         return

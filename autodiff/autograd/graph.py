@@ -13,6 +13,7 @@ import weakref
 from typing import Any, Callable
 
 from ..dtypes import from_numpy_dtype
+from .anomaly import is_anomaly_enabled
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved "
@@ -70,6 +71,7 @@ class Node:
     _tensor_hooks: "dict[int, HookDict] | None" = None  # output_nr -> hooks
     _retained: "dict[int, weakref.ref] | None" = None  # output_nr -> tensor (retain_grad)
     _trace: "str | None" = None  # forward stack, recorded in anomaly mode
+    _release_at_end = False  # True: may run twice in one backward (see CopySlices)
 
     def name(self) -> str:
         return type(self).__name__
@@ -92,6 +94,24 @@ class Node:
         return self._tensor_hooks.setdefault(output_nr, HookDict())
 
 
+def move_retained(tensor, old_node: "Node | None", old_nr: int) -> None:
+    """``retain_grad`` follows ``tensor`` from ``old_node`` to its new ``grad_fn`` (after an
+    in-place write, or when a view's grad_fn is re-made), as torch's retains-grad hook
+    does; ``register_hook`` hooks stay with the node they were registered on."""
+    retained = old_node._retained if old_node is not None else None
+    if not retained:
+        return
+    ref = retained.get(old_nr)
+    if ref is None or ref() is not tensor:
+        return
+    del retained[old_nr]
+    new = tensor._grad_fn
+    if new is not None:
+        if new._retained is None:
+            new._retained = {}
+        new._retained[tensor._output_nr] = ref
+
+
 class AccumulateGrad(Node):
     """The sink for a leaf tensor: adds the incoming gradient into ``variable.grad``."""
 
@@ -102,9 +122,9 @@ class AccumulateGrad(Node):
         self.variable = variable
 
     def apply(self, grads: list, shared: bool = False) -> tuple:
-        from .accumulate import accumulate_into_grad
+        from .accumulate import accumulate_into_leaf
 
-        accumulate_into_grad(self.variable, grads[0], shared)
+        accumulate_into_leaf(self.variable, grads[0], shared)
         return ()
 
 
@@ -112,7 +132,10 @@ class SavedTensor:
     """A tensor saved for backward, with the version it had when saved.
 
     An op's own output is stored as data without its ``grad_fn`` (which would be the
-    node holding it: a reference cycle) and rebuilt on unpacking with that node.
+    node holding it: a reference cycle) and rebuilt on unpacking with that node. A saved
+    operand that had a history refuses to be used once ``detach_()`` cut it (torch's
+    error), and any saved tensor written in place since refuses with torch's version
+    error naming it.
     """
 
     __slots__ = ("tensor", "data", "cls", "version_counter", "version", "output_nr", "requires_grad")
@@ -129,29 +152,51 @@ class SavedTensor:
         else:
             self.tensor = tensor
             self.data = None
+            self.requires_grad = tensor._grad_fn is not None  # here: it had a history
 
     def unpack(self, node: Node):
-        if self.version_counter[0] != self.version:
-            t = self.tensor
-            shape = list(t.shape if t is not None else self.data.shape)
-            dtype = t.dtype if t is not None else from_numpy_dtype(self.data.dtype)
-            what = f"[autodiff.{dtype._tensor_type} {shape}]"
-            if t is None:
-                what += f", which is output {self.output_nr} of {node.name()},"
+        t = self.tensor
+        if t is not None and self.requires_grad and t._grad_fn is None:
             raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: {what} is at version {self.version_counter[0]}; "
-                f"expected version {self.version} instead. Hint: the backtrace further above "
-                "shows the operation that failed to compute its gradient. The variable in "
-                "question was changed in there or anywhere later. Good luck!"
-            )
-        if self.tensor is not None:
-            return self.tensor
+                "Trying to use a saved tensor that has been detached in-place, i.e. with .detach_()."
+                "This is not supported, please use out-of-place `.detach()` instead")
+        if self.version_counter[0] != self.version:
+            raise self._version_error(node)
+        if t is not None:
+            return t
         return self.cls._make(
             self.data, requires_grad=self.requires_grad,
             grad_fn=node if self.requires_grad else None,
             output_nr=self.output_nr, version_counter=self.version_counter,
         )
+
+    def _version_error(self, node: Node) -> RuntimeError:
+        t = self.tensor
+        shape = list(t.shape if t is not None else self.data.shape)
+        dtype = t.dtype if t is not None else from_numpy_dtype(self.data.dtype)
+        what = f"[autodiff.{dtype._tensor_type} {shape}]"
+        fn, nr = (node, self.output_nr) if t is None else (t.grad_fn, t._output_nr)
+        if fn is not None:
+            what += f", which is output {nr} of {short_name(fn)},"
+        hint = ("the backtrace further above shows the operation that failed to compute its gradient. "
+                "The variable in question was changed in there or anywhere later. Good luck!"
+                if is_anomaly_enabled() else
+                "enable anomaly detection to find the operation that failed to compute its gradient, "
+                "with autodiff.autograd.set_detect_anomaly(True, check_nan=False).")
+        return RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: {what} is at version {self.version_counter[0]}; expected version "
+            f"{self.version} instead. Hint: {hint}")
+
+
+def short_name(node: Node) -> str:
+    """A node's name as torch 2's error messages write it (``SplitBackward0`` -> ``Split``,
+    ``PowBackward1`` -> ``Pow1``)."""
+    name = node.name()
+    head, sep, tail = name.rpartition("Backward")
+    if not sep or not tail.isdigit() and tail:
+        return name
+    return head + ("" if tail == "0" else tail)
 
 
 def freed_error() -> RuntimeError:

@@ -13,7 +13,7 @@ class Backend:
     * ``device``: the ``autodiff.device`` of the tensors it holds; ``storage``: the type
       of ``Tensor._data`` on it (how ``backend_of`` finds it, one dict lookup);
     * ``computes``: False for ``meta``, whose tensors carry metadata only;
-    * allocation and conversion: ``empty``, ``zeros``, ``copy`` (cast included), ``from_numpy``,
+    * allocation and conversion: ``empty``, ``empty_strided``, ``zeros``, ``copy`` (cast included), ``from_numpy``,
       ``to_numpy``;
     * elementwise by scalar-op name (the expressions of ``kernels.scalar_ops``):
       ``elementwise(name, compute_dtype, out, *operands)`` and its contiguous fast entry
@@ -33,6 +33,11 @@ class Backend:
         raise NotImplementedError
 
     def zeros(self, shape: tuple, np_dtype) -> Any:
+        raise NotImplementedError
+
+    def empty_strided(self, shape: tuple, strides: tuple | None, np_dtype) -> Any:
+        """An uninitialised array with ``strides`` in elements (None: C-contiguous), as
+        ``torch.empty_strided``; the layouts of ``backends.layout`` are the ones asked for."""
         raise NotImplementedError
 
     def copy(self, src: Any, np_dtype=None) -> Any:

@@ -14,6 +14,7 @@ from kernels.cpu import elementwise as elementwise_kernels
 
 from ..device import cpu as _cpu
 from .base import Backend, register
+from .layout import storage_size
 
 
 class CPUBackend(Backend):
@@ -88,6 +89,14 @@ class CPUBackend(Backend):
         kernels = elementwise_kernels.flat_kernels(name, dt, mask)
         kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
         return out
+
+    @staticmethod
+    def empty_strided(shape: tuple, strides: tuple | None, np_dtype) -> np.ndarray:
+        if strides is None:
+            return np.empty(shape, np_dtype)
+        dt = np.dtype(np_dtype)
+        buffer = np.empty(storage_size(shape, strides), dt)
+        return np.ndarray(shape, dt, buffer, 0, tuple(s * dt.itemsize for s in strides))
 
     @staticmethod
     def from_numpy(array: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..device import device
 from .base import Backend, register
+from .layout import storage_size
 
 
 def contiguous_strides(shape: tuple, itemsize: int) -> tuple:
@@ -85,6 +86,14 @@ class MetaBackend(Backend):
         return MetaArray(shape, np_dtype)
 
     zeros = empty
+
+    @staticmethod
+    def empty_strided(shape: tuple, strides: tuple | None, np_dtype) -> MetaArray:
+        if strides is None:
+            return MetaArray(shape, np_dtype)
+        dt = np.dtype(np_dtype)
+        return MetaArray(shape, dt, tuple(s * dt.itemsize for s in strides),
+                         storage_size=storage_size(shape, strides))
 
     @staticmethod
     def copy(src: Any, np_dtype=None) -> MetaArray:

@@ -6,16 +6,19 @@ import numpy as np
 
 from .. import backends, dtypes
 from ..backends import backend_for, backend_of
+from ..backends.layout import preserved_strides
 from ..backends.meta import MetaArray
 from ..device import device as _device
 from .op import Op
 
 
 def _to_forward(data: np.ndarray, dtype: dtypes.dtype) -> np.ndarray:
+    """The cast copy, laid out as its source when that is dense (torch's preserve_format)."""
+    be = backend_of(data)
+    out = be.empty_strided(data.shape, preserved_strides(data), dtype.np)
     if dtype is dtypes.bool and data.dtype.kind != "b":
-        out = backend_of(data).empty(data.shape, np.bool_)
-        return backends.elementwise("ne", data.dtype.name, out, data, data.dtype.type(0))
-    return backends.copy(data, dtype.np)
+        return be.elementwise("ne", data.dtype.name, out, data, data.dtype.type(0))
+    return be.elementwise("copy", out.dtype.name, out, data)
 
 
 def _same_layout(data) -> MetaArray:

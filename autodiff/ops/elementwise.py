@@ -22,6 +22,7 @@ from kernels import scalar_ops
 from .. import dtypes
 from .. import profiler as _profiler  # noqa: F401  (its hook sits in Op.__call__)
 from ..backends import backend_for, backend_of, is_storage, storage_backend
+from ..backends.layout import elementwise_strides
 from ..tensor import Tensor
 from .checks import check_not_bool, check_representable, check_tensors
 from .op import Op
@@ -73,7 +74,7 @@ def _metadata(kernel: str, kind: str, cond_arg: bool = False):
         if out is not None:
             _check_inplace_target(out, shape, result)
             return out
-        return backend_for("meta").empty(shape, result.np)
+        return backend_for("meta").empty_strided(shape, elementwise_strides(shape, vals), result.np)
 
     return meta
 
@@ -89,8 +90,8 @@ def _forward(kernel: str, kind: str, cond_arg: bool = False):
         operands = [_cast(be, v, np_dt) for v in (vals[1:] if cond_arg else vals)]
         if cond_arg:
             operands.insert(0, vals[0] if is_storage(vals[0]) else np.bool_(vals[0]))
-        if out is None:
-            out = be.empty(shape, result.np)
+        if out is None:  # laid out as torch lays it out: following the operands' strides
+            out = be.empty_strided(shape, elementwise_strides(shape, vals), result.np)
         else:
             _check_inplace_target(out, shape, result)
             if not out.size:  # an empty target (maybe a read-only expanded view): nothing to write
@@ -172,6 +173,15 @@ mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
 div = elementwise("div", "self, other", (lambda grad, other: grad / other,
                                          lambda grad, self, other: -grad * self / (other * other)),
                   kind="float")
+
+
+def _reciprocal_forward(self, out=None):
+    return div.forward(1, self, out=out)
+
+
+# 1 / x on div's kernel; its rule reads the result only, so a later write to x is no error
+reciprocal = Op("reciprocal", ("self",), _reciprocal_forward, (lambda grad, result: -grad * result * result,),
+                meta=lambda self: div.meta(1, self))
 neg = elementwise("neg", "self", (lambda grad: -grad,), no_bool=RuntimeError)
 abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),), no_bool=NotImplementedError)  # noqa: A001
 square = elementwise("square", "self", (lambda grad, self: grad * self * 2,))

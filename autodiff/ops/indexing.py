@@ -501,10 +501,32 @@ def _advanced(view: Tensor, arrays: list, dims: list):
     return view, dims[0], len(dims), shape, Tensor._make(be.from_numpy(combined.reshape(-1)))
 
 
+def _take_shape(shape: tuple, first: int, count: int, ishape: tuple) -> tuple:
+    return shape[:first] + ishape + shape[first + count:]
+
+
+def _take_forward(self: np.ndarray, first: int, count: int, ishape: tuple, index: np.ndarray) -> np.ndarray:
+    """Pick the (already validated) flat ``index`` along the merged dims ``first .. first+count-1``."""
+    src = _akb(self, first, count)
+    be = backend_of(self)
+    out = be.empty(_take_shape(self.shape, first, count, ishape), self.dtype)
+    be.index.index_select(src, index, out.reshape(src.shape[0], index.size, src.shape[2]))
+    return out
+
+
+def _take_grad(grad, self_shape: tuple, first: int, count: int, ishape: tuple, index: np.ndarray):
+    return index_put(_zeros_like_shape(self_shape, grad), grad, first=first, count=count, ishape=ishape,
+                     index=index, accumulate=True)
+
+
+# advanced indexing: always a new tensor (never a view of a temporary), as torch's index op
+_take_op = Op("index", ("self",), _take_forward, (_take_grad,),
+              meta=lambda self, first, count, ishape, index: MetaArray(
+                  _take_shape(self.shape, first, count, ishape), self.dtype))
+
+
 def _take(view: Tensor, first: int, count: int, ishape: tuple, combined: Tensor) -> Tensor:
-    merged = view.reshape(view.shape[:first] + (-1,) + view.shape[first + count:]) if count != 1 else view
-    out = _index_select(merged, combined, dim=first)
-    return out.reshape(view.shape[:first] + ishape + view.shape[first + count:])
+    return _take_op(view, first=first, count=count, ishape=ishape, index=combined._data)
 
 
 def getitem(input: Tensor, key) -> Tensor:
@@ -538,8 +560,9 @@ def _index_put_self_grad(grad, first, count, ishape, index, accumulate=False):
 
 index_put = Op("index_put", ("self", "values"), _index_put_forward, (
     _index_put_self_grad,
-    lambda grad, first, count, ishape, index: _take(grad, first, count, ishape, Tensor._make(index)),
-))
+    lambda grad, first, count, ishape, index: _take_op(grad, first=first, count=count, ishape=ishape,
+                                                       index=index),
+), meta=_same_meta, node_name="IndexPutBackward0")
 
 
 def setitem(input: Tensor, key, value) -> None:

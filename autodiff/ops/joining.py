@@ -4,7 +4,7 @@ tril, triu and constant/reflect/replicate/circular padding.
 Each copy runs the copy (or where) kernel into slices of a fresh output; the backward of
 each is a view or another op of this file (``cat`` -> ``narrow``, ``flip`` -> ``flip``,
 ``roll`` -> ``roll`` back, ``tril`` -> ``tril``, padding -> slicing), so higher orders work.
-``repeat``/``tile`` are expand + reshape (the reshape copies), and non-constant padding
+``repeat``/``tile`` copy an expanded view (their backward sums the repeats), and non-constant padding
 is ``index_select`` with a constructed index per dimension.
 """
 
@@ -112,18 +112,47 @@ def vstack(tensors: Sequence[Tensor]) -> Tensor:
 
 # ---- repeat / tile ------------------------------------------------------------------------------
 
+def _repeat_layout(shape: tuple, sizes: tuple) -> tuple:
+    """(input shape padded to len(sizes), interleaved (1, n) shape, expanded (r, n) shape)."""
+    shape = (1,) * (len(sizes) - len(shape)) + tuple(shape)
+    return (shape, tuple(x for n in shape for x in (1, n)),
+            tuple(x for r, n in zip(sizes, shape) for x in (r, n)))
+
+
+def _repeat_meta(data, sizes: tuple) -> MetaArray:
+    shape = _repeat_layout(data.shape, sizes)[0]
+    return MetaArray(tuple(r * n for r, n in zip(sizes, shape)), data.dtype)
+
+
+def _repeat_forward(data: np.ndarray, sizes: tuple) -> np.ndarray:
+    _, interleaved, expanded = _repeat_layout(data.shape, sizes)
+    meta = _repeat_meta(data, sizes)
+    out = backend_of(data).empty(meta.shape, meta.dtype)
+    _copy_into(out.reshape(expanded), np.broadcast_to(data.reshape(interleaved), expanded))
+    return out
+
+
+def _repeat_grad(grad, self_shape: tuple, sizes: tuple):
+    _, _, expanded = _repeat_layout(self_shape, sizes)
+    return grad.reshape(expanded).sum(dim=tuple(range(0, len(expanded), 2))).reshape(self_shape)
+
+
+_repeat = Op("repeat", ("self",), _repeat_forward, (_repeat_grad,), meta=_repeat_meta)
+
+
 def repeat(input: Tensor, *sizes) -> Tensor:
-    """``input`` repeated ``sizes[i]`` times along dim i (leading sizes add dimensions)."""
+    """``input`` repeated ``sizes[i]`` times along dim i (leading sizes add dimensions): a new tensor."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
+    sizes = tuple(int(r) for r in sizes)
     if len(sizes) < input.dim():
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
                            "dimensions of tensor")
-    shape = (1,) * (len(sizes) - input.dim()) + input.shape
-    interleaved = tuple(x for n in shape for x in (1, n))
-    expanded = tuple(x for r, n in zip(sizes, shape) for x in (r, n))
-    out = input.reshape(interleaved).expand(expanded)
-    return out.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+    if any(r < 0 for r in sizes):
+        target = [r * n for r, n in zip(sizes, _repeat_layout(input.shape, sizes)[0])]
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{next(n for n in target if n < 0)}: {target}")
+    return _repeat(input, sizes=sizes)
 
 
 def tile(input: Tensor, dims) -> Tensor:

@@ -74,6 +74,62 @@ _bmm = Op("matmul", ("self", "other"), _bmm_forward, (
 ), node_name="MmBackward0", meta=_bmm_meta)
 
 
+# ---- products with a 1-D operand: one op each, whose result is a new tensor ---------------------
+# (the 1-D operand is taken as a 1 x K row or K x 1 column inside the forward, and its extra
+# dimension dropped there, so no view of a temporary reaches the user, as in torch)
+
+def _as_matrices(a, b) -> tuple:
+    return (a.reshape((1,) + a.shape) if a.ndim == 1 else a,
+            b.reshape(b.shape + (1,)) if b.ndim == 1 else b)
+
+
+def _dropped(shape: tuple, a_vector: bool, b_vector: bool) -> tuple:
+    """The product's shape without the row (1-D left operand) and column (1-D right operand) dims."""
+    return shape[:-2] + shape[-2:-1] * (not a_vector) + shape[-1:] * (not b_vector)
+
+
+def _vector_meta(a, b) -> MetaArray:
+    meta = _bmm_meta(MetaArray((1,) + a.shape, a.dtype) if a.ndim == 1 else a,
+                     MetaArray(b.shape + (1,), b.dtype) if b.ndim == 1 else b)
+    return MetaArray(_dropped(meta.shape, a.ndim == 1, b.ndim == 1), meta.dtype)
+
+
+def _vector_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = _bmm_forward(*_as_matrices(a, b))
+    return out.reshape(_dropped(out.shape, a.ndim == 1, b.ndim == 1))
+
+
+def _lifted(grad: Tensor, self: Tensor, other: Tensor) -> Tensor:
+    """The gradient with the dropped row/column dims put back: the product's gradient."""
+    if other.ndim == 1:
+        grad = grad.unsqueeze(-1)
+    return grad.unsqueeze(-2) if self.ndim == 1 else grad
+
+
+def _vector_grad_self(grad, self, other):
+    b = other.unsqueeze(-1) if other.ndim == 1 else other
+    g = _bmm(_lifted(grad, self, other), b.mT)
+    return g.squeeze(-2) if self.ndim == 1 else g
+
+
+def _vector_grad_other(grad, self, other):
+    a = self.unsqueeze(0) if self.ndim == 1 else self
+    g = _bmm(a.mT, _lifted(grad, self, other))
+    return g.squeeze(-1) if other.ndim == 1 else g
+
+
+def _vector_op(name: str, node_name: str) -> Op:
+    return Op(name, ("self", "other"), _vector_forward, (_vector_grad_self, _vector_grad_other),
+              node_name=node_name, meta=_vector_meta)
+
+
+# torch's grad_fn names for (1-D, 1-D), (2-D, 1-D), (1-D, 2-D) and batched products
+_dot = _vector_op("dot", "DotBackward0")
+_mv = _vector_op("mv", "MvBackward0")
+_vm = _vector_op("vm", "SqueezeBackward4")
+_batched_vector = _vector_op("batched_vector_matmul", "UnsafeViewBackward0")
+
+
 def _check_operand(t) -> None:
     if not isinstance(t, Tensor):
         raise TypeError(f"matmul(): argument must be a Tensor, not {type(t).__name__}")
@@ -88,14 +144,13 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         _check_operand(t)
     if input.ndim == 1 and other.ndim == 1:
         return dot(input, other)
-    a = input.unsqueeze(0) if input.ndim == 1 else input
-    b = other.unsqueeze(-1) if other.ndim == 1 else other
-    out = _bmm(a, b)
-    if input.ndim == 1:
-        out = out.squeeze(-2)
-    if other.ndim == 1:
-        out = out.squeeze(-1)
-    return out
+    if input.ndim == 2 and other.ndim == 1:
+        return _mv(input, other)
+    if input.ndim == 1 and other.ndim == 2:
+        return _vm(input, other)
+    if input.ndim == 1 or other.ndim == 1:
+        return _batched_vector(input, other)
+    return _bmm(input, other)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -135,7 +190,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
             "inconsistent tensor size, expected tensor [%d] and src [%d] to have the same number "
             "of elements, but got %d and %d elements respectively"
             % (input.shape[0], other.shape[0], input.shape[0], other.shape[0]))
-    return _bmm(input.unsqueeze(0), other.unsqueeze(-1)).reshape(())
+    return _dot(input, other)
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
@@ -199,14 +254,28 @@ def _sum_out(t: Tensor, subs: str, keep: str) -> tuple[Tensor, str]:
     return _sum(t, dim=tuple(drop)), "".join(c for c in subs if c in keep)
 
 
+def _aligned(t: Tensor, subs: str, order: str) -> Tensor:
+    """``t`` permuted to ``order``'s order of its subscripts, with size-1 dims for the others."""
+    present = [c for c in order if c in subs]
+    if present != list(subs):
+        t = t.permute(*[subs.index(c) for c in present])
+    return t.reshape(tuple(t.shape[present.index(c)] if c in subs else 1 for c in order))
+
+
 def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: str) -> tuple[Tensor, str]:
     """Contract two operands with one batched matmul; result subscripts: batch, left, right."""
     a, sa = _sum_out(a, sa, sb + keep)
     b, sb = _sum_out(b, sb, sa + keep)
     batch = [c for c in sa if c in sb and c in keep]
     contracted = [c for c in sa if c in sb and c not in keep]
+    if not contracted:  # nothing summed: an elementwise product of the aligned operands, as torch
+        order = "".join(dict.fromkeys(c for c in keep + sa + sb if c in sa or c in sb))
+        return _aligned(a, sa, order) * _aligned(b, sb, order), order
     left = [c for c in sa if c not in sb]
     right = [c for c in sb if c not in sa]
+    if left and right and keep.index(right[0]) < keep.index(left[0]):
+        # the output lists b's dims first: b @ a gives it in that order, contiguous (as torch)
+        return _contract(b, sb, a, sa, keep)
     size = {**dict(zip(sb, b.shape)), **dict(zip(sa, a.shape))}
     a3 = a.permute(*[sa.index(c) for c in batch + left + contracted]).reshape(
         tuple(size[c] for c in batch) + (math.prod(size[c] for c in left), math.prod(size[c] for c in contracted)))
@@ -236,10 +305,12 @@ def einsum(equation: str, *operands: Tensor) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     subs, out = _parse_einsum(equation, operands)
+    given = operands[0]
     operands = _broadcast_einsum_operands(subs, operands)
     result, rs = operands[0], subs[0]
     for i in range(1, len(operands)):
         # keep what the output or a later operand still needs
         result, rs = _contract(result, rs, operands[i], subs[i], out + "".join(subs[i + 1:]))
     result, rs = _sum_out(result, rs, out)
-    return result.permute(*[rs.index(c) for c in out]) if rs != out else result
+    # a single operand only permuted is a view of it (never the operand itself), as in torch
+    return result.permute(*[rs.index(c) for c in out]) if rs != out or result is given else result

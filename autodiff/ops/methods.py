@@ -22,6 +22,13 @@ def _reflected(fn):
     return lambda self, other: fn(other, self)
 
 
+def _rtruediv(self, other):
+    """``number / tensor`` as torch computes it: ``tensor.reciprocal() * number``."""
+    if isinstance(other, (bool, int, float)):
+        return ew.mul(ew.reciprocal(self), other)
+    return ew.div(other, self)
+
+
 def _with_alpha(fn):
     def method(self, other, *, alpha=1):
         return fn(self, other if alpha == 1 else other * alpha)
@@ -88,12 +95,13 @@ _METHODS = {
     # operators
     "__add__": ew.add, "__radd__": _reflected(ew.add), "__sub__": ew.sub, "__rsub__": _reflected(ew.sub),
     "__mul__": ew.mul, "__rmul__": _reflected(ew.mul), "__truediv__": ew.div,
-    "__rtruediv__": _reflected(ew.div), "__pow__": ew.pow, "__rpow__": _reflected(ew.pow),
+    "__rtruediv__": _rtruediv, "__pow__": ew.pow, "__rpow__": _reflected(ew.pow),
     "__neg__": ew.neg, "__pos__": lambda self: self, "__abs__": ew.abs,
     "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le, "__gt__": ew.gt, "__ge__": ew.ge,
     "__and__": ew.bitwise_and, "__or__": ew.bitwise_or, "__xor__": ew.bitwise_xor,
     "__rand__": _reflected(ew.bitwise_and), "__ror__": _reflected(ew.bitwise_or),
     "__rxor__": _reflected(ew.bitwise_xor), "__invert__": ew.bitwise_not,
+    "reciprocal": ew.reciprocal,
 }
 
 # in-place forms: method name -> op
@@ -104,6 +112,7 @@ _INPLACE = {
     "tanh_": ew.tanh, "sigmoid_": ew.sigmoid, "erf_": ew.erf, "relu_": ew.relu, "sign_": ew.sign,
     "floor_": ew.floor, "ceil_": ew.ceil, "round_": ew.round, "clamp_min_": ew.clamp_min,
     "clamp_max_": ew.clamp_max,
+    "reciprocal_": ew.reciprocal,
 }
 _AUGMENTED = {"__iadd__": ew.add, "__isub__": ew.sub, "__imul__": ew.mul, "__itruediv__": ew.div,
               "__ipow__": ew.pow, "__iand__": ew.bitwise_and, "__ior__": ew.bitwise_or,

@@ -37,7 +37,8 @@ metadata rule) and records the backward node.
 In-place writes through a view (``apply_`` on a tensor with a ``_base``) follow
 PyTorch's CopySlices scheme (``copy_slices.py``): the base's ``grad_fn`` becomes a node
 routing the region of the view through the in-place op's backward and the rest
-straight through; the view's ``grad_fn`` is then re-made from the base's.
+straight through; the view's ``grad_fn`` is then re-made from the base's, and every
+other view's is re-made when next read (the shared version counter moved).
 
 The engine's part of every rule is done here, once: gradients are summed back over
 broadcast dimensions and cast to the operand's dtype; saved tensors are
@@ -47,7 +48,6 @@ version-checked when unpacked and freed after backward.
 from __future__ import annotations
 
 import inspect
-import weakref
 from types import MethodType
 from typing import Callable, Sequence
 
@@ -59,13 +59,14 @@ from .. import profiler as _profiler
 from ..autograd.anomaly import is_anomaly_enabled, record_trace
 from ..autograd.engine import gradient_edge
 from ..autograd.grad_mode import is_grad_enabled
-from ..autograd.graph import Node, SavedTensor, freed_error
+from ..autograd.graph import Node, SavedTensor, freed_error, move_retained
 from ..backends import backend_of
 from ..backends.base import _BY_STORAGE
 from ..backends.meta import from_layout, layout_template
 from ..tensor import Tensor
 from . import rules
 from .checks import kernel_failure
+from .copy_slices import check_view_write, rebase_view_write, view_creation_meta
 
 
 def _camel(name: str) -> str:
@@ -213,7 +214,7 @@ class Op:
                         _device_mismatch(args)
                     storage = type(d)
                 raw.append(d)
-                if a._requires_grad or a.grad_fn is not None:
+                if a._requires_grad or a._grad_fn is not None or (a._base is not None and a._base.requires_grad):
                     tracked = True
             else:
                 raw.append(a)
@@ -231,20 +232,17 @@ class Op:
             data = self._run_meta(raw, params)
         if self._multi:
             return self._wrap_outputs(data, args, params, tracked)
-        if self.view:
-            src = args[0]
-            out = Tensor._make(data, version_counter=src._version_counter,
-                               base=src._base if src._base is not None else src)
-            out._view_chain = src._view_chain + ((self, params),)
-        else:
-            out = Tensor._make(data)
+        out = self._view_of(args[0], data, params) if self.view else Tensor._make(data)
         if tracked and self.differentiable and is_grad_enabled() and data.dtype in dtypes.DIFFERENTIABLE_NP:
             self._record((out,), args, params, [edge(a) for a in args])
-            if self.view:  # an in-place write through another view must update it
-                base = out._base
-                if base._views is None:
-                    base._views = weakref.WeakSet()
-                base._views.add(out)
+        return out
+
+    def _view_of(self, src: Tensor, data, params: dict, multi_output: bool = False) -> Tensor:
+        """A view result: ``src``'s root base, version counter and view chain, plus this op."""
+        out = Tensor._make(data, version_counter=src._version_counter,
+                           base=src._base if src._base is not None else src)
+        out._view_chain = src._view_chain + ((self, params),)
+        out._creation_meta = view_creation_meta(src, multi_output)
         return out
 
     def _run_meta(self, raw: list, params: dict):
@@ -255,16 +253,8 @@ class Op:
 
     def _wrap_outputs(self, data: tuple, args: tuple, params: dict, tracked: bool) -> tuple:
         """The tensors of a multi-output op; the differentiable ones share one backward node."""
-        outs = []
-        src = args[0]
-        for d in data:
-            if self.view:
-                t = Tensor._make(d, version_counter=src._version_counter,
-                                 base=src._base if src._base is not None else src)
-                t._view_chain = src._view_chain + ((self, params),)
-            else:
-                t = Tensor._make(d)
-            outs.append(t)
+        outs = [self._view_of(args[0], d, params, multi_output=True) if self.view else Tensor._make(d)
+                for d in data]
         if tracked and self.differentiable and is_grad_enabled():
             if any(not nd and dtypes.is_differentiable(t.dtype) for t, nd in zip(outs, self._nondiff)):
                 self._record(outs, args, params, [edge(a) for a in args])
@@ -284,9 +274,11 @@ class Op:
             isinstance(a, Tensor) and a.requires_grad for a in args)
         through_view = False
         if record:
+            check_view_write(target)
             _check_inplace_allowed(target)
             through_view = target._base is not None
             edges = [edge(a) for a in args]
+            old_fn, old_nr = target._grad_fn, target._output_nr  # current: edge() re-made a view's
             if self.saves.difference(("result",)):
                 # rules read operands as they were before the write: the target (also when it
                 # is passed again as another operand, as in y.mul_(y)) is saved as a copy
@@ -302,9 +294,8 @@ class Op:
         if record:
             target._requires_grad = False
             self._record((target,), args, params, edges)
+            move_retained(target, old_fn, old_nr)
             if through_view:
-                from .copy_slices import rebase_view_write
-
                 rebase_view_write(target)
         return target
 
@@ -322,10 +313,10 @@ class Op:
         if self._multi:
             for nr, (out, nondiff) in enumerate(zip(outs, self._nondiff)):
                 if not nondiff:
-                    out.grad_fn = node
+                    out._grad_fn = node
                     out._output_nr = nr
         else:
-            outs[0].grad_fn = node
+            outs[0]._grad_fn = node
         for name, nr in self._save_outputs:
             saved[name] = SavedTensor(outs[nr], is_output=True)
         node._saved = saved

@@ -14,6 +14,7 @@ from .. import backends
 from ..backends import backend_of
 from ..backends.meta import MetaArray, layout_template
 
+from .copy_slices import mark_multi_output
 from .op import Op
 
 
@@ -84,6 +85,16 @@ expand = Op("expand", ("self",), _expand_forward,
             (lambda grad, self_shape: grad.sum_to_size(self_shape),), view=True)
 
 
+def _reshape_copy_forward(data: np.ndarray, shape: tuple) -> np.ndarray:
+    return backends.copy(data).reshape(shape)
+
+
+# reshape where no view exists: a new tensor (its own storage and version counter), as torch's
+# clone + _unsafe_view
+_reshape_copy = Op("reshape_copy", ("self",), _reshape_copy_forward, _reshape_back,
+                   node_name="UnsafeViewBackward0", meta=lambda data, shape: MetaArray(shape, data.dtype))
+
+
 def reshape(input, shape: tuple):
     """A view when the strides allow one, else a copy (as torch.reshape)."""
     shape = _infer_shape(shape, input.numel())
@@ -92,7 +103,7 @@ def reshape(input, shape: tuple):
     try:
         data.shape = shape
     except AttributeError:
-        return view(input.contiguous(), shape=shape)
+        return _reshape_copy(input, shape=shape)
     return view(input, shape=shape)
 
 
@@ -493,7 +504,7 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
                                f"tensor's size at dimension {d}), but got split_sizes={sizes}")
     starts = np.cumsum([0] + sizes[:-1]).tolist()
-    return tuple(narrow(tensor, d, s, k) for s, k in zip(starts, sizes))
+    return mark_multi_output(narrow(tensor, d, s, k) for s, k in zip(starts, sizes))
 
 
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
@@ -507,4 +518,4 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
 def unbind(input, dim: int = 0) -> tuple:
     """Every slice along ``dim``, that dimension removed: views."""
     d = input._wrap_dim(dim)
-    return tuple(select(input, d, i) for i in range(input.shape[d]))
+    return mark_multi_output(select(input, d, i) for i in range(input.shape[d]))
