@@ -512,7 +512,9 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input.shape[input._wrap_dim(dim)]
-    return split(input, max(-(-n // chunks), 1), dim)
+    if not n:  # torch: ``chunks`` empty pieces
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-n // chunks), dim)
 
 
 def unbind(input, dim: int = 0) -> tuple:

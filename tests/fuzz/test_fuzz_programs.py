@@ -123,3 +123,28 @@ def test_masked_fill_into_a_view_keeps_gradients():
         return [_np(y), _np(x.grad), _np(v.grad)]
     ours, theirs = _both(program)
     assert ours == theirs
+
+
+def test_chunk_of_an_empty_dim_gives_chunks_pieces():
+    def program(lib):
+        return [[list(p.shape) for p in lib.empty(*shape).chunk(n, dim)]
+                for shape, n, dim in [((0,), 2, 0), ((2, 0), 3, 1), ((0,), 1, 0), ((3, 0, 2), 2, 1), ((5,), 2, 0)]]
+    ours, theirs = _both(program)
+    assert ours == theirs
+
+
+def test_grad_of_a_multi_output_view_after_a_write_to_its_base_reads():
+    """torch refuses the history of a split output after its base was written, but its
+    ``.grad`` still reads (None)."""
+    def program(lib):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+        a, b = (x * 1).split(1, 0)
+        a.detach().fill_(0.0)
+        try:
+            a.grad_fn
+            refused = False
+        except RuntimeError:
+            refused = True
+        return [refused, a.grad]
+    ours, theirs = _both(program)
+    assert ours == theirs
