@@ -95,10 +95,9 @@ def _run_tensor_hooks(node: Node, grads: list) -> None:
     if node._tensor_hooks:
         for nr, hooks in node._tensor_hooks.items():
             for hook in list(hooks.values()):
-                if grads[nr] is not None:
-                    result = hook(grads[nr])
-                    if result is not None:
-                        grads[nr] = _checked_hook_result(hook, grads[nr], result)
+                result = hook(grads[nr])  # None for an output no gradient reached, as torch
+                if result is not None and grads[nr] is not None:
+                    grads[nr] = _checked_hook_result(hook, grads[nr], result)
     if node._retained:
         for nr, ref in node._retained.items():
             tensor = ref()

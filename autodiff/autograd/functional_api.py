@@ -58,7 +58,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
                         else [grad_tensors])
     if retain_graph is None:
         retain_graph = create_graph
-    inputs = _as_list(inputs) or None
+    inputs = list({id(t): t for t in _as_list(inputs)}.values()) or None  # each input once, as torch
     for t in inputs or ():
         if not t.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")

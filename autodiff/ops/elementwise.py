@@ -311,8 +311,23 @@ _where = elementwise("where", "condition, self, other", (
     lambda grad, condition: where(condition, 0.0, grad),
 ))
 
-def _copy_forward(self, src, out):
-    """Write ``src`` (broadcast, cast to the target's dtype) into ``out``: copy_ and fill_."""
+def writable(a):
+    """``a``, or where it is a read-only view of writable memory (an expanded tensor, which
+    fill_ and index_put may write into, as torch), a writable view of the same elements."""
+    if type(a) is not np.ndarray or a.flags.writeable:
+        return a
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable:
+        return a
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
+
+
+def _copy_forward(self, src, out, overlap_ok: bool = False):
+    """Write ``src`` (broadcast, cast to the target's dtype) into ``out``: copy_, and fill_
+    (``overlap_ok``: every element gets the one value, so an expanded target is fine)."""
     target = dtypes.from_numpy_dtype(out.dtype)
     if is_storage(src):
         if broadcast_shapes(out.shape, src.shape) != out.shape:
@@ -323,7 +338,10 @@ def _copy_forward(self, src, out):
     else:
         check_representable(src, out.dtype)
         src = target.np.type(bool(src) if target is dtypes.bool else src)
-    _check_inplace_target(out, out.shape, target)
+    if overlap_ok:
+        out = writable(out)
+    else:
+        _check_inplace_target(out, out.shape, target)
     if not out.size:  # an empty target (maybe a read-only expanded view): nothing to write
         return out
     return backend_of(out).elementwise("copy", out.dtype.name, out, src)
@@ -338,6 +356,17 @@ def _copy_meta(self, src, out):
 
 copy_op = Op("copy_", ("self", "src"), _copy_forward, (_zeros, lambda grad: grad),
              node_name="CopyBackwards", meta=_copy_meta)
+
+
+def _fill_forward(self, value, out):
+    if is_storage(value) and value.ndim:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                           "dimensions.")
+    return _copy_forward(self, value, out, overlap_ok=True)
+
+
+fill_op = Op("fill_", ("self", "value"), _fill_forward, (_zeros, lambda grad: grad),
+             node_name="FillBackward0", meta=_copy_meta)
 
 # ---- comparison and logic (no gradient) --------------------------------------------------
 eq = elementwise("eq", "self, other", kind="bool")

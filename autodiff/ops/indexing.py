@@ -72,20 +72,6 @@ def _write_akb(region: np.ndarray, dim: int, count: int, kernel: str, *args) -> 
         backends.elementwise("copy", region.dtype.name, region, target.reshape(region.shape))
 
 
-def _writable(a):
-    """``a``, or where it is a read-only view of writable memory (an expanded tensor, which
-    index_put may write into, as torch), a writable view of the same elements."""
-    if type(a) is not np.ndarray or a.flags.writeable:
-        return a
-    root = a
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    if not root.flags.writeable:
-        return a
-    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
-
-
 def _indices(index) -> np.ndarray:
     data = index._data if isinstance(index, Tensor) else np.asarray(index)
     if data.ndim > 1:
@@ -541,7 +527,7 @@ def getitem(input: Tensor, key) -> Tensor:
 
 def _index_put_forward(self, values, first: int, count: int, ishape: tuple, index: np.ndarray,
                        accumulate: bool = False, out=None):
-    out = backends.copy(self) if out is None else _writable(out)
+    out = backends.copy(self) if out is None else ew.writable(out)
     shape = out.shape[:first] + ishape + out.shape[first + count:]
     values = np.asarray(values)
     if ew.broadcast_shapes(shape, values.shape) != shape:

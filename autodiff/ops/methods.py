@@ -142,7 +142,7 @@ def clamp_(self, min=None, max=None):
 
 
 def fill_(self, value):
-    return ew.copy_op.apply_(self, value)
+    return ew.fill_op.apply_(self, value)
 
 
 def zero_(self):

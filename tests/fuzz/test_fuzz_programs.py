@@ -148,3 +148,36 @@ def test_grad_of_a_multi_output_view_after_a_write_to_its_base_reads():
         return [refused, a.grad]
     ours, theirs = _both(program)
     assert ours == theirs
+
+
+def test_fill_and_zero_write_into_expanded_tensors():
+    """fill_ and zero_ (not other in-place ops) may write into an expanded tensor, as torch;
+    fill_ takes a 0-d tensor value (its gradient is the sum) and refuses a 1-d one."""
+    def program(lib):
+        out = []
+        for write in (lambda e: e.fill_(2.0), lambda e: e.zero_(), lambda e: e.relu_(),
+                      lambda e: e.fill_(lib.ones(2, dtype=lib.float64))):
+            x = lib.tensor([1.0, -2.0], dtype=lib.float64)
+            try:
+                write(x.expand(3, 2))
+                out.append(x.tolist())
+            except RuntimeError as e:
+                out.append(str(e)[:40])
+        x = lib.tensor([1.0, -2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        v = lib.tensor(1.5, dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        y[1:].fill_(v * 3)
+        (y * lib.tensor([1.0, 2.0, 4.0], dtype=lib.float64)).sum().backward()
+        return out + [_np(y), _np(x.grad), _np(v.grad)]
+    ours, theirs = _both(program)
+    assert ours == theirs
+
+
+def test_backward_with_repeated_inputs_accumulates_once():
+    def program(lib):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        (y * 3).sum().backward(inputs=[x, y, x, y])
+        return [_np(x.grad), _np(y.grad)]
+    ours, theirs = _both(program)
+    assert ours == theirs

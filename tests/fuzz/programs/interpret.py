@@ -55,7 +55,7 @@ class Env:
 
         def hook(g):
             seen.append(_numpy(g))
-            return g * 2 if double else None
+            return g * 2 if double and g is not None else None
         return hook
 
 

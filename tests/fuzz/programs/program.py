@@ -194,7 +194,7 @@ def step_code(step: Step) -> str:
     if kind == "setitem":
         return f"{show(a[0])}[{_index(a[1])}] = {show(a[2])}"
     if kind == "hook":
-        ret = " or g * 2" if a[2] else ""
+        ret = " or (None if g is None else g * 2)" if a[2] else ""
         return f"{show(a[0])}.register_hook(lambda g: seen.setdefault({a[1]}, []).append(g){ret})"
     if kind == "loss":
         return outs + " + ".join(f"({show(r)} * {show(w)}).sum()" for r, w in a)
