@@ -19,6 +19,7 @@ import pytest
 from .budget import SCALE
 from .programs.check import check
 from .programs.generate import generate, sizes
+from .programs.shrink import shrink
 
 BATCHES = 8
 PER_BATCH = 20
@@ -181,3 +182,27 @@ def test_backward_with_repeated_inputs_accumulates_once():
         return [_np(x.grad), _np(y.grad)]
     ours, theirs = _both(program)
     assert ours == theirs
+
+
+def test_generated_programs_replay_in_torch_and_shrink():
+    """The harness itself: a generated program replays in torch as the generator ran it (a
+    refused step only at its end); removing a step removes what reads its values; the
+    shrinker keeps a failure and its printed program runs in torch."""
+    from .programs.interpret import run
+
+    for seed in range(5):
+        program = generate(seed, 12)
+        trace = run(torch, program)
+        assert all(r[0] == "ok" for r in trace[:-1]) and len(trace) == len(program.steps) + 1
+        for i, step in enumerate(program.steps):
+            rest = program.without({i})
+            assert step not in rest.steps
+            assert all(s.refs() <= {lf.id for lf in rest.leaves} | {o for t in rest.steps for o in t.outs}
+                       for s in rest.steps)
+    # a synthetic failure, "some step divides", shrinks to one division and what it reads
+    program = next(p for p in map(lambda s: generate(s, 15), range(50))
+                   if sum(s.name == "/" for s in p.steps) >= 1 and len(p.steps) > 8)
+    small = shrink(program, lambda p: any(s.name == "/" for s in p.steps))
+    assert sum(s.name == "/" for s in small.steps) == 1 and len(small.steps) <= 4
+    namespace: dict = {}
+    exec(small.code(), namespace)  # noqa: S102 - the printed program is Python that runs

@@ -11,10 +11,11 @@ that comparisons stay meaningful. Everything is decided by ``numpy.random`` from
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
-from .interpret import Env, execute, run_values
+from .interpret import Env, observed_step, run_values
 from .program import Const, Leaf, Program, Ref, Step
 
 LEAF_SHAPES = [(4,), (3, 4), (4, 4), (2, 3, 4)]
@@ -380,17 +381,12 @@ def _gradient(d: Draw, loss: int, final: bool) -> Step:
 MAKERS = [(view_step, 0.33), (copy_step, 0.1), (compute_step, 0.22), (write_step, 0.25), (autograd_step, 0.1)]
 
 
-def _within(env: Env, ids, grads: bool) -> bool:
-    for i in ids:
-        t = env.values.get(i)
-        if t is not None and t.numel() and not float(t.detach().abs().max()) <= LIMIT:
-            return False
-        try:
-            g = t.grad if grads and t is not None and t.is_leaf else None
-        except RuntimeError:  # an output of a multi-output view whose base was written
-            g = None
-        if g is not None and g.numel() and not float(g.abs().max()) <= GRAD_LIMIT:
-            return False
+def _within(seen: dict) -> bool:
+    """Whether the values and gradients just looked at stay within the limits."""
+    for (what, _), a in seen.items():
+        if what in ("value", "grad") and isinstance(a, np.ndarray) and a.size:
+            if not np.abs(a).max() <= (LIMIT if what == "value" else GRAD_LIMIT):
+                return False
     return True
 
 
@@ -415,7 +411,7 @@ def _try(d: Draw, step: Step, keep_refused: float) -> bool:
             out = _call(d.env, trial)
             outs = tuple(range(d.next_id, d.next_id + len(out)))
             trial = Step(step.kind, step.name, step.args, step.kwargs, outs, step.no_grad)
-        execute(d.env, trial)
+        seen = observed_step(d.env, trial, last=False)
     except Exception:  # noqa: BLE001 - torch refuses the step
         if d.chance(keep_refused):
             d.steps.append(trial)
@@ -423,8 +419,7 @@ def _try(d: Draw, step: Step, keep_refused: float) -> bool:
         if trial.writes or multi:
             d.env = run_values(d.program())
         return False
-    grads = trial.kind in ("backward", "grad")
-    if not _within(d.env, list(d.env.values) if trial.writes else outs, grads):
+    if not _within(seen):
         d.env = run_values(d.program())
         return False
     d.steps.append(trial)
@@ -440,6 +435,12 @@ def _call(env: Env, step: Step):
 
 def generate(seed: int, size: int) -> Program:
     """A program of about ``size`` steps (more when its closing gradient steps are added)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _generate(seed, size)
+
+
+def _generate(seed: int, size: int) -> Program:
     d = Draw(seed)
     weights = np.array([w for _, w in MAKERS])
     try:

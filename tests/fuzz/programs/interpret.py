@@ -139,36 +139,38 @@ def observe(env: Env, ids, grads: bool) -> dict:
     return seen
 
 
-def run(lib, program: Program, upto: int | None = None) -> list:
-    """The trace of ``program`` (its first ``upto`` steps) under ``lib``."""
+def observed_step(env: Env, step: Step, last: bool) -> dict:
+    """Run ``step`` and look at what it may have changed. Looking is part of running: torch
+    re-makes a view's history lazily, when it is looked at, and what it then allows can
+    depend on when that was, so the generator looks exactly as the comparison does."""
+    execute(env, step)
+    ids = list(env.values) if step.writes or last else step.outs
+    return observe(env, ids, grads=last or step.kind in ("backward", "grad"))
+
+
+def _run(lib, program: Program) -> tuple[Env, list]:
     env = Env(lib)
     for lf in program.leaves:
         env.values[lf.id] = lib.tensor(lf.data.copy(), dtype=lib.float64, requires_grad=lf.requires_grad)
     trace = [("ok", observe(env, env.values, False))]
-    steps = program.steps if upto is None else program.steps[:upto]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for k, step in enumerate(steps):
+        for k, step in enumerate(program.steps):
             try:
-                execute(env, step)
-                last = k == len(steps) - 1
-                ids = list(env.values) if step.writes or last else step.outs
-                trace.append(("ok", observe(env, ids, grads=last or step.kind in ("backward", "grad"))))
+                trace.append(("ok", observed_step(env, step, k == len(program.steps) - 1)))
             except Exception as e:  # noqa: BLE001 - the exception's class is what is compared
                 trace.append(("raise", kind_of(e), f"{type(e).__name__}: {str(e)[:300]}"))
                 break
-    return trace
+    return env, trace
 
 
-def run_values(program: Program):
+def run(lib, program: Program) -> list:
+    """The trace of ``program`` under ``lib``."""
+    return _run(lib, program)[1]
+
+
+def run_values(program: Program) -> Env:
     """``run`` under torch, keeping the live environment: what the generator draws from."""
     import torch
 
-    env = Env(torch)
-    for lf in program.leaves:
-        env.values[lf.id] = torch.tensor(lf.data.copy(), dtype=torch.float64, requires_grad=lf.requires_grad)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for step in program.steps:
-            execute(env, step)
-    return env
+    return _run(torch, program)[0]
