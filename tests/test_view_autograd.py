@@ -80,6 +80,31 @@ def sibling_view_write_regenerates_view(m):
 
 
 @case
+def no_grad_write_into_the_view_itself(m):
+    x = _leaf(m, [1.0, 2.0, 3.0])
+    y = x * 3
+    v = y[1:]
+    with m.no_grad():
+        v.mul_(2)
+    (v * v).sum().backward()
+    return [v, y, x.grad]
+
+
+@case
+def writes_to_base_and_views_in_turn(m):
+    x = _leaf(m, [[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    w = _leaf(m, [2.0, -1.0])
+    y = x.exp()
+    row, col, flat = y[1], y.t()[2], y.view(-1)
+    col.mul_(w)
+    y.add_(x)
+    row[1:].div_(w)
+    out = (row * flat[:3]).sum() + (col * col).sum() + flat.sum()
+    out.backward()
+    return [y, row, col, flat, x.grad, w.grad]
+
+
+@case
 def view_of_plain_tensor_sees_a_later_write_that_needs_grad(m):
     w = _leaf(m, [1.0, 2.0, 3.0])
     b = m.zeros(3, dtype=m.float64)
@@ -180,6 +205,23 @@ def writing_scalar_pow_result_before_backward(m):
     y = 2 ** x
     y.add_(1)
     y.sum().backward()
+
+
+@case
+def target_passed_again_as_an_operand_is_saved_before_the_write(m):
+    x = _leaf(m, [1.0, 2.0, 3.0])
+    y = x * 2
+    y.mul_(y)
+    y.sum().backward()
+
+
+@case
+def target_passed_again_to_an_op_that_saves_nothing(m):
+    x = _leaf(m, [1.0, 2.0, 3.0])
+    y = x * 2
+    y[1:].add_(y[1:])
+    y.sum().backward()
+    return [y, x.grad]
 
 
 @case
@@ -396,6 +438,19 @@ def test_program_matches_torch(name):
 
 def test_double_backward_through_inplace_on_view_matches_torch(inplace_name):
     _compare(double_backward_through_inplace_on_view, inplace_name)
+
+
+def test_regenerated_views_have_second_derivatives():
+    x = ad.tensor([0.5, -1.0, 2.0], dtype=ad.float64, requires_grad=True)
+
+    def f(a):
+        y = a * a
+        v = y.unsqueeze(0)[:, 1:]
+        y.mul_(a)
+        return v * v
+
+    assert ad.autograd.gradcheck(f, (x,))
+    assert ad.autograd.gradgradcheck(f, (x,))
 
 
 def test_every_error_case_raises_in_torch():

@@ -280,10 +280,11 @@ class Op:
             edges = [edge(a) for a in args]
             old_fn, old_nr = target._grad_fn, target._output_nr  # current: edge() re-made a view's
             if self.saves.difference(("result",)):
-                # rules read operands as they were before the write: the target (also when it
-                # is passed again as another operand, as in y.mul_(y)) is saved as a copy
-                old = target.clone()
-                args = tuple(old if a is target else a for a in args)
+                # rules read the target as it was before the write: it is saved as a copy; the
+                # target passed again as another operand (y.mul_(y)) is saved as itself, so
+                # backward refuses it (it was written after being saved), as torch does
+                args = (target.clone(),) + args[1:]
+            node = self._node(args, params, edges)
         raw = [_no_partial_overlap(a._data, target._data) if isinstance(a, Tensor) else a
                for a in args]
         try:
@@ -293,7 +294,7 @@ class Op:
         target._version_counter[0] += 1
         if record:
             target._requires_grad = False
-            self._record((target,), args, params, edges)
+            self._attach(node, (target,))
             move_retained(target, old_fn, old_nr)
             if through_view:
                 rebase_view_write(target)
@@ -301,6 +302,10 @@ class Op:
 
     def _record(self, outs: Sequence[Tensor], args: tuple, params: dict, edges: list) -> None:
         """Make the backward node; it becomes the ``grad_fn`` of every differentiable output."""
+        self._attach(self._node(args, params, edges), outs)
+
+    def _node(self, args: tuple, params: dict, edges: list) -> OpNode:
+        """The backward node, with the operands its rules read saved at their current version."""
         node = self.node_cls()
         node.next_functions = tuple(edges)
         node._params = params
@@ -310,6 +315,11 @@ class Op:
         for name, index in self._save_inputs:
             a = args[index]
             saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
+        node._saved = saved
+        return node
+
+    def _attach(self, node: OpNode, outs: Sequence[Tensor]) -> None:
+        """Make ``node`` the history of the differentiable outputs and save those its rules read."""
         if self._multi:
             for nr, (out, nondiff) in enumerate(zip(outs, self._nondiff)):
                 if not nondiff:
@@ -318,8 +328,7 @@ class Op:
         else:
             outs[0]._grad_fn = node
         for name, nr in self._save_outputs:
-            saved[name] = SavedTensor(outs[nr], is_output=True)
-        node._saved = saved
+            node._saved[name] = SavedTensor(outs[nr], is_output=True)
         if is_anomaly_enabled():
             record_trace(node)
 
