@@ -46,6 +46,47 @@ class Backend:
     def elementwise(self, name: str, compute: str, out: Any, *operands) -> Any:
         raise NotImplementedError
 
+    # ---- views: every view op makes its result by these (strides and offsets in elements) ----
+    def view(self, data: Any, shape: tuple) -> Any:
+        """``data`` with ``shape`` sharing its memory, or None when its strides allow no such view."""
+        raise NotImplementedError
+
+    def strided(self, data: Any, shape: tuple, strides: tuple, writeable: bool = True) -> Any:
+        """A window of ``data``'s memory starting at its first element (strides may be 0 or overlap);
+        read-only unless ``writeable`` and ``data`` is."""
+        raise NotImplementedError
+
+    def as_strided(self, data: Any, shape: tuple, strides: tuple, storage_offset: int) -> Any:
+        """A window of the whole storage under ``data``, ``storage_offset`` elements from its start."""
+        raise NotImplementedError
+
+    def storage_offset(self, data: Any) -> int:
+        """Elements between the start of ``data``'s storage and its first element."""
+        raise NotImplementedError
+
+    def storage_size(self, data: Any) -> int:
+        """Elements in the storage under ``data``."""
+        raise NotImplementedError
+
+    # ---- index validation: values read on the device, two numbers come back --------------------
+    def index_range(self, index: Any) -> tuple:
+        """(min, max) of a non-empty integer array, as Python ints."""
+        raise NotImplementedError
+
+    def wrap_negative(self, index: Any, size: int) -> Any:
+        """``index`` with ``size`` added to its negative values (a new int64 array)."""
+        raise NotImplementedError
+
+    def memory_overlap(self, a: Any, b: Any) -> str:
+        """How two arrays share memory: ``"full"`` (the same elements, in the same layout),
+        ``"partial"``, ``"none"``, or ``"too_hard"`` (either is not dense), as torch's
+        ``get_overlap_status``."""
+        return "too_hard"
+
+    def internal_overlap(self, a: Any) -> bool:
+        """Whether several elements of ``a`` are one memory location (stride 0, as ``expand``)."""
+        return any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"
 

@@ -14,7 +14,7 @@ from kernels.cpu import elementwise as elementwise_kernels
 
 from ..device import cpu as _cpu
 from .base import Backend, register
-from .layout import storage_size
+from .layout import element_strides, is_non_overlapping_and_dense, storage_size
 
 
 class CPUBackend(Backend):
@@ -99,12 +99,82 @@ class CPUBackend(Backend):
         return np.ndarray(shape, dt, buffer, 0, tuple(s * dt.itemsize for s in strides))
 
     @staticmethod
+    def view(data: np.ndarray, shape: tuple) -> np.ndarray | None:
+        v = data.view()
+        try:
+            v.shape = shape
+        except AttributeError:
+            return None
+        return v
+
+    @staticmethod
+    def strided(data: np.ndarray, shape: tuple, strides: tuple, writeable: bool = True) -> np.ndarray:
+        it = data.itemsize
+        byte_strides = tuple(s * it for s in strides)
+        if data.flags.c_contiguous and data.size:  # its buffer directly: ~10x cheaper than as_strided
+            out = np.ndarray(shape, data.dtype, data, 0, byte_strides)
+            if not (writeable and data.flags.writeable):
+                out.flags.writeable = False
+            return out
+        return np.lib.stride_tricks.as_strided(data, shape, byte_strides,
+                                               writeable=writeable and data.flags.writeable)
+
+    @staticmethod
+    def as_strided(data: np.ndarray, shape: tuple, strides: tuple, storage_offset: int) -> np.ndarray:
+        root = _storage_root(data)
+        it = data.itemsize
+        return np.ndarray(shape, data.dtype, buffer=root, offset=storage_offset * it,
+                          strides=tuple(s * it for s in strides))
+
+    @staticmethod
+    def storage_offset(data: np.ndarray) -> int:
+        root = _storage_root(data)
+        return (data.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // data.itemsize
+
+    @staticmethod
+    def storage_size(data: np.ndarray) -> int:
+        return _storage_root(data).size
+
+    @staticmethod
+    def index_range(index: np.ndarray) -> tuple:
+        return int(index.min()), int(index.max())
+
+    @staticmethod
+    def wrap_negative(index: np.ndarray, size: int) -> np.ndarray:
+        return np.where(index < 0, index + size, index)
+
+    @staticmethod
+    def memory_overlap(a: np.ndarray, b: np.ndarray) -> str:
+        if a is b:
+            return "full"
+        if not a.size or not b.size or not np.may_share_memory(a, b):
+            return "none"
+        if not (is_non_overlapping_and_dense(a.shape, element_strides(a))
+                and is_non_overlapping_and_dense(b.shape, element_strides(b))):
+            return "too_hard"
+        a0, b0 = a.__array_interface__["data"][0], b.__array_interface__["data"][0]
+        a1, b1 = a0 + a.nbytes, b0 + b.nbytes
+        if a0 == b0 and a1 == b1:
+            return "full" if a.strides == b.strides or a.size == 1 else "partial"
+        return "partial" if a0 < b1 and b0 < a1 else "none"
+
+    @staticmethod
+    def internal_overlap(a: np.ndarray) -> bool:
+        return a.size > 1 and (not a.flags.writeable or any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)))
+
+    @staticmethod
     def from_numpy(array: np.ndarray) -> np.ndarray:
         return array
 
     @staticmethod
     def to_numpy(data: np.ndarray) -> np.ndarray:
         return data
+
+
+def _storage_root(data: np.ndarray) -> np.ndarray:
+    while isinstance(data.base, np.ndarray):
+        data = data.base
+    return data
 
 
 backend = register(CPUBackend())

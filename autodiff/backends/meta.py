@@ -110,6 +110,35 @@ class MetaBackend(Backend):
     def elementwise(self, name: str, compute: str, out: Any, *operands) -> Any:
         return out
 
+    @staticmethod
+    def view(data: MetaArray, shape: tuple) -> MetaArray | None:
+        template = layout_template(data)
+        v = template.view()
+        try:
+            v.shape = shape
+        except AttributeError:
+            return None
+        return from_layout(v, template, data)
+
+    @staticmethod
+    def strided(data: MetaArray, shape: tuple, strides: tuple, writeable: bool = True) -> MetaArray:
+        return MetaArray(shape, data.dtype, tuple(s * data.itemsize for s in strides), data.offset,
+                         writeable and data._writeable, data.storage_size)
+
+    @staticmethod
+    def as_strided(data: MetaArray, shape: tuple, strides: tuple, storage_offset: int) -> MetaArray:
+        it = data.itemsize
+        return MetaArray(shape, data.dtype, tuple(s * it for s in strides), storage_offset * it,
+                         storage_size=data.storage_size)
+
+    @staticmethod
+    def storage_offset(data: MetaArray) -> int:
+        return data.offset // data.itemsize
+
+    @staticmethod
+    def storage_size(data: MetaArray) -> int:
+        return data.storage_size
+
 
 backend = register(MetaBackend())
 

@@ -367,6 +367,7 @@ def _fill_forward(self, value, out):
 
 fill_op = Op("fill_", ("self", "value"), _fill_forward, (_zeros, lambda grad: grad),
              node_name="FillBackward0", meta=_copy_meta)
+fill_op.internal_overlap_ok = True
 
 # ---- comparison and logic (no gradient) --------------------------------------------------
 eq = elementwise("eq", "self, other", kind="bool")

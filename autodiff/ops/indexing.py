@@ -41,12 +41,13 @@ def check_index(index: np.ndarray, size: int, dim: int, wrap: bool = False,
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     index = index.astype(np.int64, copy=False)
     if index.size:
-        lo, hi = int(index.min()), int(index.max())
+        be = backend_of(index)
+        lo, hi = be.index_range(index)  # the values stay on the device: two numbers come back
         if hi >= size or lo < (-size if wrap else 0):
             bad = hi if hi >= size else lo
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
         if lo < 0:
-            index = np.where(index < 0, index + size, index)
+            index = be.wrap_negative(index, size)
     return index
 
 
@@ -111,14 +112,11 @@ def _index_write_forward(kernel, name: str):
     ``source``'s slices into a copy of ``self`` (or into ``out``, in place)."""
 
     def forward(self, index, source, dim: int, out=None):
-        in_place = out is not None
         out = backends.copy(self) if out is None else out
         view = out if out.ndim else out.reshape(1)
         raw = _indices(index)
         src = _slices_source(view, source, raw, dim, name)  # torch checks the shapes first
         idx = check_index(raw, view.shape[dim], dim)
-        if in_place:  # not into an expanded tensor (torch's overlap error)
-            ew._check_inplace_target(out, out.shape, dtypes.from_numpy_dtype(out.dtype))
         _write_akb(view, dim, 1, kernel, idx, src)
         return out
 
@@ -582,3 +580,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     be.index.scatter(out.reshape(n, num_classes, 1), labels.astype(np.int64).reshape(n, 1, 1),
                np.broadcast_to(np.int64(1), (n, 1, 1)))
     return Tensor._make(out)
+
+
+# an index write reading memory it writes refuses, as torch (``k[perm] = k``)
+for _op in (index_put, _index_add, _index_copy, _scatter, _scatter_add):
+    _op.no_overlap = True
+index_put.internal_overlap_ok = True  # torch writes into an expanded tensor (deprecated)

@@ -35,7 +35,8 @@ def _as_batch3(data: np.ndarray, batch: tuple) -> np.ndarray:
     count = math.prod(batch)
     if data.ndim == 2 or all(n == 1 for n in data.shape[:-2]):  # one matrix for every batch
         m = data.reshape(rows, cols) if data.ndim != 2 else data
-        return np.lib.stride_tricks.as_strided(m, (count, rows, cols), (0,) + m.strides)
+        # (kept writeable as before: a read-only array is another Numba type, another compilation)
+        return backend_of(m).strided(m, (count, rows, cols), (0,) + tuple(st // m.itemsize for st in m.strides))
     if data.shape[:-2] == batch:
         v = data.view()
         try:

@@ -124,6 +124,13 @@ _SAVED, _SHAPE, _PARAM, _ALL = range(4)
 class Op:
     """A differentiable operation: metadata rule, implementation, and one backward rule per operand."""
 
+    # the in-place form refuses an operand sharing any memory with the target (index writes,
+    # as torch); otherwise only a partial overlap is refused (``y.add_(y)`` is fine)
+    no_overlap = False
+    # the in-place form may write into a target whose elements overlap (an expand result), as
+    # torch's fill_ (every element gets the one value) and index_put
+    internal_overlap_ok = False
+
     def __init__(self, name: str, inputs: Sequence[str], forward: Callable,
                  vjp: Sequence[Callable | None] = (), view: bool = False,
                  node_name: str | None = None, meta: Callable | None = None,
@@ -266,10 +273,12 @@ class Op:
             return _profiler.op_call(self, Op.apply_, (target,) + others, params)
         args, params = self._bind((target,) + others, params)
         _check_same_device(args)
-        if not backend_of(target._data).computes:
+        be = backend_of(target._data)
+        if not be.computes:
             self._run_meta([a._data if isinstance(a, Tensor) else a for a in args], params)
             target._version_counter[0] += 1
             return target
+        _check_write_overlap(be, target, args[1:], self.no_overlap, self.internal_overlap_ok)
         record = self.differentiable and is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
         through_view = False
@@ -376,8 +385,30 @@ def _check_inplace_allowed(target: Tensor) -> None:
         )
 
 
+_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer "
+            "to a single memory location. Please clone() the tensor before performing the operation.")
+_INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+                     "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _check_write_overlap(be, target: Tensor, operands, no_overlap: bool, internal_ok: bool = False) -> None:
+    """torch's RuntimeErrors for an in-place write into a tensor whose elements overlap (an
+    ``expand`` result) or whose storage an operand partly shares (``y[1:].copy_(y[:-1])``).
+    Sharing a storage is sharing a version counter (views of one base), as in torch, where
+    two tensors made from overlapping NumPy arrays are not aliases either."""
+    out = target._data
+    if not internal_ok and be.internal_overlap(out):
+        raise RuntimeError(_INTERNAL_OVERLAP)
+    for a in operands:
+        if isinstance(a, Tensor) and a._version_counter is target._version_counter:
+            status = be.memory_overlap(a._data, out)
+            if status == "partial" or (status == "full" and no_overlap):
+                raise RuntimeError(_OVERLAP)
+
+
 def _no_partial_overlap(a: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """An operand that shares memory with the in-place target other than element-for-element is copied first."""
+    """An operand sharing memory with the in-place target other than element-for-element (only
+    layouts too irregular for the overlap check get here) is copied first."""
     if a is target or not np.may_share_memory(a, target):
         return a
     same = (a.__array_interface__["data"][0] == target.__array_interface__["data"][0]

@@ -7,30 +7,29 @@ over the expanded dimensions.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
 from .. import backends
 from ..backends import backend_of
-from ..backends.meta import MetaArray, layout_template
+from ..backends.meta import MetaArray, from_layout, layout_template
 
-from .copy_slices import mark_multi_output
+from .copy_slices import view_creation_meta
 from .op import Op
 
 
 def _view_forward(data: np.ndarray, shape: tuple) -> np.ndarray:
     """A view of ``data`` with ``shape`` or a RuntimeError naming why there is none."""
     shape = _infer_shape(shape, data.size)
-    v = data.view()
-    try:
-        v.shape = shape
-    except AttributeError:
+    v = backend_of(data).view(data, shape)
+    if v is None:
         raise RuntimeError(
             f"view size is not compatible with input tensor's size and stride (at least one dimension "
             f"spans across two contiguous subspaces): input shape {list(data.shape)}, strides "
             f"{[s // data.itemsize for s in data.strides]}, requested shape {list(shape)}. "
             "Use .reshape(...) instead."
-        ) from None
+        )
     return v
 
 
@@ -69,13 +68,10 @@ def _expand_forward(data: np.ndarray, shape: tuple) -> np.ndarray:
                 f"at non-singleton dimension {lead + i}.  Target sizes: {list(shape)}.  "
                 f"Tensor sizes: {list(data.shape)}"
             )
-    if data.flags.c_contiguous:  # build the stride-0 view directly: ~10x cheaper than broadcast_to
-        strides = (0,) * lead + tuple(0 if n == 1 and full[lead + i] != 1 else st
-                                      for i, (n, st) in enumerate(zip(data.shape, data.strides)))
-        out = np.ndarray(full, data.dtype, data, 0, strides)
-        out.flags.writeable = False
-        return out
-    return np.broadcast_to(data, full)
+    it = data.itemsize
+    strides = (0,) * lead + tuple(0 if n == 1 and full[lead + i] != 1 else st // it
+                                  for i, (n, st) in enumerate(zip(data.shape, data.strides)))
+    return backend_of(data).strided(data, full, strides, writeable=False)
 
 
 _reshape_back = (lambda grad, self_shape: grad.reshape(self_shape),)
@@ -99,10 +95,7 @@ def reshape(input, shape: tuple):
     """A view when the strides allow one, else a copy (as torch.reshape)."""
     shape = _infer_shape(shape, input.numel())
     data = input._data
-    data = data.view() if isinstance(data, np.ndarray) else layout_template(data)
-    try:
-        data.shape = shape
-    except AttributeError:
+    if backend_of(data).view(data, shape) is None:
         return _reshape_copy(input, shape=shape)
     return view(input, shape=shape)
 
@@ -186,9 +179,7 @@ def _embed_forward(src: np.ndarray, numel: int, size: tuple, stride: tuple,
 
 def _strided_view_forward(data: np.ndarray, size: tuple, stride: tuple, storage_offset: int) -> np.ndarray:
     flat = (data if data.flags.c_contiguous else backends.copy(data)).reshape(-1)
-    it = flat.itemsize
-    return np.lib.stride_tricks.as_strided(flat[storage_offset:], size, tuple(s * it for s in stride),
-                                           writeable=False)
+    return backend_of(flat).strided(flat[storage_offset:], size, stride, writeable=False)
 
 
 def _embed_meta(src, numel: int, size: tuple, stride: tuple, storage_offset: int) -> MetaArray:
@@ -236,17 +227,18 @@ def _diagonal_forward(data: np.ndarray, offset: int, dim1: int, dim2: int) -> np
     data = data[tuple(start)]
     rest = [d for d in range(data.ndim) if d not in (dim1, dim2)]
     shape = tuple(data.shape[d] for d in rest) + (length,)
-    strides = tuple(data.strides[d] for d in rest) + (data.strides[dim1] + data.strides[dim2],)
-    return np.lib.stride_tricks.as_strided(data, shape, strides)
+    it = data.itemsize
+    strides = tuple(data.strides[d] // it for d in rest) + ((data.strides[dim1] + data.strides[dim2]) // it,)
+    return backend_of(data).strided(data, shape, strides)
 
 
 def _unfold_forward(data: np.ndarray, dimension: int, size: int, step: int) -> np.ndarray:
     shape = list(data.shape)
-    strides = list(data.strides)
+    strides = [s // data.itemsize for s in data.strides]
+    inner = strides[dimension]
     shape[dimension] = (shape[dimension] - size) // step + 1
     strides[dimension] *= step
-    return np.lib.stride_tricks.as_strided(data, tuple(shape) + (size,),
-                                           tuple(strides) + (data.strides[dimension],))
+    return backend_of(data).strided(data, tuple(shape) + (size,), tuple(strides) + (inner,))
 
 
 _basic_index = _window_op("slice", _basic_index_forward)
@@ -338,26 +330,14 @@ def unfold(input, dimension: int, size: int, step: int):
     return _unfold(input, dimension=d, size=size, step=step)
 
 
-def _storage_root(data: np.ndarray) -> np.ndarray:
-    while isinstance(data.base, np.ndarray):
-        data = data.base
-    return data
-
-
-def _storage_offset(data: np.ndarray) -> int:
+def _storage_offset(data) -> int:
     """Elements between the start of ``data``'s storage and its first element."""
-    if isinstance(data, MetaArray):
-        return data.offset // data.itemsize
-    root = _storage_root(data)
-    return (data.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // data.itemsize
+    return backend_of(data).storage_offset(data)
 
 
 def _as_strided_forward(data: np.ndarray, size: tuple, stride: tuple, storage_offset: int,
                         input_geometry: dict) -> np.ndarray:
-    root = _storage_root(data)
-    it = data.itemsize
-    return np.ndarray(size, data.dtype, buffer=root, offset=storage_offset * it,
-                      strides=tuple(s * it for s in stride))
+    return backend_of(data).as_strided(data, size, stride, storage_offset)
 
 
 def _as_strided_grad(grad, size: tuple, stride: tuple, storage_offset: int, input_geometry: dict):
@@ -371,14 +351,8 @@ def _as_strided_grad(grad, size: tuple, stride: tuple, storage_offset: int, inpu
                          storage_offset=input_geometry["storage_offset"] - lo)
 
 
-def _as_strided_meta(data, size: tuple, stride: tuple, storage_offset: int, input_geometry: dict) -> MetaArray:
-    it = data.itemsize
-    return MetaArray(size, data.dtype, tuple(s * it for s in stride), storage_offset * it,
-                     storage_size=data.storage_size)
-
-
 _as_strided = Op("as_strided", ("self",), _as_strided_forward, (_as_strided_grad,), view=True,
-                 meta=_as_strided_meta)
+                 meta=_as_strided_forward)
 
 
 def as_strided(input, size, stride, storage_offset: int | None = None):
@@ -387,7 +361,8 @@ def as_strided(input, size, stride, storage_offset: int | None = None):
     The window is checked against the storage, so it can never reach outside it."""
     size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
     data = input._data
-    own = _storage_offset(data)
+    be = backend_of(data)
+    own = be.storage_offset(data)
     offset = own if storage_offset is None else int(storage_offset)
     if len(size) != len(stride):
         raise RuntimeError(f"mismatch in length of strides and shape: {len(size)} sizes, "
@@ -395,7 +370,7 @@ def as_strided(input, size, stride, storage_offset: int | None = None):
     if offset < 0 or any(n < 0 for n in size) or any(s < 0 for s in stride):
         raise RuntimeError(f"as_strided: negative sizes, strides or storage offset are not supported "
                            f"(size {list(size)}, stride {list(stride)}, storage offset {offset})")
-    storage = data.storage_size if isinstance(data, MetaArray) else _storage_root(data).size
+    storage = be.storage_size(data)
     needed = 0 if 0 in size else offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
     if needed > storage:
         raise RuntimeError(
@@ -488,23 +463,90 @@ def broadcast_to(input, size):
     return expand(input, shape=tuple(size))
 
 
+# ---- split / chunk / unbind: one node with several view outputs, as torch -------------------
+# Their outputs are views of the input made by one op (``SplitBackward0``, ...), whose backward
+# joins the pieces' gradients (zeros for pieces no gradient reached). Each output remembers the
+# single window it is (its ``_view_chain`` step is a slice or select), and is marked
+# ``_creation_meta = "multi_output"``: torch refuses in-place writes into such outputs.
+
+def _piece_keys(ndim: int, dim: int, sizes: tuple | None, count: int) -> list:
+    """The basic-index key of each piece: slices along ``dim``, or (unbind) integers."""
+    lead = (slice(None),) * dim
+    if sizes is None:
+        return [lead + (i,) for i in range(count)]
+    starts = np.cumsum((0,) + sizes[:-1]).tolist()
+    return [lead + (slice(s, s + k),) for s, k in zip(starts, sizes)]
+
+
+def _pieces_forward(data: np.ndarray, dim: int, sizes: tuple | None = None):
+    count = len(sizes) if sizes is not None else data.shape[dim]
+    pieces = tuple(_basic_index_forward(data, key) for key in _piece_keys(data.ndim, dim, sizes, count))
+    return pieces if len(pieces) != 1 else pieces[0]
+
+
+def _pieces_meta(data, dim: int, sizes: tuple | None = None):
+    template = layout_template(data)
+    pieces = _pieces_forward(template, dim, sizes)
+    if not isinstance(pieces, tuple):
+        return from_layout(pieces, template, data)
+    return tuple(from_layout(p, template, data) for p in pieces)
+
+
+def _pieces_grad(grad, self_shape: tuple, dim: int, sizes: tuple | None = None):
+    """The input's gradient: the pieces' gradients joined along ``dim`` (zeros where None)."""
+    from .joining import cat, stack
+    from ..factories import zeros
+
+    grads = grad if isinstance(grad, tuple) else (grad,)
+    like = next(g for g in grads if g is not None)
+    shapes = ([self_shape[:dim] + (k,) + self_shape[dim + 1:] for k in sizes] if sizes is not None
+              else [self_shape[:dim] + self_shape[dim + 1:]] * len(grads))
+    full = [g if g is not None else zeros(shape, dtype=like.dtype) for g, shape in zip(grads, shapes)]
+    return cat(full, dim) if sizes is not None else stack(full, dim)
+
+
+_PIECE_NODES = {"split": "SplitBackward0", "split_with_sizes": "SplitWithSizesBackward0",
+                "unbind": "UnbindBackward0"}
+
+
+@lru_cache(maxsize=None)
+def _pieces_op(kind: str, count: int) -> Op:
+    """The multi-output view op of ``kind`` with ``count`` outputs (an Op has a fixed number)."""
+    return Op(kind, ("self",), _pieces_forward, (_pieces_grad,), view=True, node_name=_PIECE_NODES[kind],
+              meta=_pieces_meta, outputs=tuple(f"piece{i}" for i in range(count)) if count != 1 else ("result",))
+
+
+def _pieces(kind: str, input, dim: int, sizes: tuple | None) -> tuple:
+    count = len(sizes) if sizes is not None else input.shape[dim]
+    if count == 0:
+        return ()
+    params = {"dim": dim} if sizes is None else {"dim": dim, "sizes": sizes}
+    outs = _pieces_op(kind, count)(input, **params)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    chain = input._view_chain
+    for out, key in zip(outs, _piece_keys(input.dim(), dim, sizes, count)):
+        out._view_chain = chain + ((_select if sizes is None else _basic_index, {"key": key}),)
+        if count == 1:  # a single piece is still an output of a multi-output op (Op marks several)
+            out._creation_meta = view_creation_meta(input, multi_output=True)
+    return outs
+
+
 def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``split_size_or_sections`` elements along ``dim`` (the last may be shorter), or
-    pieces of the listed sizes: views."""
+    pieces of the listed sizes: views, outputs of one node."""
     d = tensor._wrap_dim(dim)
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and not (step == 0 and n == 0):
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
-        sizes = [min(step, n - s) for s in range(0, n, step)] if n else [0]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n:
-            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
-                               f"tensor's size at dimension {d}), but got split_sizes={sizes}")
-    starts = np.cumsum([0] + sizes[:-1]).tolist()
-    return mark_multi_output(narrow(tensor, d, s, k) for s, k in zip(starts, sizes))
+        sizes = tuple(min(step, n - s) for s in range(0, n, step)) if n else (0,)
+        return _pieces("split", tensor, d, sizes)
+    sizes = tuple(int(s) for s in split_size_or_sections)
+    if sum(sizes) != n or any(s < 0 for s in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                           f"tensor's size at dimension {d}), but got split_sizes={list(sizes)}")
+    return _pieces("split_with_sizes", tensor, d, sizes)
 
 
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
@@ -518,6 +560,7 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
 
 
 def unbind(input, dim: int = 0) -> tuple:
-    """Every slice along ``dim``, that dimension removed: views."""
-    d = input._wrap_dim(dim)
-    return mark_multi_output(select(input, d, i) for i in range(input.shape[d]))
+    """Every slice along ``dim``, that dimension removed: views, outputs of one node."""
+    if input.dim() == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    return _pieces("unbind", input, input._wrap_dim(dim), None)

@@ -206,3 +206,21 @@ def test_generated_programs_replay_in_torch_and_shrink():
     assert sum(s.name == "/" for s in small.steps) == 1 and len(small.steps) <= 4
     namespace: dict = {}
     exec(small.code(), namespace)  # noqa: S102 - the printed program is Python that runs
+
+
+def test_hooks_on_outputs_no_gradient_reached_are_called_with_none():
+    """torch calls a hook on an output of a multi-output node that runs (split, unbind) with
+    None where no gradient reached that output."""
+    def program(lib):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64, requires_grad=True)
+        seen = []
+        a, b = (x * 1).split(2)
+        b.register_hook(lambda g: seen.append(("b", _np(g))))
+        a.register_hook(lambda g: seen.append(("a", _np(g))))
+        p, q = x.view(2, 2).unbind(0)
+        q.register_hook(lambda g: seen.append(("q", _np(g))))
+        (a * 2).sum().backward()
+        (p * 3).sum().backward()
+        return [seen, _np(x.grad)]
+    ours, theirs = _both(program)
+    assert ours == theirs
