@@ -224,3 +224,23 @@ def test_hooks_on_outputs_no_gradient_reached_are_called_with_none():
         return [seen, _np(x.grad)]
     ours, theirs = _both(program)
     assert ours == theirs
+
+
+def test_views_of_a_base_that_left_the_graph_stay_non_leaves_leading_nowhere():
+    """After ``base.detach_()`` and a write to it, torch re-makes a live view's history
+    with no way back: the view is still a non-leaf that requires grad, and its backward
+    reaches nothing (also when the base was itself computed from a leaf)."""
+    def program(lib):
+        out = []
+        for computed in (False, True):
+            x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+            base = x * 1 if computed else x
+            v = base.t()
+            base.detach_()
+            base[0] = 5.0
+            out.append((v.requires_grad, v.is_leaf, v.tolist()))
+            (v * 2).sum().backward()
+            out.append(_np(x.grad))
+        return out
+    ours, theirs = _both(program)
+    assert ours == theirs
