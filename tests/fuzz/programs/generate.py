@@ -19,6 +19,12 @@ from .interpret import Env, observed_step, run_values
 from .program import Const, Leaf, Program, Ref, Step
 
 LEAF_SHAPES = [(4,), (3, 4), (4, 4), (2, 3, 4)]
+# A known, open difference (docs/robustness.md): an index write (advanced index or mask,
+# masked_fill_) into an expanded tensor that cannot be written as one strided window goes
+# through a temporary whose every element is copied back, so elements shared by several
+# positions get an unwritten value; torch writes only the indexed positions. Off: such
+# writes are not drawn.
+INDEX_WRITES_INTO_EXPANDED = False
 LIMIT = 1e3       # largest value kept in a program
 GRAD_LIMIT = 1e6  # largest gradient kept
 KEEP_REFUSED = 0.25  # how often a step torch refuses is kept (and ends the program)
@@ -289,6 +295,11 @@ def _broadcasts(a, b) -> bool:
 INPLACE_UNARY = ["tanh_", "exp_", "sigmoid_", "relu_", "zero_"]
 
 
+def _overlapping(t) -> bool:
+    """Whether elements of ``t`` share memory (an expand result, or a view of one)."""
+    return any(s == 0 and n > 1 for s, n in zip(t.stride(), t.shape))
+
+
 def write_step(d: Draw) -> Step | None:
     i = d.pick()
     if i is None:
@@ -309,6 +320,8 @@ def write_step(d: Draw) -> Step | None:
         return _method(str(d.rng.choice(INPLACE_UNARY)), r)
     if kind == "clamp_":
         return _method("clamp_", r, -0.5, 0.8)
+    if kind in ("masked_fill_", "setitem") and not INDEX_WRITES_INTO_EXPANDED and _overlapping(t):
+        kind = "setitem_basic"
     if kind == "masked_fill_":
         return _method("masked_fill_", r, Const(d.rng.random(tuple(t.shape)) < 0.5), d.scalar())
     if kind == "index_add_" and t.dim():
@@ -319,8 +332,8 @@ def write_step(d: Draw) -> Step | None:
             return None
         index = Const(d.rng.integers(0, t.shape[dim], d.t(src).shape[dim]).astype(np.int64))
         return _method("index_add_", r, dim, index, Ref(src), **({"alpha": 2.0} if d.chance(0.3) else {}))
-    if kind == "setitem" and t.dim():
-        index = _index(d, t)
+    if kind in ("setitem", "setitem_basic") and t.dim():
+        index = _index(d, t) if kind == "setitem" else _basic_index(d, t)
         try:
             shape = d.env.resolve(r)[d.env.resolve(index)].shape
         except Exception:  # noqa: BLE001 - an index torch refuses: draw another step
