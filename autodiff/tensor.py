@@ -353,7 +353,10 @@ class Tensor:
         """Keep this non-leaf's gradient in ``.grad``; it follows later in-place writes."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        node = self.grad_fn
+        try:
+            node = self.grad_fn
+        except RuntimeError:  # a view whose history torch refuses to re-make: it never gets a
+            return            # gradient (any backward through it raises), as in torch
         if node is None:
             return
         if node._retained is None:

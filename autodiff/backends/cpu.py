@@ -160,7 +160,17 @@ class CPUBackend(Backend):
 
     @staticmethod
     def internal_overlap(a: np.ndarray) -> bool:
-        return a.size > 1 and (not a.flags.writeable or any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)))
+        return a.size > 1 and any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
+
+    @staticmethod
+    def writable(a: np.ndarray) -> np.ndarray:
+        if type(a) is not np.ndarray or a.flags.writeable:
+            return a
+        root = _storage_root(a)
+        if not root.flags.writeable:
+            return a
+        offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
 
     @staticmethod
     def from_numpy(array: np.ndarray) -> np.ndarray:

@@ -311,20 +311,6 @@ _where = elementwise("where", "condition, self, other", (
     lambda grad, condition: where(condition, 0.0, grad),
 ))
 
-def writable(a):
-    """``a``, or where it is a read-only view of writable memory (an expanded tensor, which
-    fill_ and index_put may write into, as torch), a writable view of the same elements."""
-    if type(a) is not np.ndarray or a.flags.writeable:
-        return a
-    root = a
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    if not root.flags.writeable:
-        return a
-    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
-
-
 def _copy_forward(self, src, out, overlap_ok: bool = False):
     """Write ``src`` (broadcast, cast to the target's dtype) into ``out``: copy_, and fill_
     (``overlap_ok``: every element gets the one value, so an expanded target is fine)."""
@@ -338,9 +324,7 @@ def _copy_forward(self, src, out, overlap_ok: bool = False):
     else:
         check_representable(src, out.dtype)
         src = target.np.type(bool(src) if target is dtypes.bool else src)
-    if overlap_ok:
-        out = writable(out)
-    else:
+    if not overlap_ok:
         _check_inplace_target(out, out.shape, target)
     if not out.size:  # an empty target (maybe a read-only expanded view): nothing to write
         return out

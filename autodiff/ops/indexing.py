@@ -525,7 +525,7 @@ def getitem(input: Tensor, key) -> Tensor:
 
 def _index_put_forward(self, values, first: int, count: int, ishape: tuple, index: np.ndarray,
                        accumulate: bool = False, out=None):
-    out = backends.copy(self) if out is None else ew.writable(out)
+    out = backends.copy(self) if out is None else out
     shape = out.shape[:first] + ishape + out.shape[first + count:]
     values = np.asarray(values)
     if ew.broadcast_shapes(shape, values.shape) != shape:

@@ -297,7 +297,7 @@ class Op:
         raw = [_no_partial_overlap(a._data, target._data) if isinstance(a, Tensor) else a
                for a in args]
         try:
-            self.forward(*raw, out=target._data, **params)
+            self.forward(*raw, out=be.writable(target._data), **params)
         except (NumbaError, SystemError) as e:
             raise kernel_failure(self.name + "_", raw, params, e) from e
         target._version_counter[0] += 1

@@ -85,14 +85,19 @@ def test_backward_inputs_non_leaf_keeps_retaining_its_grad():
 
 def test_writes_into_expanded_tensors_match_torch():
     """index_put and masked_fill_ may write into an expanded tensor, an empty window of one
-    takes any write; index_add_ into one is torch's overlap error (not a kernel failure)."""
+    takes any write, and so does a window of one whose elements do not overlap; index_add_
+    into one, or a write into an overlapping window, is torch's overlap error (not a kernel
+    failure)."""
     writes = [lambda lib, e: e.__setitem__(lib.tensor([1]), lib.tensor([5.0, 6, 7, 8], dtype=lib.float64)),
               lambda lib, e: e.__setitem__((slice(None), lib.tensor([2])), 9.0),
               lambda lib, e: e.masked_fill_(lib.tensor([[True, False, True, False]] * 2), -1.0),
               lambda lib, e: e[:0].fill_(3.0),
               lambda lib, e: e[:, 1:1].copy_(lib.ones(2, 0, dtype=lib.float64)),
               lambda lib, e: e[:0].add_(1.0),
-              lambda lib, e: e.index_add_(0, lib.tensor([1]), lib.ones(1, 4, dtype=lib.float64))]
+              lambda lib, e: e.index_add_(0, lib.tensor([1]), lib.ones(1, 4, dtype=lib.float64)),
+              lambda lib, e: e[1].mul_(2.0),
+              lambda lib, e: e[0, 1:3].copy_(lib.tensor([7.0, 8.0], dtype=lib.float64)),
+              lambda lib, e: e[:, 1:3].add_(1.0)]
 
     def program(lib):
         seen = []
@@ -241,6 +246,23 @@ def test_views_of_a_base_that_left_the_graph_stay_non_leaves_leading_nowhere():
             out.append((v.requires_grad, v.is_leaf, v.tolist()))
             (v * 2).sum().backward()
             out.append(_np(x.grad))
+        return out
+    ours, theirs = _both(program)
+    assert ours == theirs
+
+
+def test_retain_grad_of_a_no_grad_view_after_a_write_to_its_base():
+    """torch refuses the history of a view made under no_grad once its base was written
+    with grad, but ``retain_grad()`` on it is a no-op, not an error."""
+    def program(lib):
+        out = []
+        for multi in (False, True):
+            x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+            y = x * 1
+            with lib.no_grad():
+                v = y.unbind(0)[1] if multi else y[1]
+            y.mul_(2)
+            out.append((v.retain_grad(), v.requires_grad, v.grad))
         return out
     ours, theirs = _both(program)
     assert ours == theirs

@@ -407,6 +407,23 @@ class Refused(Exception):
     """The drawn step raised in torch and is kept: the program ends with it."""
 
 
+def _aliased(d: Draw, step: Step) -> bool:
+    """Whether an in-place step reads memory it writes other than element for element (an
+    operand sharing the target's storage in another layout): torch then either refuses it
+    or computes in its own iteration order, which no other library need follow."""
+    if not (step.kind == "setitem" or (step.kind == "method" and step.name.endswith("_"))):
+        return False
+    target = d.t(step.args[0].id)
+    ptr = target.untyped_storage().data_ptr()
+    for a in step.args[1:]:
+        if isinstance(a, Ref) and d.t(a.id) is not None:
+            u = d.t(a.id)
+            if u.untyped_storage().data_ptr() == ptr and (step.kind == "setitem" or (
+                    u.data_ptr(), u.stride(), u.shape) != (target.data_ptr(), target.stride(), target.shape)):
+                return True
+    return False
+
+
 def _try(d: Draw, step: Step, keep_refused: float) -> bool:
     """Run ``step`` in torch; append it if torch accepts it and its values stay within
     limits (or, with probability ``keep_refused``, if torch refuses it)."""
@@ -416,6 +433,7 @@ def _try(d: Draw, step: Step, keep_refused: float) -> bool:
     outs = () if step.kind in ("setitem", "hook", "backward") or step.name.endswith("_") or \
         step.name == "retain_grad" else (d.next_id,)
     trial = Step(step.kind, step.name, step.args, step.kwargs, outs, step.no_grad)
+    aliased = _aliased(d, trial)
     try:
         if trial.kind == "grad":
             outs = tuple(range(d.next_id, d.next_id + len(step.args[1])))
@@ -432,7 +450,7 @@ def _try(d: Draw, step: Step, keep_refused: float) -> bool:
         if trial.writes or multi:
             d.env = run_values(d.program())
         return False
-    if not _within(seen):
+    if aliased or not _within(seen):  # (an aliased write is kept only where torch refuses it)
         d.env = run_values(d.program())
         return False
     d.steps.append(trial)

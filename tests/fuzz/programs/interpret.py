@@ -4,8 +4,7 @@
 ``run(lib, program)`` returns a trace: one record per step (after a record of the leaves),
 each ``("ok", observed)`` or ``("raise", kind, message)``; the run stops at the first
 exception. ``observed`` maps what was looked at to what was seen, all as NumPy or plain
-Python: ``("value", id)`` and ``("flags", id)`` (requires_grad, is_leaf, is a view; not the
-last for results of ``autograd.grad``) of the
+Python: ``("value", id)`` and ``("flags", id)`` (requires_grad, is_leaf, is a view) of the
 step's outputs, and of every value after a step that writes; ``("grad", id)`` of every
 value and ``("hook", n)`` (every gradient hook ``n`` received) after a backward, a grad and
 at the end.
@@ -33,9 +32,6 @@ class Env:
         self.lib = lib
         self.values: dict[int, object] = {}
         self.seen: dict[int, list] = {}
-        # results of autograd.grad: whether one is a view of some buffer of the backward pass
-        # is an implementation detail of torch's rules, not compared
-        self.gradients: set[int] = set()
 
     def resolve(self, obj):
         if isinstance(obj, Ref):
@@ -57,6 +53,12 @@ class Env:
             seen.append(_numpy(g))
             return g * 2 if double and g is not None else None
         return hook
+
+
+def fresh(grads) -> list:
+    """Gradients as new tensors: whether torch returns a view of one of its buffers is its
+    implementation detail, and it shows in what views of that view require grad."""
+    return [None if g is None else g.clone() for g in grads]
 
 
 def _numpy(t) -> np.ndarray | None:
@@ -95,11 +97,9 @@ def execute(env: Env, step: Step) -> None:
         elif kind == "backward":
             out = a[0].backward(**kw)
         elif kind == "grad":
-            out = lib.autograd.grad(a[0], a[1], allow_unused=True, **kw)
+            out = fresh(lib.autograd.grad(a[0], a[1], allow_unused=True, **kw))
         else:
             raise ValueError(kind)
-    if kind == "grad":
-        env.gradients.update(step.outs)
     if step.multi:
         out = tuple(out)
         if len(out) != len(step.outs):
@@ -129,8 +129,7 @@ def observe(env: Env, ids, grads: bool) -> dict:
     for i in ids:
         t = env.values[i]
         seen[("value", i)] = _look(_numpy, t)
-        flags = _look(_flags, t)
-        seen[("flags", i)] = flags[:2] if i in env.gradients and flags and flags[0] != "raise" else flags
+        seen[("flags", i)] = _look(_flags, t)
     if grads:
         for i, t in env.values.items():
             seen[("grad", i)] = None if t is None else _look(lambda u: _numpy(u.grad), t)

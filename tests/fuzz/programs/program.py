@@ -24,7 +24,7 @@ import numpy as np
 #   hook     args[0].register_hook(record into seen[args[1]], returning g * 2 if args[2])
 #   loss     out = sum((r * w).sum() for r, w in args)
 #   backward args[0].backward(**kwargs)
-#   grad     outs = lib.autograd.grad(args[0], args[1], allow_unused=True, **kwargs)
+#   grad     outs = clones of lib.autograd.grad(args[0], args[1], allow_unused=True, **kwargs)
 MULTI_OUTPUT = ("split", "unbind", "chunk")
 KINDS = ("method", "func", "binop", "getitem", "setitem", "hook", "loss", "backward", "grad")
 
@@ -119,6 +119,8 @@ class Program:
     def code(self, lib: str = "torch", mark: int | None = None) -> str:
         """The program as Python a person can run (``mark``: the step to point at)."""
         lines = [f"import {lib} as lib", "seen = {}  # what each hook received"]
+        if any(s.kind == "grad" for s in self.steps):
+            lines.append("def fresh(gs): return [None if g is None else g.clone() for g in gs]")
         for lf in self.leaves:
             grad = ", requires_grad=True" if lf.requires_grad else ""
             lines.append(f"{name(lf.id)} = lib.tensor({_array(lf.data)}, dtype=lib.float64{grad})")
@@ -202,5 +204,5 @@ def step_code(step: Step) -> str:
         return f"{show(a[0])}.backward({_call((), kw)})"
     if kind == "grad":
         call = _call(a, kw + (("allow_unused", True),))
-        return f"{outs}lib.autograd.grad({call})"
+        return f"{outs}fresh(lib.autograd.grad({call}))"
     raise ValueError(kind)
