@@ -166,7 +166,12 @@ class CPUBackend(Backend):
     def writable(a: np.ndarray) -> np.ndarray:
         if type(a) is not np.ndarray or a.flags.writeable:
             return a
-        root = _storage_root(a)
+        root = a
+        while True:  # the memory's owner, also through as_strided's holder object
+            up = root.base if isinstance(root.base, np.ndarray) else getattr(root.base, "base", None)
+            if not isinstance(up, np.ndarray):
+                break
+            root = up
         if not root.flags.writeable:
             return a
         offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]

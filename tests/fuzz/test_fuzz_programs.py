@@ -108,7 +108,11 @@ def test_writes_into_expanded_tensors_match_torch():
                 seen.append(x.tolist())
             except RuntimeError as e:
                 seen.append(str(e)[:60])
-        return seen
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64)
+        e = x.t()[0].expand(3, 2)  # of a non-contiguous column
+        e[1].add_(10.0)
+        e[2].view(2).mul_(2.0)
+        return seen + [x.tolist()]
     ours, theirs = _both(program)
     assert ours == theirs
 
