@@ -376,13 +376,15 @@ def _check_same_device(args) -> None:
 
 
 def _check_inplace_allowed(target: Tensor) -> None:
-    if target.grad_fn is None and target._requires_grad:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    # torch's order and rule: a view that requires grad (also by its own requires_grad_())
+    # of a leaf base, then a leaf that requires grad
     base = target._base
-    if base is not None and base.grad_fn is None and base._requires_grad:
+    if base is not None and base.grad_fn is None and (base._requires_grad or target.requires_grad):
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
+    if target.grad_fn is None and target._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
 
 _OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer "

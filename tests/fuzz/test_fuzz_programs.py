@@ -270,3 +270,23 @@ def test_retain_grad_of_a_no_grad_view_after_a_write_to_its_base():
         return out
     ours, theirs = _both(program)
     assert ours == theirs
+
+
+def test_in_place_on_a_view_that_requires_grad_by_itself():
+    """``requires_grad_()`` on a view of a leaf that needs no grad: in-place writes into it,
+    or into a view of it, are torch's "a view of a leaf Variable" error."""
+    def program(lib):
+        out = []
+        for write in (lambda v: v.mul_(0.25), lambda v: v.flatten(0).mul_(0.25),
+                      lambda v: v.detach().mul_(0.25)):
+            x = lib.ones(2, 3, dtype=lib.float64)
+            v = x.unsqueeze(0)
+            v.requires_grad_()
+            try:
+                write(v)
+                out.append(x.tolist())
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    ours, theirs = _both(program)
+    assert ours == theirs
