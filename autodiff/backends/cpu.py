@@ -155,7 +155,8 @@ class CPUBackend(Backend):
         a0, b0 = a.__array_interface__["data"][0], b.__array_interface__["data"][0]
         a1, b1 = a0 + a.nbytes, b0 + b.nbytes
         if a0 == b0 and a1 == b1:
-            return "full" if a.strides == b.strides or a.size == 1 else "partial"
+            # torch compares the strides as lists: other dims are a partial overlap
+            return "full" if a.strides == b.strides or (a.size == 1 and a.ndim == b.ndim) else "partial"
         return "partial" if a0 < b1 and b0 < a1 else "none"
 
     @staticmethod

@@ -290,3 +290,21 @@ def test_in_place_on_a_view_that_requires_grad_by_itself():
         return out
     ours, theirs = _both(program)
     assert ours == theirs
+
+
+def test_copy_into_a_one_element_view_with_other_dims_of_the_same_memory():
+    """``v[:, None] = v`` of a one-element ``v``: the same element in another number of dims
+    is a partial overlap to torch (its strides differ), so the write is refused."""
+    def program(lib):
+        out = []
+        for write in (lambda v: v[:, None].copy_(v), lambda v: v.__setitem__((slice(None), None), v),
+                      lambda v: v[:].copy_(v)):
+            v = lib.tensor([[2.0]], dtype=lib.float64)
+            try:
+                write(v)
+                out.append(v.tolist())
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    ours, theirs = _both(program)
+    assert ours == theirs
