@@ -27,7 +27,7 @@ from ..factories import zeros
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import views as vw
-from .op import Op
+from .op import Op, _check_write_overlap
 
 
 # ---- validation and layout helpers --------------------------------------------------------
@@ -174,6 +174,8 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 
 
 def index_add_(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    if alpha != 1 and isinstance(source, Tensor):  # torch checks the source itself, not source * alpha
+        _check_write_overlap(backend_of(input._data), input, (source,), no_overlap=True)
     return _index_add.apply_(input, index, source if alpha == 1 else source * alpha, dim=_dim(input, dim))
 
 

@@ -308,3 +308,18 @@ def test_copy_into_a_one_element_view_with_other_dims_of_the_same_memory():
         return out
     ours, theirs = _both(program)
     assert ours == theirs
+
+
+def test_index_add_of_its_own_memory_with_alpha_is_refused():
+    def program(lib):
+        out = []
+        for alpha in (1, 2.0):
+            x = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64)
+            try:
+                x.index_add_(0, lib.tensor([3, 0, 1, 2]), x, alpha=alpha)
+                out.append(x.tolist())
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    ours, theirs = _both(program)
+    assert ours == theirs
