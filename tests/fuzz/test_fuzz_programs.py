@@ -5,8 +5,9 @@ run from the same float64 leaves under torch (here) and autodiff (in the worker 
 Every value, flag, gradient, hook call and exception class must be torch's; a failure is
 shrunk to a small program and printed as Python (see ``fuzz/programs``).
 
-Default: fixed seeds, programs of 5-20 steps, about a minute with a warm kernel cache.
-``AUTODIFF_FUZZ=long``: 25x the programs, fresh seeds, sizes up to 40.
+Default: 240 programs from fixed seeds, 5-20 steps, about a minute with a warm kernel cache.
+``AUTODIFF_FUZZ=long``: 25x the programs (6000), fresh seeds (``AUTODIFF_FUZZ_SEED`` repeats a
+run), sizes up to 40.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import os
 
 import numpy as np
 import pytest
+import torch
+
+import autodiff as ad
 
 from .budget import SCALE
 from .programs.check import check
@@ -22,7 +26,8 @@ from .programs.generate import generate, sizes
 from .programs.shrink import shrink
 
 BATCHES = 8
-PER_BATCH = 20
+PER_BATCH = 30
+SHRUNK = 3  # failures of a batch reported as shrunk programs; the rest by seed only
 LONG = SCALE > 1
 LARGEST = 40 if LONG else 20
 BASE_SEED = int(os.environ.get("AUTODIFF_FUZZ_SEED", np.random.SeedSequence().entropy % 10**6 if LONG else 0))
@@ -30,18 +35,21 @@ BASE_SEED = int(os.environ.get("AUTODIFF_FUZZ_SEED", np.random.SeedSequence().en
 
 @pytest.mark.parametrize("batch", range(BATCHES))
 def test_random_programs_match_torch(worker, batch):
-    """``PER_BATCH`` (scaled) programs from seeds ``BASE_SEED + batch * 10**6 + k``."""
+    """``PER_BATCH`` (scaled) programs from seeds ``BASE_SEED + batch * 10**6 + k``; every
+    difference is reported, the first few as shrunk programs."""
     count = max(1, int(PER_BATCH * SCALE))
     rng = np.random.default_rng(BASE_SEED + batch)
+    failures: list[str] = []
     for k, size in enumerate(sizes(rng, count, LARGEST)):
         seed = BASE_SEED + batch * 10**6 + k
-        check(worker, generate(seed, size), label=f"seed {seed} (size {size}): ")
+        found = check(worker, generate(seed, size), label=f"seed {seed} (size {size}): ",
+                      shrinking=len(failures) < SHRUNK)
+        if found:
+            failures.append(found)
+    assert not failures, f"{len(failures)} of {count} programs differ from torch:\n\n" + "\n\n".join(failures)
 
 
 # ---- regressions: defect classes the program fuzzer found, each its smallest program ---------
-import torch  # noqa: E402
-
-import autodiff as ad  # noqa: E402
 
 
 def _both(program) -> list:
