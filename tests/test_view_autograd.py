@@ -377,6 +377,14 @@ def inplace_with_grad_on_a_split_of_a_plain_tensor(m):
 
 
 @case
+def split_outputs_of_a_plain_tensor_written_without_grad_are_fine(m):
+    z = m.arange(4.0, dtype=m.float64)
+    a, b = z.split(2)
+    b.mul_(3)
+    return [z, a, b]
+
+
+@case
 def split_outputs_written_under_no_grad_are_fine(m):
     y = _leaf(m, [1.0, 2.0, 3.0]) * 1
     with m.no_grad():
