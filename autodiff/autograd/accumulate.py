@@ -19,7 +19,9 @@ def accumulate_into_grad(variable, g, shared: bool = False) -> None:
     if variable._grad is None:
         private = not shared and g._base is None and g._data.flags.c_contiguous and g._data.flags.writeable
         if is_grad_enabled():  # create_graph: .grad keeps its graph
-            variable._grad = g if private else g.clone()
+            from ..memory_format import contiguous_format  # (a contiguous .grad, as torch's)
+
+            variable._grad = g if private else g.clone(memory_format=contiguous_format)
         else:
             variable._grad = Tensor._make(g._data if private else backends.copy(g._data))
     elif is_grad_enabled() or variable._grad.requires_grad:

@@ -15,6 +15,9 @@ class Backend:
     * ``computes``: False for ``meta``, whose tensors carry metadata only;
     * allocation and conversion: ``empty``, ``empty_strided``, ``zeros``, ``copy`` (cast included), ``from_numpy``,
       ``to_numpy``;
+    * views (``view``, ``strided``, ``as_strided``, ``storage_offset``, ``storage_size``): how every
+      view op makes its result; index checks (``index_range``, ``wrap_negative``); write checks
+      (``memory_overlap``, ``internal_overlap``);
     * elementwise by scalar-op name (the expressions of ``kernels.scalar_ops``):
       ``elementwise(name, compute_dtype, out, *operands)`` and its contiguous fast entry
       ``flat_kernels(name, dtype, mask)``;

@@ -45,7 +45,23 @@ class CPUBackend(Backend):
     empty = staticmethod(np.empty)
     zeros = staticmethod(np.zeros)
     copy = staticmethod(elementwise_kernels.copy)
-    elementwise = staticmethod(elementwise_kernels.run)
+
+    @staticmethod
+    def elementwise(name: str, compute: str, out: np.ndarray, *operands) -> np.ndarray:
+        """``out[...] = name(*operands)``; a dense ``out`` laid out in another order than C's (the
+        result of an op on transposed operands) is walked in its own memory order, so operands
+        in that layout too take the flat kernels."""
+        if out.ndim < 2 or out.flags.c_contiguous or not out.size:
+            return elementwise_kernels.run(name, compute, out, *operands)
+        order = sorted(range(out.ndim), key=lambda d: -out.strides[d])
+        walked = out.transpose(order)
+        if not walked.flags.c_contiguous:
+            return elementwise_kernels.run(name, compute, out, *operands)
+        shape = out.shape
+        elementwise_kernels.run(name, compute, walked, *[
+            np.broadcast_to(o, shape).transpose(order) if type(o) is np.ndarray and o.ndim else o
+            for o in operands])
+        return out
     flat_kernels = staticmethod(elementwise_kernels.flat_kernels)
 
     @staticmethod

@@ -1,17 +1,19 @@
 """Indexing: ``t[key]``, ``t[key] = v``, gather/scatter, index_* and masked_* ops.
 
-Every index is validated here, in Python, before a kernel (``kernels.cpu.index``) runs:
-out-of-range values raise IndexError naming the index, the dimension and its size, so a
-kernel never reads or writes out of bounds. Kernels see operands as 3-D ``(A, K, B)``
-arrays around the indexed dimension (``_akb``).
+Every index is validated here before a kernel (``kernels.cpu.index``) runs, its range read
+by the backend (``index_range``): out-of-range values raise IndexError naming the index,
+the dimension and its size, so a kernel never reads or writes out of bounds. Kernels see
+operands as 3-D ``(A, K, B)`` arrays around the indexed dimension (``_akb``).
 
 ``t[key]`` with ints, slices, None and Ellipsis only is a view (``views.basic_index``).
-Integer tensors/lists and bool masks (advanced indices) copy: ints and slices are applied
-first as a view, then the advanced dimensions are merged into one and the combined index
-picks along it (``index_select``), so the backward is ``index_add``, where repeated
-indices accumulate. ``t[key] = v`` writes through the same view with ``copy_`` (basic
-keys) or ``index_put`` (advanced keys); both are in-place ops, version-counted, and
-differentiable through target and value (writes into views go through CopySlices).
+Integer tensors/lists and bool masks (advanced indices) copy into a new tensor: ints and
+slices are applied first as a view, then one ``index`` op (``IndexBackward0``) picks the
+combined flat index along the advanced dimensions merged into one; its backward is an
+accumulating ``index_put``, where repeated indices add up. ``t[key] = v`` writes through
+the same view with ``copy_`` (basic keys) or ``index_put`` (advanced keys); both are
+in-place ops, version-counted, and
+differentiable through target and value (writes into views go through CopySlices). An
+index write whose source shares memory with its target is refused, as in torch.
 """
 
 from __future__ import annotations

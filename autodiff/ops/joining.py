@@ -128,7 +128,7 @@ def _repeat_forward(data: np.ndarray, sizes: tuple) -> np.ndarray:
     _, interleaved, expanded = _repeat_layout(data.shape, sizes)
     meta = _repeat_meta(data, sizes)
     out = backend_of(data).empty(meta.shape, meta.dtype)
-    _copy_into(out.reshape(expanded), np.broadcast_to(data.reshape(interleaved), expanded))
+    _copy_into(out.reshape(expanded), vw._expand_forward(data.reshape(interleaved), expanded))
     return out
 
 

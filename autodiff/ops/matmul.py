@@ -4,7 +4,9 @@ Everything reduces to one op, ``_bmm``: a batched (…, M, K) @ (…, K, N) prod
 broadcast batch dimensions, run by the backend's ``matmul.matmul`` on 3-D views (on the CPU,
 BLAS for C- or F-contiguous blocks, so transposed operands are not copied). Its backward is two
 more products (grad @ Bᵀ, Aᵀ @ grad); the op mechanism sums them back over broadcast
-batch dims. 1-D operands are handled as in torch by unsqueezing and squeezing around it.
+batch dims. A product with a 1-D operand is one op of its own (``dot``, ``mv``, ...), which
+takes the vector as a row or column inside its forward, so its result is a new tensor as in
+torch, not a view of a temporary.
 """
 
 from __future__ import annotations

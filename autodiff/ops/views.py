@@ -1,7 +1,10 @@
 """View ops: results share the operand's storage and version counter (no kernel runs).
 
 A shape-only view's backward reshapes the gradient back; ``expand``'s sums it back
-over the expanded dimensions.
+over the expanded dimensions. The views themselves are made by the operand's backend
+(``view``, ``strided``, ``as_strided``), so a device backend provides them. The ops that
+return views are torch's: ``reshape``/``flatten`` copy into a new tensor where no view
+exists, and ``split``/``chunk``/``unbind`` return several views from one node.
 """
 
 from __future__ import annotations
