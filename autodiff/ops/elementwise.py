@@ -25,7 +25,8 @@ from ..backends import backend_for, backend_of, is_storage, storage_backend
 from ..backends.layout import elementwise_strides
 from ..tensor import Tensor
 from .checks import check_not_bool, check_representable, check_tensors
-from .op import Op
+from ..autograd.grad_mode import is_grad_enabled
+from .op import Op, _check_inplace_allowed
 
 
 def broadcast_shapes(*shapes: tuple) -> tuple:
@@ -340,6 +341,17 @@ def _copy_meta(self, src, out):
 
 copy_op = Op("copy_", ("self", "src"), _copy_forward, (_zeros, lambda grad: grad),
              node_name="CopyBackwards", meta=_copy_meta)
+
+
+def copy_(self, src):
+    """``self.copy_(src)``; a tensor copied into itself changes nothing and torch returns
+    before its overlap checks (also for an expanded one): only the version moves on."""
+    if src is not self:
+        return copy_op.apply_(self, src)
+    if is_grad_enabled() and self.requires_grad:
+        _check_inplace_allowed(self)
+    self._version_counter[0] += 1
+    return self
 
 
 def _fill_forward(self, value, out):

@@ -331,3 +331,28 @@ def test_index_add_of_its_own_memory_with_alpha_is_refused():
         return out
     ours, theirs = _both(program)
     assert ours == theirs
+
+
+def test_copy_of_a_tensor_into_itself_and_grad_of_an_input_whose_node_is_not_needed():
+    """``e.copy_(e)`` is fine even for an expanded ``e`` (torch returns first) but still
+    moves the version on; autograd.grad for a non-leaf input takes its gradient without
+    running that input's own backward (which may read a tensor written since)."""
+    def program(lib):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64, requires_grad=True)
+        e = lib.tensor([1.0, 2.0], dtype=lib.float64).expand(3, 2)
+        e.copy_(e)
+        y = x * 1
+        d = y @ y  # saves y
+        y.detach().mul_(2.0)
+        g, = lib.autograd.grad(d.contiguous() * 3, [d])
+        z = x * 1
+        p = z * z
+        z.copy_(z)
+        try:
+            p.sum().backward()
+            refused = False
+        except RuntimeError:
+            refused = True
+        return [e.tolist(), _np(g), refused]
+    ours, theirs = _both(program)
+    assert ours == theirs

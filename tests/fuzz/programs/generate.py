@@ -20,7 +20,8 @@ from .program import Const, Leaf, Program, Ref, Step
 
 LEAF_SHAPES = [(4,), (3, 4), (4, 4), (2, 3, 4)]
 # A known, open difference (docs/robustness.md): an index write (advanced index or mask,
-# masked_fill_) into an expanded tensor that cannot be written as one strided window goes
+# masked_fill_) into a tensor whose elements overlap (expand, unfold with step < size) that
+# cannot be written as one strided window goes
 # through a temporary whose every element is copied back, so elements shared by several
 # positions get an unwritten value; torch writes only the indexed positions. Off: such
 # writes are not drawn.
@@ -296,8 +297,11 @@ INPLACE_UNARY = ["tanh_", "exp_", "sigmoid_", "relu_", "zero_"]
 
 
 def _overlapping(t) -> bool:
-    """Whether elements of ``t`` share memory (an expand result, or a view of one)."""
-    return any(s == 0 and n > 1 for s, n in zip(t.stride(), t.shape))
+    """Whether elements of ``t`` share memory (an expand or overlapping unfold result)."""
+    offsets = np.zeros(1, np.int64)
+    for n, s in zip(t.shape, t.stride()):
+        offsets = (offsets[:, None] + np.arange(n) * s).reshape(-1)
+    return len(np.unique(offsets)) < offsets.size
 
 
 def write_step(d: Draw) -> Step | None:
