@@ -355,8 +355,10 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         try:
             node = self.grad_fn
-        except RuntimeError:  # a view whose history torch refuses to re-make: it never gets a
-            return            # gradient (any backward through it raises), as in torch
+        except RuntimeError:
+            if self._creation_meta == "no_grad":  # torch lets it be: it never gets a gradient
+                return                            # (a backward through it raises)
+            raise
         if node is None:
             return
         if node._retained is None:

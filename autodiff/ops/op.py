@@ -403,7 +403,9 @@ def _check_write_overlap(be, target: Tensor, operands, no_overlap: bool, interna
         raise RuntimeError(_INTERNAL_OVERLAP)
     for a in operands:
         if isinstance(a, Tensor) and a._version_counter is target._version_counter:
-            status = be.memory_overlap(a._data, out)
+            # another tensor of the same array (detach) is compared as torch compares two
+            # tensors of one storage, not as the same tensor
+            status = be.memory_overlap(a._data if a is target or a._data is not out else out.view(), out)
             if status == "partial" or (status == "full" and no_overlap):
                 raise RuntimeError(_OVERLAP)
 
