@@ -263,3 +263,5 @@ OPS += NN_OPS
 from op_table_breadth import BREADTH_OPS  # noqa: E402
 
 OPS += BREADTH_OPS
+
+OPS.append(_unary("reciprocal", domain=POSITIVE))
