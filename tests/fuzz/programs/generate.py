@@ -413,11 +413,14 @@ class Refused(Exception):
 
 def _aliased(d: Draw, step: Step) -> bool:
     """Whether an in-place step reads memory it writes other than element for element (an
-    operand sharing the target's storage in another layout): torch then either refuses it
-    or computes in its own iteration order, which no other library need follow."""
+    operand sharing the target's storage in another layout, or a target whose elements
+    overlap): torch then either refuses it or computes in its own iteration order, which no
+    other library need follow."""
     if not (step.kind == "setitem" or (step.kind == "method" and step.name.endswith("_"))):
         return False
     target = d.t(step.args[0].id)
+    if _overlapping(target):  # elements written several times: torch's order again
+        return True
     ptr = target.untyped_storage().data_ptr()
     for a in step.args[1:]:
         if isinstance(a, Ref) and d.t(a.id) is not None:
