@@ -296,7 +296,7 @@ class Tensor:
 
     @property
     def grad(self) -> "Tensor | None":
-        if self._grad is None and self.grad_fn is not None and not self.retains_grad:
+        if self._grad is None and self._grad_fn is not None and not self._retains_grad_or_refused():
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
                 ".grad attribute won't be populated during autograd.backward(). If you indeed want "
@@ -358,12 +358,26 @@ class Tensor:
         """Keep this non-leaf's gradient in ``.grad``; it follows later in-place writes."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        node = self.grad_fn
+        try:
+            node = self.grad_fn
+        except RuntimeError:
+            if self._creation_meta == "no_grad":  # torch lets it be: it never gets a gradient
+                return                            # (a backward through it raises)
+            raise
         if node is None:
             return
         if node._retained is None:
             node._retained = {}
         node._retained[self._output_nr] = weakref.ref(self)
+
+    def _retains_grad_or_refused(self) -> bool:
+        """``retains_grad``, or True for a view whose history torch refuses to re-make (an
+        output of a multi-output view after a write to its base): reading its ``.grad`` is
+        still allowed, as in torch."""
+        try:
+            return self.retains_grad
+        except RuntimeError:
+            return True
 
     @property
     def retains_grad(self) -> bool:

@@ -49,7 +49,7 @@ def _discover(roots: list[Node]) -> dict[Node, int]:
 
 
 def _needed(deps: dict[Node, int], roots: list[Node], targets: set) -> set:
-    """Nodes from which a capture target can be reached (the only ones worth running)."""
+    """Nodes from which a capture target can be reached below them (the only ones worth running)."""
     remaining = dict(deps)
     order, ready = [], [n for n in roots if remaining[n] == 0]
     while ready:
@@ -60,9 +60,11 @@ def _needed(deps: dict[Node, int], roots: list[Node], targets: set) -> set:
                 remaining[nxt] -= 1
                 if remaining[nxt] == 0:
                     ready.append(nxt)
-    needed = set(targets)
+    # a capture target runs only where it leads to another target, as in torch (its gradient
+    # is taken as it arrives; its own backward, which may read saved tensors, is not needed)
+    needed: set = set()
     for node in reversed(order):
-        if any(nxt in needed for nxt, _ in node.next_functions):
+        if any(nxt in needed or nxt in targets for nxt, _ in node.next_functions):
             needed.add(node)
     return needed
 
@@ -95,10 +97,9 @@ def _run_tensor_hooks(node: Node, grads: list) -> None:
     if node._tensor_hooks:
         for nr, hooks in node._tensor_hooks.items():
             for hook in list(hooks.values()):
-                if grads[nr] is not None:
-                    result = hook(grads[nr])
-                    if result is not None:
-                        grads[nr] = _checked_hook_result(hook, grads[nr], result)
+                result = hook(grads[nr])  # None for an output no gradient reached, as torch
+                if result is not None and grads[nr] is not None:
+                    grads[nr] = _checked_hook_result(hook, grads[nr], result)
     if node._retained:
         for nr, ref in node._retained.items():
             tensor = ref()
@@ -123,7 +124,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
     root_nodes = list(buffers)
     deps = _discover(root_nodes)
 
-    targets = needed = None
+    targets = needed = reached = None
     if inputs is not None:
         targets = {}
         for i, t in enumerate(inputs):
@@ -131,6 +132,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
             if node is not None:
                 targets.setdefault(node, []).append((nr, i))
         needed = _needed(deps, root_nodes, set(targets))
+        reached = needed | set(targets)  # nodes a gradient is delivered to
     captured = [None] * (len(inputs) if inputs is not None else 0)
 
     anomaly = is_anomaly_enabled()
@@ -167,7 +169,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
             for (nxt, nr), g in zip(node.next_functions, outputs):
                 if nxt is None:
                     continue
-                if g is not None and (needed is None or nxt in needed):
+                if g is not None and (reached is None or nxt in reached):
                     gid = id(g)
                     delivered[gid] = delivered.get(gid, 0) + 1
                     _deliver(buffers, nxt, nr, g)

@@ -61,17 +61,20 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
                         else [grad_tensors])
     if retain_graph is None:
         retain_graph = create_graph
-    inputs = _as_list(inputs) or None
+    inputs = list({id(t): t for t in _as_list(inputs)}.values()) or None  # each input once, as torch
     for t in inputs or ():
         if not t.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     if inputs is None:
         run_backward(outputs, grads, retain_graph, create_graph)
         return
+    for t in inputs:  # a non-leaf input keeps its gradient from now on, as after retain_grad()
+        if t.grad_fn is not None:
+            t.retain_grad()
     captured = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
                             allow_unused=True)
     for t, g in zip(inputs, captured):
-        if g is not None:
+        if g is not None and t.grad_fn is None:
             with set_grad_enabled(create_graph):
                 accumulate_into_grad(t, g, shared=True)
 

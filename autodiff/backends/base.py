@@ -91,6 +91,11 @@ class Backend:
         """Whether several elements of ``a`` are one memory location (stride 0, as ``expand``)."""
         return any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
 
+    def writable(self, a: Any) -> Any:
+        """``a`` for an in-place write: where it is a read-only view of writable memory (a
+        window of an ``expand`` result), a writable alias of the same elements."""
+        return a
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"
 

@@ -173,12 +173,28 @@ class CPUBackend(Backend):
         a0, b0 = a.__array_interface__["data"][0], b.__array_interface__["data"][0]
         a1, b1 = a0 + a.nbytes, b0 + b.nbytes
         if a0 == b0 and a1 == b1:
-            return "full" if a.strides == b.strides or a.size == 1 else "partial"
+            # torch compares the strides as lists: other dims are a partial overlap
+            return "full" if a.strides == b.strides or (a.size == 1 and a.ndim == b.ndim) else "partial"
         return "partial" if a0 < b1 and b0 < a1 else "none"
 
     @staticmethod
     def internal_overlap(a: np.ndarray) -> bool:
-        return a.size > 1 and (not a.flags.writeable or any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)))
+        return a.size > 1 and any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
+
+    @staticmethod
+    def writable(a: np.ndarray) -> np.ndarray:
+        if type(a) is not np.ndarray or a.flags.writeable:
+            return a
+        root = a
+        while True:  # the memory's owner, also through as_strided's holder object
+            up = root.base if isinstance(root.base, np.ndarray) else getattr(root.base, "base", None)
+            if not isinstance(up, np.ndarray):
+                break
+            root = up
+        if not root.flags.writeable:
+            return a
+        offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
 
     @staticmethod
     def from_numpy(array: np.ndarray) -> np.ndarray:

@@ -123,6 +123,11 @@ def regenerate(view: Tensor):
         return None
     if view._creation_meta != DEFAULT:
         raise creation_meta_error(view, indirect=True)
+    if old is not None and not base.requires_grad:
+        # the base left the graph (detach_): torch's re-made node leads nowhere, so replay on
+        # a stand-in leaf of the same storage that nothing reads the gradient of
+        base = Tensor._make(base._data, version_counter=base._version_counter)
+        base._requires_grad = True
     with enable_grad():
         remade = replay_view(base, view._view_chain)
     view._grad_fn, view._output_nr = remade._grad_fn, remade._output_nr

@@ -26,7 +26,8 @@ from ..backends import backend_for, backend_of, is_storage, storage_backend
 from ..backends.layout import elementwise_strides
 from ..tensor import Tensor
 from .checks import check_not_bool, check_representable, check_tensors
-from .op import Op
+from ..autograd.grad_mode import is_grad_enabled
+from .op import Op, _check_inplace_allowed
 
 
 def broadcast_shapes(*shapes: tuple) -> tuple:
@@ -97,6 +98,8 @@ def _forward(kernel: str, kind: str, cond_arg: bool = False):
             out = be.empty_strided(shape, elementwise_strides(shape, vals), result.np)
         else:
             _check_inplace_target(out, shape, result)
+            if not out.size:  # an empty target (maybe a read-only expanded view): nothing to write
+                return out
         return be.elementwise(kernel, compute.name, out, *operands)
 
     return forward
@@ -322,8 +325,9 @@ _where = elementwise("where", "condition, self, other", (
     lambda grad, condition: where(condition, 0.0, grad),
 ))
 
-def _copy_forward(self, src, out):
-    """Write ``src`` (broadcast, cast to the target's dtype) into ``out``: copy_ and fill_."""
+def _copy_forward(self, src, out, overlap_ok: bool = False):
+    """Write ``src`` (broadcast, cast to the target's dtype) into ``out``: copy_, and fill_
+    (``overlap_ok``: every element gets the one value, so an expanded target is fine)."""
     target = dtypes.from_numpy_dtype(out.dtype)
     if is_storage(src):
         if broadcast_shapes(out.shape, src.shape) != out.shape:
@@ -334,7 +338,10 @@ def _copy_forward(self, src, out):
     else:
         check_representable(src, out.dtype)
         src = target.np.type(bool(src) if target is dtypes.bool else src)
-    _check_inplace_target(out, out.shape, target)
+    if not overlap_ok:
+        _check_inplace_target(out, out.shape, target)
+    if not out.size:  # an empty target (maybe a read-only expanded view): nothing to write
+        return out
     return backend_of(out).elementwise("copy", out.dtype.name, out, src)
 
 
@@ -347,6 +354,29 @@ def _copy_meta(self, src, out):
 
 copy_op = Op("copy_", ("self", "src"), _copy_forward, (_zeros, lambda grad: grad),
              node_name="CopyBackwards", meta=_copy_meta)
+
+
+def copy_(self, src):
+    """``self.copy_(src)``; a tensor copied into itself changes nothing and torch returns
+    before its overlap checks (also for an expanded one): only the version moves on."""
+    if src is not self:
+        return copy_op.apply_(self, src)
+    if is_grad_enabled() and self.requires_grad:
+        _check_inplace_allowed(self)
+    self._version_counter[0] += 1
+    return self
+
+
+def _fill_forward(self, value, out):
+    if is_storage(value) and value.ndim:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                           "dimensions.")
+    return _copy_forward(self, value, out, overlap_ok=True)
+
+
+fill_op = Op("fill_", ("self", "value"), _fill_forward, (_zeros, lambda grad: grad),
+             node_name="FillBackward0", meta=_copy_meta)
+fill_op.internal_overlap_ok = True
 
 # ---- comparison and logic (no gradient) --------------------------------------------------
 eq = elementwise("eq", "self, other", kind="bool")

@@ -29,7 +29,7 @@ from ..factories import zeros
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import views as vw
-from .op import Op
+from .op import Op, _check_write_overlap
 
 
 # ---- validation and layout helpers --------------------------------------------------------
@@ -176,6 +176,8 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 
 
 def index_add_(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    if alpha != 1 and isinstance(source, Tensor):  # torch checks the source itself, not source * alpha
+        _check_write_overlap(backend_of(input._data), input, (source,), no_overlap=True)
     return _index_add.apply_(input, index, source if alpha == 1 else source * alpha, dim=_dim(input, dim))
 
 
@@ -356,8 +358,7 @@ _masked_scatter_zeros = Op("masked_scatter_zeros", ("values", "mask"), _masked_s
 ), node_name="MaskedScatterBackward0")
 
 
-def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
-    """``input`` with ``value`` (a number or 0-d tensor) where ``mask`` is True."""
+def _check_masked_fill(input: Tensor, mask: Tensor, value) -> None:
     if mask.dtype is not dtypes.bool:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
     if isinstance(value, Tensor) and value.dim():
@@ -366,12 +367,22 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     if ew.broadcast_shapes(input.shape, mask.shape) != input.shape:
         raise RuntimeError(f"The expanded size of the mask {list(mask.shape)} must match the size of "
                            f"the tensor {list(input.shape)}")
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` (a number or 0-d tensor) where ``mask`` is True."""
+    _check_masked_fill(input, mask, value)
     out = ew.where(mask, value, input)
     return out if out.dtype is input.dtype else out.to(input.dtype)
 
 
 def masked_fill_(input: Tensor, mask: Tensor, value) -> Tensor:
-    return input.copy_(masked_fill(input, mask, value))
+    """Write ``value`` where ``mask`` is True, only there (as torch, also into an expanded tensor)."""
+    if not input.dim():
+        return input.copy_(masked_fill(input, mask, value))
+    _check_masked_fill(input, mask, value)
+    setitem(input, mask if mask.shape == input.shape else vw.expand(mask, input.shape), value)
+    return input
 
 
 # ---- t[key] and t[key] = v -------------------------------------------------------------------
@@ -578,3 +589,4 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 # an index write reading memory it writes refuses, as torch (``k[perm] = k``)
 for _op in (index_put, _index_add, _index_copy, _scatter, _scatter_add):
     _op.no_overlap = True
+index_put.internal_overlap_ok = True  # torch writes into an expanded tensor (deprecated)

@@ -142,7 +142,7 @@ def clamp_(self, min=None, max=None):
 
 
 def fill_(self, value):
-    return ew.copy_op.apply_(self, value)
+    return ew.fill_op.apply_(self, value)
 
 
 def zero_(self):
@@ -150,7 +150,7 @@ def zero_(self):
 
 
 def copy_(self, src, non_blocking: bool = False):
-    return ew.copy_op.apply_(self, src)
+    return ew.copy_(self, src)
 
 
 _METHODS.update({name: getattr(factories, name) for name in

@@ -127,6 +127,9 @@ class Op:
     # the in-place form refuses an operand sharing any memory with the target (index writes,
     # as torch); otherwise only a partial overlap is refused (``y.add_(y)`` is fine)
     no_overlap = False
+    # the in-place form may write into a target whose elements overlap (an expand result), as
+    # torch's fill_ (every element gets the one value) and index_put
+    internal_overlap_ok = False
 
     def __init__(self, name: str, inputs: Sequence[str], forward: Callable,
                  vjp: Sequence[Callable | None] = (), view: bool = False,
@@ -276,7 +279,7 @@ class Op:
             self._run_meta([a._data if isinstance(a, Tensor) else a for a in args], params)
             target._version_counter[0] += 1
             return target
-        _check_write_overlap(be, target, args[1:], self.no_overlap)
+        _check_write_overlap(be, target, args[1:], self.no_overlap, self.internal_overlap_ok)
         record = self.differentiable and is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
         through_view = False
@@ -295,7 +298,7 @@ class Op:
         raw = [_no_partial_overlap(a._data, target._data) if isinstance(a, Tensor) else a
                for a in args]
         try:
-            self.forward(*raw, out=target._data, **params)
+            self.forward(*raw, out=be.writable(target._data), **params)
         except (NumbaError, SystemError) as e:
             raise kernel_failure(self.name + "_", raw, params, e) from e
         target._version_counter[0] += 1
@@ -374,13 +377,15 @@ def _check_same_device(args) -> None:
 
 
 def _check_inplace_allowed(target: Tensor) -> None:
-    if target.grad_fn is None and target._requires_grad:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    # torch's order and rule: a view that requires grad (also by its own requires_grad_())
+    # of a leaf base, then a leaf that requires grad
     base = target._base
-    if base is not None and base.grad_fn is None and base._requires_grad:
+    if base is not None and base.grad_fn is None and (base._requires_grad or target.requires_grad):
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
+    if target.grad_fn is None and target._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
 
 _OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer "
@@ -389,17 +394,19 @@ _INTERNAL_OVERLAP = ("unsupported operation: more than one element of the writte
                      "single memory location. Please clone() the tensor before performing the operation.")
 
 
-def _check_write_overlap(be, target: Tensor, operands, no_overlap: bool) -> None:
+def _check_write_overlap(be, target: Tensor, operands, no_overlap: bool, internal_ok: bool = False) -> None:
     """torch's RuntimeErrors for an in-place write into a tensor whose elements overlap (an
     ``expand`` result) or whose storage an operand partly shares (``y[1:].copy_(y[:-1])``).
     Sharing a storage is sharing a version counter (views of one base), as in torch, where
     two tensors made from overlapping NumPy arrays are not aliases either."""
     out = target._data
-    if be.internal_overlap(out):
+    if not internal_ok and be.internal_overlap(out):
         raise RuntimeError(_INTERNAL_OVERLAP)
     for a in operands:
         if isinstance(a, Tensor) and a._version_counter is target._version_counter:
-            status = be.memory_overlap(a._data, out)
+            # another tensor of the same array (detach) is compared as torch compares two
+            # tensors of one storage, not as the same tensor
+            status = be.memory_overlap(a._data if a is target or a._data is not out else out.view(), out)
             if status == "partial" or (status == "full" and no_overlap):
                 raise RuntimeError(_OVERLAP)
 

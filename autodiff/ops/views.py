@@ -131,6 +131,8 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     if s > e:
         raise RuntimeError(f"flatten() has invalid args: start_dim cannot come after end_dim "
                            f"(start_dim={start_dim}, end_dim={end_dim}, shape {list(input.shape)})")
+    if s == e:  # nothing to merge: torch returns the input itself, not a view of it
+        return input
     shape = input.shape
     n = 1
     for k in shape[s:e + 1]:
@@ -553,7 +555,9 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input.shape[input._wrap_dim(dim)]
-    return split(input, max(-(-n // chunks), 1), dim)
+    if not n:  # torch: ``chunks`` empty pieces
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-n // chunks), dim)
 
 
 def unbind(input, dim: int = 0) -> tuple:
