@@ -17,15 +17,16 @@ LOCAL_OPS: dict = {}
 
 @pytest.fixture
 def cube(monkeypatch):
+    for name in ("cube_plus", "cube_plus_"):  # removed again after the test
+        monkeypatch.setattr(ad.Tensor, name, None, raising=False)
     op = elementwise("cube_plus", "self, other", (
         lambda grad, self: grad * self * self * 3,
         lambda grad: grad,
     ), expr=("a, b", "a * a * a + b"), variants="function, method, inplace")
-    for name in ("cube_plus", "cube_plus_"):  # removed again after the test
-        monkeypatch.setattr(ad.Tensor, name, None, raising=False)
     variants.install(op, LOCAL_OPS)
     yield op
     LOCAL_OPS.clear()
+    variants.EXPORTS.pop("cube_plus", None)
 
 
 def _ref(x, y):
@@ -58,3 +59,19 @@ def test_the_declared_op_has_gradients_and_meta_shapes(cube):
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy())
     meta = cube(x.to("meta"), ad.ones(2, 1, 1, device="meta", dtype=ad.float32))
     assert meta.device.type == "meta" and meta.shape == (2, 3, 4) and meta.dtype is ad.float64
+
+
+def test_the_package_and_tensor_get_every_declared_form():
+    """The library's own ops come through the same path: each declared function form is
+    ``autodiff.<name>``, and its method and in-place method are on Tensor."""
+    assert {"exp", "mul", "maximum", "reciprocal"} <= set(variants.EXPORTS)
+    for name, op in variants.EXPORTS.items():
+        assert getattr(ad, name) is op
+        if "method" in op.variants:
+            assert getattr(ad.Tensor, name) is op
+        if "inplace" in op.variants:
+            x = ad.tensor([0.25, 0.5], dtype=ad.float64)
+            args = (x,) if len(op.inputs) == 2 else ()
+            expected = op(x, *args).numpy()
+            assert getattr(x, f"{name}_")(*args) is x
+            np.testing.assert_allclose(x.numpy(), expected)

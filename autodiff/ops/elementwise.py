@@ -29,6 +29,10 @@ from .checks import check_not_bool, check_representable, check_tensors
 from ..autograd.grad_mode import is_grad_enabled
 from .op import Op, _check_inplace_allowed
 
+# the public forms an op declares (``variants.py``): ``autodiff.exp``, ``x.exp()``, ``x.exp_()``
+ALL = "function, method, inplace"
+FUNCTION_AND_METHOD = "function, method"
+
 
 def broadcast_shapes(*shapes: tuple) -> tuple:
     """PyTorch's broadcasting of shapes; the error names the shapes and the dimension."""
@@ -174,10 +178,10 @@ def _zeros(grad):
 add = elementwise("add", "self, other", (lambda grad: grad, lambda grad: grad))
 sub = elementwise("sub", "self, other", (lambda grad: grad, lambda grad: -grad), no_bool=RuntimeError)
 mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
-                                         lambda grad, self: grad * self))
+                                         lambda grad, self: grad * self), variants=ALL)
 div = elementwise("div", "self, other", (lambda grad, other: grad / other,
                                          lambda grad, self, other: -grad * self / (other * other)),
-                  kind="float")
+                  kind="float", variants=ALL)
 
 
 def _reciprocal_forward(self, out=None):
@@ -186,10 +190,11 @@ def _reciprocal_forward(self, out=None):
 
 # 1 / x on div's kernel; its rule reads the result only, so a later write to x is no error
 reciprocal = Op("reciprocal", ("self",), _reciprocal_forward, (lambda grad, result: -grad * result * result,),
-                meta=lambda self: div.meta(1, self))
-neg = elementwise("neg", "self", (lambda grad: -grad,), no_bool=RuntimeError)
-abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),), no_bool=NotImplementedError)  # noqa: A001
-square = elementwise("square", "self", (lambda grad, self: grad * self * 2,), kind="nonbool")
+                meta=lambda self: div.meta(1, self), variants=ALL)
+neg = elementwise("neg", "self", (lambda grad: -grad,), no_bool=RuntimeError, variants=ALL)
+abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),),  # noqa: A001
+                  no_bool=NotImplementedError, variants=ALL)
+square = elementwise("square", "self", (lambda grad, self: grad * self * 2,), kind="nonbool", variants=ALL)
 
 
 def _pow_grad_self(grad, self, other):
@@ -223,20 +228,20 @@ def _pow_forward(self, other, out=None):
 
 
 pow = Op("pow", ("self", "other"), _pow_forward, (_pow_grad_self, _pow_grad_other),  # noqa: A001
-         meta=_pow_meta)
+         meta=_pow_meta, variants=ALL)
 
 # ---- transcendental ----------------------------------------------------------------------
-exp = elementwise("exp", "self", (lambda grad, result: grad * result,), kind="float")
-log = elementwise("log", "self", (lambda grad, self: grad / self,), kind="float")
-log1p = elementwise("log1p", "self", (lambda grad, self: grad / (self + 1),), kind="float")
-expm1 = elementwise("expm1", "self", (lambda grad, result: grad * (result + 1),), kind="float")
-sqrt = elementwise("sqrt", "self", (lambda grad, result: grad / (result * 2),), kind="float")
+exp = elementwise("exp", "self", (lambda grad, result: grad * result,), kind="float", variants=ALL)
+log = elementwise("log", "self", (lambda grad, self: grad / self,), kind="float", variants=ALL)
+log1p = elementwise("log1p", "self", (lambda grad, self: grad / (self + 1),), kind="float", variants=ALL)
+expm1 = elementwise("expm1", "self", (lambda grad, result: grad * (result + 1),), kind="float", variants=ALL)
+sqrt = elementwise("sqrt", "self", (lambda grad, result: grad / (result * 2),), kind="float", variants=ALL)
 rsqrt = elementwise("rsqrt", "self", (lambda grad, result: grad * result * result * result * -0.5,),
-                    kind="float")
-sin = elementwise("sin", "self", (lambda grad, self: grad * cos(self),), kind="float")
-cos = elementwise("cos", "self", (lambda grad, self: -(grad * sin(self)),), kind="float")
+                    kind="float", variants=ALL)
+sin = elementwise("sin", "self", (lambda grad, self: grad * cos(self),), kind="float", variants=ALL)
+cos = elementwise("cos", "self", (lambda grad, self: -(grad * sin(self)),), kind="float", variants=ALL)
 erf = elementwise("erf", "self", (lambda grad, self: grad * exp(-(self * self)) * (2 / math.sqrt(math.pi)),),
-                  kind="float")
+                  kind="float", variants=ALL)
 tanh_backward = elementwise("tanh_backward", "grad_output, output", (
     lambda grad, output: tanh_backward(grad, output),
     lambda grad, grad_output, output: grad * grad_output * output * -2,
@@ -245,9 +250,9 @@ sigmoid_backward = elementwise("sigmoid_backward", "grad_output, output", (
     lambda grad, output: sigmoid_backward(grad, output),
     lambda grad, grad_output, output: grad * grad_output * (1 - output * 2),
 ))
-tanh = elementwise("tanh", "self", (lambda grad, result: tanh_backward(grad, result),), kind="float")
+tanh = elementwise("tanh", "self", (lambda grad, result: tanh_backward(grad, result),), kind="float", variants=ALL)
 sigmoid = elementwise("sigmoid", "self", (lambda grad, result: sigmoid_backward(grad, result),),
-                      kind="float")
+                      kind="float", variants=ALL)
 
 # ---- activations -------------------------------------------------------------------------
 threshold_backward = elementwise("threshold_backward", "grad_output, self", (
@@ -255,7 +260,7 @@ threshold_backward = elementwise("threshold_backward", "grad_output, self", (
     lambda grad: _zeros(grad),
 ))
 relu = elementwise("relu", "self", (lambda grad, result: threshold_backward(grad, result),),
-                   no_bool=RuntimeError)
+                   no_bool=RuntimeError, variants=ALL)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
@@ -292,21 +297,21 @@ softplus = elementwise("softplus", "self, beta, threshold", (
 clamp_min = elementwise("clamp_min", "self, min", (
     lambda grad, self, min: where(self >= min, grad, 0.0),
     lambda grad, self, min: where(self < min, grad, 0.0),
-))
+), variants=ALL)
 clamp_max = elementwise("clamp_max", "self, max", (
     lambda grad, self, max: where(self <= max, grad, 0.0),
     lambda grad, self, max: where(self > max, grad, 0.0),
-))
+), variants=ALL)
 _clamp_both = elementwise("clamp", "self, min, max", (
     lambda grad, self, min, max: where(logical_and(self >= min, self <= max), grad, 0.0),
     # where min > max the result is max everywhere: the gradient goes to max (as in PyTorch)
     lambda grad, self, min, max: where(logical_and(self < min, min < max), grad, 0.0),
     lambda grad, self, min, max: where(logical_or(self > max, max < min), grad, 0.0),
 ))
-sign = elementwise("sign", "self", (_zeros,))
-floor = elementwise("floor", "self", (_zeros,), no_bool=NotImplementedError)
-ceil = elementwise("ceil", "self", (_zeros,), no_bool=NotImplementedError)
-round = elementwise("round", "self", (_zeros,), no_bool=NotImplementedError)  # noqa: A001
+sign = elementwise("sign", "self", (_zeros,), variants=ALL)
+floor = elementwise("floor", "self", (_zeros,), no_bool=NotImplementedError, variants=ALL)
+ceil = elementwise("ceil", "self", (_zeros,), no_bool=NotImplementedError, variants=ALL)
+round = elementwise("round", "self", (_zeros,), no_bool=NotImplementedError, variants=ALL)  # noqa: A001
 
 
 def _max_grad(grad, self, other):
@@ -316,9 +321,9 @@ def _max_grad(grad, self, other):
 
 
 maximum = elementwise("maximum", "self, other", (
-    _max_grad, lambda grad, self, other: _max_grad(grad, other, self)), tensors_only=True)
+    _max_grad, lambda grad, self, other: _max_grad(grad, other, self)), tensors_only=True, variants=FUNCTION_AND_METHOD)
 minimum = elementwise("minimum", "self, other", (
-    lambda grad, self, other: _max_grad(grad, other, self), _max_grad), tensors_only=True)
+    lambda grad, self, other: _max_grad(grad, other, self), _max_grad), tensors_only=True, variants=FUNCTION_AND_METHOD)
 _where = elementwise("where", "condition, self, other", (
     None,
     lambda grad, condition: where(condition, grad, 0.0),
@@ -379,17 +384,17 @@ fill_op = Op("fill_", ("self", "value"), _fill_forward, (_zeros, lambda grad: gr
 fill_op.internal_overlap_ok = True
 
 # ---- comparison and logic (no gradient) --------------------------------------------------
-eq = elementwise("eq", "self, other", kind="bool")
-ne = elementwise("ne", "self, other", kind="bool")
-lt = elementwise("lt", "self, other", kind="bool")
-le = elementwise("le", "self, other", kind="bool")
-gt = elementwise("gt", "self, other", kind="bool")
-ge = elementwise("ge", "self, other", kind="bool")
-isnan = elementwise("isnan", "self", kind="bool")
-logical_not = elementwise("logical_not", "self", kind="bool")
-logical_and = elementwise("logical_and", "self, other", kind="bool")
-logical_or = elementwise("logical_or", "self, other", kind="bool")
-logical_xor = elementwise("logical_xor", "self, other", kind="bool")
+eq = elementwise("eq", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
+ne = elementwise("ne", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
+lt = elementwise("lt", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
+le = elementwise("le", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
+gt = elementwise("gt", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
+ge = elementwise("ge", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
+isnan = elementwise("isnan", "self", kind="bool", variants=FUNCTION_AND_METHOD)
+logical_not = elementwise("logical_not", "self", kind="bool", variants=FUNCTION_AND_METHOD)
+logical_and = elementwise("logical_and", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
+logical_or = elementwise("logical_or", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
+logical_xor = elementwise("logical_xor", "self, other", kind="bool", variants=FUNCTION_AND_METHOD)
 _bitwise_not = elementwise("bitwise_not", "self")
 
 

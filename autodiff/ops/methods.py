@@ -1,7 +1,11 @@
-"""Tensor methods and operators, installed from the op definitions.
+"""Tensor methods and operators that differ from an op's declared variants.
 
-One table says which function each method calls; in-place forms (``add_``) and
-augmented assignment (``+=``) are made from the same ops by ``Op.apply_``.
+An op declaring ``variants`` gets its function, method and in-place method from that
+declaration (``variants.py``). This table holds the rest: methods whose signature differs
+from the function's (``add(alpha=)``, ``where`` with the condition first, size
+arguments), aliases, operators, and the ops not yet declared with variants; in-place
+forms (``add_``) and augmented assignment (``+=``) are made from the same ops by
+``Op.apply_``.
 """
 
 from __future__ import annotations
@@ -46,17 +50,10 @@ def _size_args(fn):
     return method
 
 
+# (the elementwise ops' methods ``x.exp()``/``x.exp_()`` come from their declarations: variants.py)
 _METHODS = {
-    "add": _with_alpha(ew.add), "sub": _with_alpha(ew.sub), "mul": ew.mul, "div": ew.div,
-    "true_divide": ew.div, "pow": ew.pow, "neg": ew.neg, "negative": ew.neg, "abs": ew.abs,
-    "square": ew.square, "exp": ew.exp, "log": ew.log, "log1p": ew.log1p, "expm1": ew.expm1,
-    "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "sin": ew.sin, "cos": ew.cos, "tanh": ew.tanh,
-    "sigmoid": ew.sigmoid, "erf": ew.erf, "relu": ew.relu, "sign": ew.sign, "floor": ew.floor,
-    "ceil": ew.ceil, "round": ew.round, "clamp": ew.clamp, "clip": ew.clamp,
-    "clamp_min": ew.clamp_min, "clamp_max": ew.clamp_max, "maximum": ew.maximum,
-    "minimum": ew.minimum, "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt,
-    "ge": ew.ge, "isnan": ew.isnan, "logical_not": ew.logical_not, "logical_and": ew.logical_and,
-    "logical_or": ew.logical_or, "logical_xor": ew.logical_xor, "bitwise_and": ew.bitwise_and,
+    "add": _with_alpha(ew.add), "sub": _with_alpha(ew.sub), "true_divide": ew.div, "negative": ew.neg,
+    "clamp": ew.clamp, "clip": ew.clamp, "bitwise_and": ew.bitwise_and,
     "bitwise_or": ew.bitwise_or, "bitwise_xor": ew.bitwise_xor, "bitwise_not": ew.bitwise_not,
     "where": lambda self, condition, other: ew.where(condition, self, other),
     "sum": rd.sum, "mean": rd.mean, "sum_to_size": _size_args(rd.sum_to_size),
@@ -101,19 +98,10 @@ _METHODS = {
     "__and__": ew.bitwise_and, "__or__": ew.bitwise_or, "__xor__": ew.bitwise_xor,
     "__rand__": _reflected(ew.bitwise_and), "__ror__": _reflected(ew.bitwise_or),
     "__rxor__": _reflected(ew.bitwise_xor), "__invert__": ew.bitwise_not,
-    "reciprocal": ew.reciprocal,
 }
 
-# in-place forms: method name -> op
-_INPLACE = {
-    "add_": ew.add, "sub_": ew.sub, "mul_": ew.mul, "div_": ew.div, "pow_": ew.pow, "neg_": ew.neg,
-    "abs_": ew.abs, "square_": ew.square, "exp_": ew.exp, "log_": ew.log, "log1p_": ew.log1p,
-    "expm1_": ew.expm1, "sqrt_": ew.sqrt, "rsqrt_": ew.rsqrt, "sin_": ew.sin, "cos_": ew.cos,
-    "tanh_": ew.tanh, "sigmoid_": ew.sigmoid, "erf_": ew.erf, "relu_": ew.relu, "sign_": ew.sign,
-    "floor_": ew.floor, "ceil_": ew.ceil, "round_": ew.round, "clamp_min_": ew.clamp_min,
-    "clamp_max_": ew.clamp_max,
-    "reciprocal_": ew.reciprocal,
-}
+# in-place forms whose method takes more than the op (``alpha``): method name -> op
+_INPLACE = {"add_": ew.add, "sub_": ew.sub}
 _AUGMENTED = {"__iadd__": ew.add, "__isub__": ew.sub, "__imul__": ew.mul, "__itruediv__": ew.div,
               "__ipow__": ew.pow, "__iand__": ew.bitwise_and, "__ior__": ew.bitwise_or,
               "__ixor__": ew.bitwise_xor}

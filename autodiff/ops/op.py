@@ -171,6 +171,10 @@ class Op:
             p.name for p in signature)[len(self.inputs):]
         self.node_cls = type(node_name or f"{_camel(name)}Backward0", (OpNode,),
                              {"__slots__": (), "op": self, "num_outputs": len(self.outputs)})
+        if self.variants:  # its public forms, made from the declaration (variants.py imports Op)
+            from .variants import install
+
+            install(self)
 
     @property
     def vjps(self) -> tuple:

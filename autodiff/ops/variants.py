@@ -4,9 +4,11 @@
 * ``"method"``: ``Tensor.<name>`` (an ``Op`` binds like a function: ``x.exp()``);
 * ``"inplace"``: ``Tensor.<name>_``, running ``op.apply_`` (``x.exp_()``).
 
-``install`` is how a new op gets all three from its one declaration; the hand-written
-table of ``methods.py`` covers the ops whose methods differ from their functions
-(``add(alpha=)``, ``where`` with the condition first, operators).
+``Op.__init__`` calls ``install`` for an op that declares variants, so a new op gets all
+three from its one declaration; ``autodiff/__init__.py`` exports every function form
+(``EXPORTS``). The hand-written table of ``methods.py`` covers the methods that differ
+from their functions (``add(alpha=)``, ``where`` with the condition first, size
+arguments, aliases, operators).
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ def inplace_method(op: Op):
     return method
 
 
-def install(op: Op, namespace: MutableMapping[str, object] | None = None) -> None:
+# the function forms declared so far, by name: the package namespace takes them all
+EXPORTS: dict[str, Op] = {}
+
+
+def install(op: Op, namespace: MutableMapping[str, object] | None = EXPORTS) -> None:
     """Make the variants ``op`` declares: the function in ``namespace``, the Tensor methods."""
     for variant in op.variants:
         if variant == "function":
