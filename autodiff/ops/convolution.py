@@ -43,13 +43,6 @@ def nhwc(a):
     return t if t.flags.c_contiguous else backends.copy(t)
 
 
-def channels_last_meta(shape: tuple, dtype) -> MetaArray:
-    """A meta (N, C, H, W) array with channels_last strides, as torch reports them."""
-    n, c, h, w = shape
-    size = np.dtype(dtype).itemsize
-    return MetaArray(shape, dtype, (h * w * c * size, size, w * c * size, c * size))
-
-
 def out_size(size: int, k: int, stride: int, pad: int, dil: int) -> int:
     """Output length of a convolution or pooling window sweep (floor mode)."""
     return (size + 2 * pad - dil * (k - 1) - 1) // stride + 1
@@ -99,10 +92,8 @@ def _check_conv(input, weight, bias, stride, padding, dilation, groups) -> None:
 def _conv_meta(input, weight, bias, stride, padding, dilation, groups) -> MetaArray:
     _check_conv(input, weight, bias, stride, padding, dilation, groups)
     _, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
-    shape = (input.shape[0], weight.shape[0], OH, OW)
-    if channels_last(input) or channels_last(weight):
-        return channels_last_meta(shape, input.dtype)
-    return MetaArray(shape, input.dtype)
+    # contiguous even for channels_last operands: torch's meta convolution reports that too
+    return MetaArray((input.shape[0], weight.shape[0], OH, OW), input.dtype)
 
 
 def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
