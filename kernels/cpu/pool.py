@@ -155,9 +155,11 @@ def max_pool2d_nhwc(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
                                 idx[n, oh, ow, c] = k
                             first = False
                             continue
-                        for c in range(C):
-                            y[n, oh, ow, c], idx[n, oh, ow, c] = _pick(x[n, ih, iw, c], k, y[n, oh, ow, c],
-                                                                        idx[n, oh, ow, c])
+                        for c in range(C):  # a later NaN replaces an earlier one, as torch's kernels do
+                            v = x[n, ih, iw, c]
+                            if v > y[n, oh, ow, c] or v != v:
+                                y[n, oh, ow, c] = v
+                                idx[n, oh, ow, c] = k
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
