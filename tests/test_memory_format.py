@@ -253,3 +253,18 @@ def test_pooling_meta_reports_channels_last_strides_like_torch():
     for name, pool in POOL_CL_CASES:
         y, ref = pool(ad.nn.functional, x), pool(torch.nn.functional, tx)
         assert y.shape == ref.shape and y.stride() == ref.stride(), name
+
+
+def test_conv_transpose2d_on_channels_last_input_matches_torch():
+    rng = np.random.default_rng(10)
+    x, w, b = (rng.standard_normal(s).astype(np.float64) for s in ((2, 4, 5, 6), (4, 3, 3, 3), (3,)))
+    g = rng.standard_normal((2, 3, 10, 12))
+    results = []
+    for m in (ad, torch):
+        xt = m.tensor(x).to(memory_format=m.channels_last).requires_grad_()
+        wt = m.tensor(w).requires_grad_()
+        y = m.nn.functional.conv_transpose2d(xt, wt, m.tensor(b), stride=2, padding=1, output_padding=1)
+        results.append((y, *m.autograd.grad(y, (xt, wt), m.tensor(g).to(memory_format=m.channels_last))))
+    for got, want in zip(*results):
+        assert got.stride() == want.stride()
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-10)
