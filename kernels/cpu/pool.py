@@ -157,9 +157,10 @@ def max_pool2d_nhwc(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
                             continue
                         for c in range(C):  # a later NaN replaces an earlier one, as torch's kernels do
                             v = x[n, ih, iw, c]
-                            if v > y[n, oh, ow, c] or v != v:
-                                y[n, oh, ow, c] = v
-                                idx[n, oh, ow, c] = k
+                            best = y[n, oh, ow, c]
+                            take = (v > best) | (v != v)  # selects, not branches: they vectorise
+                            y[n, oh, ow, c] = v if take else best
+                            idx[n, oh, ow, c] = k if take else idx[n, oh, ow, c]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
