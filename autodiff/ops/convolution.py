@@ -36,6 +36,13 @@ def channels_last(a) -> bool:
     return all(size == 1 or st == e * a.itemsize for size, st, e in zip(a.shape, a.strides, expected))
 
 
+def nhwc(a):
+    """The (N, H, W, C) C-contiguous array behind a 4-D NCHW-shaped ``a``: a view when ``a``
+    is channels_last, else one copy."""
+    t = a.transpose(0, 2, 3, 1)
+    return t if t.flags.c_contiguous else backends.copy(t)
+
+
 def out_size(size: int, k: int, stride: int, pad: int, dil: int) -> int:
     """Output length of a convolution or pooling window sweep (floor mode)."""
     return (size + 2 * pad - dil * (k - 1) - 1) // stride + 1
@@ -85,6 +92,7 @@ def _check_conv(input, weight, bias, stride, padding, dilation, groups) -> None:
 def _conv_meta(input, weight, bias, stride, padding, dilation, groups) -> MetaArray:
     _check_conv(input, weight, bias, stride, padding, dilation, groups)
     _, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
+    # contiguous even for channels_last operands: torch's meta convolution reports that too
     return MetaArray((input.shape[0], weight.shape[0], OH, OW), input.dtype)
 
 
@@ -96,15 +104,20 @@ def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
         return be.copy(_conv_forward(*f64, stride, padding, dilation, groups), input.dtype)
     geo, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
     N, O = input.shape[0], weight.shape[0]
-    if channels_last(input) or channels_last(weight):
+    has_bias = bias is not None
+    b = _contig(bias) if has_bias else be.zeros(O, input.dtype)
+    if channels_last(input):  # im2col reads the NHWC input in place, GEMMs write NHWC
+        y = be.empty((N, OH, OW, O), input.dtype)
+        be.conv.conv2d_forward_nhwc(nhwc(input), nhwc(weight).reshape(O, -1), b, has_bias,
+                                    y.reshape(N, OH * OW, O), *geo, groups, OH, OW)
+        return y.transpose(0, 3, 1, 2)
+    if channels_last(weight):
         # torch's memory format: the kernel's GEMMs write each sample's (O, OH*OW) block
         # straight into an NHWC buffer (a column-major view, which BLAS takes as it is)
         y4 = be.empty((N, OH, OW, O), input.dtype).transpose(0, 3, 1, 2)
     else:
         y4 = be.empty((N, O, OH, OW), input.dtype)
     w2 = _contig(weight).reshape(O, -1)
-    has_bias = bias is not None
-    b = _contig(bias) if has_bias else be.zeros(O, input.dtype)
     be.conv.conv2d_forward(_contig(input), w2, b, has_bias, y4.reshape(N, O, OH * OW), *geo, groups, OH, OW)
     return y4
 
@@ -113,6 +126,12 @@ def _conv_input_forward(grad_output, weight, input_size, stride, padding, dilati
     be = backend_of(grad_output)
     geo, OH, OW = _geometry(input_size, weight.shape, stride, padding, dilation)
     N, O = grad_output.shape[:2]
+    if channels_last(grad_output) or channels_last(weight):  # the input's format, as torch keeps it
+        N, C, H, W = input_size
+        gx = be.empty((N, H, W, C), grad_output.dtype)
+        be.conv.conv2d_input_nhwc(nhwc(grad_output).reshape(N, OH * OW, O), nhwc(weight).reshape(O, -1), gx,
+                                  *geo, groups, OH, OW)
+        return gx.transpose(0, 3, 1, 2)
     gx = be.empty(input_size, grad_output.dtype)
     be.conv.conv2d_input(_contig(grad_output).reshape(N, O, OH * OW), _contig(weight).reshape(O, -1), gx,
                          *geo, groups, OH, OW)
@@ -124,6 +143,11 @@ def _conv_weight_forward(input, grad_output, weight_size, stride, padding, dilat
     geo, OH, OW = _geometry(input.shape, weight_size, stride, padding, dilation)
     N, O = grad_output.shape[:2]
     gw = be.empty((O, int(np.prod(weight_size[1:]))), input.dtype)
+    if channels_last(input):  # gw in (O, KH, KW, Cg) order: a channels_last weight gradient
+        be.conv.conv2d_weight(nhwc(input), nhwc(grad_output).reshape(N, OH * OW, O), gw, *geo, groups,
+                              OH, OW, nhwc=True)
+        Cg, KH, KW = weight_size[1:]
+        return gw.reshape(O, KH, KW, Cg).transpose(0, 3, 1, 2)
     be.conv.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW)
     return gw.reshape(weight_size)
 

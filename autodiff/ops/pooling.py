@@ -17,7 +17,7 @@ from .. import backends
 from ..backends import backend_of
 from ..backends.meta import MetaArray
 
-from .convolution import channels_last
+from .convolution import channels_last, nhwc
 from .op import Op
 
 
@@ -30,12 +30,20 @@ def _planes(a: np.ndarray) -> np.ndarray:
     return _contig(a).reshape((-1,) + a.shape[-2:])
 
 
-def _layout_of(self: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``y`` (NCHW) in the memory format of a 4-D channels_last ``self``, as torch returns it.
-    The kernels work plane by plane, so that is one copy of the (smaller) output."""
+def _nhwc_empty(be, shape: tuple, np_dtype):
+    """An uninitialised (N, C, H, W) channels_last array and its (N, H, W, C) C-contiguous face."""
+    n, c, h, w = shape
+    face = be.empty((n, h, w, c), np_dtype)
+    return face.transpose(0, 3, 1, 2), face
+
+
+def _meta(self, shape: tuple, np_dtype) -> MetaArray:
+    """The output's metadata: channels_last strides for a channels_last ``self``, as torch's."""
     if not channels_last(self):
-        return y
-    return backend_of(y).copy(y.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        return MetaArray(shape, np_dtype)
+    n, c, h, w = shape
+    size = np.dtype(np_dtype).itemsize
+    return MetaArray(shape, np_dtype, (h * w * c * size, size, w * c * size, c * size))
 
 
 def pool_out_size(size: int, k: int, stride: int, pad: int, dil: int, ceil_mode: bool) -> int:
@@ -50,21 +58,37 @@ def pool_out_size(size: int, k: int, stride: int, pad: int, dil: int, ceil_mode:
 # ---- max pooling ---------------------------------------------------------------------------
 def _max_pool_meta(self, kernel_size, stride, padding, dilation, out_hw) -> tuple:
     shape = self.shape[:2] + tuple(out_hw)
-    return MetaArray(shape, self.dtype), MetaArray(shape, np.int64)
+    return _meta(self, shape, self.dtype), _meta(self, shape, np.int64)
 
 
 def _max_pool_forward(self, kernel_size, stride, padding, dilation, out_hw):
     be = backend_of(self)
-    x = _planes(self)
     out_hw = tuple(out_hw)
+    geometry = (*kernel_size, *stride, *padding, *dilation)
+    if channels_last(self):  # pooled in place, channels innermost, into channels_last outputs
+        y, y_face = _nhwc_empty(be, self.shape[:2] + out_hw, self.dtype)
+        indices, i_face = _nhwc_empty(be, self.shape[:2] + out_hw, np.int64)
+        be.pool.max_pool2d_nhwc(nhwc(self), y_face, i_face, *geometry)
+        return y, indices
+    x = _planes(self)
     indices = be.empty(self.shape[:2] + out_hw, np.int64)
     y = be.empty((x.shape[0],) + out_hw, self.dtype)
-    be.pool.max_pool2d(x, y, indices.reshape((-1,) + out_hw), *kernel_size, *stride, *padding, *dilation)
-    return _layout_of(self, y.reshape(indices.shape)), _layout_of(self, indices)
+    be.pool.max_pool2d(x, y, indices.reshape((-1,) + out_hw), *geometry)
+    return y.reshape(indices.shape), indices
+
+
+def _flat_nhwc(a):
+    """The (N, H * W, C) C-contiguous face of a 4-D array (a view when it is channels_last)."""
+    face = nhwc(a)
+    return face.reshape(face.shape[0], -1, face.shape[3])
 
 
 def _gather_forward(self, indices):
     be = backend_of(self)
+    if channels_last(self) or channels_last(indices):
+        y, face = _nhwc_empty(be, indices.shape, self.dtype)
+        be.pool.plane_gather_nhwc(_flat_nhwc(self), _flat_nhwc(indices), face.reshape(face.shape[0], -1, face.shape[3]))
+        return y
     y = be.empty(indices.shape, self.dtype)
     be.pool.plane_gather(_contig(self).reshape(y.shape[0] * y.shape[1], -1),
                     _contig(indices).reshape(y.shape[0] * y.shape[1], -1), y.reshape(y.shape[0] * y.shape[1], -1))
@@ -73,6 +97,11 @@ def _gather_forward(self, indices):
 
 def _scatter_forward(grad_output, indices, self_shape):
     be = backend_of(grad_output)
+    if channels_last(grad_output) or channels_last(indices):
+        x, face = _nhwc_empty(be, self_shape, grad_output.dtype)
+        be.pool.plane_scatter_add_nhwc(_flat_nhwc(grad_output), _flat_nhwc(indices),
+                                       face.reshape(face.shape[0], -1, face.shape[3]))
+        return x
     x = be.empty(self_shape, grad_output.dtype)
     planes = self_shape[0] * self_shape[1]
     be.pool.plane_scatter_add(_contig(grad_output).reshape(planes, -1), _contig(indices).reshape(planes, -1),
@@ -87,11 +116,12 @@ max_pool2d = Op("max_pool2d_with_indices", ("self",), _max_pool_forward, (
 
 plane_gather = Op("plane_gather", ("self", "indices"), _gather_forward, (
     lambda grad, indices, self_shape: plane_scatter_add(grad, indices, self_shape=self_shape),
-), meta=lambda self, indices: MetaArray(indices.shape, self.dtype))
+), meta=lambda self, indices: _meta(indices if channels_last(indices) else self, indices.shape, self.dtype))
 
 plane_scatter_add = Op("plane_scatter_add", ("grad_output", "indices"), _scatter_forward, (
     lambda grad, indices: plane_gather(grad, indices),
-), meta=lambda grad_output, indices, self_shape: MetaArray(self_shape, grad_output.dtype))
+), meta=lambda grad_output, indices, self_shape: _meta(
+    indices if channels_last(indices) else grad_output, self_shape, grad_output.dtype))
 
 
 # ---- average pooling ---------------------------------------------------------------------
@@ -112,18 +142,27 @@ def adaptive_windows(size: int, n: int) -> tuple:
 
 def _window_forward(self, h0, h1, w0, w1, div):
     be = backend_of(self)
+    div = div.astype(self.dtype, copy=False)
+    if channels_last(self):
+        y, face = _nhwc_empty(be, self.shape[:2] + (len(h0), len(w0)), self.dtype)
+        be.pool.window_avg_nhwc(nhwc(self), face, h0, h1, w0, w1, div)
+        return y
     x = _planes(self)
     y = be.empty((x.shape[0], len(h0), len(w0)), self.dtype)
-    be.pool.window_avg(x, y, h0, h1, w0, w1, div.astype(self.dtype, copy=False))
-    return _layout_of(self, y.reshape(self.shape[:-2] + y.shape[1:]))
+    be.pool.window_avg(x, y, h0, h1, w0, w1, div)
+    return y.reshape(self.shape[:-2] + y.shape[1:])
 
 
 def _window_backward(grad_output, h0, h1, w0, w1, div, self_shape):
     be = backend_of(grad_output)
+    div = div.astype(grad_output.dtype, copy=False)
+    if channels_last(grad_output):
+        gx, face = _nhwc_empty(be, self_shape, grad_output.dtype)
+        be.pool.window_avg_backward_nhwc(nhwc(grad_output), face, h0, h1, w0, w1, div)
+        return gx
     gy = _planes(grad_output)
     gx = be.empty(self_shape, grad_output.dtype)
-    be.pool.window_avg_backward(gy, gx.reshape((-1,) + self_shape[-2:]), h0, h1, w0, w1,
-                           div.astype(grad_output.dtype, copy=False))
+    be.pool.window_avg_backward(gy, gx.reshape((-1,) + self_shape[-2:]), h0, h1, w0, w1, div)
     return gx
 
 
@@ -131,8 +170,8 @@ def _window_op(name: str, node_name: str) -> Op:
     return Op(name, ("self",), _window_forward, (
         lambda grad, self_shape, h0, h1, w0, w1, div: window_avg_backward(
             grad, h0=h0, h1=h1, w0=w0, w1=w1, div=div, self_shape=self_shape),
-    ), node_name=node_name, meta=lambda self, h0, h1, w0, w1, div: MetaArray(
-        self.shape[:-2] + (len(h0), len(w0)), self.dtype))
+    ), node_name=node_name, meta=lambda self, h0, h1, w0, w1, div: _meta(
+        self, self.shape[:-2] + (len(h0), len(w0)), self.dtype))
 
 
 avg_pool2d = _window_op("avg_pool2d", "AvgPool2DBackward0")
@@ -140,7 +179,7 @@ adaptive_avg_pool2d = _window_op("adaptive_avg_pool2d", "AdaptiveAvgPool2DBackwa
 
 window_avg_backward = Op("window_avg_backward", ("grad_output",), _window_backward, (
     lambda grad, h0, h1, w0, w1, div: avg_pool2d(grad, h0=h0, h1=h1, w0=w0, w1=w1, div=div),
-), meta=lambda grad_output, h0, h1, w0, w1, div, self_shape: MetaArray(self_shape, grad_output.dtype))
+), meta=lambda grad_output, h0, h1, w0, w1, div, self_shape: _meta(grad_output, self_shape, grad_output.dtype))
 
 
 def avg_pool_divisors(hp: np.ndarray, wp: np.ndarray, h: np.ndarray, w: np.ndarray,

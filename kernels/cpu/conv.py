@@ -151,16 +151,117 @@ def _weight_grad_samples(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups,
                 gemm(gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG].T, acc[g * og:(g + 1) * og], 1.0)
 
 
-def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+
+@njit(inline="always")
+def _unfold_nhwc(x, cols, adjoint, groups, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """im2col (or, with ``adjoint``, ``x += col2im(cols)``) for one channels-last sample:
+    x (H, W, C) and cols (OH*OW, C*KH*KW), both C-contiguous, column ``(g, i, j, c)``
+    holding ``x[oh * sh - ph + i * dh, ow * sw - pw + j * dw, g * Cg + c]`` (zero on
+    padding). Each (row, tap) is a run of Cg contiguous channels read from one pixel, so
+    the NHWC input is read in place; group ``g`` is a column block of ``cols``."""
+    H, W, C = x.shape
+    cg = C // groups
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    CK = C * KH * KW
+    for oh in range(OH):
+        for ow in range(OW):
+            base = (oh * OW + ow) * CK
+            for g in range(groups):
+                for i in range(KH):
+                    h = oh * sh - ph + i * dh
+                    for j in range(KW):
+                        w = ow * sw - pw + j * dw
+                        d = base + ((g * KH + i) * KW + j) * cg
+                        if h >= 0 and h < H and w >= 0 and w < W:
+                            src = (h * W + w) * C + g * cg
+                            if adjoint:
+                                for c in range(cg):
+                                    xf[uintp(src + c)] += cf[uintp(d + c)]
+                            else:
+                                for c in range(cg):
+                                    cf[uintp(d + c)] = xf[uintp(src + c)]
+                        elif not adjoint:
+                            for c in range(cg):
+                                cf[uintp(d + c)] = 0
+
+
+# Channels-last (NHWC) kernels: the same three maps with x (N, H, W, C), y (N, OH*OW, O)
+# and w (O, KH*KW*Cg) in (i, j, c) order, all C-contiguous, so y[n] = cols(x[n]) @ w.T.
+# They are separate functions so that the NCHW kernels keep their code and compile
+# only when a channels-last tensor reaches a convolution.
+
+def conv2d_forward_nhwc(*args) -> None:
+    """y[n] = im2col(x[n]) @ w.T + bias on NHWC arrays. Arguments as ``_forward_samples_nhwc``."""
+    one_blas_thread()
+    _forward_samples_nhwc(*args)
+
+
+def conv2d_input_nhwc(*args) -> None:
+    """gx[n] = col2im(gy[n] @ w) on NHWC arrays. Arguments as ``_input_grad_samples_nhwc``."""
+    one_blas_thread()
+    _input_grad_samples_nhwc(*args)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _forward_samples_nhwc(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+    """y[n] = im2col(x[n]) @ w.T + bias. x: (N, H, W, C); w: (O, KH*KW*Cg); y: (N, OH*OW, O)."""
+    N, H, W, C = x.shape
+    O, KG = w.shape
+    og = O // groups
+    L = OH * OW
+    for n in prange(N):
+        cols = np.empty((L, C * KH * KW), x.dtype)
+        _unfold_nhwc(x[n], cols, False, groups, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+        for g in range(groups):
+            gemm(cols[:, g * KG:(g + 1) * KG], w[g * og:(g + 1) * og].T, y[n, :, g * og:(g + 1) * og])
+        if has_bias:
+            for t in range(L):
+                for o in range(O):
+                    y[n, t, o] += bias[o]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _input_grad_samples_nhwc(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+    """gx[n] = col2im(gy[n] @ w). gy: (N, OH*OW, O); w: (O, KH*KW*Cg); gx: (N, H, W, C), overwritten."""
+    N, H, W, C = gx.shape
+    O, KG = w.shape
+    og = O // groups
+    for n in prange(N):
+        cols = np.empty((OH * OW, C * KH * KW), gx.dtype)
+        for g in range(groups):
+            gemm(gy[n, :, g * og:(g + 1) * og], w[g * og:(g + 1) * og], cols[:, g * KG:(g + 1) * KG])
+        gx[n] = 0
+        _unfold_nhwc(gx[n], cols, True, groups, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _weight_grad_samples_nhwc(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+    """partial[t] = sum over chunk t's samples of gy[n].T @ im2col(x[n]), per group (NHWC)."""
+    N, H, W, C = x.shape
+    T, O, KG = partial.shape
+    og = O // groups
+    for t in prange(T):
+        cols = np.empty((OH * OW, C * KH * KW), x.dtype)
+        acc = partial[t]
+        acc[:] = 0
+        for n in range(t * N // T, (t + 1) * N // T):
+            _unfold_nhwc(x[n], cols, False, groups, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+            for g in range(groups):
+                gemm(gy[n, :, g * og:(g + 1) * og].T, cols[:, g * KG:(g + 1) * KG], acc[g * og:(g + 1) * og], 1.0)
+
+
+def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, nhwc=False):
     """gw = sum_n gy[n] @ im2col(x[n]).T: the gradient w.r.t. the weight.
-    x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten. Each thread sums
-    its share of the batch into a partial buffer, then the partials are added."""
+    x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten; or with ``nhwc``
+    the channels-last arrays of ``_weight_grad_samples_nhwc``. Each thread sums its share
+    of the batch into a partial buffer, then the partials are added."""
     one_blas_thread()
     chunks = max(1, min(x.shape[0], numba.get_num_threads()))
     partial = np.empty((chunks,) + gw.shape, gw.dtype)
-    _weight_grad_samples(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
+    kernel = _weight_grad_samples_nhwc if nhwc else _weight_grad_samples
+    kernel(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
     np.sum(partial, axis=0, out=gw)
-
 
 
 guard_kernels(globals())

@@ -9,7 +9,11 @@
   divided by ``div[oh, ow]``. The caller computes the windows (PyTorch's rules for
   padding, ``ceil_mode``, ``count_include_pad``, ``divisor_override`` or adaptive bins).
 
-Every kernel runs in parallel over planes; all arrays are C-contiguous.
+Every kernel runs in parallel over planes; all arrays are C-contiguous. The ``_nhwc``
+kernels are the same maps on channels-last arrays (``(N, H, W, C)`` C-contiguous, the
+indices still ``ih * W + iw``), parallel over the batch with the channels innermost, so
+that a channels_last tensor is pooled in place; they are separate functions so the plane
+kernels keep their code and these compile only when a channels-last tensor is pooled.
 """
 
 from __future__ import annotations
@@ -123,6 +127,92 @@ def window_avg_backward(gy, gx, h0, h1, w0, w1, div):
                 for ih in range(h0[oh], h1[oh]):
                     for iw in range(w0[ow], w1[ow]):
                         gx[p, ih, iw] += v
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def max_pool2d_nhwc(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
+    """``max_pool2d`` on x (N, H, W, C), y and idx (N, OH, OW, C)."""
+    N, H, W, C = x.shape
+    _, OH, OW, _ = y.shape
+    for n in prange(N):
+        for oh in range(OH):
+            hs = oh * sh - ph
+            for ow in range(OW):
+                ws = ow * sw - pw
+                first = True
+                for i in range(KH):
+                    ih = hs + i * dh
+                    if ih < 0 or ih >= H:
+                        continue
+                    for j in range(KW):
+                        iw = ws + j * dw
+                        if iw < 0 or iw >= W:
+                            continue
+                        k = ih * W + iw
+                        if first:  # the first valid position starts every channel's maximum
+                            for c in range(C):
+                                y[n, oh, ow, c] = x[n, ih, iw, c]
+                                idx[n, oh, ow, c] = k
+                            first = False
+                            continue
+                        for c in range(C):  # a later NaN replaces an earlier one, as torch's kernels do
+                            v = x[n, ih, iw, c]
+                            best = y[n, oh, ow, c]
+                            take = (v > best) | (v != v)  # selects, not branches: they vectorise
+                            y[n, oh, ow, c] = v if take else best
+                            idx[n, oh, ow, c] = k if take else idx[n, oh, ow, c]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def plane_gather_nhwc(x, idx, y):
+    """y[n, k, c] = x[n, idx[n, k, c], c]. x: (N, L_in, C); idx, y: (N, L_out, C)."""
+    N, L, C = y.shape
+    for n in prange(N):
+        for k in range(L):
+            for c in range(C):
+                y[n, k, c] = x[n, idx[n, k, c], c]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def plane_scatter_add_nhwc(g, idx, x):
+    """x[n] = 0, then x[n, idx[n, k, c], c] += g[n, k, c]. g, idx: (N, L_out, C); x: (N, L_in, C)."""
+    N, L, C = g.shape
+    for n in prange(N):
+        x[n] = 0
+        for k in range(L):
+            for c in range(C):
+                x[n, idx[n, k, c], c] += g[n, k, c]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def window_avg_nhwc(x, y, h0, h1, w0, w1, div):
+    """``window_avg`` on x (N, H, W, C) and y (N, OH, OW, C)."""
+    N, OH, OW, C = y.shape
+    for n in prange(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                y[n, oh, ow] = 0
+                for ih in range(h0[oh], h1[oh]):
+                    for iw in range(w0[ow], w1[ow]):
+                        for c in range(C):
+                            y[n, oh, ow, c] += x[n, ih, iw, c]
+                for c in range(C):
+                    y[n, oh, ow, c] /= div[oh, ow]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def window_avg_backward_nhwc(gy, gx, h0, h1, w0, w1, div):
+    """The adjoint of ``window_avg_nhwc``: gy (N, OH, OW, C), gx (N, H, W, C) overwritten."""
+    N, OH, OW, C = gy.shape
+    for n in prange(N):
+        gx[n] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                d = div[oh, ow]
+                for ih in range(h0[oh], h1[oh]):
+                    for iw in range(w0[ow], w1[ow]):
+                        for c in range(C):
+                            gx[n, ih, iw, c] += gy[n, oh, ow, c] / d
 
 
 guard_kernels(globals())
