@@ -298,6 +298,39 @@ def leaf_moved_into_the_graph_interior(m):
     (x.sum() + y.sum()).backward()
 
 
+@case
+def writing_an_operand_only_a_gradient_nobody_needs_reads(m):
+    # mul saves each operand for the other's gradient: with c needing none, b is not saved
+    a = _leaf(m, [1.0, 2.0])
+    c = m.tensor([3.0, 4.0], dtype=m.float64)
+    b = a * 2
+    y = b * c
+    b.mul_(10)
+    y.sum().backward()
+    return [y, a.grad]
+
+
+def test_a_node_saves_only_what_the_rules_it_will_run_read():
+    for m in (ad, torch):
+        a = _leaf(m, [1.0, 2.0])
+        c = m.tensor([3.0, 4.0], dtype=m.float64)
+        node = (a * c).grad_fn
+        assert node._saved_self is None  # only c's gradient would read a: c needs none
+        np.testing.assert_array_equal(node._saved_other.numpy(), [3.0, 4.0])
+        assert (a.exp()).grad_fn._saved_result is not None
+
+
+@case
+def writing_an_operand_a_needed_gradient_reads(m):
+    a = _leaf(m, [1.0, 2.0])
+    c = _leaf(m, [3.0, 4.0])
+    b = a * 2
+    y = b * c
+    b.mul_(10)
+    y.sum().backward()  # c's gradient reads b: torch's version error
+    return [y, a.grad]
+
+
 # ---- creation meta: views that may not be written in place ------------------------------
 @case
 def inplace_on_a_no_grad_view(m):

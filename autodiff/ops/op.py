@@ -117,6 +117,17 @@ class OpNode(Node):
         if self._saved:
             self._saved = None
 
+    def __getattr__(self, name: str):
+        """torch's ``grad_fn._saved_<name>``: what the node saved for a rule (None when no rule
+        that will run needs it)."""
+        key = name[7:] if name.startswith("_saved_") else None
+        if key is None or key not in self.op.saves:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        if self._saved is None:
+            raise freed_error()
+        value = self._saved.get(key)
+        return value.unpack(self) if type(value) is SavedTensor else value
+
 
 _SAVED, _SHAPE, _PARAM, _ALL = range(4)
 
@@ -161,6 +172,9 @@ class Op:
                       if n in self.inputs or n in self.outputs}
         self._save_inputs = [(n, self.inputs.index(n)) for n in sorted(self.saves) if n in self.inputs]
         self._save_outputs = [(n, nr) for nr, n in enumerate(self.outputs) if n in self.saves]
+        # what each operand's rule reads: a node saves only what the rules it will run need (as
+        # torch, so a later write to a tensor no needed rule reads is no error)
+        self._saves_for = tuple(frozenset(n for n in args if n in self.saves) for args in self.vjp_args)
         self._rules = [(rule, [self._classify(n) for n in names])
                        for rule, names in zip(vjps, self.vjp_args)]
         self.differentiable = any(r is not None for r in vjps)
@@ -293,7 +307,7 @@ class Op:
             through_view = target._base is not None
             edges = [edge(a) for a in args]
             old_fn, old_nr = target._grad_fn, target._output_nr  # current: edge() re-made a view's
-            if self.saves.difference(("result",)):
+            if self._needed(edges).difference(self.outputs):
                 # rules read the target as it was before the write: it is saved as a copy; the
                 # target passed again as another operand (y.mul_(y)) is saved as itself, so
                 # backward refuses it (it was written after being saved), as torch does
@@ -325,12 +339,22 @@ class Op:
         node._params = params
         node._meta = [(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else (None, None)
                       for a in args]
+        needed = self._needed(edges)
         saved = {}
         for name, index in self._save_inputs:
-            a = args[index]
-            saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
+            if name in needed:
+                a = args[index]
+                saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
         node._saved = saved
         return node
+
+    def _needed(self, edges) -> frozenset:
+        """The saved names the rules of the operands that need a gradient read."""
+        needed = frozenset()
+        for names, (fn, _) in zip(self._saves_for, edges):
+            if fn is not None:
+                needed |= names
+        return needed
 
     def _attach(self, node: OpNode, outs: Sequence[Tensor]) -> None:
         """Make ``node`` the history of the differentiable outputs and save those its rules read."""
@@ -341,8 +365,11 @@ class Op:
                     out._output_nr = nr
         else:
             outs[0]._grad_fn = node
-        for name, nr in self._save_outputs:
-            node._saved[name] = SavedTensor(outs[nr], is_output=True)
+        if self._save_outputs:
+            needed = self._needed(node.next_functions)
+            for name, nr in self._save_outputs:
+                if name in needed:
+                    node._saved[name] = SavedTensor(outs[nr], is_output=True)
         if is_anomaly_enabled():
             record_trace(node)
 
