@@ -9,8 +9,9 @@ of ``--repeats`` processes is kept, so machine noise hits both alike:
 (a directory, such as ``.`` for the working tree, may stand for a commit).
 
 Workloads: the README chain ``((x*w + x).tanh()*2 - w).sum()`` forward and backward on 16
-elements (per-op overhead), and the MLP and CNN training steps of
-``separate_processes.py``.
+elements (per-op overhead), and an MLP (784-512-256-10, batch 256) and a small CNN (two
+conv + pool blocks, batch 64) training step with Adam. They are defined here, on the public
+API only, so both trees run the same workload code (a tree's own ``benchmarks`` may differ).
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ("chain16", "mlp", "cnn")
 
 
+def _best_ms(step, calls: int, rounds: int) -> float:
+    for _ in range(3):
+        step()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            step()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best * 1e3
+
+
 def _chain16_ms() -> float:
     import numpy as np
 
@@ -40,30 +53,42 @@ def _chain16_ms() -> float:
         x.grad = w.grad = None
         ((x * w + x).tanh() * 2 - w).sum().backward()
 
-    for _ in range(200):
-        step()
-    best = float("inf")
-    for _ in range(20):
-        start = time.perf_counter()
-        for _ in range(200):
-            step()
-        best = min(best, (time.perf_counter() - start) / 200)
-    return best * 1e3
+    return _best_ms(step, calls=200, rounds=20)
+
+
+def _training_ms(kind: str) -> float:
+    import numpy as np
+
+    import autodiff as ad
+
+    nn = ad.nn
+    ad.manual_seed(0)
+    if kind == "mlp":
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+        shape = (256, 784)
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+        shape = (64, 1, 28, 28)
+    rng = np.random.default_rng(0)
+    x = ad.from_numpy(rng.standard_normal(shape, dtype=np.float32))
+    y = ad.from_numpy(rng.integers(0, 10, shape[0]))
+    opt = ad.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return _best_ms(step, calls=10, rounds=5)
 
 
 def _child(workload: str, threads: int) -> None:
     import numba
 
     numba.set_num_threads(threads)
-    if workload == "chain16":
-        print(_chain16_ms())
-        return
-    from benchmarks.separate_processes import _training
-
-    import autodiff
-
-    (ms,) = _training(autodiff, workload).values()
-    print(ms)
+    print(_chain16_ms() if workload == "chain16" else _training_ms(workload))
 
 
 def _export(commit: str, into: Path) -> Path:
