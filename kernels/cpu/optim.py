@@ -213,24 +213,32 @@ from kernels.cpu.optim import {rule} as rule, _CHUNK
 
 
 @njit(cache=True, error_model="numpy")
-def serial(p, g, s0, s1, s2, h, lo, hi):
-    rule(lo, hi, p, g, s0, s1, s2, h)
+def serial(p, g, s0, s1, s2, h):
+    rule(0, p.size, p, g, s0, s1, s2, h)
+
+
+@njit(inline="always")
+def _part(a, lo, hi):
+    return a[lo:hi] if a.size else a  # unused state slots are empty
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def parallel(p, g, s0, s1, s2, h):
+    # each chunk calls the serial kernel on slices: the rule's loop from 0 over a slice
+    # vectorises as the serial one does (an offset range into the whole arrays ran ~3.5x slower)
     n = p.size
     for c in prange((n + _CHUNK - 1) // _CHUNK):
-        lo = np.int64(c) * _CHUNK
-        serial(p, g, s0, s1, s2, h, lo, min(n, lo + _CHUNK))
+        lo = c * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        serial(p[lo:hi], g[lo:hi], _part(s0, lo, hi), _part(s1, lo, hi), _part(s2, lo, hi), h)
 """
 
 _kernels: dict[int, object] = {}
 
 
 def _module(kind: int):
-    """The generated module of rule ``kind``: one serial kernel over an index range and one
-    parallel kernel whose ``prange`` chunks call it (a call, not an inlined copy, keeps the
+    """The generated module of rule ``kind``: one serial kernel over the whole arrays and one
+    parallel kernel whose ``prange`` chunks call it on slices (a call, not an inlined copy, keeps the
     parallel kernel small to compile and its loops as fast as the serial one's). One
     module per rule, so a program compiles only the rules it uses: the eight inlined into
     one kernel took ~6-12 s to compile."""
@@ -244,7 +252,7 @@ def _module(kind: int):
 def update_serial(kind: int, p: np.ndarray, g: np.ndarray, s0: np.ndarray, s1: np.ndarray,
                   s2: np.ndarray, h: np.ndarray) -> None:
     """Rule ``kind`` over all of the flat ``p`` on the calling thread."""
-    _module(kind).serial(p, g, s0, s1, s2, h, 0, p.size)
+    _module(kind).serial(p, g, s0, s1, s2, h)
 
 
 def update_parallel(kind: int, p: np.ndarray, g: np.ndarray, s0: np.ndarray, s1: np.ndarray,
