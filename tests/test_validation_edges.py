@@ -293,6 +293,17 @@ def _outcome(lib, fn):
         return type(e).__name__, str(e)
 
 
+# ---- clamp: both bounds numbers or both tensors ------------------------------------------
+@error
+def clamp_number_min_tensor_max(m):
+    return m.clamp(m.ones(2), min=0.0, max=m.ones(2))
+
+
+@error
+def clamp_inplace_tensor_min_number_max(m):
+    return m.ones(2).clamp_(m.zeros(2), 1.0)
+
+
 @pytest.mark.parametrize("name", sorted(value_cases))
 def test_values_match_torch(name):
     ours, ref = _numpy(value_cases[name](ad)), _numpy(value_cases[name](torch))

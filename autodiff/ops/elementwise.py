@@ -403,10 +403,23 @@ def where(condition, input, other):
     return _where(condition, input, other)
 
 
+def check_clamp_bounds(min, max) -> None:
+    """torch's bounds are both numbers or both tensors (either may be None)."""
+    if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
+        kind = {True: "Tensor", False: None}
+        raise TypeError(
+            "clamp() received an invalid combination of arguments - got (Tensor, "
+            f"max={kind[isinstance(max, Tensor)] or type(max).__name__}, "
+            f"min={kind[isinstance(min, Tensor)] or type(min).__name__}), but expected one of:\n"
+            " * (Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = None)\n"
+            " * (Tensor input, Number min = None, Number max = None, *, Tensor out = None)\n")
+
+
 def clamp(input, min=None, max=None):
-    """Clamp to ``[min, max]``; either bound may be None, a number or a tensor."""
+    """Clamp to ``[min, max]``; either bound may be None, a number or a tensor (not one of each)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    check_clamp_bounds(min, max)
     if max is None:
         return clamp_min(input, min)
     if min is None:
