@@ -52,8 +52,14 @@ class Backend:
 
     # ---- views: every view op makes its result by these (strides and offsets in elements) ----
     def view(self, data: Any, shape: tuple) -> Any:
-        """``data`` with ``shape`` sharing its memory, or None when its strides allow no such view."""
-        raise NotImplementedError
+        """``data`` with ``shape`` sharing its memory, or None when its strides allow no such view
+        (storages that reshape as ``ndarray.shape = ...`` does need nothing more)."""
+        v = data.view()
+        try:
+            v.shape = shape
+        except AttributeError:
+            return None
+        return v
 
     def strided(self, data: Any, shape: tuple, strides: tuple, writeable: bool = True) -> Any:
         """A window of ``data``'s memory starting at its first element (strides may be 0 or overlap);

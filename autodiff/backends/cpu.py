@@ -15,7 +15,7 @@ from kernels.cpu import norm
 
 from ..device import cpu as _cpu
 from .base import Backend, register
-from .layout import element_strides, is_non_overlapping_and_dense, storage_size
+from .layout import overlap_status, storage_size
 
 
 class CPUBackend(Backend):
@@ -117,15 +117,6 @@ class CPUBackend(Backend):
         return np.ndarray(shape, dt, buffer, 0, tuple(s * dt.itemsize for s in strides))
 
     @staticmethod
-    def view(data: np.ndarray, shape: tuple) -> np.ndarray | None:
-        v = data.view()
-        try:
-            v.shape = shape
-        except AttributeError:
-            return None
-        return v
-
-    @staticmethod
     def strided(data: np.ndarray, shape: tuple, strides: tuple, writeable: bool = True) -> np.ndarray:
         it = data.itemsize
         byte_strides = tuple(s * it for s in strides)
@@ -167,15 +158,7 @@ class CPUBackend(Backend):
             return "full"
         if not a.size or not b.size or not np.may_share_memory(a, b):
             return "none"
-        if not (is_non_overlapping_and_dense(a.shape, element_strides(a))
-                and is_non_overlapping_and_dense(b.shape, element_strides(b))):
-            return "too_hard"
-        a0, b0 = a.__array_interface__["data"][0], b.__array_interface__["data"][0]
-        a1, b1 = a0 + a.nbytes, b0 + b.nbytes
-        if a0 == b0 and a1 == b1:
-            # torch compares the strides as lists: other dims are a partial overlap
-            return "full" if a.strides == b.strides or (a.size == 1 and a.ndim == b.ndim) else "partial"
-        return "partial" if a0 < b1 and b0 < a1 else "none"
+        return overlap_status(a, b, a.__array_interface__["data"][0], b.__array_interface__["data"][0])
 
     @staticmethod
     def internal_overlap(a: np.ndarray) -> bool:

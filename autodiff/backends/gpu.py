@@ -40,7 +40,7 @@ from kernels.cuda import reduce as creduce
 from ..device import device
 from .base import Backend, deferred, register
 from .gpu_memory import CachingAllocator
-from .layout import element_strides, is_non_overlapping_and_dense, storage_size
+from .layout import overlap_status, storage_size
 from .meta import MetaArray, _Flags, contiguous_strides, from_layout, layout_template
 
 SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
@@ -632,15 +632,6 @@ class CUDABackend(Backend):
 
     # ---- views and index checks (strides and offsets in elements; layouts only, no data moves) ----
     @staticmethod
-    def view(data: CudaArray, shape: tuple) -> CudaArray | None:
-        v = data.view()
-        try:
-            v.shape = shape
-        except AttributeError:
-            return None
-        return v
-
-    @staticmethod
     def strided(data: CudaArray, shape: tuple, strides: tuple, writeable: bool = True) -> CudaArray:
         it = data.itemsize
         return CudaArray(data.block, shape, data.dtype, tuple(s * it for s in strides), data.offset,
@@ -675,14 +666,7 @@ class CUDABackend(Backend):
             return "full"
         if not a.size or not b.size or a.block is not b.block or not _overlap(a, b):
             return "none"
-        if not (is_non_overlapping_and_dense(a.shape, element_strides(a))
-                and is_non_overlapping_and_dense(b.shape, element_strides(b))):
-            return "too_hard"
-        a0, b0 = a.offset, b.offset
-        a1, b1 = a0 + a.nbytes, b0 + b.nbytes
-        if a0 == b0 and a1 == b1:
-            return "full" if a.strides == b.strides or a.size == 1 else "partial"
-        return "partial" if a0 < b1 and b0 < a1 else "none"
+        return overlap_status(a, b, a.offset, b.offset)
 
     @staticmethod
     def internal_overlap(a: CudaArray) -> bool:

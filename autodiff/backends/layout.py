@@ -113,3 +113,17 @@ def storage_size(shape: Sequence[int], strides: Sequence[int]) -> int:
     if 0 in shape:
         return 0
     return 1 + sum((n - 1) * s for n, s in zip(shape, strides))
+
+
+def overlap_status(a, b, a_start: int, b_start: int) -> str:
+    """torch's ``get_overlap_status`` of two non-empty arrays that may share memory, given the
+    addresses (any common origin, in bytes) of their first elements: ``"full"``, ``"partial"``,
+    ``"none"``, or ``"too_hard"`` when either is not dense."""
+    if not (is_non_overlapping_and_dense(a.shape, element_strides(a))
+            and is_non_overlapping_and_dense(b.shape, element_strides(b))):
+        return "too_hard"
+    a_end, b_end = a_start + a.nbytes, b_start + b.nbytes
+    if a_start == b_start and a_end == b_end:
+        # torch compares the strides as lists: other dims are a partial overlap
+        return "full" if a.strides == b.strides or (a.size == 1 and a.ndim == b.ndim) else "partial"
+    return "partial" if a_start < b_end and b_start < a_end else "none"
