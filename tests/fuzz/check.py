@@ -7,7 +7,9 @@ import warnings
 
 import torch
 
-from .budget import count
+from hypothesis import given
+
+from .budget import count, examples
 from .cases import compare, run
 from .ops import OPS
 
@@ -35,3 +37,21 @@ def differential(worker, case, family: str, rtol: float = 1e-4, atol: float = 1e
         return
     problem = compare(ours, ref, rtol, atol)
     assert problem is None, f"{case!r}\n{problem}"
+
+
+def install_family_tests(families: dict, namespace: dict) -> None:
+    """``test_<family>_matches_torch`` in ``namespace`` for each ``family: (strategy, examples)``:
+    every generated case run differentially (``differential``)."""
+    def family_test(name: str):
+        strategy, n = families[name]
+
+        @examples(n)
+        @given(case=strategy())
+        def test(worker, case):
+            differential(worker, case, name)
+
+        test.__name__ = f"test_{name}_matches_torch"
+        return test
+
+    for name in families:
+        namespace[f"test_{name}_matches_torch"] = family_test(name)

@@ -5,13 +5,11 @@ parameter at and past its limits. Same contract as test_fuzz_ops: torch's outcom
 
 from __future__ import annotations
 
-from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .budget import examples
 from .cases import Case, TensorSpec
-from .check import differential
+from .check import install_family_tests
 from .strategies import dtypes, shapes, tensors
 
 seeds = st.integers(0, 2**16)
@@ -104,17 +102,4 @@ FAMILIES = {
 }
 
 
-def _family_test(name: str):
-    strategy, n = FAMILIES[name]
-
-    @examples(n)
-    @given(case=strategy())
-    def test(worker, case):
-        differential(worker, case, name)
-
-    test.__name__ = f"test_{name}_matches_torch"
-    return test
-
-
-for _name in FAMILIES:
-    globals()[f"test_{_name}_matches_torch"] = _family_test(_name)
+install_family_tests(FAMILIES, globals())
