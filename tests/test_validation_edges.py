@@ -293,6 +293,12 @@ def _outcome(lib, fn):
         return type(e).__name__, str(e)
 
 
+@value
+def avg_pool2d_of_an_inf_window(m):
+    x = m.tensor([[[[float("inf"), 1.0], [2.0, 3.0]]]])
+    return m.nn.functional.avg_pool2d(x, 1)
+
+
 # ---- clamp: both bounds numbers or both tensors ------------------------------------------
 @error
 def clamp_number_min_tensor_max(m):

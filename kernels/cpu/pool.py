@@ -108,7 +108,7 @@ def window_avg(x, y, h0, h1, w0, w1, div):
     for p in prange(P):
         for oh in range(OH):
             for ow in range(OW):
-                acc = x[p, 0, 0] * 0
+                acc = 0.0  # (not x * 0: NaN for an inf first element)
                 for ih in range(h0[oh], h1[oh]):
                     for iw in range(w0[ow], w1[ow]):
                         acc += x[p, ih, iw]
