@@ -310,6 +310,28 @@ def clamp_inplace_tensor_min_number_max(m):
     return m.ones(2).clamp_(m.zeros(2), 1.0)
 
 
+@error
+def clamp_number_min_zero_dim_tensor_max_that_needs_grad(m):
+    return m.clamp(m.ones(2), min=0.0, max=m.tensor(1.0, requires_grad=True))
+
+
+@value
+def clamp_number_min_zero_dim_tensor_max(m):
+    """A 0-d tensor that needs no grad binds as a number, NaN bound included."""
+    x = m.tensor([0.0, 2.0])
+    return (m.clamp(x, min=0.5, max=m.tensor(1.0)), m.clamp(x, min=float("nan"), max=m.tensor(1.0)),
+            x.clone().clamp_(m.tensor(1), 1.5))
+
+
+@value
+def cross_entropy_every_target_ignored_with_an_inf_logit(m):
+    """The mean is 0/0; the ignored rows' gradient is 0 * softmax, NaN in the inf logit's row."""
+    x = m.tensor([[float("inf"), 0.0], [1.0, 2.0]], requires_grad=True)
+    loss = m.nn.functional.cross_entropy(x, m.tensor([0, 0]), ignore_index=0)
+    loss.backward()
+    return loss, x.grad
+
+
 @pytest.mark.parametrize("name", sorted(value_cases))
 def test_values_match_torch(name):
     ours, ref = _numpy(value_cases[name](ad)), _numpy(value_cases[name](torch))

@@ -403,9 +403,22 @@ def where(condition, input, other):
     return _where(condition, input, other)
 
 
-def check_clamp_bounds(min, max) -> None:
-    """torch's bounds are both numbers or both tensors (either may be None)."""
-    if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
+def clamp_bounds(min, max):
+    """``(min, max)`` as torch binds them: both numbers or both tensors (either may be None).
+
+    Next to a number, a 0-d tensor that needs no grad binds as a number (torch's argument
+    parser converts it); any other mix is torch's TypeError.
+    """
+    if min is None or max is None or isinstance(min, Tensor) == isinstance(max, Tensor):
+        return min, max
+
+    def number(b):
+        if isinstance(b, Tensor) and b.dim() == 0 and not b.requires_grad:
+            return b.item()
+        return b
+
+    min, max = number(min), number(max)
+    if isinstance(min, Tensor) != isinstance(max, Tensor):
         kind = {True: "Tensor", False: None}
         raise TypeError(
             "clamp() received an invalid combination of arguments - got (Tensor, "
@@ -413,13 +426,14 @@ def check_clamp_bounds(min, max) -> None:
             f"min={kind[isinstance(min, Tensor)] or type(min).__name__}), but expected one of:\n"
             " * (Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = None)\n"
             " * (Tensor input, Number min = None, Number max = None, *, Tensor out = None)\n")
+    return min, max
 
 
 def clamp(input, min=None, max=None):
     """Clamp to ``[min, max]``; either bound may be None, a number or a tensor (not one of each)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    check_clamp_bounds(min, max)
+    min, max = clamp_bounds(min, max)
     if max is None:
         return clamp_min(input, min)
     if min is None:

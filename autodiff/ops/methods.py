@@ -122,7 +122,7 @@ def _augmented(fn):
 
 
 def clamp_(self, min=None, max=None):
-    ew.check_clamp_bounds(min, max)
+    min, max = ew.clamp_bounds(min, max)
     if min is None:
         return ew.clamp_max.apply_(self, max)
     if max is None:

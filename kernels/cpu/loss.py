@@ -128,11 +128,10 @@ def _cross_entropy_indices_backward(x, t, w, ignore_index, eps, g, out):
     for a in prange(A):
         for b in range(B):
             k = t[a, b]
-            if k == ignore_index:
-                for c in range(C):
-                    out[a, c, b] = 0
-                continue
             m, s = _stats(x, x2, a, b)
+            if k == ignore_index:  # 0 * softmax, NaN where the row's softmax is (torch's too)
+                _softmax_times(x, x2, a, b, m, 0.0 / float(s), out, out2)
+                continue
             gab = float(g[a, b])
             total = (1.0 - eps) * w[k] + eps / C * wsum
             _softmax_times(x, x2, a, b, m, gab * total / float(s), out, out2)

@@ -62,10 +62,6 @@ def indices_backward_k(x, t, w, ignore_index, eps, g, out):
         a = r // b_n
         b = r - a * b_n
         k = t[a, b]
-        if k == ignore_index:
-            for c in range(c_n):
-                out[a, c, b] = 0
-            continue
         m = x[a, 0, b]
         for c in range(1, c_n):
             v = x[a, c, b]
@@ -73,6 +69,10 @@ def indices_backward_k(x, t, w, ignore_index, eps, g, out):
         s = 0.0
         for c in range(c_n):
             s += math.exp(x[a, c, b] - m)
+        if k == ignore_index:  # 0 * softmax, NaN where the row's softmax is (torch's too)
+            for c in range(c_n):
+                out[a, c, b] = 0.0 / s * math.exp(x[a, c, b] - m)
+            continue
         gab = float(g[a, b])
         scale = gab * ((1.0 - eps) * w[k] + eps / c_n * wsum) / s
         for c in range(c_n):
