@@ -25,7 +25,7 @@ from .graph import AccumulateGrad, Node
 
 def gradient_edge(t) -> tuple:
     """The edge a gradient for tensor ``t`` flows into: its grad_fn, or its leaf accumulator."""
-    fn = t.grad_fn
+    fn = t._grad_fn if t._base is None else t.grad_fn  # a view's grad_fn may need re-making
     if fn is not None:
         return fn, t._output_nr
     if t._requires_grad:  # a leaf (a view made under no_grad may need grad yet have no edge)

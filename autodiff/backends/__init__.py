@@ -20,6 +20,6 @@ def copy(src, np_dtype=None):
     return backend_of(src).copy(src, np_dtype)
 
 
-def elementwise(name: str, compute: str, out, *operands):
+def elementwise(name: str, compute, out, *operands):
     """``out[...] = name(*operands)`` by the backend of ``out`` (see ``Backend.elementwise``)."""
     return backend_of(out).elementwise(name, compute, out, *operands)

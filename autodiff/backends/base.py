@@ -47,7 +47,9 @@ class Backend:
     def copy(self, src: Any, np_dtype=None) -> Any:
         raise NotImplementedError
 
-    def elementwise(self, name: str, compute: str, out: Any, *operands) -> Any:
+    def elementwise(self, name: str, compute: Any, out: Any, *operands) -> Any:
+        """``out[...] = name(*operands)`` computed in ``compute``: a NumPy dtype (``out.dtype``:
+        the cheap form on hot paths, ``np.dtype.name`` costs microseconds) or its name."""
         raise NotImplementedError
 
     # ---- views: every view op makes its result by these (strides and offsets in elements) ----

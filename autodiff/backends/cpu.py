@@ -49,7 +49,7 @@ class CPUBackend(Backend):
     copy = staticmethod(elementwise_kernels.copy)
 
     @staticmethod
-    def elementwise(name: str, compute: str, out: np.ndarray, *operands) -> np.ndarray:
+    def elementwise(name: str, compute, out: np.ndarray, *operands) -> np.ndarray:
         """``out[...] = name(*operands)``; a dense ``out`` laid out in another order than C's (the
         result of an op on transposed operands) is walked in its own memory order, so operands
         in that layout too take the flat kernels."""

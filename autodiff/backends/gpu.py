@@ -210,7 +210,7 @@ class CudaArray:
 
     def __add__(self, other):
         out = backend.empty(self._shape, self.dtype)
-        return backend.elementwise("add", self.dtype.name, out, self, self.dtype.type(other))
+        return backend.elementwise("add", self.dtype, out, self, self.dtype.type(other))
 
     def item(self):
         if self.size != 1:
@@ -270,7 +270,7 @@ def _broadcast(*shapes) -> tuple:
 
 def _compare(name: str, a: CudaArray, other) -> CudaArray:
     out = backend.empty(a.shape, np.bool_)
-    return backend.elementwise(name, a.dtype.name, out, a, a.dtype.type(other))
+    return backend.elementwise(name, a.dtype, out, a, a.dtype.type(other))
 
 
 def _where(cond, a, b) -> CudaArray:
@@ -279,7 +279,7 @@ def _where(cond, a, b) -> CudaArray:
     shape = _broadcast(cond.shape, *(x.shape for x in arrays))
     out = backend.empty(shape, dt)
     ops = [x if type(x) is CudaArray else dt.type(x) for x in (a, b)]
-    return backend.elementwise("where", dt.name, out, cond, *ops)
+    return backend.elementwise("where", dt, out, cond, *ops)
 
 
 def _3d(x: CudaArray):
@@ -377,7 +377,7 @@ class _Reduce(metaclass=_Family):
     @classmethod
     def softmax_backward(cls, y, g, out):
         """out = y * (g - sum_K(g * y)), y the softmax (all (A, K, B))."""
-        dt = y.dtype.name
+        dt = y.dtype
         gy = backend.elementwise("mul", dt, backend.empty(y.shape, y.dtype), g, y)
         s = backend.empty((y.shape[0], 1, y.shape[2]), y.dtype)
         cls.sum_(gy, s.reshape(y.shape[0], y.shape[2]))
@@ -387,7 +387,7 @@ class _Reduce(metaclass=_Family):
     @classmethod
     def log_softmax_backward(cls, y, g, out):
         """out = g - exp(y) * sum_K(g), y the log-softmax."""
-        dt = y.dtype.name
+        dt = y.dtype
         s = backend.empty((y.shape[0], 1, y.shape[2]), y.dtype)
         cls.sum_(g, s.reshape(y.shape[0], y.shape[2]))
         backend.elementwise("exp", dt, out, y)
@@ -402,7 +402,7 @@ class _Matmul(metaclass=_Family):
         if out.size == 0:
             return
         if a.shape[2] == 0:
-            backend.elementwise("copy", out.dtype.name, out, out.dtype.type(0))
+            backend.elementwise("copy", out.dtype, out, out.dtype.type(0))
             return
         (av, ta), (bv, tb) = _gemm_operand(a), _gemm_operand(b)
         cmatmul.gemm(av, bv, out.device_view(), ta, tb)
@@ -414,7 +414,7 @@ class _Linear(metaclass=_Family):
         """out (M, N) = x (M, K) @ weight (N, K).T (+ bias (N,))."""
         _Matmul.matmul(x[None], weight.T[None], out[None])
         if has_bias:
-            backend.elementwise("add", out.dtype.name, out, out, bias)
+            backend.elementwise("add", out.dtype, out, out, bias)
 
 
 def _flat_int(t: CudaArray) -> CudaArray:
@@ -595,7 +595,7 @@ class CUDABackend(Backend):
 
     def full(self, shape: tuple, value, np_dtype) -> CudaArray:
         out = self.empty(shape, np_dtype)
-        return self.elementwise("copy", out.dtype.name, out, out.dtype.type(value))
+        return self.elementwise("copy", out.dtype, out, out.dtype.type(value))
 
     def zeros(self, shape: tuple, np_dtype) -> CudaArray:
         return self.full(shape, 0, np_dtype)
@@ -604,11 +604,11 @@ class CUDABackend(Backend):
         dt = src.dtype if np_dtype is None else np.dtype(np_dtype)
         out = self.empty(src.shape, dt)
         if dt.kind == "b" and src.dtype.kind != "b":
-            return self.elementwise("ne", src.dtype.name, out, src, src.dtype.type(0))
-        return self.elementwise("copy", dt.name, out, src)
+            return self.elementwise("ne", src.dtype, out, src, src.dtype.type(0))
+        return self.elementwise("copy", dt, out, src)
 
     @staticmethod
-    def elementwise(name: str, compute: str, out: CudaArray, *operands) -> CudaArray:
+    def elementwise(name: str, compute, out: CudaArray, *operands) -> CudaArray:
         views = []
         for o in operands:
             if type(o) is CudaArray:

@@ -17,8 +17,8 @@ def _to_forward(data: np.ndarray, dtype: dtypes.dtype) -> np.ndarray:
     be = backend_of(data)
     out = be.empty_strided(data.shape, preserved_strides(data), dtype.np)
     if dtype is dtypes.bool and data.dtype.kind != "b":
-        return be.elementwise("ne", data.dtype.name, out, data, data.dtype.type(0))
-    return be.elementwise("copy", out.dtype.name, out, data)
+        return be.elementwise("ne", data.dtype, out, data, data.dtype.type(0))
+    return be.elementwise("copy", out.dtype, out, data)
 
 
 def _same_layout(data) -> MetaArray:

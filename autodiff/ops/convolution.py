@@ -195,7 +195,7 @@ def _conv_transpose_forward(input, weight, bias, output_size, stride, padding, d
     _conv_transpose_meta(input, weight, bias, output_size)
     out = _conv_input_forward(input, weight, output_size, stride, padding, dilation, groups)
     if bias is not None:
-        backend_of(out).elementwise("add", out.dtype.name, out, out, bias.reshape(1, -1, 1, 1))
+        backend_of(out).elementwise("add", out.dtype, out, out, bias.reshape(1, -1, 1, 1))
     return out
 
 

@@ -27,9 +27,9 @@ def _diag_embed_meta(data, offset: int, dim1: int, dim2: int) -> MetaArray:
 def _diag_embed_forward(data: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
     be = backend_of(data)
     out = be.empty(_diag_embed_meta(data, offset, dim1, dim2).shape, data.dtype)
-    be.elementwise("copy", data.dtype.name, out, data.dtype.type(0))
+    be.elementwise("copy", data.dtype, out, data.dtype.type(0))
     if data.size:
-        be.elementwise("copy", data.dtype.name, vw._diagonal_forward(out, offset, dim1, dim2), data)
+        be.elementwise("copy", data.dtype, vw._diagonal_forward(out, offset, dim1, dim2), data)
     return out
 
 

@@ -347,7 +347,7 @@ def _copy_forward(self, src, out, overlap_ok: bool = False):
         _check_inplace_target(out, out.shape, target)
     if not out.size:  # an empty target (maybe a read-only expanded view): nothing to write
         return out
-    return backend_of(out).elementwise("copy", out.dtype.name, out, src)
+    return backend_of(out).elementwise("copy", out.dtype, out, src)
 
 
 def _copy_meta(self, src, out):

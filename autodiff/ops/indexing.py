@@ -72,7 +72,7 @@ def _write_akb(region: np.ndarray, dim: int, count: int, kernel: str, *args) -> 
     target = _akb(region, dim, count)
     getattr(backend_of(target).index, kernel)(target, *args)
     if not np.shares_memory(target, region) and region.size:
-        backends.elementwise("copy", region.dtype.name, region, target.reshape(region.shape))
+        backends.elementwise("copy", region.dtype, region, target.reshape(region.shape))
 
 
 def _indices(index) -> np.ndarray:

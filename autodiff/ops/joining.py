@@ -26,7 +26,7 @@ from .op import Op
 
 def _copy_into(out: np.ndarray, src: np.ndarray) -> None:
     if out.size:
-        backends.elementwise("copy", out.dtype.name, out, src)
+        backends.elementwise("copy", out.dtype, out, src)
 
 
 # ---- cat / stack ------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def _triangle_forward(lower: bool):
             keep = ~np.tri(rows, cols, diagonal - 1, dtype=np.bool_)
         if out is None:
             out = backend_of(data).empty(data.shape, data.dtype)
-        return backends.elementwise("where", data.dtype.name, out, keep, data, data.dtype.type(0))
+        return backends.elementwise("where", data.dtype, out, keep, data, data.dtype.type(0))
     return forward
 
 
@@ -289,7 +289,7 @@ def _constant_pad_meta(data, pads: tuple, value) -> MetaArray:
 
 def _constant_pad_forward(data: np.ndarray, pads: tuple, value) -> np.ndarray:
     out = backend_of(data).empty(_constant_pad_meta(data, pads, value).shape, data.dtype)
-    backends.elementwise("copy", data.dtype.name, out, data.dtype.type(value))
+    backends.elementwise("copy", data.dtype, out, data.dtype.type(value))
     _copy_into(out[tuple(slice(lo, lo + n) for n, (lo, _) in zip(data.shape, pads))], data)
     return out
 

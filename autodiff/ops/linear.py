@@ -44,12 +44,12 @@ def _forward(input, weight, bias):
         if bias.shape[0] != weight.shape[0]:  # one value for every column: a writable row
             bias = be.copy(np.broadcast_to(bias, (weight.shape[0],)))
     if out.size == 0 or x.shape[1] == 0:  # nothing to multiply: the bias (or zeros) alone
-        be.elementwise("copy", out.dtype.name, out, bias if has_bias else out.dtype.type(0))
+        be.elementwise("copy", out.dtype, out, bias if has_bias else out.dtype.type(0))
         return out.reshape(lead + (weight.shape[0],))
     if input.dtype.kind != "f":  # BLAS is float only: the exact integer product
         be.matmul.matmul(x[None], weight.T[None], out[None])
         if has_bias:
-            be.elementwise("add", out.dtype.name, out, out, bias)
+            be.elementwise("add", out.dtype, out, out, bias)
         return out.reshape(lead + (weight.shape[0],))
     b = bias if has_bias and bias.flags.c_contiguous else (be.copy(bias) if has_bias else out[0])
     be.linear.linear(x, weight, b, has_bias, out)

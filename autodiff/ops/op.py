@@ -260,7 +260,7 @@ class Op:
             return self._wrap_outputs(data, args, params, tracked)
         out = self._view_of(args[0], data, params) if self.view else Tensor._make(data)
         if tracked and self.differentiable and is_grad_enabled() and data.dtype in dtypes.DIFFERENTIABLE_NP:
-            self._record((out,), args, params, [edge(a) for a in args])
+            self._record((out,), args, params, edges_of(args))
         return out
 
     def _view_of(self, src: Tensor, data, params: dict, multi_output: bool = False) -> Tensor:
@@ -283,7 +283,7 @@ class Op:
                 for d in data]
         if tracked and self.differentiable and is_grad_enabled():
             if any(not nd and dtypes.is_differentiable(t.dtype) for t, nd in zip(outs, self._nondiff)):
-                self._record(outs, args, params, [edge(a) for a in args])
+                self._record(outs, args, params, edges_of(args))
         return tuple(outs)
 
     def apply_(self, target: Tensor, *others, **params) -> Tensor:
@@ -305,14 +305,15 @@ class Op:
             check_view_write(target)
             _check_inplace_allowed(target)
             through_view = target._base is not None
-            edges = [edge(a) for a in args]
-            old_fn, old_nr = target._grad_fn, target._output_nr  # current: edge() re-made a view's
-            if self._needed(edges).difference(self.outputs):
+            edges = edges_of(args)
+            old_fn, old_nr = target._grad_fn, target._output_nr  # current: edges_of re-made a view's
+            needed = self._needed(edges)
+            if needed.difference(self.outputs):
                 # rules read the target as it was before the write: it is saved as a copy; the
                 # target passed again as another operand (y.mul_(y)) is saved as itself, so
                 # backward refuses it (it was written after being saved), as torch does
                 args = (target.clone(),) + args[1:]
-            node = self._node(args, params, edges)
+            node = self._node(args, params, edges, needed)
         raw = [_no_partial_overlap(a._data, target._data) if isinstance(a, Tensor) else a
                for a in args]
         try:
@@ -322,7 +323,7 @@ class Op:
         target._version_counter[0] += 1
         if record:
             target._requires_grad = False
-            self._attach(node, (target,))
+            self._attach(node, (target,), needed)
             move_retained(target, old_fn, old_nr)
             if through_view:
                 rebase_view_write(target)
@@ -330,33 +331,37 @@ class Op:
 
     def _record(self, outs: Sequence[Tensor], args: tuple, params: dict, edges: list) -> None:
         """Make the backward node; it becomes the ``grad_fn`` of every differentiable output."""
-        self._attach(self._node(args, params, edges), outs)
+        needed = self._needed(edges)
+        self._attach(self._node(args, params, edges, needed), outs, needed)
 
-    def _node(self, args: tuple, params: dict, edges: list) -> OpNode:
-        """The backward node, with the operands its rules read saved at their current version."""
+    def _node(self, args: tuple, params: dict, edges: list, needed: frozenset) -> OpNode:
+        """The backward node, with the operands its rules read (``needed``, from ``_needed``)
+        saved at their current version."""
         node = self.node_cls()
         node.next_functions = tuple(edges)
         node._params = params
         node._meta = [(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else (None, None)
                       for a in args]
-        needed = self._needed(edges)
         saved = {}
-        for name, index in self._save_inputs:
-            if name in needed:
-                a = args[index]
-                saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
+        if needed:
+            for name, index in self._save_inputs:
+                if name in needed:
+                    a = args[index]
+                    saved[name] = SavedTensor(a, is_output=False) if isinstance(a, Tensor) else a
         node._saved = saved
         return node
 
     def _needed(self, edges) -> frozenset:
         """The saved names the rules of the operands that need a gradient read."""
-        needed = frozenset()
+        if not self.saves:
+            return _NOTHING
+        needed = _NOTHING
         for names, (fn, _) in zip(self._saves_for, edges):
             if fn is not None:
                 needed |= names
         return needed
 
-    def _attach(self, node: OpNode, outs: Sequence[Tensor]) -> None:
+    def _attach(self, node: OpNode, outs: Sequence[Tensor], needed: frozenset) -> None:
         """Make ``node`` the history of the differentiable outputs and save those its rules read."""
         if self._multi:
             for nr, (out, nondiff) in enumerate(zip(outs, self._nondiff)):
@@ -365,13 +370,15 @@ class Op:
                     out._output_nr = nr
         else:
             outs[0]._grad_fn = node
-        if self._save_outputs:
-            needed = self._needed(node.next_functions)
+        if needed and self._save_outputs:
             for name, nr in self._save_outputs:
                 if name in needed:
                     node._saved[name] = SavedTensor(outs[nr], is_output=True)
         if is_anomaly_enabled():
             record_trace(node)
+
+
+_NOTHING = frozenset()
 
 
 def _layout_rule(forward: Callable) -> Callable:
@@ -384,9 +391,12 @@ def _layout_rule(forward: Callable) -> Callable:
     return meta
 
 
-def edge(a) -> tuple:
-    """The graph edge for operand ``a``; (None, 0) for numbers."""
-    return gradient_edge(a) if isinstance(a, Tensor) else (None, 0)
+def edges_of(args) -> list:
+    """The graph edge of each operand: ``gradient_edge`` of a tensor, (None, 0) for a number."""
+    return [gradient_edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in args]
+
+
+_NO_EDGE = (None, 0)
 
 
 def _device_mismatch(args) -> None:

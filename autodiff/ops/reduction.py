@@ -362,9 +362,9 @@ def _norm2_grad(grad, self, result, dim=None, keepdim=False):
 
 def _norm2_forward(data, dim=None, keepdim=False):
     squares = backend_of(data).empty(data.shape, data.dtype)
-    backends.elementwise("square", data.dtype.name, squares, data)
+    backends.elementwise("square", data.dtype, squares, data)
     total = _reduce("sum_", squares, dim, keepdim, data.dtype, "norm")
-    return backends.elementwise("sqrt", data.dtype.name, total, total)
+    return backends.elementwise("sqrt", data.dtype, total, total)
 
 
 _norm2 = Op("norm", ("self",), _norm2_forward, (_norm2_grad,), node_name="NormBackward1",

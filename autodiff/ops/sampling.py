@@ -61,7 +61,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                                 out)
     else:
         keys = be.from_numpy(gen.standard_exponential(probs.shape, dtype=probs.dtype))
-        be.elementwise("div", keys.dtype.name, keys, keys, probs)  # E / 0 = inf: never drawn first
+        be.elementwise("div", keys.dtype, keys, keys, probs)  # E / 0 = inf: never drawn first
         be.sort.sort(keys.reshape(probs.shape[0], categories, 1), be.empty(out.shape + (1,), keys.dtype),
                      out.reshape(out.shape + (1,)), False)
     return Tensor._make(out.reshape(data.shape[:-1] + (num_samples,)))
@@ -91,7 +91,7 @@ def _bernoulli_from(shape: tuple, p, np_dtype, generator) -> np.ndarray:
     be = backend_of(u)
     if isinstance(p, np.ndarray) and p.dtype != u.dtype:
         p = be.copy(p, u.dtype)
-    hit = be.elementwise("lt", u.dtype.name, be.empty(shape, np.bool_), u, p)
+    hit = be.elementwise("lt", u.dtype, be.empty(shape, np.bool_), u, p)
     return be.copy(hit, np_dtype)
 
 
@@ -113,8 +113,8 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
 def _affine(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
     """x * scale + shift, in place, in x's dtype."""
     t, be = x.dtype.type, backend_of(x)
-    be.elementwise("mul", x.dtype.name, x, x, t(scale))
-    return be.elementwise("add", x.dtype.name, x, x, t(shift))
+    be.elementwise("mul", x.dtype, x, x, t(scale))
+    return be.elementwise("add", x.dtype, x, x, t(shift))
 
 
 def _fill(self: Tensor, sample: np.ndarray) -> Tensor:

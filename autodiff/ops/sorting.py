@@ -166,7 +166,7 @@ def _median_all_forward(data) -> np.ndarray:
     be = backend_of(data)
     out = be.empty((), data.dtype)
     if data.size == 0:
-        be.elementwise("copy", data.dtype.name, out, data.dtype.type(np.nan))
+        be.elementwise("copy", data.dtype, out, data.dtype.type(np.nan))
         return out
     x = as_akb(data.reshape(1, -1), (1,))
     be.sort.pick_sorted(x, (data.size - 1) // 2, True, out.reshape(1, 1), be.empty((1, 1), np.int64))

@@ -139,12 +139,14 @@ _modules: dict[tuple[str, str, str], object] = {}
 
 
 def module(name: str, dtype: str, mask: str):
-    """The generated module of (op, dtype name, pattern), loaded once per process."""
+    """The generated module of (op, dtype, pattern), loaded once per process; ``dtype`` is a
+    NumPy dtype or its name, kept in the cache key as given."""
     key = (name, dtype, mask)
     mod = _modules.get(key)
     if mod is None:
-        mod = _modules[key] = codegen.load_module("cuda_elementwise", f"{name}_{dtype}_{mask}",
-                                                  kernel_source(name, dtype, mask))
+        dt = np.dtype(dtype).name
+        mod = _modules[key] = codegen.load_module("cuda_elementwise", f"{name}_{dt}_{mask}",
+                                                  kernel_source(name, dt, mask))
     return mod
 
 
@@ -186,11 +188,11 @@ def _contiguous_strides(shape: tuple) -> list[int]:
     return out[::-1]
 
 
-def run(name: str, dtype: str, out: View, *operands) -> View:
+def run(name: str, dtype, out: View, *operands) -> View:
     """Compute ``out = op(*operands)`` elementwise with broadcasting, on the device.
 
     ``operands`` are ``View``s broadcastable to ``out.shape`` or NumPy scalars; ``dtype``
-    is the compute dtype name, which types the expression's constants. ``out`` may be
+    is the compute dtype (a NumPy dtype or its name), which types the expression's constants. ``out`` may be
     strided but must not overlap an operand partially (the caller copies such an operand).
     """
     shape = tuple(out.shape)
