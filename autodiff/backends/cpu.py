@@ -15,6 +15,7 @@ from kernels.cpu import norm
 
 from ..device import cpu as _cpu
 from .base import Backend, register
+from .cpu_memory import POOL
 from .layout import overlap_status, storage_size
 
 
@@ -44,9 +45,20 @@ class CPUBackend(Backend):
     triangle = triangle
     norm = norm
 
-    empty = staticmethod(np.empty)
-    zeros = staticmethod(np.zeros)
-    copy = staticmethod(elementwise_kernels.copy)
+    # large buffers come from autodiff's own cache of freed ones (cpu_memory.py)
+    empty = staticmethod(POOL.empty)
+
+    @staticmethod
+    def zeros(shape, np_dtype=float) -> np.ndarray:
+        out = POOL.empty(shape, np_dtype)
+        out.fill(0)
+        return out
+
+    @staticmethod
+    def copy(src: np.ndarray, np_dtype=None) -> np.ndarray:
+        """A fresh C-contiguous copy of ``src`` (cast to ``np_dtype`` if given)."""
+        out = POOL.empty(src.shape, src.dtype if np_dtype is None else np_dtype)
+        return elementwise_kernels.run("copy", out.dtype, out, src)
 
     @staticmethod
     def elementwise(name: str, compute, out: np.ndarray, *operands) -> np.ndarray:
@@ -103,7 +115,7 @@ class CPUBackend(Backend):
                 mask += "s"
             else:
                 return None
-        out = np.empty(shape, np.bool_ if result_bool else dt)
+        out = POOL.empty(shape, np.bool_ if result_bool else dt)
         kernels = elementwise_kernels.flat_kernels(name, dt, mask)
         kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
         return out
@@ -111,9 +123,9 @@ class CPUBackend(Backend):
     @staticmethod
     def empty_strided(shape: tuple, strides: tuple | None, np_dtype) -> np.ndarray:
         if strides is None:
-            return np.empty(shape, np_dtype)
+            return POOL.empty(shape, np_dtype)
         dt = np.dtype(np_dtype)
-        buffer = np.empty(storage_size(shape, strides), dt)
+        buffer = POOL.empty(storage_size(shape, strides), dt)
         return np.ndarray(shape, dt, buffer, 0, tuple(s * dt.itemsize for s in strides))
 
     @staticmethod

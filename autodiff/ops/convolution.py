@@ -109,7 +109,7 @@ def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
     if channels_last(input):  # im2col reads the NHWC input in place, GEMMs write NHWC
         y = be.empty((N, OH, OW, O), input.dtype)
         be.conv.conv2d_forward_nhwc(nhwc(input), nhwc(weight).reshape(O, -1), b, has_bias,
-                                    y.reshape(N, OH * OW, O), *geo, groups, OH, OW)
+                                    y.reshape(N, OH * OW, O), *geo, groups, OH, OW, empty=be.empty)
         return y.transpose(0, 3, 1, 2)
     if channels_last(weight):
         # torch's memory format: the kernel's GEMMs write each sample's (O, OH*OW) block
@@ -118,7 +118,8 @@ def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
     else:
         y4 = be.empty((N, O, OH, OW), input.dtype)
     w2 = _contig(weight).reshape(O, -1)
-    be.conv.conv2d_forward(_contig(input), w2, b, has_bias, y4.reshape(N, O, OH * OW), *geo, groups, OH, OW)
+    be.conv.conv2d_forward(_contig(input), w2, b, has_bias, y4.reshape(N, O, OH * OW), *geo, groups, OH, OW,
+                           empty=be.empty)
     return y4
 
 
@@ -130,11 +131,11 @@ def _conv_input_forward(grad_output, weight, input_size, stride, padding, dilati
         N, C, H, W = input_size
         gx = be.empty((N, H, W, C), grad_output.dtype)
         be.conv.conv2d_input_nhwc(nhwc(grad_output).reshape(N, OH * OW, O), nhwc(weight).reshape(O, -1), gx,
-                                  *geo, groups, OH, OW)
+                                  *geo, groups, OH, OW, empty=be.empty)
         return gx.transpose(0, 3, 1, 2)
     gx = be.empty(input_size, grad_output.dtype)
     be.conv.conv2d_input(_contig(grad_output).reshape(N, O, OH * OW), _contig(weight).reshape(O, -1), gx,
-                         *geo, groups, OH, OW)
+                         *geo, groups, OH, OW, empty=be.empty)
     return gx
 
 
@@ -145,10 +146,11 @@ def _conv_weight_forward(input, grad_output, weight_size, stride, padding, dilat
     gw = be.empty((O, int(np.prod(weight_size[1:]))), input.dtype)
     if channels_last(input):  # gw in (O, KH, KW, Cg) order: a channels_last weight gradient
         be.conv.conv2d_weight(nhwc(input), nhwc(grad_output).reshape(N, OH * OW, O), gw, *geo, groups,
-                              OH, OW, nhwc=True)
+                              OH, OW, nhwc=True, empty=be.empty)
         Cg, KH, KW = weight_size[1:]
         return gw.reshape(O, KH, KW, Cg).transpose(0, 3, 1, 2)
-    be.conv.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW)
+    be.conv.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW,
+                          empty=be.empty)
     return gw.reshape(weight_size)
 
 

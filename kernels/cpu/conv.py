@@ -90,27 +90,40 @@ def _unfold(x, cols, adjoint, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
                             cf[uintp(d + ow)] = xf[uintp(src + ow * sw)]
 
 
-def conv2d_forward(*args) -> None:
-    """y[n] = w @ im2col(x[n]) + bias, samples in parallel. Arguments as ``_forward_samples``."""
+def _im2col_buffers(empty, count: int, x_shape: tuple, nhwc: bool, KH: int, KW: int, OH: int, OW: int, dtype):
+    """``count`` im2col buffers, one per thread (indexed by ``numba.get_thread_id()``) or per
+    chunk of samples, from ``empty``: the caller's allocator, whose cache keeps them touched
+    from one step to the next (a fresh buffer per sample costs its page faults every time)."""
+    C = x_shape[3] if nhwc else x_shape[1]
+    shape = (OH * OW, C * KH * KW) if nhwc else (C * KH * KW, OH * OW)
+    return empty((count,) + shape, dtype)
+
+
+def conv2d_forward(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW,
+                   empty=np.empty) -> None:
+    """y[n] = w @ im2col(x[n]) + bias, samples in parallel. Arguments as ``_forward_samples``;
+    ``empty`` allocates its work buffers."""
     one_blas_thread()
-    _forward_samples(*args)
+    work = _im2col_buffers(empty, numba.get_num_threads(), x.shape, False, KH, KW, OH, OW, x.dtype)
+    _forward_samples(x, w, bias, has_bias, y, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
 
 
-def conv2d_input(*args) -> None:
+def conv2d_input(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, empty=np.empty) -> None:
     """gx[n] = col2im(w.T @ gy[n]), samples in parallel. Arguments as ``_input_grad_samples``."""
     one_blas_thread()
-    _input_grad_samples(*args)
+    work = _im2col_buffers(empty, numba.get_num_threads(), gx.shape, False, KH, KW, OH, OW, gx.dtype)
+    _input_grad_samples(gy, w, gx, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _forward_samples(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+def _forward_samples(x, w, bias, has_bias, y, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """y[n] = w @ im2col(x[n]) + bias. w: (O, Cg*KH*KW); bias: (O,) (read if has_bias);
     y: (N, O, OH*OW), overwritten."""
     N, C, H, W = x.shape
     O, KG = w.shape
     og = O // groups
     for n in prange(N):
-        cols = np.empty((C * KH * KW, OH * OW), x.dtype)
+        cols = work[numba.get_thread_id()]
         _unfold(x[n], cols, False, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
         for g in range(groups):
             gemm(w[g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG], y[n, g * og:(g + 1) * og])
@@ -120,14 +133,14 @@ def _forward_samples(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, gr
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _input_grad_samples(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+def _input_grad_samples(gy, w, gx, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """gx[n] = col2im(w.T @ gy[n]): the gradient of the convolution w.r.t. its input.
     gy: (N, O, OH*OW); w: (O, Cg*KH*KW); gx: (N, C, H, W), overwritten."""
     N, C, H, W = gx.shape
     O, KG = w.shape
     og = O // groups
     for n in prange(N):
-        cols = np.empty((C * KH * KW, OH * OW), gx.dtype)
+        cols = work[numba.get_thread_id()]
         for g in range(groups):
             gemm(w[g * og:(g + 1) * og].T, gy[n, g * og:(g + 1) * og], cols[g * KG:(g + 1) * KG])
         gx[n] = 0
@@ -135,14 +148,14 @@ def _input_grad_samples(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, O
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _weight_grad_samples(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+def _weight_grad_samples(x, gy, partial, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """partial[t] = sum over chunk t's samples of gy[n] @ im2col(x[n]).T, per group.
     One chunk of consecutive samples per thread, so each thread sums into its own buffer."""
     N, C, H, W = x.shape
     T, O, KG = partial.shape
     og = O // groups
     for t in prange(T):
-        cols = np.empty((C * KH * KW, OH * OW), x.dtype)
+        cols = work[t]
         acc = partial[t]
         acc[:] = 0
         for n in range(t * N // T, (t + 1) * N // T):
@@ -191,27 +204,30 @@ def _unfold_nhwc(x, cols, adjoint, groups, KH, KW, sh, sw, ph, pw, dh, dw, OH, O
 # They are separate functions so that the NCHW kernels keep their code and compile
 # only when a channels-last tensor reaches a convolution.
 
-def conv2d_forward_nhwc(*args) -> None:
+def conv2d_forward_nhwc(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW,
+                        empty=np.empty) -> None:
     """y[n] = im2col(x[n]) @ w.T + bias on NHWC arrays. Arguments as ``_forward_samples_nhwc``."""
     one_blas_thread()
-    _forward_samples_nhwc(*args)
+    work = _im2col_buffers(empty, numba.get_num_threads(), x.shape, True, KH, KW, OH, OW, x.dtype)
+    _forward_samples_nhwc(x, w, bias, has_bias, y, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
 
 
-def conv2d_input_nhwc(*args) -> None:
+def conv2d_input_nhwc(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, empty=np.empty) -> None:
     """gx[n] = col2im(gy[n] @ w) on NHWC arrays. Arguments as ``_input_grad_samples_nhwc``."""
     one_blas_thread()
-    _input_grad_samples_nhwc(*args)
+    work = _im2col_buffers(empty, numba.get_num_threads(), gx.shape, True, KH, KW, OH, OW, gx.dtype)
+    _input_grad_samples_nhwc(gy, w, gx, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _forward_samples_nhwc(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+def _forward_samples_nhwc(x, w, bias, has_bias, y, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """y[n] = im2col(x[n]) @ w.T + bias. x: (N, H, W, C); w: (O, KH*KW*Cg); y: (N, OH*OW, O)."""
     N, H, W, C = x.shape
     O, KG = w.shape
     og = O // groups
     L = OH * OW
     for n in prange(N):
-        cols = np.empty((L, C * KH * KW), x.dtype)
+        cols = work[numba.get_thread_id()]
         _unfold_nhwc(x[n], cols, False, groups, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
         for g in range(groups):
             gemm(cols[:, g * KG:(g + 1) * KG], w[g * og:(g + 1) * og].T, y[n, :, g * og:(g + 1) * og])
@@ -222,13 +238,13 @@ def _forward_samples_nhwc(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, d
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _input_grad_samples_nhwc(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+def _input_grad_samples_nhwc(gy, w, gx, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """gx[n] = col2im(gy[n] @ w). gy: (N, OH*OW, O); w: (O, KH*KW*Cg); gx: (N, H, W, C), overwritten."""
     N, H, W, C = gx.shape
     O, KG = w.shape
     og = O // groups
     for n in prange(N):
-        cols = np.empty((OH * OW, C * KH * KW), gx.dtype)
+        cols = work[numba.get_thread_id()]
         for g in range(groups):
             gemm(gy[n, :, g * og:(g + 1) * og], w[g * og:(g + 1) * og], cols[:, g * KG:(g + 1) * KG])
         gx[n] = 0
@@ -236,13 +252,13 @@ def _input_grad_samples_nhwc(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, 
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _weight_grad_samples_nhwc(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
+def _weight_grad_samples_nhwc(x, gy, partial, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW):
     """partial[t] = sum over chunk t's samples of gy[n].T @ im2col(x[n]), per group (NHWC)."""
     N, H, W, C = x.shape
     T, O, KG = partial.shape
     og = O // groups
     for t in prange(T):
-        cols = np.empty((OH * OW, C * KH * KW), x.dtype)
+        cols = work[t]
         acc = partial[t]
         acc[:] = 0
         for n in range(t * N // T, (t + 1) * N // T):
@@ -251,7 +267,7 @@ def _weight_grad_samples_nhwc(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, gr
                 gemm(gy[n, :, g * og:(g + 1) * og].T, cols[:, g * KG:(g + 1) * KG], acc[g * og:(g + 1) * og], 1.0)
 
 
-def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, nhwc=False):
+def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, nhwc=False, empty=np.empty):
     """gw = sum_n gy[n] @ im2col(x[n]).T: the gradient w.r.t. the weight.
     x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten; or with ``nhwc``
     the channels-last arrays of ``_weight_grad_samples_nhwc``. Each thread sums its share
@@ -259,8 +275,9 @@ def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, nhw
     one_blas_thread()
     chunks = max(1, min(x.shape[0], numba.get_num_threads()))
     partial = np.empty((chunks,) + gw.shape, gw.dtype)
+    work = _im2col_buffers(empty, chunks, x.shape, nhwc, KH, KW, OH, OW, x.dtype)
     kernel = _weight_grad_samples_nhwc if nhwc else _weight_grad_samples
-    kernel(x, gy, partial, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
+    kernel(x, gy, partial, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
     np.sum(partial, axis=0, out=gw)
 
 

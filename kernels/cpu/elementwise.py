@@ -263,11 +263,4 @@ def _run_nd(mod, out: np.ndarray, args: list, par: bool) -> None:
         _run_nd(mod, out[i], [a[i] if isinstance(a, np.ndarray) else a for a in args], par)
 
 
-def copy(src: np.ndarray, dtype=None) -> np.ndarray:
-    """A fresh C-contiguous copy of ``src`` (cast to ``dtype`` if given), made by the copy kernel."""
-    out = np.empty(src.shape, dtype if dtype is not None else src.dtype)
-    return run("copy", out.dtype, out, src)
-
-
-
 guard_kernels(globals())
