@@ -15,6 +15,7 @@ from kernels.cpu import norm
 
 from ..device import cpu as _cpu
 from .base import Backend, register
+from .cpu_memory import MIN_BYTES as POOL_MIN_BYTES
 from .cpu_memory import POOL
 from .layout import overlap_status, storage_size
 
@@ -115,7 +116,8 @@ class CPUBackend(Backend):
                 mask += "s"
             else:
                 return None
-        out = POOL.empty(shape, np.bool_ if result_bool else dt)
+        rdt = np.bool_ if result_bool else dt
+        out = POOL.empty(shape, rdt) if first.nbytes >= POOL_MIN_BYTES else np.empty(shape, rdt)
         kernels = elementwise_kernels.flat_kernels(name, dt, mask)
         kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
         return out
