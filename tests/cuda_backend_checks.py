@@ -153,9 +153,13 @@ def test_reductions_along_dims_and_across_blocks():
     _close(big.amax(), tbig.amax())
     rows, trows = _pair((520, 2), 5)  # a reduction over the leading dim splits too
     _close(rows.sum(0), trows.sum(0), 1e-4)
-    (x.sum(1).square().sum() + x.amax(-1).sum()).backward()
-    (tx.sum(1).square().sum() + tx.amax(-1).sum()).backward()
+    (x.sum(1).square().sum() + x.amax(-1).sum() + x.prod(1).sum()).backward()
+    (tx.sum(1).square().sum() + tx.amax(-1).sum() + tx.prod(1).sum()).backward()
     _close(x.grad, tx.grad, 1e-4)
+    _close(x.prod(-1), tx.prod(-1))
+    assert (x > 0).all(1).cpu().tolist() == (tx > 0).all(1).tolist()
+    assert (x > 0).any().item() == (tx > 0).any().item() and not (x > 99).any().item()
+    assert (big > -9).all().item() and big.abs().prod().cpu().dtype is ad.float32  # two-pass all
 
 
 def test_matmul_bmm_and_linear():

@@ -325,7 +325,7 @@ class _Reduce(metaclass=_Family):
             creduce.reduce(name, xv, ov)
             return
         c, rem = divmod(k, piece)
-        part = backend.empty((1, c + (rem > 0), b), x.dtype).device_view()
+        part = backend.empty((1, c + (rem > 0), b), out.dtype).device_view()
         rows = xv.reshape(k, b)
         creduce.reduce(name, rows[:c * piece].reshape(c, piece, b), part[0, :c])
         if rem:
@@ -335,6 +335,18 @@ class _Reduce(metaclass=_Family):
     @classmethod
     def sum_(cls, x, out):
         cls._fold("sum", x, out)
+
+    @classmethod
+    def prod(cls, x, out):
+        cls._fold("prod", x, out)
+
+    @classmethod
+    def all_(cls, x, out):
+        cls._fold("all", x, out)
+
+    @classmethod
+    def any_(cls, x, out):
+        cls._fold("any", x, out)
 
     @classmethod
     def max_(cls, x, out):

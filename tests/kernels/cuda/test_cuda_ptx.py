@@ -44,8 +44,9 @@ def test_elementwise_kernels_compile_to_ptx(name):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_reduction_kernels_compile_to_ptx(name, dtype):
     x = getattr(types, dtype)
-    fn = red.kernel(name, dtype).py_func
-    out = types.Array(x, 3 if name in ("softmax", "log_softmax") else 2, "C")
+    fn = red.kernel(name, "int32" if name in red.BOOL_OPS else dtype).py_func
+    out = types.Array(types.boolean if name in red.BOOL_OPS else x, 3 if name in ("softmax", "log_softmax") else 2,
+                      "C")
     idx = (types.Array(types.int64, 2, "C"),) if name in red.ARG_OPS else ()
     ptx, _ = cuda.compile_ptx(fn, (types.Array(x, 3, "C"), out, *idx), cc=CC)
     assert ".target sm_90" in ptx
