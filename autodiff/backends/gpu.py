@@ -375,6 +375,14 @@ class _Reduce(metaclass=_Family):
         creduce.reduce("argmin", _3d(x), vals.device_view(), out_idx.device_view())
 
     @staticmethod
+    def cumsum(x, out):
+        creduce.scan("cumsum", _3d(x), out.device_view())
+
+    @staticmethod
+    def cumprod(x, out):
+        creduce.scan("cumprod", _3d(x), out.device_view())
+
+    @staticmethod
     def softmax(x, out):
         creduce.reduce("softmax", _3d(x), out.device_view())
 

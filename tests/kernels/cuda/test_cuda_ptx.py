@@ -55,6 +55,16 @@ def test_reduction_kernels_compile_to_ptx(name, dtype):
         assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
 
 
+@pytest.mark.parametrize("name", list(red.SCANS))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_scan_kernels_compile_to_ptx(name, dtype):
+    arr = types.Array(getattr(types, dtype), 3, "C")
+    ptx, _ = cuda.compile_ptx(red.scan_kernel(name, dtype).py_func, (arr, arr), cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("ta,tb", [(False, False), (False, True), (True, False), (True, True)])
 def test_gemm_kernels_compile_to_ptx(dtype, ta, tb):

@@ -50,6 +50,21 @@ def test_all_any_match_torch_on_zeros_nan_and_empty_rows(name, dtype):
         np.testing.assert_array_equal(out.copy_to_host(), _torch(name, torch.from_numpy(rows)).numpy())
 
 
+@pytest.mark.parametrize("name", list(red.SCANS))
+@pytest.mark.parametrize("shape", [(3, 70, 2), (1, 5, 1), (2, 0, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_scans_match_torch(name, shape, dtype):
+    x = np.random.default_rng(5).uniform(0.8, 1.25, shape)
+    x = (x * 3).astype(dtype) if dtype == np.int64 and name == "cumsum" else x.astype(dtype)
+    if dtype == np.int64 and name == "cumprod":
+        x = np.random.default_rng(5).integers(-1, 2, shape).astype(dtype)  # stays small
+    out = cuda.device_array(shape, dtype)
+    red.scan(name, cuda.to_device(x), out)
+    want = getattr(torch, name)(torch.from_numpy(x), 1).numpy()
+    tol = 0 if dtype == np.int64 else (1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(out.copy_to_host(), want, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("name", ["max", "min", "sum"])
 def test_nan_propagates(name):
     x = np.random.default_rng(1).uniform(-2, 2, (2, 70, 1)).astype(np.float32)
