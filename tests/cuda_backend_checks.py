@@ -162,6 +162,26 @@ def test_reductions_along_dims_and_across_blocks():
     assert (big > -9).all().item() and big.abs().prod().cpu().dtype is ad.float32  # two-pass all
 
 
+def test_norms_attention_and_multi_output_views_on_the_device():
+    x, tx = _pair((3, 4, 6), 7)
+    ln, tln = nn.LayerNorm(6), torch.nn.LayerNorm(6)
+    bn, tbn = nn.BatchNorm1d(4), torch.nn.BatchNorm1d(4)
+    mha, tmha = nn.MultiheadAttention(6, 2), torch.nn.MultiheadAttention(6, 2)
+    for m, tm in ((ln, tln), (bn, tbn), (mha, tmha)):
+        m.load_state_dict({k: ad.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+        m.to("cuda")
+    a, b = x.chunk(2, -1)  # a multi-output view: one layout per piece over the same block
+    ta, tb = tx.chunk(2, -1)
+    got = [ln(x), bn(x), mha(x, x, x)[0], (a * b.tril()).sum(0)] + list(x.unbind(1))
+    want = [tln(tx), tbn(tx), tmha(tx, tx, tx)[0], (ta * tb.tril()).sum(0)] + list(tx.unbind(1))
+    for g, w in zip(got, want):
+        _close(g, w, 1e-4)
+    sum(g.square().sum() for g in got).backward()
+    sum(w.square().sum() for w in want).backward()
+    _close(x.grad, tx.grad, 1e-3)
+    _close(mha.in_proj_weight.grad, tmha.in_proj_weight.grad, 1e-3)
+
+
 def test_scans_and_their_gradients():
     x, tx = _pair((2, 6, 3), 6)
     with ad.no_grad():

@@ -588,6 +588,7 @@ class CUDABackend(Backend):
     loss = _Loss
     index = _Index
     optim = _Optim
+    norm = None  # no fused layer_norm kernels: layer_norm runs as its composite of ops
 
     def __getattr__(self, name: str):  # a family the CPU has and this backend has not (conv, pool, ...)
         if name.startswith("__"):

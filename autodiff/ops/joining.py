@@ -251,9 +251,11 @@ def _triangle_forward(lower: bool):
         keep = np.tri(rows, cols, diagonal, dtype=np.bool_)
         if not lower:
             keep = ~np.tri(rows, cols, diagonal - 1, dtype=np.bool_)
+        be = backend_of(data)
         if out is None:
-            out = backend_of(data).empty(data.shape, data.dtype)
-        return backends.elementwise("where", data.dtype, out, keep, data, data.dtype.type(0))
+            out = be.empty(data.shape, data.dtype)
+        # the (rows, cols) mask is made on the host and moved to the data's device
+        return backends.elementwise("where", data.dtype, out, be.from_numpy(keep), data, data.dtype.type(0))
     return forward
 
 

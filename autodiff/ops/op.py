@@ -251,7 +251,7 @@ class Op:
                     data = be.elementwise_flat(*self.flat, raw)
                 if data is None:
                     data = self.forward(*raw, **params) if not (self.view and be.layout_views) \
-                        else be.view_of(raw[0], self.meta(*raw, **params))
+                        else self._layout_view(be, raw, params)
             except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
                 raise kernel_failure(self.name, raw, params, e) from e
         else:
@@ -262,6 +262,14 @@ class Op:
         if tracked and self.differentiable and is_grad_enabled() and data.dtype in dtypes.DIFFERENTIABLE_NP:
             self._record((out,), args, params, edges_of(args))
         return out
+
+    def _layout_view(self, be, raw: list, params: dict):
+        """A view op's result(s) on a backend whose views are layouts over one block: the
+        metadata rule's layout (one per output of split/unbind/chunk) re-attached to it."""
+        meta = self.meta(*raw, **params)
+        if self._multi:
+            return tuple(be.view_of(raw[0], m) for m in meta)
+        return be.view_of(raw[0], meta)
 
     def _view_of(self, src: Tensor, data, params: dict, multi_output: bool = False) -> Tensor:
         """A view result: ``src``'s root base, version counter and view chain, plus this op."""
