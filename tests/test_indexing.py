@@ -120,3 +120,25 @@ def test_one_hot_and_errors():
         F.one_hot(ad.tensor([3]), 3)
     with pytest.raises(RuntimeError, match="non-negative"):
         F.one_hot(ad.tensor([-1]))
+
+
+NONZERO_CASES = {
+    "2d_with_nan": lambda m: m.tensor([[0, 1.5, 0], [float("nan"), 0, -2]]),
+    "0d_true": lambda m: m.tensor(3.0),
+    "0d_false": lambda m: m.tensor(0.0),
+    "empty": lambda m: m.zeros(2, 0, 3),
+    "bool": lambda m: m.tensor([True, False, True]),
+    "3d_int": lambda m: (m.arange(24).reshape(2, 3, 4) - 7).clamp(min=0),
+    "transposed": lambda m: m.tensor([[0.0, 1.0, 0.0, 2.0], [3.0, 0.0, 0.0, 4.0], [0.0, 0.0, 5.0, 0.0]]).t(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NONZERO_CASES))
+def test_nonzero_argwhere_match_torch(case):
+    a, t = NONZERO_CASES[case](ad), NONZERO_CASES[case](torch)
+    for ours, ref in [(ad.nonzero(a), torch.nonzero(t)), (a.nonzero(), t.nonzero()),
+                      (a.argwhere(), t.argwhere()), (ad.argwhere(a), torch.argwhere(t))]:
+        assert ours.dtype is ad.int64 and ours.shape == tuple(ref.shape)
+        assert ours.tolist() == ref.tolist()
+    ours, ref = a.nonzero(as_tuple=True), t.nonzero(as_tuple=True)
+    assert len(ours) == len(ref) and [o.tolist() for o in ours] == [r.tolist() for r in ref]

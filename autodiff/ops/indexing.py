@@ -328,7 +328,7 @@ def _masked_select_forward(self: np.ndarray, mask: np.ndarray) -> np.ndarray:
     src = backends.copy(np.broadcast_to(self, shape)).reshape(-1)
     m = backends.copy(np.broadcast_to(mask, shape)).reshape(-1)
     be = backend_of(self)
-    out = be.empty(int(np.count_nonzero(m)), self.dtype)
+    out = be.empty(be.index.count_nonzero(m), self.dtype)
     be.index.masked_select(src, m, out)
     return out
 
@@ -346,6 +346,33 @@ def _data_dependent(name: str):
         raise NotImplementedError(f"{name}: the output shape depends on the values, which a 'meta' "
                                   "tensor does not have")
     return meta
+
+
+def _nonzero_forward(data: np.ndarray) -> np.ndarray:
+    be = backend_of(data)
+    flat = (data if data.flags.c_contiguous else backends.copy(data)).reshape(-1)
+    out = be.empty((be.index.count_nonzero(flat), data.ndim), np.int64)
+    be.index.nonzero(flat, np.array(data.shape, np.int64), out)
+    return out
+
+
+_nonzero = Op("nonzero", ("self",), _nonzero_forward, meta=_data_dependent("nonzero"))
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    """The indices of the non-zero elements: an int64 (count, ndim) tensor, one row per element
+    in C order; with ``as_tuple``, one 1-D index tensor per dimension (a 0-d input counts as 1-d)."""
+    out = _nonzero(input)
+    if not as_tuple:
+        return out
+    if input.dim() == 0:
+        return (_nonzero(input.reshape(1)).reshape(-1),)
+    return tuple(out.unbind(1))
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """``nonzero(input)``: the (count, ndim) indices of the non-zero elements."""
+    return _nonzero(input)
 
 
 masked_select = Op("masked_select", ("self", "mask"), _masked_select_forward, meta=_data_dependent("masked_select"),

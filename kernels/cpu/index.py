@@ -90,6 +90,31 @@ def masked_select(src, mask, out):
 
 
 @njit(cache=True, error_model="numpy")
+def count_nonzero(x):
+    """How many elements of 1-D ``x`` are not zero (NaN counts, as True does)."""
+    n = 0
+    for i in range(x.shape[0]):
+        if x[i] != 0:
+            n += 1
+    return n
+
+
+@njit(cache=True, error_model="numpy")
+def nonzero(x, shape, out):
+    """out[k] = the multi-index, in ``shape`` (int64, C order), of the k-th non-zero element
+    of 1-D ``x`` (the flattened C-contiguous array); ``out`` is (count_nonzero(x), len(shape))."""
+    nd = shape.shape[0]
+    k = 0
+    for i in range(x.shape[0]):
+        if x[i] != 0:
+            rest = i
+            for d in range(nd - 1, -1, -1):
+                out[k, d] = rest % shape[d]
+                rest //= shape[d]
+            k += 1
+
+
+@njit(cache=True, error_model="numpy")
 def masked_scatter(out, mask, src):
     """The inverse of masked_select: ``out[i] = src[k]`` for the k-th True ``mask[i]``."""
     k = 0
