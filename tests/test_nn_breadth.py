@@ -1,6 +1,6 @@
 """The layers added for PyTorch programs in the wild, against torch from identical weights:
 transposed convolutions, resizing, group and instance normalisation, channel dropout and
-Embedding options; plus their initialisation, reprs and errors."""
+Embedding options, RMSNorm; plus their initialisation, reprs and errors."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ LAYERS = [
     ("InstanceNorm2d_affine", lambda m: m.nn.InstanceNorm2d(3, affine=True), [(2, 3, 4, 4)]),
     ("InstanceNorm2d_unbatched", lambda m: m.nn.InstanceNorm2d(3), [(3, 4, 4)]),
     ("InstanceNorm1d_tracked", lambda m: m.nn.InstanceNorm1d(4, affine=True, track_running_stats=True), [(2, 4, 6)]),
+    ("RMSNorm", lambda m: m.nn.RMSNorm(6), [(3, 4, 6)]),
+    ("RMSNorm_2d_eps_no_affine", lambda m: m.nn.RMSNorm((4, 6), eps=1e-3, elementwise_affine=False), [(3, 4, 6)]),
     ("DCGAN_generator_block", lambda m: m.nn.Sequential(
         m.nn.ConvTranspose2d(8, 4, 4, 1, 0, bias=False), m.nn.BatchNorm2d(4), m.nn.ReLU(),
         m.nn.ConvTranspose2d(4, 1, 4, 2, 1, bias=False), m.nn.Tanh()), [(2, 8, 1, 1)]),
@@ -143,3 +145,28 @@ def test_embedding_max_norm_renormalises_like_torch(norm_type):
         theirs.weight.mul_(3)
     compare(ours, theirs, idx, dtype=np.float64)
     np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rms_norm_function_with_a_weight_reprs_and_errors_match_torch(dtype):
+    x, w = R.standard_normal((2, 3, 5)).astype(dtype), R.standard_normal(5).astype(dtype)
+    a, aw = ad.from_numpy(x).requires_grad_(), ad.from_numpy(w).requires_grad_()
+    t, tw = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
+    out, ref = ad.nn.functional.rms_norm(a, (5,), aw), torch.nn.functional.rms_norm(t, (5,), tw)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=tol, atol=tol)
+    (out * out).sum().backward()
+    (ref * ref).sum().backward()
+    for ours, theirs in ((a, t), (aw, tw)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+    for size, normalized, weight in [((2, 3), (4,), None), ((2, 4), (4,), 3)]:  # bad input, bad weight
+        outcomes = []
+        for m in (ad, torch):
+            try:
+                m.nn.functional.rms_norm(m.ones(*size), normalized, None if weight is None else m.ones(weight))
+            except RuntimeError as e:
+                outcomes.append(str(e))
+        assert len(outcomes) == 2 and outcomes[0] == outcomes[1], outcomes
+    assert repr(nn.RMSNorm((4,), eps=1e-3)) == repr(torch.nn.RMSNorm((4,), eps=1e-3))
+    assert repr(nn.RMSNorm(4, elementwise_affine=False)) == repr(torch.nn.RMSNorm(4, elementwise_affine=False))
+    assert nn.RMSNorm(4, elementwise_affine=False).weight is None

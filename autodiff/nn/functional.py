@@ -71,7 +71,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 # transposed convolution, resizing, channel dropout, group and instance normalisation
 from .functions.conv import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
 from .functions.dropout import dropout1d, dropout2d, dropout3d  # noqa: E402, F401
-from .functions.normalization import group_norm, instance_norm  # noqa: E402, F401
+from .functions.normalization import group_norm, instance_norm, rms_norm  # noqa: E402, F401
 from .functions.upsampling import (interpolate, pixel_shuffle, pixel_unshuffle, upsample,  # noqa: E402, F401
                                    upsample_bilinear, upsample_nearest)
 

@@ -3,6 +3,8 @@ gradient works) with the statistics in the input's dtype."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...autograd.grad_mode import no_grad
 from ...ops import elementwise as ew
 from ...ops.layer_norm import fused_layer_norm
@@ -13,16 +15,8 @@ from ...formatting import size_repr
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = _normalized_shape(input, normalized_shape, {"weight": weight, "bias": bias}, "[*, ")
     k = len(shape)
-    if input.dim() < k or input.shape[input.dim() - k:] != shape:
-        raise RuntimeError(
-            f"Given normalized_shape={list(shape)}, expected input with shape [*, "
-            f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != shape:
-            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} "
-                               f"of shape {list(t.shape)} and normalized_shape = {list(shape)}")
     fused = fused_layer_norm(input, weight, bias, k, eps)  # one kernel each way where it applies
     if fused is not None:
         return fused
@@ -33,6 +27,34 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     if weight is not None:
         out = out * weight
     return out if bias is None else out + bias
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """``input / sqrt(mean(input**2) + eps) * weight`` over the trailing ``normalized_shape``
+    dims; ``eps`` None is the machine epsilon of the input's dtype, as torch."""
+    shape = _normalized_shape(input, normalized_shape, {"weight": weight}, "[*")
+    if eps is None:
+        eps = float(np.finfo(input.dtype.np).eps)
+    dims = tuple(range(input.dim() - len(shape), input.dim()))
+    out = input * ew.rsqrt((input * input).mean(dim=dims, keepdim=True) + eps)
+    return out if weight is None else out * weight
+
+
+def _normalized_shape(input: Tensor, normalized_shape, affine: dict, opening: str) -> tuple:
+    """``normalized_shape`` as a tuple, checked against the input's trailing dims and the
+    affine tensors' shapes (torch's messages; ``opening`` is how its message starts the
+    expected shape: layer_norm's ``[*, 4]``, rms_norm's ``[*4]``)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if input.dim() < k or input.shape[input.dim() - k:] != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape {opening}"
+            f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    for name, t in affine.items():
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} "
+                               f"of shape {list(t.shape)} and normalized_shape = {list(shape)}")
+    return shape
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
