@@ -26,6 +26,10 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
     "mul": ("a, b", "a * b"),
     "div": ("a, b", "a / b"),
     "pow": ("a, b", "a ** b"),
+    # Python's (torch's) modulo, the sign of the divisor's; a zero result keeps the dividend's
+    # sign (torch's fmod-based rule: -0.0 % 1.5 is -0.0)
+    "remainder": ("a, b", "(a % b) if (a % b) != 0 else T(0) * a"),
+    "floor_divide": ("a, b", "a // b"),
     "neg": ("x", "-x"),
     "abs": ("x", "abs(x)"),
     "square": ("x", "x * x"),

@@ -93,6 +93,9 @@ POSITIVE = (0.2, 3.0)
 OPS = [
     _binary("add"), _binary("sub"), _binary("mul"),
     _binary("div", away=True),
+    # a number dividend is in COMPARISONS: torch has no derivative of remainder(Scalar, Tensor)
+    _binary("remainder", away=True, gradgrad=False, samples=BINARY[:7]),
+    OpInfo("mod_operator", operator.mod, operator.mod, BINARY[:7], away_from_zero=True, gradgrad=False),
     _binary("pow", domain=(0.5, 2.0), samples=BINARY[:4] + BINARY[5:7] + [[Scalar(1.7), (2, 3)]]),
     OpInfo("pow_scalar_exponent", lambda x: x ** 3, lambda x: x ** 3, UNARY),
     OpInfo("pow_scalar_base", lambda x: 2.0 ** x, lambda x: 2.0 ** x, UNARY),
@@ -237,8 +240,15 @@ OPS = [
     ]],
 ]
 
-# Ops with bool results: compared with torch, no gradients.
+# Ops with bool (or, for floor division, integer-valued) results: compared with torch, no gradients.
 COMPARISONS = [
+    OpInfo(name, fn, fn_ref, BINARY, away_from_zero=True, differentiable=False)
+    for name, fn, fn_ref in (("floor_divide", ad.floor_divide, torch.floor_divide),
+                             ("floordiv_operator", operator.floordiv, operator.floordiv))
+] + [
+    OpInfo("remainder_of_a_number", operator.mod, operator.mod, BINARY[7:], away_from_zero=True,
+           differentiable=False),
+] + [
     OpInfo(name, getattr(operator, name), getattr(operator, name), BINARY, differentiable=False)
     for name in ("eq", "ne", "lt", "le", "gt", "ge")
 ] + [

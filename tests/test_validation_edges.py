@@ -332,6 +332,30 @@ def cross_entropy_every_target_ignored_with_an_inf_logit(m):
     return loss, x.grad
 
 
+# ---- integer division by zero: torch's RuntimeError, not Numba's silent 0 ----------------
+@error
+def integer_remainder_by_a_zero_tensor_element(m):
+    return m.tensor([1, 2]) % m.tensor([0, 1])
+
+
+@error
+def integer_floor_divide_by_zero(m):
+    return m.tensor([[3, 4]]).t() // 0
+
+
+@error
+def integer_inplace_remainder_by_zero(m):
+    x = m.tensor([3, 4])
+    x %= 0
+    return x
+
+
+@value
+def float_remainder_and_floor_divide_by_zero(m):
+    x = m.tensor([3.0, -4.0, 0.0])
+    return x % 0, x // 0.0, x % m.tensor([0.0, 2.0, -0.0])
+
+
 @pytest.mark.parametrize("name", sorted(value_cases))
 def test_values_match_torch(name):
     ours, ref = _numpy(value_cases[name](ad)), _numpy(value_cases[name](torch))

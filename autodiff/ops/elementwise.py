@@ -135,7 +135,7 @@ def _check_inplace_target(out, shape: tuple, result: dtypes.dtype) -> None:
 
 def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: str | None = None,
                 node_name: str | None = None, variants: str = "", expr: tuple[str, str] | None = None,
-                no_bool: type | None = None, tensors_only: bool = False) -> Op:
+                no_bool: type | None = None, tensors_only: bool = False, int_division: bool = False) -> Op:
     """Declare an elementwise op whose forward is the generated kernel ``kernel`` (default: name).
 
     ``kind`` gives the result dtype: ``promote`` (torch.result_type of the operands),
@@ -143,7 +143,10 @@ def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: s
     (``("x", "x * x")``) defines the kernel's scalar expression where ``kernels.scalar_ops``
     does not have it yet; ``variants`` are the public forms (see ``variants.py``).
     ``no_bool``: the exception type torch raises for a bool tensor operand (None: bools are
-    fine); ``tensors_only``: every operand must be a tensor (TypeError for a number, as torch)."""
+    fine); ``tensors_only``: every operand must be a tensor (TypeError for a number, as torch);
+    ``int_division``: an integer division by a zero divisor (the second operand) is torch's
+    RuntimeError (Numba's integer ``%`` and ``//`` would return 0), so integer operands take
+    the checked path."""
     names = tuple(n.strip() for n in inputs.split(","))
     kernel = kernel or name
     if expr is not None:
@@ -152,12 +155,35 @@ def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: s
     forward = _forward(kernel, kind, cond_arg)
     if no_bool is not None or tensors_only:  # operands torch rejects for this op
         forward = _checked_operands(forward, name, names, no_bool, tensors_only)
+    if int_division:
+        forward = _checked_divisor(forward)
     op = Op(name, names, forward, vjp, node_name=node_name,
             meta=_metadata(kernel, kind, cond_arg), variants=variants)
     if not cond_arg:
-        op.flat = (kernel, kind == "bool", kind == "float", no_bool is not None or kind == "nonbool",
-                   not tensors_only)
+        op.flat = (kernel, kind == "bool", kind == "float" or int_division,
+                   no_bool is not None or kind == "nonbool", not tensors_only)
     return op
+
+
+def _checked_divisor(forward):
+    def checked(self, other, **params):
+        if _is_integer(self) and _is_integer(other) and _has_zero(other):
+            raise RuntimeError("ZeroDivisionError")
+        return forward(self, other, **params)
+    return checked
+
+
+def _is_integer(value) -> bool:
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    return kind in ("i", "u", "b") if kind is not None else isinstance(value, int)
+
+
+def _has_zero(value) -> bool:
+    if not is_storage(value):
+        return value == 0
+    be = backend_of(value)
+    flat = (value if value.flags.c_contiguous else be.copy(value)).reshape(-1)
+    return be.index.count_nonzero(flat) < flat.size
 
 
 def _checked_operands(forward, name: str, inputs: tuple, no_bool: type | None, tensors_only: bool):
@@ -182,6 +208,12 @@ mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
 div = elementwise("div", "self, other", (lambda grad, other: grad / other,
                                          lambda grad, self, other: -grad * self / (other * other)),
                   kind="float", variants=ALL)
+
+
+floor_divide = elementwise("floor_divide", "self, other", int_division=True, variants=ALL)
+remainder = elementwise("remainder", "self, other", (
+    lambda grad: grad, lambda grad, self, other: -grad * floor_divide(self, other)), int_division=True,
+    variants=ALL)
 
 
 def _reciprocal_forward(self, out=None):

@@ -94,6 +94,8 @@ _METHODS = {
     "__add__": ew.add, "__radd__": _reflected(ew.add), "__sub__": ew.sub, "__rsub__": _reflected(ew.sub),
     "__mul__": ew.mul, "__rmul__": _reflected(ew.mul), "__truediv__": ew.div,
     "__rtruediv__": _rtruediv, "__pow__": ew.pow, "__rpow__": _reflected(ew.pow),
+    "__mod__": ew.remainder, "__rmod__": _reflected(ew.remainder), "__floordiv__": ew.floor_divide,
+    "__rfloordiv__": _reflected(ew.floor_divide),
     "__neg__": ew.neg, "__pos__": lambda self: self, "__abs__": ew.abs,
     "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le, "__gt__": ew.gt, "__ge__": ew.ge,
     "__and__": ew.bitwise_and, "__or__": ew.bitwise_or, "__xor__": ew.bitwise_xor,
@@ -104,7 +106,8 @@ _METHODS = {
 # in-place forms whose method takes more than the op (``alpha``): method name -> op
 _INPLACE = {"add_": ew.add, "sub_": ew.sub}
 _AUGMENTED = {"__iadd__": ew.add, "__isub__": ew.sub, "__imul__": ew.mul, "__itruediv__": ew.div,
-              "__ipow__": ew.pow, "__iand__": ew.bitwise_and, "__ior__": ew.bitwise_or,
+              "__ipow__": ew.pow, "__imod__": ew.remainder, "__ifloordiv__": ew.floor_divide,
+              "__iand__": ew.bitwise_and, "__ior__": ew.bitwise_or,
               "__ixor__": ew.bitwise_xor}
 
 
