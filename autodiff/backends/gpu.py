@@ -308,6 +308,17 @@ class _Family(type):
                                   "yet: this op runs on the CPU only (move its tensors with .cpu())")
 
 
+def _folding(name: str) -> classmethod:
+    """The family entry ``(x, out)`` of reduction ``name``, split across blocks by ``_fold``."""
+    return classmethod(lambda cls, x, out: cls._fold(name, x, out))
+
+
+def _row_kernel(run, name: str) -> staticmethod:
+    """The family entry ``(x, out)`` running ``run(name, ...)`` (a reduce or scan of
+    ``kernels.cuda.reduce``) on the C-contiguous (A, K, B) device arrays."""
+    return staticmethod(lambda x, out: run(name, _3d(x), out.device_view()))
+
+
 class _Reduce(metaclass=_Family):
     """``kernels/cpu/reduce.py``'s names over ``kernels.cuda.reduce``."""
 
@@ -332,29 +343,7 @@ class _Reduce(metaclass=_Family):
             creduce.reduce(name, rows[c * piece:].reshape(1, rem, b), part[0, c:])
         creduce.reduce(name, part, ov)
 
-    @classmethod
-    def sum_(cls, x, out):
-        cls._fold("sum", x, out)
-
-    @classmethod
-    def prod(cls, x, out):
-        cls._fold("prod", x, out)
-
-    @classmethod
-    def all_(cls, x, out):
-        cls._fold("all", x, out)
-
-    @classmethod
-    def any_(cls, x, out):
-        cls._fold("any", x, out)
-
-    @classmethod
-    def max_(cls, x, out):
-        cls._fold("max", x, out)
-
-    @classmethod
-    def min_(cls, x, out):
-        cls._fold("min", x, out)
+    sum_, prod, all_, any_, max_, min_ = (_folding(n) for n in ("sum", "prod", "all", "any", "max", "min"))
 
     @staticmethod
     def max_argmax(x, out, out_idx):
@@ -374,25 +363,9 @@ class _Reduce(metaclass=_Family):
         vals = backend.empty(out_idx.shape, x.dtype)
         creduce.reduce("argmin", _3d(x), vals.device_view(), out_idx.device_view())
 
-    @staticmethod
-    def cumsum(x, out):
-        creduce.scan("cumsum", _3d(x), out.device_view())
-
-    @staticmethod
-    def cumprod(x, out):
-        creduce.scan("cumprod", _3d(x), out.device_view())
-
-    @staticmethod
-    def softmax(x, out):
-        creduce.reduce("softmax", _3d(x), out.device_view())
-
-    @staticmethod
-    def log_softmax(x, out):
-        creduce.reduce("log_softmax", _3d(x), out.device_view())
-
-    @staticmethod
-    def logsumexp(x, out):
-        creduce.reduce("logsumexp", _3d(x), out.device_view())
+    cumsum, cumprod = (_row_kernel(creduce.scan, n) for n in ("cumsum", "cumprod"))
+    softmax, log_softmax, logsumexp = (_row_kernel(creduce.reduce, n)
+                                       for n in ("softmax", "log_softmax", "logsumexp"))
 
     @classmethod
     def softmax_backward(cls, y, g, out):
