@@ -65,6 +65,14 @@ def _np(t):
     return None if t is None else t.detach().numpy().tolist()
 
 
+def _value_or_error(step, *args):
+    """``step(*args)``, or the message of the RuntimeError it raised (compared with torch's)."""
+    try:
+        return step(*args)
+    except RuntimeError as e:
+        return str(e)
+
+
 def test_flatten_that_merges_nothing_returns_the_input():
     """torch's flatten returns the input itself (not a view) when start_dim == end_dim."""
     def program(lib):
@@ -284,18 +292,14 @@ def test_in_place_on_a_view_that_requires_grad_by_itself():
     """``requires_grad_()`` on a view of a leaf that needs no grad: in-place writes into it,
     or into a view of it, are torch's "a view of a leaf Variable" error."""
     def program(lib):
-        out = []
-        for write in (lambda v: v.mul_(0.25), lambda v: v.flatten(0).mul_(0.25),
-                      lambda v: v.detach().mul_(0.25)):
+        def through_view(write):
             x = lib.ones(2, 3, dtype=lib.float64)
             v = x.unsqueeze(0)
             v.requires_grad_()
-            try:
-                write(v)
-                out.append(x.tolist())
-            except RuntimeError as e:
-                out.append(str(e))
-        return out
+            write(v)
+            return x.tolist()
+        return [_value_or_error(through_view, write) for write in (
+            lambda v: v.mul_(0.25), lambda v: v.flatten(0).mul_(0.25), lambda v: v.detach().mul_(0.25))]
     ours, theirs = _both(program)
     assert ours == theirs
 
@@ -304,31 +308,23 @@ def test_copy_into_a_one_element_view_with_other_dims_of_the_same_memory():
     """``v[:, None] = v`` of a one-element ``v``: the same element in another number of dims
     is a partial overlap to torch (its strides differ), so the write is refused."""
     def program(lib):
-        out = []
-        for write in (lambda v: v[:, None].copy_(v), lambda v: v.__setitem__((slice(None), None), v),
-                      lambda v: v[:].copy_(v)):
+        def into_itself(write):
             v = lib.tensor([[2.0]], dtype=lib.float64)
-            try:
-                write(v)
-                out.append(v.tolist())
-            except RuntimeError as e:
-                out.append(str(e))
-        return out
+            write(v)
+            return v.tolist()
+        return [_value_or_error(into_itself, write) for write in (
+            lambda v: v[:, None].copy_(v), lambda v: v.__setitem__((slice(None), None), v),
+            lambda v: v[:].copy_(v))]
     ours, theirs = _both(program)
     assert ours == theirs
 
 
 def test_index_add_of_its_own_memory_with_alpha_is_refused():
     def program(lib):
-        out = []
-        for alpha in (1, 2.0):
+        def add_itself(alpha):
             x = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64)
-            try:
-                x.index_add_(0, lib.tensor([3, 0, 1, 2]), x, alpha=alpha)
-                out.append(x.tolist())
-            except RuntimeError as e:
-                out.append(str(e))
-        return out
+            return x.index_add_(0, lib.tensor([3, 0, 1, 2]), x, alpha=alpha).tolist()
+        return [_value_or_error(add_itself, alpha) for alpha in (1, 2.0)]
     ours, theirs = _both(program)
     assert ours == theirs
 
@@ -363,14 +359,11 @@ def test_overlap_of_a_detached_alias_and_retain_grad_of_a_refused_multi_output_v
     too hard to tell for a non-dense x, so allowed; refused for a dense one); retain_grad of
     a split output whose base was written raises as torch (only no-grad views let it be)."""
     def program(lib):
-        out = []
-        for make in (lambda b: b.split(2, 2)[0], lambda b: b):
+        def add_into_alias(make):
             v = make(lib.ones(2, 3, 4, dtype=lib.float64))
-            try:
-                v.detach().index_add_(1, lib.tensor([2, 1, 0]), v)
-                out.append(v.sum().item())
-            except RuntimeError as e:
-                out.append(str(e))
+            v.detach().index_add_(1, lib.tensor([2, 1, 0]), v)
+            return v.sum().item()
+        out = [_value_or_error(add_into_alias, make) for make in (lambda b: b.split(2, 2)[0], lambda b: b)]
         x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
         y = x * 1
         p, = y.split(2, 0)
