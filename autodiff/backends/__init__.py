@@ -20,6 +20,12 @@ def copy(src, np_dtype=None):
     return backend_of(src).copy(src, np_dtype)
 
 
+def contiguous(src):
+    """``src`` itself when it is C-contiguous, else a contiguous copy by its backend (what a
+    kernel that walks flat rows needs)."""
+    return src if src.flags.c_contiguous else backend_of(src).copy(src)
+
+
 def elementwise(name: str, compute, out, *operands):
     """``out[...] = name(*operands)`` by the backend of ``out`` (see ``Backend.elementwise``)."""
     return backend_of(out).elementwise(name, compute, out, *operands)

@@ -16,15 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backends
-from ..backends import backend_of
+from ..backends import backend_of, contiguous
 from ..backends.meta import MetaArray
 
 from .checks import check_window_params
 from .op import Op
-
-
-def _contig(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else backends.copy(a)
 
 
 def channels_last(a) -> bool:
@@ -105,7 +101,7 @@ def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
     geo, OH, OW = _geometry(input.shape, weight.shape, stride, padding, dilation)
     N, O = input.shape[0], weight.shape[0]
     has_bias = bias is not None
-    b = _contig(bias) if has_bias else be.zeros(O, input.dtype)
+    b = contiguous(bias) if has_bias else be.zeros(O, input.dtype)
     if channels_last(input):  # im2col reads the NHWC input in place, GEMMs write NHWC
         y = be.empty((N, OH, OW, O), input.dtype)
         be.conv.conv2d_forward_nhwc(nhwc(input), nhwc(weight).reshape(O, -1), b, has_bias,
@@ -117,8 +113,8 @@ def _conv_forward(input, weight, bias, stride, padding, dilation, groups):
         y4 = be.empty((N, OH, OW, O), input.dtype).transpose(0, 3, 1, 2)
     else:
         y4 = be.empty((N, O, OH, OW), input.dtype)
-    w2 = _contig(weight).reshape(O, -1)
-    be.conv.conv2d_forward(_contig(input), w2, b, has_bias, y4.reshape(N, O, OH * OW), *geo, groups, OH, OW,
+    w2 = contiguous(weight).reshape(O, -1)
+    be.conv.conv2d_forward(contiguous(input), w2, b, has_bias, y4.reshape(N, O, OH * OW), *geo, groups, OH, OW,
                            empty=be.empty)
     return y4
 
@@ -134,7 +130,7 @@ def _conv_input_forward(grad_output, weight, input_size, stride, padding, dilati
                                   *geo, groups, OH, OW, empty=be.empty)
         return gx.transpose(0, 3, 1, 2)
     gx = be.empty(input_size, grad_output.dtype)
-    be.conv.conv2d_input(_contig(grad_output).reshape(N, O, OH * OW), _contig(weight).reshape(O, -1), gx,
+    be.conv.conv2d_input(contiguous(grad_output).reshape(N, O, OH * OW), contiguous(weight).reshape(O, -1), gx,
                          *geo, groups, OH, OW, empty=be.empty)
     return gx
 
@@ -149,7 +145,7 @@ def _conv_weight_forward(input, grad_output, weight_size, stride, padding, dilat
                               OH, OW, nhwc=True, empty=be.empty)
         Cg, KH, KW = weight_size[1:]
         return gw.reshape(O, KH, KW, Cg).transpose(0, 3, 1, 2)
-    be.conv.conv2d_weight(_contig(input), _contig(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW,
+    be.conv.conv2d_weight(contiguous(input), contiguous(grad_output).reshape(N, O, OH * OW), gw, *geo, groups, OH, OW,
                           empty=be.empty)
     return gw.reshape(weight_size)
 

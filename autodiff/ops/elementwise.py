@@ -22,7 +22,7 @@ from kernels import scalar_ops
 
 from .. import dtypes
 from .. import profiler as _profiler  # noqa: F401  (its hook sits in Op.__call__)
-from ..backends import backend_for, backend_of, is_storage, storage_backend
+from ..backends import backend_for, backend_of, contiguous, is_storage, storage_backend
 from ..backends.layout import elementwise_strides
 from ..tensor import Tensor
 from .checks import check_not_bool, check_representable, check_tensors
@@ -181,9 +181,8 @@ def _is_integer(value) -> bool:
 def _has_zero(value) -> bool:
     if not is_storage(value):
         return value == 0
-    be = backend_of(value)
-    flat = (value if value.flags.c_contiguous else be.copy(value)).reshape(-1)
-    return be.index.count_nonzero(flat) < flat.size
+    flat = contiguous(value).reshape(-1)
+    return backend_of(value).index.count_nonzero(flat) < flat.size
 
 
 def _checked_operands(forward, name: str, inputs: tuple, no_bool: type | None, tensors_only: bool):

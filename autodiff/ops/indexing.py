@@ -350,7 +350,7 @@ def _data_dependent(name: str):
 
 def _nonzero_forward(data: np.ndarray) -> np.ndarray:
     be = backend_of(data)
-    flat = (data if data.flags.c_contiguous else backends.copy(data)).reshape(-1)
+    flat = backends.contiguous(data).reshape(-1)
     out = be.empty((be.index.count_nonzero(flat), data.ndim), np.int64)
     be.index.nonzero(flat, np.array(data.shape, np.int64), out)
     return out

@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backends
-from ..backends import backend_of
+from ..backends import backend_of, contiguous
 from ..backends.meta import MetaArray
 
 from .convolution import channels_last, nhwc
 from .op import Op
 
 
-def _contig(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else backends.copy(a)
-
-
 def _planes(a: np.ndarray) -> np.ndarray:
     """A C-contiguous (N * C, H, W) view (a copy when the strides forbid a view)."""
-    return _contig(a).reshape((-1,) + a.shape[-2:])
+    return contiguous(a).reshape((-1,) + a.shape[-2:])
 
 
 def _nhwc_empty(be, shape: tuple, np_dtype):
@@ -90,8 +85,9 @@ def _gather_forward(self, indices):
         be.pool.plane_gather_nhwc(_flat_nhwc(self), _flat_nhwc(indices), face.reshape(face.shape[0], -1, face.shape[3]))
         return y
     y = be.empty(indices.shape, self.dtype)
-    be.pool.plane_gather(_contig(self).reshape(y.shape[0] * y.shape[1], -1),
-                    _contig(indices).reshape(y.shape[0] * y.shape[1], -1), y.reshape(y.shape[0] * y.shape[1], -1))
+    planes = y.shape[0] * y.shape[1]
+    be.pool.plane_gather(contiguous(self).reshape(planes, -1), contiguous(indices).reshape(planes, -1),
+                         y.reshape(planes, -1))
     return y
 
 
@@ -104,7 +100,7 @@ def _scatter_forward(grad_output, indices, self_shape):
         return x
     x = be.empty(self_shape, grad_output.dtype)
     planes = self_shape[0] * self_shape[1]
-    be.pool.plane_scatter_add(_contig(grad_output).reshape(planes, -1), _contig(indices).reshape(planes, -1),
+    be.pool.plane_scatter_add(contiguous(grad_output).reshape(planes, -1), contiguous(indices).reshape(planes, -1),
                          x.reshape(planes, -1))
     return x
 

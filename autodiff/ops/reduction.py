@@ -70,7 +70,7 @@ def as_akb(data: np.ndarray, dims: tuple) -> np.ndarray:
         v.shape = (a, k, b)
     except AttributeError:
         return backends.copy(data).reshape(a, k, b)
-    return v if v.flags.c_contiguous else backends.copy(v)
+    return backends.contiguous(v)
 
 
 def reduced_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:

@@ -20,7 +20,7 @@ import numpy as np
 from .. import factories
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
-from ..backends import backend_of
+from ..backends import backend_of, contiguous
 from ..backends.meta import MetaArray
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -29,10 +29,6 @@ from .linear import linear
 
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3  # the mode codes of the backend's rnn kernels
 MODES = {"RNN_TANH": RNN_TANH, "RNN_RELU": RNN_RELU, "LSTM": LSTM, "GRU": GRU}
-
-
-def _c(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else backend_of(a).copy(a)
 
 
 class _RecurrentLayer(Function):
@@ -45,9 +41,9 @@ class _RecurrentLayer(Function):
             return tuple(Tensor._make(MetaArray(shape, gi._data.dtype))
                          for shape in layer_shapes(mode, gi.shape, h0.shape, w_hh.shape))
         b = b_hh._data if b_hh is not None else be.zeros(w_hh.shape[0], gi._data.dtype)
-        hr = None if w_hr is None else _c(w_hr._data)
-        saved = be.rnn.forward(mode, _c(gi._data), _c(w_hh._data), _c(b), lengths, reverse, h0._data,
-                               None if c0 is None else c0._data, hr)
+        hr = None if w_hr is None else contiguous(w_hr._data)
+        saved = be.rnn.forward(mode, contiguous(gi._data), contiguous(w_hh._data), contiguous(b), lengths, reverse,
+                               h0._data, None if c0 is None else c0._data, hr)
         ctx.kernel_saved = saved
         T = gi.shape[0]
         outs = (Tensor._make(saved["out"]), Tensor._make(saved["hs"][T]))
@@ -65,8 +61,8 @@ class _RecurrentLayer(Function):
                                    for t in (gi, w_hh, b_hh, h0, c0, w_hr))
             return meta[:6] + (None, None, meta[6])
         dgi, dw, db, dh0, dc0, dw_hr = backend_of(w_hh._data).rnn.backward(
-            mode, _c(w_hh._data), lengths, reverse, ctx.kernel_saved, _c(dout._data), dhn._data,
-            None if dcn is None else dcn._data, None if w_hr is None else _c(w_hr._data))
+            mode, contiguous(w_hh._data), lengths, reverse, ctx.kernel_saved, contiguous(dout._data), dhn._data,
+            None if dcn is None else dcn._data, None if w_hr is None else contiguous(w_hr._data))
         wrap = Tensor._make
         return (None, wrap(dgi), wrap(dw), None if b_hh is None else wrap(db), wrap(dh0),
                 None if c0 is None else wrap(dc0), None, None, None if w_hr is None else wrap(dw_hr))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..backends import backend_of
+from ..backends import backend_of, contiguous
 from ..random import Generator, rng
 from ..tensor import Tensor
 
@@ -41,8 +41,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
     be = backend_of(data)
-    probs = data.reshape(-1, data.shape[-1])
-    probs = probs if probs.flags.c_contiguous else be.copy(probs)
+    probs = contiguous(data.reshape(-1, data.shape[-1]))
     categories = probs.shape[1]
     if not replacement and num_samples > categories:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")

@@ -13,27 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backends import backend_of
+from ..backends import backend_of, contiguous
 from ..backends.meta import MetaArray
 from .op import Op
-
-
-def _rows_contiguous(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else backend_of(a).copy(a)
 
 
 def _spmm_forward(values: np.ndarray, dense: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                   m: int) -> np.ndarray:
     be = backend_of(dense)
     out = be.empty((m, dense.shape[1]), dense.dtype)
-    be.sparse.spmm(rows, cols, _rows_contiguous(values), _rows_contiguous(dense), out)
+    be.sparse.spmm(rows, cols, contiguous(values), contiguous(dense), out)
     return out
 
 
 def _sddmm_forward(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     be = backend_of(a)
     out = be.zeros(rows.size, a.dtype)
-    be.sparse.sddmm(rows, cols, _rows_contiguous(a), _rows_contiguous(b), out)
+    be.sparse.sddmm(rows, cols, contiguous(a), contiguous(b), out)
     return out
 
 

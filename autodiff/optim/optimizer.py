@@ -128,7 +128,7 @@ class Optimizer:
         """Run the update kernel in place on ``param`` and ``states``; bump the version counter."""
         check_update_operands(param, states)
         p = param._data
-        target = p if p.flags.c_contiguous else backends.copy(p)
+        target = backends.contiguous(p)
         g = param.grad._data
         if not g.flags.c_contiguous:
             g = backends.copy(g)
