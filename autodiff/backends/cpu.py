@@ -117,6 +117,8 @@ class CPUBackend(Backend):
             else:
                 return None
         rdt = np.bool_ if result_bool else dt
+        # the size test before the call: on this path the cache's Python call costs more than
+        # a small output saves (POOL.empty would hand it to np.empty all the same)
         out = POOL.empty(shape, rdt) if first.nbytes >= POOL_MIN_BYTES else np.empty(shape, rdt)
         kernels = elementwise_kernels.flat_kernels(name, dt, mask)
         kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
