@@ -19,8 +19,10 @@ class Backend:
       view op makes its result; index checks (``index_range``, ``wrap_negative``); write checks
       (``memory_overlap``, ``internal_overlap``);
     * elementwise by scalar-op name (the expressions of ``kernels.scalar_ops``):
-      ``elementwise(name, compute_dtype, out, *operands)`` and its contiguous fast entry
-      ``flat_kernels(name, dtype, mask)``;
+      ``elementwise(name, compute_dtype, out, *operands)``, and optionally the fast path
+      ``elementwise_flat(name, dtype, mask, result_bool, operands)`` for operands the op
+      layer found to be of one dtype and shape, contiguous or single values (None: no such
+      path, every call takes ``elementwise``);
     * kernel families as namespaces with the function names and signatures of
       ``kernels/cpu/<family>.py``: ``reduce``, ``index``, ``matmul``, ``linear``,
       ``conv``, ``pool``, ``loss``, ``optim``, ``qr``, ``attention``, ``rnn``, ``sort``,
@@ -32,6 +34,7 @@ class Backend:
     storage: type
     computes: bool = True
     layout_views: bool = False  # view ops run their metadata rule; ``view_of`` attaches the storage
+    elementwise_flat = None  # the optional fast path named above
 
     def empty(self, shape: tuple, np_dtype) -> Any:
         raise NotImplementedError

@@ -80,48 +80,22 @@ class CPUBackend(Backend):
     flat_kernels = staticmethod(elementwise_kernels.flat_kernels)
 
     @staticmethod
-    def elementwise_flat(name: str, result_bool: bool, to_float: bool, no_bool: bool, numbers: bool,
-                         operands: list):
-        """The fast path of an elementwise op, or None where it does not apply.
-
-        It applies when every operand is an array of one dtype and shape that is
-        C-contiguous or one broadcast value (passed as a scalar), or a Python number that
-        leaves that dtype alone (a float with a float array, an int with an int or float
-        array): then the flat kernel runs directly, with no promotion or broadcasting.
-        ``no_bool``/``numbers`` false: bool arrays / Python numbers take the checked general path.
-        """
+    def elementwise_flat(name: str, dt: np.dtype, mask: str, result_bool: bool, operands: list) -> np.ndarray:
+        """Op ``name``'s flat kernel on operands of one dtype ``dt`` and shape: per ``mask``
+        letter a C-contiguous array ("a"), or one value ("s"): a Python number or an array
+        broadcast from one element."""
         first = operands[0]
-        if type(first) is not np.ndarray:
-            return None
-        dt, shape = first.dtype, first.shape
-        kind = dt.kind
-        if (to_float and kind != "f") or (no_bool and kind == "b"):
-            return None
+        shape = first.shape
         flat = first.ndim == 1
-        raw, mask = [], ""
-        for a in operands:
-            if type(a) is np.ndarray:
-                if a.dtype != dt or a.shape != shape:
-                    return None
-                if a.flags.c_contiguous:
-                    raw.append(a if flat else a.reshape(-1))
-                    mask += "a"
-                elif a.size and not any(a.strides):  # one value broadcast (an expanded grad)
-                    raw.append(a.flat[0])
-                    mask += "s"
-                else:
-                    return None
-            elif numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
-                raw.append(dt.type(a))
-                mask += "s"
-            else:
-                return None
+        if not flat or "s" in mask:
+            operands = [(a if flat else a.ravel()) if m == "a" else
+                        dt.type(a.flat[0] if type(a) is np.ndarray else a) for a, m in zip(operands, mask)]
         rdt = np.bool_ if result_bool else dt
         # the size test before the call: on this path the cache's Python call costs more than
         # a small output saves (POOL.empty would hand it to np.empty all the same)
         out = POOL.empty(shape, rdt) if first.nbytes >= POOL_MIN_BYTES else np.empty(shape, rdt)
         kernels = elementwise_kernels.flat_kernels(name, dt, mask)
-        kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.reshape(-1), *raw)
+        kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.ravel(), *operands)
         return out
 
     @staticmethod

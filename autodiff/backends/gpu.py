@@ -617,10 +617,6 @@ class CUDABackend(Backend):
         return out
 
     @staticmethod
-    def elementwise_flat(*args):
-        return None  # the general path: it already runs the contiguous kernel when it can
-
-    @staticmethod
     def view_of(data: CudaArray, meta: MetaArray) -> CudaArray:
         return data.with_layout(meta)
 

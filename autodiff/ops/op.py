@@ -117,16 +117,18 @@ class OpNode(Node):
         if self._saved:
             self._saved = None
 
-    def __getattr__(self, name: str):
-        """torch's ``grad_fn._saved_<name>``: what the node saved for a rule (None when no rule
-        that will run needs it)."""
-        key = name[7:] if name.startswith("_saved_") else None
-        if key is None or key not in self.op.saves:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        if self._saved is None:
+def _saved_property(key: str) -> property:
+    """torch's ``grad_fn._saved_<key>``: what the node saved for a rule (None when no rule
+    that will run needs it). A property per saved name of the op's node class, not a
+    ``__getattr__``: a class with one loses CPython's fast attribute loads on every node."""
+
+    def get(node: OpNode):
+        if node._saved is None:
             raise freed_error()
-        value = self._saved.get(key)
-        return value.unpack(self) if type(value) is SavedTensor else value
+        value = node._saved.get(key)
+        return value.unpack(node) if type(value) is SavedTensor else value
+
+    return property(get)
 
 
 _SAVED, _SHAPE, _PARAM, _ALL = range(4)
@@ -168,8 +170,8 @@ class Op:
                   for n, p in inspect.signature(r).parameters.items())[1:] if r is not None else ()
             for r in vjps
         )
-        self.saves = {n for args in self.vjp_args for n in args
-                      if n in self.inputs or n in self.outputs}
+        self.saves = frozenset(n for args in self.vjp_args for n in args
+                               if n in self.inputs or n in self.outputs)
         self._save_inputs = [(n, self.inputs.index(n)) for n in sorted(self.saves) if n in self.inputs]
         self._save_outputs = [(n, nr) for nr, n in enumerate(self.outputs) if n in self.saves]
         # what each operand's rule reads: a node saves only what the rules it will run need (as
@@ -184,7 +186,8 @@ class Op:
         self._param_names = () if any(p.kind is p.VAR_POSITIONAL for p in signature) else tuple(
             p.name for p in signature)[len(self.inputs):]
         self.node_cls = type(node_name or f"{_camel(name)}Backward0", (OpNode,),
-                             {"__slots__": (), "op": self, "num_outputs": len(self.outputs)})
+                             {"__slots__": (), "op": self, "num_outputs": len(self.outputs),
+                              **{f"_saved_{n}": _saved_property(n) for n in self.saves}})
         if self.variants:  # its public forms, made from the declaration (variants.py imports Op)
             from .variants import install
 
@@ -230,6 +233,13 @@ class Op:
             return _profiler.op_call(self, Op.__call__, args, params)
         if len(args) > self._n_inputs:
             args, params = self._bind(args, params)
+        first = args[0]
+        if self.flat is not None and not params and isinstance(first, Tensor):
+            be = _BY_STORAGE[type(first._data)]
+            if be.elementwise_flat is not None:
+                out = self._call_flat(be, args)
+                if out is not None:
+                    return out
         raw, storage, tracked = [], None, False
         for a in args:
             if isinstance(a, Tensor):
@@ -239,28 +249,66 @@ class Op:
                         _device_mismatch(args)
                     storage = type(d)
                 raw.append(d)
-                if a._requires_grad or a._grad_fn is not None or (a._base is not None and a._base.requires_grad):
-                    tracked = True
+                tracked = tracked or a._requires_grad or a._grad_fn is not None or (
+                    a._base is not None and a._base.requires_grad)
             else:
                 raw.append(a)
         be = _BY_STORAGE[storage] if storage is not None else None
         if be is None or be.computes:
             try:
-                data = None
-                if self.flat is not None and be is not None and not params:
-                    data = be.elementwise_flat(*self.flat, raw)
-                if data is None:
-                    data = self.forward(*raw, **params) if not (self.view and be.layout_views) \
-                        else self._layout_view(be, raw, params)
+                data = self.forward(*raw, **params) if not (self.view and be.layout_views) \
+                    else self._layout_view(be, raw, params)
             except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
                 raise kernel_failure(self.name, raw, params, e) from e
         else:
             data = self._run_meta(raw, params)
         if self._multi:
             return self._wrap_outputs(data, args, params, tracked)
-        out = self._view_of(args[0], data, params) if self.view else Tensor._make(data)
+        out = self._view_of(first, data, params) if self.view else Tensor._make(data)
         if tracked and self.differentiable and is_grad_enabled() and data.dtype in dtypes.DIFFERENTIABLE_NP:
             self._record((out,), args, params, edges_of(args))
+        return out
+
+    def _call_flat(self, be, args: tuple) -> Tensor | None:
+        """An elementwise op's fast path, or None where it does not apply: every operand a
+        tensor of the first one's storage type, dtype and shape that is C-contiguous ("a") or
+        one value broadcast ("s": an expanded gradient), or a Python number that leaves that
+        dtype alone ("s": a float with a float tensor, an int with an int or float one). The
+        backend then runs the op's flat kernel on them, with no promotion or broadcasting."""
+        name, result_bool, to_float, no_bool, numbers = self.flat
+        first = args[0]._data
+        storage, dt, shape = type(first), first.dtype, first.shape
+        kind = dt.kind
+        if (to_float and kind != "f") or (no_bool and kind == "b"):
+            return None
+        raw, mask, tracked = [], "", False
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a._data
+                if type(d) is not storage or d.dtype != dt or d.shape != shape:
+                    return None
+                if d.flags.c_contiguous:
+                    mask += "a"
+                elif d.size and not any(d.strides):
+                    mask += "s"
+                else:
+                    return None
+                raw.append(d)
+                tracked = tracked or a._requires_grad or a._grad_fn is not None or (
+                    a._base is not None and a._base.requires_grad)
+            elif numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
+                raw.append(a)
+                mask += "s"
+            else:
+                return None
+        try:
+            data = be.elementwise_flat(name, dt, mask, result_bool, raw)
+        except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
+            raise kernel_failure(self.name, raw, {}, e) from e
+        out = Tensor._make(data)
+        if tracked and not result_bool and self.differentiable and is_grad_enabled() \
+                and dt in dtypes.DIFFERENTIABLE_NP:  # every tensor operand has the result's shape and dtype
+            self._record((out,), args, {}, edges_of(args), ((shape, dt),) * len(args))
         return out
 
     def _layout_view(self, be, raw: list, params: dict):
@@ -289,9 +337,9 @@ class Op:
         """The tensors of a multi-output op; the differentiable ones share one backward node."""
         outs = [self._view_of(args[0], d, params, multi_output=True) if self.view else Tensor._make(d)
                 for d in data]
-        if tracked and self.differentiable and is_grad_enabled():
-            if any(not nd and dtypes.is_differentiable(t.dtype) for t, nd in zip(outs, self._nondiff)):
-                self._record(outs, args, params, edges_of(args))
+        if tracked and self.differentiable and is_grad_enabled() and any(
+                not nd and dtypes.is_differentiable(t.dtype) for t, nd in zip(outs, self._nondiff)):
+            self._record(outs, args, params, edges_of(args))
         return tuple(outs)
 
     def apply_(self, target: Tensor, *others, **params) -> Tensor:
@@ -337,19 +385,22 @@ class Op:
                 rebase_view_write(target)
         return target
 
-    def _record(self, outs: Sequence[Tensor], args: tuple, params: dict, edges: list) -> None:
-        """Make the backward node; it becomes the ``grad_fn`` of every differentiable output."""
+    def _record(self, outs: Sequence[Tensor], args: tuple, params: dict, edges: list,
+                meta: Sequence[tuple] | None = None) -> None:
+        """Make the backward node; it becomes the ``grad_fn`` of every differentiable output.
+        ``meta``: the operands' (shape, dtype), where the caller knows them already."""
         needed = self._needed(edges)
-        self._attach(self._node(args, params, edges, needed), outs, needed)
+        self._attach(self._node(args, params, edges, needed, meta), outs, needed)
 
-    def _node(self, args: tuple, params: dict, edges: list, needed: frozenset) -> OpNode:
+    def _node(self, args: tuple, params: dict, edges: list, needed: frozenset,
+              meta: Sequence[tuple] | None = None) -> OpNode:
         """The backward node, with the operands its rules read (``needed``, from ``_needed``)
         saved at their current version."""
         node = self.node_cls()
         node.next_functions = tuple(edges)
         node._params = params
-        node._meta = [(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else (None, None)
-                      for a in args]
+        node._meta = meta if meta is not None else [
+            (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else (None, None) for a in args]
         saved = {}
         if needed:
             for name, index in self._save_inputs:
@@ -363,6 +414,11 @@ class Op:
         """The saved names the rules of the operands that need a gradient read."""
         if not self.saves:
             return _NOTHING
+        for fn, _ in edges:
+            if fn is None:
+                break
+        else:  # the common case: every operand needs its gradient
+            return self.saves
         needed = _NOTHING
         for names, (fn, _) in zip(self._saves_for, edges):
             if fn is not None:
