@@ -8,6 +8,12 @@ of ``--repeats`` processes is kept, so machine noise hits both alike:
 
 (a directory, such as ``.`` for the working tree, may stand for a commit).
 
+``--instructions`` counts instead of timing: each process runs under valgrind's callgrind
+with instrumentation switched on only around ``INSTRUCTION_CALLS`` warm calls of the
+chain, and the machine instructions per chain are reported. The count does not depend on
+the machine's load, so it shows per-op overhead changes of 1% that timing on a shared
+machine cannot (about 20 s a process; needs ``valgrind``).
+
 Workloads: the README chain ``((x*w + x).tanh()*2 - w).sum()`` forward and backward on 16
 elements (per-op overhead), and an MLP (784-512-256-10, batch 256) and a small CNN (two
 conv + pool blocks, batch 64) training step with Adam. They are defined here, on the public
@@ -40,7 +46,7 @@ def _best_ms(step, calls: int, rounds: int) -> float:
     return best * 1e3
 
 
-def _chain16_ms() -> float:
+def _chain16_step():
     import numpy as np
 
     import autodiff as ad
@@ -53,7 +59,34 @@ def _chain16_ms() -> float:
         x.grad = w.grad = None
         ((x * w + x).tanh() * 2 - w).sum().backward()
 
-    return _best_ms(step, calls=200, rounds=20)
+    return step
+
+
+def _chain16_ms() -> float:
+    return _best_ms(_chain16_step(), calls=200, rounds=20)
+
+
+INSTRUCTION_CALLS = 200
+
+
+def _chain16_counted() -> None:
+    """Run the chain ``INSTRUCTION_CALLS`` times with callgrind's instrumentation on."""
+    step = _chain16_step()
+    for _ in range(50):
+        step()
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+    for _ in range(INSTRUCTION_CALLS):
+        step()
+    subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+
+
+def _instructions_per_chain(tree: Path) -> int:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
+                          sys.executable, __file__, "old", "new", "--threads", "1", "--child", "chain16-counted"],
+                         cwd=tree, env=env, capture_output=True, text=True, check=True)
+    collected = [line for line in out.stderr.splitlines() if "Collected" in line]
+    return int(collected[-1].split()[-1]) // INSTRUCTION_CALLS
 
 
 def _training_ms(kind: str) -> float:
@@ -88,6 +121,9 @@ def _child(workload: str, threads: int) -> None:
     import numba
 
     numba.set_num_threads(threads)
+    if workload == "chain16-counted":
+        _chain16_counted()
+        return
     print(_chain16_ms() if workload == "chain16" else _training_ms(workload))
 
 
@@ -108,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the chain's machine instructions under callgrind instead of timing")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -115,6 +153,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         trees = {c: _export(c, Path(tmp) / f"tree{i}") for i, c in enumerate((args.old, args.new))}
+        if args.instructions:
+            old, new = (_instructions_per_chain(tree) for tree in trees.values())
+            print(f"machine instructions per chain16 forward+backward: {args.old} {old}, {args.new} {new}, "
+                  f"new/old {new / old:.3f}")
+            return
         best = {(w, c): float("inf") for w in args.workloads for c in trees}
         print(f"best of {args.repeats} processes each, {args.threads} threads")
         print(f"{'workload':10s} {args.old:>12s} {args.new:>12s} {'new/old':>8s}", flush=True)
