@@ -318,6 +318,12 @@ def test_a_node_saves_only_what_the_rules_it_will_run_read():
         assert node._saved_self is None  # only c's gradient would read a: c needs none
         np.testing.assert_array_equal(node._saved_other.numpy(), [3.0, 4.0])
         assert (a.exp()).grad_fn._saved_result is not None
+        with pytest.raises(AttributeError, match="_saved_result"):
+            node._saved_result  # mul saves no result  # noqa: B018
+        with pytest.raises(RuntimeError, match="a second time"):
+            y = a.exp() * 2
+            y.sum().backward()
+            y.grad_fn._saved_other
 
 
 @case

@@ -89,7 +89,7 @@ def _metadata(kernel: str, kind: str, cond_arg: bool = False):
 
 def _forward(kernel: str, kind: str, cond_arg: bool = False):
     """The implementation of an elementwise op: promote, broadcast, allocate and run the
-    kernel. (``Op.__call__`` first offers the backend's flat fast path, ``Op.flat``.)"""
+    kernel. (``Op.__call__`` first tries the backend's flat fast path: ``Op._call_flat``.)"""
 
     def forward(*vals, out=None):
         be = backend_of(out) if out is not None else storage_backend(vals)

@@ -156,8 +156,8 @@ class Op:
         self.meta = meta if meta is not None or not view else _layout_rule(forward)
         self.outputs = tuple(outputs)
         self._multi = len(self.outputs) > 1
-        # (kernel, result is bool, integers give floats): set by ``elementwise`` so that
-        # ``__call__`` can ask the backend for its flat fast path before the forward
+        # (kernel, result is bool, integers give floats, bool operands refused, numbers
+        # allowed): set by ``elementwise`` for ``_call_flat``, the fast path tried first
         self.flat = None
         self._nondiff = tuple(o in nondifferentiable for o in self.outputs)
         self.view = view
