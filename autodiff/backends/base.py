@@ -21,7 +21,7 @@ class Backend:
     * elementwise by scalar-op name (the expressions of ``kernels.scalar_ops``):
       ``elementwise(name, compute_dtype, out, *operands)``, and optionally the fast path
       ``elementwise_flat(name, dtype, mask, result_bool, operands)`` for operands the op
-      layer found to be of one dtype and shape, contiguous or single values (None: no such
+      layer found to be of one dtype and shape, contiguous, broadcast single values or scalars (None: no such
       path, every call takes ``elementwise``);
     * kernel families as namespaces with the function names and signatures of
       ``kernels/cpu/<family>.py``: ``reduce``, ``index``, ``matmul``, ``linear``,

@@ -82,14 +82,15 @@ class CPUBackend(Backend):
     @staticmethod
     def elementwise_flat(name: str, dt: np.dtype, mask: str, result_bool: bool, operands: list) -> np.ndarray:
         """Op ``name``'s flat kernel on operands of one dtype ``dt`` and shape: per ``mask``
-        letter a C-contiguous array ("a"), or one value ("s"): a Python number or an array
-        broadcast from one element."""
+        letter a C-contiguous array ("a"), an array broadcast from one element ("b") or a
+        scalar ("s")."""
         first = operands[0]
         shape = first.shape
         flat = first.ndim == 1
-        if not flat or "s" in mask:
-            operands = [(a if flat else a.ravel()) if m == "a" else
-                        dt.type(a.flat[0] if type(a) is np.ndarray else a) for a, m in zip(operands, mask)]
+        if not flat or "b" in mask:  # the kernels take 1-D arrays ("a") and scalars ("s")
+            operands = [(a if flat else a.ravel()) if m == "a" else a.flat[0] if m == "b" else a
+                        for a, m in zip(operands, mask)]
+            mask = mask.replace("b", "s")
         rdt = np.bool_ if result_bool else dt
         # the size test before the call: on this path the cache's Python call costs more than
         # a small output saves (POOL.empty would hand it to np.empty all the same)

@@ -235,11 +235,9 @@ class Op:
             args, params = self._bind(args, params)
         first = args[0]
         if self.flat is not None and not params and isinstance(first, Tensor):
-            be = _BY_STORAGE[type(first._data)]
-            if be.elementwise_flat is not None:
-                out = self._call_flat(be, args)
-                if out is not None:
-                    return out
+            out = self._call_flat(args)
+            if out is not None:
+                return out
         raw, storage, tracked = [], None, False
         for a in args:
             if isinstance(a, Tensor):
@@ -269,17 +267,19 @@ class Op:
             self._record((out,), args, params, edges_of(args))
         return out
 
-    def _call_flat(self, be, args: tuple) -> Tensor | None:
+    def _call_flat(self, args: tuple) -> Tensor | None:
         """An elementwise op's fast path, or None where it does not apply: every operand a
         tensor of the first one's storage type, dtype and shape that is C-contiguous ("a") or
-        one value broadcast ("s": an expanded gradient), or a Python number that leaves that
-        dtype alone ("s": a float with a float tensor, an int with an int or float one). The
-        backend then runs the op's flat kernel on them, with no promotion or broadcasting."""
+        one value broadcast ("b": an expanded gradient), or a Python number that leaves that
+        dtype alone ("s", passed as a scalar of that dtype: a float with a float tensor, an
+        int with an int or float one). The backend then runs the op's flat kernel on them,
+        with no promotion or broadcasting."""
         name, result_bool, to_float, no_bool, numbers = self.flat
         first = args[0]._data
         storage, dt, shape = type(first), first.dtype, first.shape
         kind = dt.kind
-        if (to_float and kind != "f") or (no_bool and kind == "b"):
+        be = _BY_STORAGE[storage]
+        if be.elementwise_flat is None or (to_float and kind != "f") or (no_bool and kind == "b"):
             return None
         raw, mask, tracked = [], "", False
         for a in args:
@@ -290,14 +290,14 @@ class Op:
                 if d.flags.c_contiguous:
                     mask += "a"
                 elif d.size and not any(d.strides):
-                    mask += "s"
+                    mask += "b"
                 else:
                     return None
                 raw.append(d)
                 tracked = tracked or a._requires_grad or a._grad_fn is not None or (
                     a._base is not None and a._base.requires_grad)
             elif numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
-                raw.append(a)
+                raw.append(dt.type(a))
                 mask += "s"
             else:
                 return None
