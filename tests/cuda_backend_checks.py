@@ -262,6 +262,85 @@ def test_indices_are_checked_before_a_kernel_runs():
         F.cross_entropy(ad.zeros(2, 5, device="cuda"), ad.tensor([1, 1], device="cuda") - 4)
 
 
+# ---- convolution and pooling (odd sizes: every launch crosses blocks and strides its grid) -------
+
+def _weighted_backward(got, want, seed):
+    """Backpropagate the same random weighting of both outputs (every element's gradient differs)."""
+    g = np.random.default_rng(seed).standard_normal(want.shape).astype(np.float32)
+    got.backward(ad.tensor(g, device="cuda"))
+    want.backward(torch.tensor(g))
+
+
+@pytest.mark.parametrize("wshape,kwargs", [
+    ((4, 3, 3, 3), {}),
+    ((4, 3, 3, 3), {"stride": 2, "padding": 1}),
+    ((3, 3, 3, 2), {"padding": (2, 1), "dilation": (2, 1)}),
+    ((4, 2, 3, 3), {"groups": 2, "stride": (1, 2), "padding": 1}),
+    ((2, 3, 1, 2), {}),  # fewer weights than grid threads: the weight gradient sums chunk partials
+], ids=["bias", "stride2-pad1", "dilation-pad", "groups2", "small-weight"])
+def test_conv2d_and_its_gradients_match_torch(wshape, kwargs):
+    groups = kwargs.get("groups", 1)
+    (x, tx), (w, tw), (b, tb) = _pair((2, wshape[1] * groups, 7, 6), 20), _pair(wshape, 21), _pair(wshape[:1], 22)
+    got, want = F.conv2d(x, w, b, **kwargs), torch.nn.functional.conv2d(tx, tw, tb, **kwargs)
+    _close(got, want, 1e-4)
+    _weighted_backward(got, want, 23)
+    for p, tp in ((x, tx), (w, tw), (b, tb)):
+        _close(p.grad, tp.grad, 1e-4)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": (3, 2), "stride": 1, "padding": (1, 0), "dilation": (2, 1), "ceil_mode": True},
+], ids=["k2", "k3-stride2-pad1", "dilation-ceil"])
+def test_max_pool2d_indices_and_gradients_match_torch(kwargs):
+    x, tx = _pair((2, 3, 7, 7), 24)
+    (y, i), (ty, ti) = F.max_pool2d(x, return_indices=True, **kwargs), \
+        torch.nn.functional.max_pool2d(tx, return_indices=True, **kwargs)
+    _close(y, ty)
+    assert i.cpu().tolist() == ti.tolist()
+    # the gradient scatters by the indices; its own gradient gathers by them
+    (g,), (tg,) = ad.autograd.grad(y.square().sum(), x, create_graph=True), \
+        torch.autograd.grad(ty.square().sum(), tx, create_graph=True)
+    _close(g, tg)
+    _weighted_backward(g, tg, 25)
+    _close(x.grad, tx.grad, 1e-4)
+
+
+@pytest.mark.parametrize("pool", [
+    lambda f, x: f.avg_pool2d(x, 2),
+    lambda f, x: f.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    lambda f, x: f.avg_pool2d(x, (3, 2), (2, 1), (1, 0), divisor_override=4),
+    lambda f, x: f.adaptive_avg_pool2d(x, (3, 2)),  # overlapping bins
+], ids=["k2", "ceil-exclude-pad", "divisor-override", "adaptive"])
+def test_avg_pooling_and_its_gradient_match_torch(pool):
+    x, tx = _pair((2, 3, 7, 7), 26)
+    got, want = pool(F, x), pool(torch.nn.functional, tx)
+    _close(got, want)
+    _weighted_backward(got, want, 27)
+    _close(x.grad, tx.grad)
+
+
+def test_channels_last_convolution_and_pooling_keep_the_format():
+    (x, tx), (w, tw) = _pair((2, 4, 7, 6), 28, requires_grad=False), _pair((4, 2, 3, 3), 29)
+    x = x.contiguous(memory_format=ad.channels_last).requires_grad_()
+    tx = tx.contiguous(memory_format=torch.channels_last).requires_grad_()
+    y, ty = F.conv2d(x, w, groups=2, padding=1), torch.nn.functional.conv2d(tx, tw, groups=2, padding=1)
+    got = F.max_pool2d(y, 2) + F.avg_pool2d(y, 2)
+    want = torch.nn.functional.max_pool2d(ty, 2) + torch.nn.functional.avg_pool2d(ty, 2)
+    assert y.stride() == ty.stride() and got.stride() == want.stride()
+    _close(got, want, 1e-4)
+    _weighted_backward(got, want, 30)
+    _close(x.grad, tx.grad, 1e-4)
+    _close(w.grad, tw.grad, 1e-4)
+    # a channels_last weight alone: the NCHW kernel writes the channels_last output in place
+    y = F.conv2d(x.detach().contiguous(), w.detach().contiguous(memory_format=ad.channels_last), groups=2)
+    ty = torch.nn.functional.conv2d(tx.detach().contiguous(), tw.detach().contiguous(memory_format=torch.channels_last),
+                                    groups=2)
+    assert y.stride() == ty.stride()
+    _close(y, ty, 1e-4)
+
+
 # ---- training: optimizers, clipping, transfers, state dicts --------------------------------
 
 def _mlp(seed=0):
@@ -274,16 +353,26 @@ def _batch():
     return rng.standard_normal((11, 6)).astype(np.float32), rng.integers(0, 5, 11)
 
 
-@pytest.mark.parametrize("opt", ["sgd", "adamw"])  # AdamW is the Adam kernel with decoupled decay
-def test_training_step_matches_the_cpu_backend_and_moves_no_data(opt):
-    make = {"sgd": lambda p: ad.optim.SGD(p, lr=0.1, momentum=0.9),
-            "adam": lambda p: ad.optim.Adam(p, lr=0.01),
-            "adamw": lambda p: ad.optim.AdamW(p, lr=0.01, weight_decay=0.1)}[opt]
-    x, y = _batch()
+def _cnn(seed=0):
+    ad.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(16, 5))
+
+
+def _images():
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((3, 3, 8, 8)).astype(np.float32), rng.integers(0, 5, 3)
+
+
+def _two_steps(make_model, make_optim, batch) -> tuple:
+    """Losses and parameters after two training steps on each device; on cuda the second step
+    (the first made the optimizer's state) moves no data but the loss read by ``.item()``."""
+    x, y = batch
     losses, params = {}, {}
     for dev in ("cpu", "cuda"):
-        model = _mlp().to(dev)
-        optim = make(model.parameters())
+        model = make_model().to(dev)
+        optim = make_optim(model.parameters())
         xb, yb = ad.tensor(x, device=dev), ad.tensor(y, device=dev)
         losses[dev] = []
         for step in range(2):
@@ -294,13 +383,29 @@ def test_training_step_matches_the_cpu_backend_and_moves_no_data(opt):
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
             losses[dev].append(loss.item())
-            if dev == "cuda" and step:  # the first step made the optimizer's state
+            if dev == "cuda" and step:
                 assert TRANSFERS["host_to_device"] == before["host_to_device"]
                 assert TRANSFERS["device_to_host"] == before["device_to_host"] + 1  # loss.item()
         params[dev] = [p.detach().cpu().numpy() for p in model.parameters()]
+    return losses, params
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adamw"])  # AdamW is the Adam kernel with decoupled decay
+def test_training_step_matches_the_cpu_backend_and_moves_no_data(opt):
+    make = {"sgd": lambda p: ad.optim.SGD(p, lr=0.1, momentum=0.9),
+            "adam": lambda p: ad.optim.Adam(p, lr=0.01),
+            "adamw": lambda p: ad.optim.AdamW(p, lr=0.01, weight_decay=0.1)}[opt]
+    losses, params = _two_steps(_mlp, make, _batch())
     np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-5, atol=1e-6)
     for a, b in zip(params["cuda"], params["cpu"]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_cnn_training_step_matches_the_cpu_backend_and_moves_no_data():
+    losses, params = _two_steps(_cnn, lambda p: ad.optim.Adam(p, lr=0.01), _images())
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-5, atol=1e-6)
+    for a, b in zip(params["cuda"], params["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_clip_grad_norm_matches_torch():
@@ -369,8 +474,8 @@ def test_caching_allocator_reuses_freed_blocks():
 
 def test_ops_without_cuda_kernels_say_so():
     x = ad.ones(1, 2, 5, 5, device="cuda")
-    with pytest.raises(NotImplementedError, match="CUDA backend has no conv kernels yet"):
-        nn.Conv2d(2, 3, 3).to("cuda")(x)
+    with pytest.raises(NotImplementedError, match="CUDA backend has no interpolate kernels yet"):
+        F.interpolate(x, scale_factor=2)
     with pytest.raises(NotImplementedError, match="CUDA backend has no sort kernels yet"):
         ad.ones(3, device="cuda").sort()
 

@@ -28,12 +28,14 @@ import os
 import numpy as np
 from numba import cuda
 
+from kernels.cuda import conv as cconv
 from kernels.cuda import elementwise as ew
 from kernels.cuda import index as cindex
 from kernels.cuda import launch
 from kernels.cuda import loss as closs
 from kernels.cuda import matmul as cmatmul
 from kernels.cuda import optim as coptim
+from kernels.cuda import pool as cpool
 from kernels.cuda import random as crandom
 from kernels.cuda import reduce as creduce
 
@@ -509,6 +511,183 @@ class _Index(metaclass=_Family):
                            tuple(int(s) for s in strides), _3d(src))
 
 
+def _strided(x: CudaArray) -> tuple:
+    """(flat device array from ``x``'s first element, strides in elements) of a view with
+    non-negative strides: how the window kernels (``conv``, ``pool``) take an operand, so a
+    permuted view (channels-last) needs no copy."""
+    if any(s < 0 for s in x.strides):
+        raise ValueError("the window kernels take views with non-negative strides")
+    it = x.itemsize
+    start = x.offset // it
+    span = 1 + sum((n - 1) * s for n, s in zip(x.shape, x.strides)) // it if x.size else 0
+    return x.block.typed(x.dtype)[start:start + span], _elements(x.strides, it)
+
+
+def _nchw(face: CudaArray) -> CudaArray:
+    """The (N, C, H, W) view of an (N, H, W, C) array."""
+    return face.transpose(0, 3, 1, 2)
+
+
+class _Conv(metaclass=_Family):
+    """``kernels/cpu/conv.py``'s names over ``kernels.cuda.conv``, whose kernels take 4-D views
+    of any strides: the channels-last entries are the same kernels over permuted views, and
+    the NCHW ones handle a weight or output in channels-last order alike. ``empty``, the CPU
+    kernels' allocator of work buffers, is accepted for their signature; the one temporary
+    here (the weight gradient's partials) comes from this backend's caching allocator."""
+
+    @staticmethod
+    def _forward(x, w, bias, has_bias, y, geo) -> None:
+        (xv, xs), (wv, ws), (yv, ys) = _strided(x), _strided(w), _strided(y)
+        cconv.forward(xv, xs, wv, ws, _3d(bias), bool(has_bias), yv, ys, x.shape + y.shape[1:], geo)
+
+    @staticmethod
+    def _input(gy, w, gx, geo) -> None:
+        (gv, gs), (wv, ws), (xv, xs) = _strided(gy), _strided(w), _strided(gx)
+        cconv.input_grad(gv, gs, wv, ws, xv, xs, gx.shape + gy.shape[1:], geo)
+
+    @staticmethod
+    def _weight(x, gy, gw, w4, geo) -> None:
+        """gw (O, K), C-contiguous, seen as the 4-D ``w4`` (o, c, i, j): written whole, or the
+        sum of per-chunk partials laid out as ``gw`` (one ``_Reduce.sum_`` over the chunks)."""
+        shape = x.shape + gy.shape[1:]
+        chunks, chunk = cconv.weight_split(shape[0] * shape[5] * shape[6], gw.size)
+        part = gw if chunks == 1 else backend.empty((1, chunks, gw.size), gw.dtype)
+        (xv, xs), (gv, gs), ws = _strided(x), _strided(gy), _elements(w4.strides, gw.itemsize)
+        cconv.weight_grad(xv, xs, gv, gs, part.device_view().reshape(-1), ws, shape, geo, chunk)
+        if chunks > 1:
+            _Reduce.sum_(part, gw.reshape(1, gw.size))
+
+    @classmethod
+    def conv2d_forward(cls, x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW,
+                       empty=None) -> None:
+        """y (N, O, OH*OW) = conv(x (N, C, H, W), w (O, Cg*KH*KW)) + bias."""
+        O = w.shape[0]
+        cls._forward(x, w.reshape(O, -1, KH, KW), bias, has_bias, y.reshape(y.shape[:2] + (OH, OW)),
+                     (KH, KW, sh, sw, ph, pw, dh, dw, groups))
+
+    @classmethod
+    def conv2d_forward_nhwc(cls, x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW,
+                            empty=None) -> None:
+        """y (N, OH*OW, O) = conv(x (N, H, W, C), w (O, KH*KW*Cg)) + bias."""
+        N, _, O = y.shape
+        cls._forward(_nchw(x), _nchw(w.reshape(O, KH, KW, -1)), bias, has_bias, _nchw(y.reshape(N, OH, OW, O)),
+                     (KH, KW, sh, sw, ph, pw, dh, dw, groups))
+
+    @classmethod
+    def conv2d_input(cls, gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, empty=None) -> None:
+        """gx (N, C, H, W) = the transposed convolution of gy (N, O, OH*OW) by w (O, Cg*KH*KW)."""
+        O = w.shape[0]
+        cls._input(gy.reshape(gy.shape[:2] + (OH, OW)), w.reshape(O, -1, KH, KW), gx,
+                   (KH, KW, sh, sw, ph, pw, dh, dw, groups))
+
+    @classmethod
+    def conv2d_input_nhwc(cls, gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, empty=None) -> None:
+        """gx (N, H, W, C) from gy (N, OH*OW, O) and w (O, KH*KW*Cg)."""
+        N, _, O = gy.shape
+        cls._input(_nchw(gy.reshape(N, OH, OW, O)), _nchw(w.reshape(O, KH, KW, -1)), _nchw(gx),
+                   (KH, KW, sh, sw, ph, pw, dh, dw, groups))
+
+    @classmethod
+    def conv2d_weight(cls, x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, nhwc=False,
+                      empty=None) -> None:
+        """gw (O, Cg*KH*KW) from x (N, C, H, W) and gy (N, O, OH*OW); with ``nhwc``, gw (O, KH*KW*Cg)
+        from x (N, H, W, C) and gy (N, OH*OW, O)."""
+        geo = (KH, KW, sh, sw, ph, pw, dh, dw, groups)
+        O = gw.shape[0]
+        if nhwc:
+            N = gy.shape[0]
+            cls._weight(_nchw(x), _nchw(gy.reshape(N, OH, OW, O)), gw, _nchw(gw.reshape(O, KH, KW, -1)), geo)
+        else:
+            cls._weight(x, gy.reshape(gy.shape[:2] + (OH, OW)), gw, gw.reshape(O, -1, KH, KW), geo)
+
+
+def _planes(a: CudaArray) -> CudaArray:
+    """(P, H, W) planes as the (P, 1, H, W) view the pool kernels take."""
+    return a[:, None]
+
+
+def _rows(a: CudaArray) -> CudaArray:
+    """(P, L) rows of plane positions as (P, 1, 1, L)."""
+    return a[:, None, None]
+
+
+def _rows_nhwc(a: CudaArray) -> CudaArray:
+    """(N, L, C) channels-last positions as (N, C, 1, L)."""
+    return a.transpose(0, 2, 1)[:, :, None]
+
+
+def _on_views(run, arrays: int, view) -> staticmethod:
+    """The family entry calling ``run`` with its first ``arrays`` arguments as ``view`` makes them."""
+    return staticmethod(lambda *args: run(*(view(a) for a in args[:arrays]), *args[arrays:]))
+
+
+_WINDOWS: dict = {}  # average pooling's window bounds on the device, by their host bytes
+_KEEP_WINDOWS = 64  # window sets kept; the cache starts over beyond that
+
+
+def _windows(*arrays: np.ndarray) -> list:
+    """Device copies of small host arrays (window bounds), uploaded on first use and kept, so
+    that a training step moves no data."""
+    key = tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays)
+    got = _WINDOWS.get(key)
+    if got is None:
+        if len(_WINDOWS) >= _KEEP_WINDOWS:
+            _WINDOWS.clear()
+        got = _WINDOWS[key] = [backend.from_numpy(a) for a in arrays]  # (the blocks stay held)
+    return [a.device_view() for a in got]
+
+
+def _max_pool(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw) -> None:
+    (xv, xs), (yv, ys), (iv, _) = _strided(x), _strided(y), _strided(idx)
+    cpool.max_pool(xv, xs, yv, iv, ys, x.shape + y.shape[2:], (KH, KW, sh, sw, ph, pw, dh, dw))
+
+
+def _gather(x, idx, y) -> None:
+    (xv, xs), (iv, _), (yv, ys) = _strided(x), _strided(idx), _strided(y)
+    cpool.gather(xv, xs, iv, yv, ys, y.shape[:2] + y.shape[3:])
+
+
+def _scatter_add(g, idx, x) -> None:
+    backend.elementwise("copy", x.dtype, x, x.dtype.type(0))
+    (gv, gs), (iv, _), (xv, xs) = _strided(g), _strided(idx), _strided(x)
+    cpool.scatter_add(gv, gs, iv, xv, xs, g.shape[:2] + g.shape[3:])
+
+
+def _window_avg(x, y, h0, h1, w0, w1, div) -> None:
+    (xv, xs), (yv, ys) = _strided(x), _strided(y)
+    cpool.window_avg(xv, xs, yv, ys, *_windows(h0, h1, w0, w1, div), x.shape + y.shape[2:])
+
+
+def _window_avg_backward(gy, gx, h0, h1, w0, w1, div) -> None:
+    """The windows holding input row ``ih`` are the output rows ``[r0, r1)``: those ending after
+    it and starting at or before it (a range, as the op layer's windows never move backwards)."""
+    rows, cols = np.arange(gx.shape[2]), np.arange(gx.shape[3])
+    inverse = (np.searchsorted(h1, rows, "right"), np.searchsorted(h0, rows, "right"),
+               np.searchsorted(w1, cols, "right"), np.searchsorted(w0, cols, "right"))
+    (gv, gs), (xv, xs) = _strided(gy), _strided(gx)
+    cpool.window_avg_backward(gv, gs, xv, xs, *_windows(*inverse, div), gx.shape + gy.shape[2:])
+
+
+def _on_views(run, arrays: int, view) -> staticmethod:
+    """The family entry calling ``run`` with its first ``arrays`` arguments as ``view`` makes them."""
+    return staticmethod(lambda *args: run(*(view(a) for a in args[:arrays]), *args[arrays:]))
+
+
+class _Pool(metaclass=_Family):
+    """``kernels/cpu/pool.py``'s names over ``kernels.cuda.pool``: each entry hands its arrays to
+    one of five runners as (n, c, h, w) views, planes and channels-last tensors alike. The
+    windows of average pooling come from the host (the op layer computes them with
+    PyTorch's rules) and are uploaded once per geometry (``_windows``)."""
+
+    max_pool2d, max_pool2d_nhwc = _on_views(_max_pool, 3, _planes), _on_views(_max_pool, 3, _nchw)
+    plane_gather, plane_gather_nhwc = _on_views(_gather, 3, _rows), _on_views(_gather, 3, _rows_nhwc)
+    plane_scatter_add = _on_views(_scatter_add, 3, _rows)
+    plane_scatter_add_nhwc = _on_views(_scatter_add, 3, _rows_nhwc)
+    window_avg, window_avg_nhwc = _on_views(_window_avg, 2, _planes), _on_views(_window_avg, 2, _nchw)
+    window_avg_backward = _on_views(_window_avg_backward, 2, _planes)
+    window_avg_backward_nhwc = _on_views(_window_avg_backward, 2, _nchw)
+
+
 class _Optim(metaclass=_Family):
     SGD, ADAM, RMSPROP, ADAGRAD = coptim.SGD, coptim.ADAM, coptim.RMSPROP, coptim.ADAGRAD
 
@@ -561,6 +740,8 @@ class CUDABackend(Backend):
     loss = _Loss
     index = _Index
     optim = _Optim
+    conv = _Conv
+    pool = _Pool
     norm = None  # no fused layer_norm kernels: layer_norm runs as its composite of ops
 
     def __getattr__(self, name: str):  # a family the CPU has and this backend has not (conv, pool, ...)

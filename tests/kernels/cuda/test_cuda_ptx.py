@@ -15,11 +15,13 @@ if not HAVE_NUMBA_CUDA:
 
 from numba import cuda, types
 
+from kernels.cuda import conv as cv
 from kernels.cuda import elementwise as ew
 from kernels.cuda import index as ix
 from kernels.cuda import loss as ce
 from kernels.cuda import matmul as mm
 from kernels.cuda import optim as opt
+from kernels.cuda import pool as pl
 from kernels.cuda import random as rnd
 from kernels.cuda import reduce as red
 
@@ -124,6 +126,45 @@ def test_cross_entropy_kernels_compile_to_ptx(name, dtype):
            "weight_sum": (flat, w, i64, w)}[name]
     ptx, _ = cuda.compile_ptx(ce.KERNELS[name].py_func, sig, cc=CC)
     assert ".target sm_90" in ptx
+
+
+def _window_signatures(dtype: str) -> tuple:
+    """The argument types the window kernels (conv, pool) get: flat arrays, int64 tuples."""
+    flat = types.Array(getattr(types, dtype), 1, "C")
+    return flat, types.Array(types.int64, 1, "C"), lambda n: types.UniTuple(types.int64, n)
+
+
+@pytest.mark.parametrize("name", list(cv.KERNELS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv_kernels_compile_to_ptx(name, dtype):
+    flat, _, tup = _window_signatures(dtype)
+    s4, shape, geo = tup(4), tup(7), tup(9)
+    sig = {"forward": (flat, s4, flat, s4, flat, types.boolean, flat, s4, shape, geo),
+           "input": (flat, s4, flat, s4, flat, s4, shape, geo),
+           "weight": (flat, s4, flat, s4, flat, s4, shape, geo, types.int64)}[name]
+    ptx, _ = cuda.compile_ptx(cv.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"conv {name}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("name", list(pl.KERNELS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pool_kernels_compile_to_ptx(name, dtype):
+    flat, i64, tup = _window_signatures(dtype)
+    s4, shape = tup(4), tup(6)
+    div = types.Array(getattr(types, dtype), 2, "C")
+    sig = {"max": (flat, s4, flat, i64, s4, shape, tup(8)),
+           "gather": (flat, s4, i64, flat, s4, tup(3)),
+           "scatter_add": (flat, s4, i64, flat, s4, tup(3)),
+           "avg": (flat, s4, flat, s4, i64, i64, i64, i64, div, shape),
+           "avg_backward": (flat, s4, flat, s4, i64, i64, i64, i64, div, shape)}[name]
+    ptx, _ = cuda.compile_ptx(pl.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+    if name == "scatter_add":
+        assert "atom.global.add.f" in ptx or "red.global.add.f" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"pool {name}: float64 math in a float32 kernel"
 
 
 @pytest.mark.parametrize("name", list(ix.KERNELS))
