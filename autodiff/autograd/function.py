@@ -59,7 +59,7 @@ class FunctionCtx(Node):
         if self.materialize_grads:
             from ..factories import zeros
 
-            grads = [g if g is not None else zeros(shape, dtype=dt) for g, (shape, dt) in
+            grads = [g if g is not None else zeros(shape, dtype=dt, device=dev) for g, (shape, dt, dev) in
                      zip(grads, self._out_meta)]
         result = self._fn.backward(self, *grads)
         if not isinstance(result, tuple):
@@ -126,7 +126,7 @@ class Function:
                                    else (None, 0) for a in args)
         ctx._shapes = [a.shape if isinstance(a, Tensor) else None for a in args]
         ctx.num_outputs = len(outs)
-        ctx._out_meta = [(o.shape, o.dtype) if isinstance(o, Tensor) else ((), None) for o in outs]
+        ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else ((), None, None) for o in outs]
         input_ids = {id(t) for t in tensors}
         wrapped = []
         for nr, o in enumerate(outs):

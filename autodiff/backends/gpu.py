@@ -474,36 +474,45 @@ class _Loss(metaclass=_Family):
         closs.cross_entropy_probs_backward(_3d(x), _3d(y), cls._weights(w), eps, _3d(g), out.device_view())
 
 
+def _into(out: CudaArray, kernel, *args, first: bool = False) -> None:
+    """Run an index kernel writing ``out`` (the kernel's first argument with ``first``, else
+    its last): on its own buffer when C-contiguous, else on a C copy written back after (the
+    CPU kernels take strided targets, as a scatter into a window of a tensor gives). A write
+    forgets the indices range known from the host."""
+    out.block.bounds = None
+    target = out if out.flags.c_contiguous else backend.copy(out)
+    view = target.device_view()
+    kernel(*((view,) + args if first else args + (view,)))
+    if target is not out:
+        backend.elementwise("copy", out.dtype, out, target)
+
+
 class _Index(metaclass=_Family):
     """``kernels/cpu/index.py``'s names; indices arrive validated (``ops.indexing.check_index``)."""
 
     @staticmethod
     def index_select(src, idx, out):
-        cindex.index_select(_3d(src), _3d(idx), out.device_view())
+        _into(out, cindex.index_select, _3d(src), _3d(idx))
 
     @staticmethod
     def index_add(out, idx, src):
-        out.block.bounds = None
-        cindex.index_add(out.device_view(), _3d(idx), _3d(src))
+        _into(out, cindex.index_add, _3d(idx), _3d(src), first=True)
 
     @staticmethod
     def index_copy(out, idx, src):
-        out.block.bounds = None
-        cindex.index_copy(out.device_view(), _3d(idx), _3d(src))
+        _into(out, cindex.index_copy, _3d(idx), _3d(src), first=True)
 
     @staticmethod
     def gather(src, idx, out):
-        cindex.gather(_3d(src), _3d(idx), out.device_view())
+        _into(out, cindex.gather, _3d(src), _3d(idx))
 
     @staticmethod
     def scatter(out, idx, src):
-        out.block.bounds = None
-        cindex.scatter(out.device_view(), _3d(idx), _3d(src))
+        _into(out, cindex.scatter, _3d(idx), _3d(src), first=True)
 
     @staticmethod
     def scatter_add(out, idx, src):
-        out.block.bounds = None
-        cindex.scatter_add(out.device_view(), _3d(idx), _3d(src))
+        _into(out, cindex.scatter_add, _3d(idx), _3d(src), first=True)
 
     @staticmethod
     def strided_add(storage, offset, shape, strides, src):

@@ -225,7 +225,11 @@ def _scatter_forward(kernel):
         view, i = out.reshape(out.shape or (1,)), index.reshape(index.shape or (1,))
         idx = check_index(i, view.shape[dim], dim, error=RuntimeError)
         window = tuple(slice(0, n) for n in i.shape)
-        values = (src.reshape(src.shape or (1,))[window] if src.ndim else np.broadcast_to(src, i.shape))
+        if src.ndim:
+            values = src[window]
+        else:  # one value (a number, or a 0-d tensor) written at every index, on out's device
+            values = backend_of(out).empty(i.shape, out.dtype)
+            backends.elementwise("copy", out.dtype, values, out.dtype.type(src) if type(src) is np.ndarray else src)
         values = _akb(values.astype(out.dtype, copy=False), dim)
         _write_akb(view[tuple(slice(None) if d == dim else w for d, w in enumerate(window))], dim, 1,
                    kernel, _akb(idx, dim), values)
@@ -478,7 +482,12 @@ def _parse(input: Tensor, key):
                     raise IndexError(f"The shape of the mask {list(a.shape)} at index {j} does not match "
                                      f"the shape of the indexed tensor {list(input.shape)} at index "
                                      f"{in_dim + j}")
-            for j, nz in enumerate(np.nonzero(a)):
+            if type(a) is np.ndarray:
+                columns = np.nonzero(a)
+            else:  # a mask on another device: its backend's nonzero kernel
+                found = _nonzero_forward(a)
+                columns = [found[:, j] for j in range(a.ndim)]
+            for nz in columns:
                 basic.append(slice(None))
                 arrays.append(nz)
                 dims.append(out_dim)

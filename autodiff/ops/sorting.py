@@ -38,7 +38,7 @@ median_result = namedtuple("median", ["values", "indices"])
 
 def _scatter_back(grads, self_shape, indices, dim):
     """Gradient of sort/topk: each value's gradient goes back to the position it came from."""
-    return ix.scatter(zeros(self_shape, dtype=grads[0].dtype), dim, indices, grads[0])
+    return ix.scatter(zeros(self_shape, dtype=grads[0].dtype, device=grads[0].device), dim, indices, grads[0])
 
 
 def _dim(input: Tensor, dim: int) -> int:

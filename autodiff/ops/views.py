@@ -504,7 +504,8 @@ def _pieces_grad(grad, self_shape: tuple, dim: int, sizes: tuple | None = None):
     like = next(g for g in grads if g is not None)
     shapes = ([self_shape[:dim] + (k,) + self_shape[dim + 1:] for k in sizes] if sizes is not None
               else [self_shape[:dim] + self_shape[dim + 1:]] * len(grads))
-    full = [g if g is not None else zeros(shape, dtype=like.dtype) for g, shape in zip(grads, shapes)]
+    full = [g if g is not None else zeros(shape, dtype=like.dtype, device=like.device)
+            for g, shape in zip(grads, shapes)]
     return cat(full, dim) if sizes is not None else stack(full, dim)
 
 

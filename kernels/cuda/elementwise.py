@@ -10,7 +10,8 @@ It holds two ``@cuda.jit`` kernels, both grid-stride loops:
   in which the view's first element is at ``o*`` (an element offset); ``shape`` and the
   strides are ``MAX_RANK``-tuples of element counts (stride 0 for a broadcast dim, negative
   for a flipped one), padded in front with size-1 dims, so one specialisation serves
-  every rank up to ``MAX_RANK``.
+  every rank up to ``MAX_RANK`` (a higher rank after coalescing is one launch per index
+  of its leading dims: a permuted copy of a 6-D view, as pixel_shuffle makes).
 
 The pattern says which operands are arrays (``a``) and which are scalars (``s``, passed
 by value, typed). The expression text is rewritten for the device (``cuda_expr``):
@@ -209,15 +210,16 @@ def run(name: str, dtype, out: View, *operands) -> View:
         mod.flat[blocks, threads](_span(out, size), *[_span(o, size) if isinstance(o, View) else o
                                                       for o in operands])
         return out
-    if len(cshape) > MAX_RANK:
-        raise ValueError(f"cuda elementwise {name}: {len(cshape)} dims after coalescing, "
-                         f"at most {MAX_RANK} are supported")
-    pad = MAX_RANK - len(cshape)
-    full_shape = (1,) * pad + cshape
-    tup = [tuple([0] * pad + s) for s in cstrides]
-    offsets = [np.int64(v.offset) for v in views]
-    mod.strided[blocks, threads](out.buf, *[o.buf if isinstance(o, View) else o for o in operands],
-                                 full_shape, *tup, *offsets)
+    offsets = [v.offset for v in views]
+    lead = max(len(cshape) - MAX_RANK, 0)  # higher ranks: one launch per index of the leading dims
+    inner, tup = cshape[lead:], [tuple([0] * (MAX_RANK - len(cshape) + lead) + s[lead:]) for s in cstrides]
+    inner = (1,) * (MAX_RANK - len(inner)) + inner
+    if lead:
+        blocks, threads = launch.grid(int(np.prod(inner, dtype=np.int64)))
+    args = [o.buf if isinstance(o, View) else o for o in operands]
+    for index in np.ndindex(*cshape[:lead]):
+        starts = [np.int64(o + sum(i * st for i, st in zip(index, s[:lead]))) for o, s in zip(offsets, cstrides)]
+        mod.strided[blocks, threads](out.buf, *args, inner, *tup, *starts)
     return out
 
 
