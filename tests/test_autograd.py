@@ -236,6 +236,29 @@ def test_grad_mode_is_thread_local():
     assert results == [True]
 
 
+@pytest.mark.parametrize("outer", [True, False])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_backward_runs_in_its_grad_mode_and_restores_the_callers_even_on_error(outer, create_graph):
+    x = leaf([1.0, 2.0])
+    seen = []
+
+    def hook(grad):
+        seen.append(ad.is_grad_enabled())
+        if len(seen) == 2:
+            raise ValueError("hook failed")
+
+    y = x * 3
+    y.register_hook(hook)
+    loss = y.sum()
+    with ad.set_grad_enabled(outer):
+        loss.backward(retain_graph=True, create_graph=create_graph)
+        assert ad.is_grad_enabled() is outer
+        with pytest.raises(ValueError, match="hook failed"):
+            loss.backward(create_graph=create_graph)
+        assert ad.is_grad_enabled() is outer
+    assert seen == [create_graph, create_graph]
+
+
 def test_detach_and_requires_grad_():
     x = leaf([1.0, 2.0])
     y = x * 2

@@ -61,14 +61,33 @@ def test_the_declared_op_has_gradients_and_meta_shapes(cube):
     assert meta.device.type == "meta" and meta.shape == (2, 3, 4) and meta.dtype is ad.float64
 
 
+def test_an_elementwise_method_is_a_plain_function_running_its_op(cube):
+    """The method of an elementwise op (and each operator) is a fixed-arity function calling
+    ``Op.__call__``: same results, keyword ``other=`` as torch, torch's error for extra
+    arguments, and a profile still sees the op."""
+    method = ad.Tensor.cube_plus
+    assert method is not cube and method.__name__ == "cube_plus"
+    x, y = ad.tensor([1.0, 2.0]), ad.tensor([0.5, 0.25])
+    np.testing.assert_array_equal(x.cube_plus(other=y).numpy(), cube(x, y).numpy())
+    np.testing.assert_array_equal((2 - x).numpy(), torch.sub(2, torch.tensor([1.0, 2.0])).numpy())
+    with pytest.raises(TypeError, match="cube_plus"):
+        x.cube_plus(y, y)
+    with ad.profiler.profile() as prof:
+        x.cube_plus(y)
+        x * y
+    names = {e.key for e in prof.key_averages()}
+    assert {"autodiff::cube_plus", "autodiff::mul"} <= names
+
+
 def test_the_package_and_tensor_get_every_declared_form():
     """The library's own ops come through the same path: each declared function form is
     ``autodiff.<name>``, and its method and in-place method are on Tensor."""
     assert {"exp", "mul", "maximum", "reciprocal"} <= set(variants.EXPORTS)
     for name, op in variants.EXPORTS.items():
         assert getattr(ad, name) is op
-        if "method" in op.variants:
-            assert getattr(ad.Tensor, name) is op
+        if "method" in op.variants:  # the op itself, or (elementwise) a fixed-arity function running it
+            method = getattr(ad.Tensor, name)
+            assert method is op or (method.__name__ == name and op.flat is not None)
         if "inplace" in op.variants:
             x = ad.tensor([0.25, 0.5], dtype=ad.float64)
             args = (x,) if len(op.inputs) == 2 else ()

@@ -16,11 +16,13 @@ class _State(threading.local):
     enabled = False
 
 
-_state = _State()
+# this thread's flag: ``state.enabled`` is ``is_anomaly_enabled()`` without the call, for
+# the hot path (every recorded op reads it)
+state = _State()
 
 
 def is_anomaly_enabled() -> bool:
-    return _state.enabled
+    return state.enabled
 
 
 class set_detect_anomaly:
@@ -28,13 +30,13 @@ class set_detect_anomaly:
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
         self._prev = is_anomaly_enabled()
-        _state.enabled = bool(mode)
+        state.enabled = bool(mode)
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc) -> None:
-        _state.enabled = self._prev
+        state.enabled = self._prev
 
 
 class detect_anomaly(set_detect_anomaly):
@@ -44,7 +46,7 @@ class detect_anomaly(set_detect_anomaly):
         self._prev = is_anomaly_enabled()
 
     def __enter__(self) -> None:
-        _state.enabled = True
+        state.enabled = True
 
     def __call__(self, fn):
         def wrapper(*args, **kwargs):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from .. import profiler as _profiler
 from .accumulate import accumulate_into_leaf
 from .anomaly import check_outputs, is_anomaly_enabled, with_forward_trace
-from .grad_mode import set_grad_enabled
+from .grad_mode import state as grad_mode
 from .graph import AccumulateGrad, Node
 
 
@@ -138,45 +138,51 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
     anomaly = is_anomaly_enabled()
     release_at_end: list[Node] = []
     ready = [n for n in root_nodes if deps[n] == 0]
-    with set_grad_enabled(create_graph), _profiler.backward_pass():
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)
-            outputs = None
-            if grads is not None:
-                leaf = type(node) is AccumulateGrad
-                if (node.variable._hooks if leaf else
-                        node._tensor_hooks is not None or node._retained is not None):
-                    _run_tensor_hooks(node, grads)
-                if targets is not None and node in targets:
-                    for nr, i in targets[node]:
-                        captured[i] = grads[nr]
-                if leaf:
-                    if targets is None:
-                        accumulate_into_leaf(node.variable, grads[0], delivered.get(id(grads[0]), 1) > 1)
-                elif needed is None or node in needed:
-                    if _profiler.active:  # a profile runs: time this node
-                        outputs = _profiler.node_call(node, grads, _apply_checked if anomaly else type(node).apply)
-                    else:
-                        outputs = _apply_checked(node, grads) if anomaly else node.apply(grads)
-                    if not retain_graph:
-                        if node._release_at_end:
-                            release_at_end.append(node)
+    previous_mode = grad_mode.enabled  # (set and restored here, not by a context object: per backward pass)
+    grad_mode.enabled = bool(create_graph)
+    try:
+        with _profiler.backward_pass():
+            while ready:
+                node = ready.pop()
+                grads = buffers.pop(node, None)
+                outputs = None
+                if grads is not None:
+                    leaf = type(node) is AccumulateGrad
+                    if (node.variable._hooks if leaf else
+                            node._tensor_hooks is not None or node._retained is not None):
+                        _run_tensor_hooks(node, grads)
+                    if targets is not None and node in targets:
+                        for nr, i in targets[node]:
+                            captured[i] = grads[nr]
+                    if leaf:
+                        if targets is None:
+                            accumulate_into_leaf(node.variable, grads[0], delivered.get(id(grads[0]), 1) > 1)
+                    elif needed is None or node in needed:
+                        if _profiler.active:  # a profile runs: time this node
+                            outputs = _profiler.node_call(node, grads, _apply_checked if anomaly else type(node).apply)
                         else:
-                            node.release()
-            if outputs is None:
-                outputs = _NONE
-            for (nxt, nr), g in zip(node.next_functions, outputs):
-                if nxt is None:
-                    continue
-                if g is not None and (reached is None or nxt in reached):
-                    gid = id(g)
-                    delivered[gid] = delivered.get(gid, 0) + 1
-                    _deliver(buffers, nxt, nr, g)
-                left = deps[nxt] - 1
-                deps[nxt] = left
-                if not left:
-                    ready.append(nxt)
+                            outputs = _apply_checked(node, grads) if anomaly else node.apply(grads)
+                        if not retain_graph:
+                            if node._release_at_end:
+                                release_at_end.append(node)
+                            else:
+                                node.release()
+                if outputs is None:
+                    outputs = _NONE
+                for (nxt, nr), g in zip(node.next_functions, outputs):
+                    if nxt is None:
+                        continue
+                    if g is not None and (reached is None or nxt in reached):
+                        gid = id(g)
+                        delivered[gid] = delivered.get(gid, 0) + 1
+                        _deliver(buffers, nxt, nr, g)
+                    left = deps[nxt] - 1
+                    deps[nxt] = left
+                    if not left:
+                        ready.append(nxt)
+    finally:
+        grad_mode.enabled = previous_mode
+
     for node in release_at_end:
         node.release()
 

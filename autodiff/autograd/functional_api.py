@@ -33,8 +33,8 @@ def _make_grads(outputs: list, grad_outputs: list) -> list:
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
             data = out._data
-            g = Tensor._make(backend_of(data).full(out.shape, 1, data.dtype) if out.is_cuda
-                             else np.ones(out.shape, data.dtype))
+            g = Tensor._make(np.ones(data.shape, data.dtype) if type(data) is np.ndarray
+                             else backend_of(data).full(data.shape, 1, data.dtype))
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
         elif g.shape != out.shape:
@@ -61,7 +61,8 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
                         else [grad_tensors])
     if retain_graph is None:
         retain_graph = create_graph
-    inputs = list({id(t): t for t in _as_list(inputs)}.values()) or None  # each input once, as torch
+    if inputs is not None:
+        inputs = list({id(t): t for t in _as_list(inputs)}.values()) or None  # each input once, as torch
     for t in inputs or ():
         if not t.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")

@@ -14,16 +14,18 @@ class _State(threading.local):
     enabled = True  # each thread starts with grad mode on
 
 
-_state = _State()
+# this thread's flag: ``state.enabled`` is ``is_grad_enabled()`` without the call, for the
+# hot paths (every op reads it); the context managers below set it directly for the same reason
+state = _State()
 
 
 def is_grad_enabled() -> bool:
     """Whether operations record a graph for backward in this thread."""
-    return _state.enabled
+    return state.enabled
 
 
 def _set_enabled(mode: bool) -> None:
-    _state.enabled = bool(mode)
+    state.enabled = bool(mode)
 
 
 class _GradModeContext:
@@ -32,11 +34,11 @@ class _GradModeContext:
     _mode: bool
 
     def __enter__(self) -> None:
-        self._prev = is_grad_enabled()
-        _set_enabled(self._mode)
+        self._prev = state.enabled
+        state.enabled = self._mode
 
     def __exit__(self, *exc: Any) -> None:
-        _set_enabled(self._prev)
+        state.enabled = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
         mode = self._mode
@@ -65,9 +67,8 @@ class set_grad_enabled(_GradModeContext):
     """Set grad mode to ``mode``; takes effect immediately, and as a context restores on exit."""
 
     def __init__(self, mode: bool) -> None:
-        self._prev = is_grad_enabled()
-        self._mode = bool(mode)
-        _set_enabled(self._mode)
+        self._prev = state.enabled
+        state.enabled = self._mode = bool(mode)
 
     def __enter__(self) -> None:
         pass  # the switch happened in __init__, which also remembered the mode to restore

@@ -113,12 +113,17 @@ class Backend:
 
 _BY_DEVICE: dict[str, Backend] = {}
 _BY_STORAGE: dict[type, Backend] = {}
+# storage type -> the backend's ``elementwise_flat``, for the backends that have one (one
+# lookup on the elementwise fast path instead of backend, attribute and None test)
+FLAT_BY_STORAGE: dict[type, Any] = {}
 
 
 def register(backend: Backend) -> Backend:
     """Make ``backend`` the one for its device type and its storage type."""
     _BY_DEVICE[backend.device.type] = backend
     _BY_STORAGE[backend.storage] = backend
+    if backend.elementwise_flat is not None:
+        FLAT_BY_STORAGE[backend.storage] = backend.elementwise_flat
     return backend
 
 

@@ -19,6 +19,11 @@ from .cpu_memory import MIN_BYTES as POOL_MIN_BYTES
 from .cpu_memory import POOL
 from .layout import overlap_status, storage_size
 
+# (op name, dtype, operand mask) -> (serial, parallel) flat kernels: the fast path's own copy
+# of the kernels module's table, one dict lookup with no call in between
+_FLAT_KERNELS: dict[tuple, tuple] = {}
+_PARALLEL_THRESHOLD = elementwise_kernels.PARALLEL_THRESHOLD
+
 
 class CPUBackend(Backend):
     device = _cpu
@@ -85,18 +90,18 @@ class CPUBackend(Backend):
         letter a C-contiguous array ("a"), an array broadcast from one element ("b") or a
         scalar ("s")."""
         first = operands[0]
-        shape = first.shape
-        flat = first.ndim == 1
-        if not flat or "b" in mask:  # the kernels take 1-D arrays ("a") and scalars ("s")
-            operands = [(a if flat else a.ravel()) if m == "a" else a.flat[0] if m == "b" else a
+        if first.ndim != 1 or "b" in mask:  # the kernels take 1-D arrays ("a") and scalars ("s")
+            operands = [a.ravel() if m == "a" else a.flat[0] if m == "b" else a
                         for a, m in zip(operands, mask)]
             mask = mask.replace("b", "s")
-        rdt = np.bool_ if result_bool else dt
+        kernels = _FLAT_KERNELS.get((name, dt, mask))
+        if kernels is None:
+            kernels = _FLAT_KERNELS[name, dt, mask] = elementwise_kernels.flat_kernels(name, dt, mask)
         # the size test before the call: on this path the cache's Python call costs more than
         # a small output saves (POOL.empty would hand it to np.empty all the same)
-        out = POOL.empty(shape, rdt) if first.nbytes >= POOL_MIN_BYTES else np.empty(shape, rdt)
-        kernels = elementwise_kernels.flat_kernels(name, dt, mask)
-        kernels[out.size >= elementwise_kernels.PARALLEL_THRESHOLD](out if flat else out.ravel(), *operands)
+        out = (POOL.empty if first.nbytes >= POOL_MIN_BYTES else np.empty)(
+            first.shape, np.bool_ if result_bool else dt)
+        kernels[first.size >= _PARALLEL_THRESHOLD](out if out.ndim == 1 else out.ravel(), *operands)
         return out
 
     @staticmethod

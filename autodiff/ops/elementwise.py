@@ -89,7 +89,7 @@ def _metadata(kernel: str, kind: str, cond_arg: bool = False):
 
 def _forward(kernel: str, kind: str, cond_arg: bool = False):
     """The implementation of an elementwise op: promote, broadcast, allocate and run the
-    kernel. (``Op.__call__`` first tries the backend's flat fast path: ``Op._call_flat``.)"""
+    kernel. (``Op.__call__`` first tries the backend's flat fast path.)"""
 
     def forward(*vals, out=None):
         be = backend_of(out) if out is not None else storage_backend(vals)
@@ -157,12 +157,10 @@ def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: s
         forward = _checked_operands(forward, name, names, no_bool, tensors_only)
     if int_division:
         forward = _checked_divisor(forward)
-    op = Op(name, names, forward, vjp, node_name=node_name,
-            meta=_metadata(kernel, kind, cond_arg), variants=variants)
-    if not cond_arg:
-        op.flat = (kernel, kind == "bool", kind == "float" or int_division,
-                   no_bool is not None or kind == "nonbool", not tensors_only)
-    return op
+    flat = None if cond_arg else (kernel, kind == "bool", kind == "float" or int_division,
+                                  no_bool is not None or kind == "nonbool", not tensors_only)
+    return Op(name, names, forward, vjp, node_name=node_name,
+              meta=_metadata(kernel, kind, cond_arg), variants=variants, flat=flat)
 
 
 def _checked_divisor(forward):

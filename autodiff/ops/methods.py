@@ -20,9 +20,13 @@ from . import joining as jn
 from . import reduction as rd
 from . import special as sp
 from . import views as vw
+from .op import Op
+from .variants import fixed_method
 
 
 def _reflected(fn):
+    if isinstance(fn, Op):
+        return fixed_method(fn, reflected=True)
     return lambda self, other: fn(other, self)
 
 
@@ -91,13 +95,14 @@ _METHODS = {
     "long": lambda self: cv.to(self, "int64"), "bool": lambda self: cv.to(self, "bool"),
     "int": lambda self: cv.to(self, "int64"),
     # operators
-    "__add__": ew.add, "__radd__": _reflected(ew.add), "__sub__": ew.sub, "__rsub__": _reflected(ew.sub),
-    "__mul__": ew.mul, "__rmul__": _reflected(ew.mul), "__truediv__": ew.div,
-    "__rtruediv__": _rtruediv, "__pow__": ew.pow, "__rpow__": _reflected(ew.pow),
-    "__mod__": ew.remainder, "__rmod__": _reflected(ew.remainder), "__floordiv__": ew.floor_divide,
-    "__rfloordiv__": _reflected(ew.floor_divide),
-    "__neg__": ew.neg, "__pos__": lambda self: self, "__abs__": ew.abs,
-    "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le, "__gt__": ew.gt, "__ge__": ew.ge,
+    "__add__": fixed_method(ew.add), "__radd__": _reflected(ew.add), "__sub__": fixed_method(ew.sub),
+    "__rsub__": _reflected(ew.sub), "__mul__": fixed_method(ew.mul), "__rmul__": _reflected(ew.mul),
+    "__truediv__": fixed_method(ew.div), "__rtruediv__": _rtruediv, "__pow__": fixed_method(ew.pow),
+    "__rpow__": _reflected(ew.pow), "__mod__": fixed_method(ew.remainder), "__rmod__": _reflected(ew.remainder),
+    "__floordiv__": fixed_method(ew.floor_divide), "__rfloordiv__": _reflected(ew.floor_divide),
+    "__neg__": fixed_method(ew.neg), "__pos__": lambda self: self, "__abs__": fixed_method(ew.abs),
+    "__eq__": fixed_method(ew.eq), "__ne__": fixed_method(ew.ne), "__lt__": fixed_method(ew.lt),
+    "__le__": fixed_method(ew.le), "__gt__": fixed_method(ew.gt), "__ge__": fixed_method(ew.ge),
     "__and__": ew.bitwise_and, "__or__": ew.bitwise_or, "__xor__": ew.bitwise_xor,
     "__rand__": _reflected(ew.bitwise_and), "__ror__": _reflected(ew.bitwise_or),
     "__rxor__": _reflected(ew.bitwise_xor), "__invert__": ew.bitwise_not,

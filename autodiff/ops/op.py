@@ -56,12 +56,13 @@ from numba.core.errors import NumbaError
 
 from .. import dtypes
 from .. import profiler as _profiler
-from ..autograd.anomaly import is_anomaly_enabled, record_trace
+from ..autograd import anomaly
+from ..autograd.anomaly import record_trace
 from ..autograd.engine import gradient_edge
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import state as grad_state
 from ..autograd.graph import Node, SavedTensor, freed_error, move_retained
 from ..backends import backend_of
-from ..backends.base import _BY_STORAGE
+from ..backends.base import _BY_STORAGE, FLAT_BY_STORAGE
 from ..backends.meta import from_layout, layout_template
 from ..tensor import Tensor
 from . import rules
@@ -108,7 +109,7 @@ class OpNode(Node):
             shape, np_dtype = meta[i]
             if data.shape != shape:
                 gi = gi.sum_to_size(shape)
-            if data.dtype != np_dtype:
+            if data.dtype is not np_dtype and data.dtype != np_dtype:  # (`is`: the cheap common case)
                 gi = gi.to(np_dtype)
             out.append(gi)
         return out
@@ -148,7 +149,7 @@ class Op:
                  vjp: Sequence[Callable | None] = (), view: bool = False,
                  node_name: str | None = None, meta: Callable | None = None,
                  outputs: Sequence[str] = ("result",), nondifferentiable: Sequence[str] = (),
-                 variants: str | Sequence[str] = ()) -> None:
+                 variants: str | Sequence[str] = (), flat: tuple | None = None) -> None:
         self.name = name
         self.inputs = tuple(inputs)
         self._n_inputs = len(self.inputs)
@@ -157,8 +158,8 @@ class Op:
         self.outputs = tuple(outputs)
         self._multi = len(self.outputs) > 1
         # (kernel, result is bool, integers give floats, bool operands refused, numbers
-        # allowed): set by ``elementwise`` for ``_call_flat``, the fast path tried first
-        self.flat = None
+        # allowed): given by ``elementwise`` for the fast path ``__call__`` tries first
+        self.flat = flat
         self._nondiff = tuple(o in nondifferentiable for o in self.outputs)
         self.view = view
         self.variants = tuple(v.strip() for v in variants.split(",")) if isinstance(variants, str) and variants \
@@ -229,15 +230,71 @@ class Op:
         return args[:n], {**named, **params}
 
     def __call__(self, *args, **params):
+        """Run the op: its backend's flat fast path where that applies, else ``_call``.
+
+        The fast path, for elementwise ops (``self.flat``): every operand a tensor of the first
+        one's storage type, dtype and shape that is C-contiguous ("a") or one value broadcast
+        ("b": an expanded gradient), or a Python number that leaves that dtype alone ("s",
+        passed as a scalar of that dtype: a float with a float tensor, an int with an int or
+        float one). The backend then runs the op's flat kernel on them, with no promotion or
+        broadcasting. It is written out here, not in a helper, because it is the hot path of
+        every small op (a Python call costs as much as the checks)."""
         if _profiler.active and _profiler.intercept(self):  # a profile runs: time this call
             return _profiler.op_call(self, Op.__call__, args, params)
+        flat = self.flat
+        if flat is None or params or not isinstance(args[0], Tensor):
+            return self._call(args, params)
+        first = args[0]._data
+        storage = type(first)
+        run = FLAT_BY_STORAGE.get(storage)
+        if run is None:
+            return self._call(args, params)
+        name, result_bool, to_float, no_bool, numbers = flat
+        dt = first.dtype
+        kind = dt.kind
+        if (to_float and kind != "f") or (no_bool and kind == "b") or len(args) > self._n_inputs:
+            return self._call(args, params)
+        shape = first.shape
+        # whether a node may be recorded: then "tracked" tells whether an operand needs grad
+        record = grad_state.enabled and self.differentiable and not result_bool
+        raw, mask, tracked = [], "", False
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a._data
+                if type(d) is not storage or (d.dtype is not dt and d.dtype != dt) or d.shape != shape:
+                    return self._call(args, params)
+                if d.flags.c_contiguous:
+                    mask += "a"
+                elif d.size and not any(d.strides):
+                    mask += "b"
+                else:
+                    return self._call(args, params)
+                raw.append(d)
+                if record and not tracked:  # (a view's base is a root: it is no view itself)
+                    base = a._base
+                    tracked = a._requires_grad or a._grad_fn is not None or (
+                        base is not None and (base._requires_grad or base._grad_fn is not None))
+            elif numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
+                raw.append(dt.type(a))
+                mask += "s"
+            else:
+                return self._call(args, params)
+        try:
+            data = run(name, dt, mask, result_bool, raw)
+        except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
+            raise kernel_failure(self.name, raw, {}, e) from e
+        out = _new_tensor(data)
+        if tracked and dt in dtypes.DIFFERENTIABLE_NP:  # every tensor operand has the result's shape and dtype
+            self._record((out,), args, {}, edges_of(args), ((shape, dt),) * len(args))
+        return out
+
+    def _call(self, args: tuple, params: dict):
+        """The general path: bind extra positional arguments, find the operands' backend (one
+        device for all), run the forward, its layout rule (a view op on a layout backend) or
+        its metadata rule (meta), and record the backward node."""
         if len(args) > self._n_inputs:
             args, params = self._bind(args, params)
         first = args[0]
-        if self.flat is not None and not params and isinstance(first, Tensor):
-            out = self._call_flat(args)
-            if out is not None:
-                return out
         raw, storage, tracked = [], None, False
         for a in args:
             if isinstance(a, Tensor):
@@ -262,53 +319,9 @@ class Op:
             data = self._run_meta(raw, params)
         if self._multi:
             return self._wrap_outputs(data, args, params, tracked)
-        out = self._view_of(first, data, params) if self.view else Tensor._make(data)
-        if tracked and self.differentiable and is_grad_enabled() and data.dtype in dtypes.DIFFERENTIABLE_NP:
+        out = self._view_of(first, data, params) if self.view else _new_tensor(data)
+        if tracked and self.differentiable and grad_state.enabled and data.dtype in dtypes.DIFFERENTIABLE_NP:
             self._record((out,), args, params, edges_of(args))
-        return out
-
-    def _call_flat(self, args: tuple) -> Tensor | None:
-        """An elementwise op's fast path, or None where it does not apply: every operand a
-        tensor of the first one's storage type, dtype and shape that is C-contiguous ("a") or
-        one value broadcast ("b": an expanded gradient), or a Python number that leaves that
-        dtype alone ("s", passed as a scalar of that dtype: a float with a float tensor, an
-        int with an int or float one). The backend then runs the op's flat kernel on them,
-        with no promotion or broadcasting."""
-        name, result_bool, to_float, no_bool, numbers = self.flat
-        first = args[0]._data
-        storage, dt, shape = type(first), first.dtype, first.shape
-        kind = dt.kind
-        be = _BY_STORAGE[storage]
-        if be.elementwise_flat is None or (to_float and kind != "f") or (no_bool and kind == "b"):
-            return None
-        raw, mask, tracked = [], "", False
-        for a in args:
-            if isinstance(a, Tensor):
-                d = a._data
-                if type(d) is not storage or d.dtype != dt or d.shape != shape:
-                    return None
-                if d.flags.c_contiguous:
-                    mask += "a"
-                elif d.size and not any(d.strides):
-                    mask += "b"
-                else:
-                    return None
-                raw.append(d)
-                tracked = tracked or a._requires_grad or a._grad_fn is not None or (
-                    a._base is not None and a._base.requires_grad)
-            elif numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
-                raw.append(dt.type(a))
-                mask += "s"
-            else:
-                return None
-        try:
-            data = be.elementwise_flat(name, dt, mask, result_bool, raw)
-        except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
-            raise kernel_failure(self.name, raw, {}, e) from e
-        out = Tensor._make(data)
-        if tracked and not result_bool and self.differentiable and is_grad_enabled() \
-                and dt in dtypes.DIFFERENTIABLE_NP:  # every tensor operand has the result's shape and dtype
-            self._record((out,), args, {}, edges_of(args), ((shape, dt),) * len(args))
         return out
 
     def _layout_view(self, be, raw: list, params: dict):
@@ -321,8 +334,8 @@ class Op:
 
     def _view_of(self, src: Tensor, data, params: dict, multi_output: bool = False) -> Tensor:
         """A view result: ``src``'s root base, version counter and view chain, plus this op."""
-        out = Tensor._make(data, version_counter=src._version_counter,
-                           base=src._base if src._base is not None else src)
+        out = _new_tensor(data, version_counter=src._version_counter,
+                          base=src._base if src._base is not None else src)
         out._view_chain = src._view_chain + ((self, params),)
         out._creation_meta = view_creation_meta(src, multi_output)
         return out
@@ -335,9 +348,9 @@ class Op:
 
     def _wrap_outputs(self, data: tuple, args: tuple, params: dict, tracked: bool) -> tuple:
         """The tensors of a multi-output op; the differentiable ones share one backward node."""
-        outs = [self._view_of(args[0], d, params, multi_output=True) if self.view else Tensor._make(d)
+        outs = [self._view_of(args[0], d, params, multi_output=True) if self.view else _new_tensor(d)
                 for d in data]
-        if tracked and self.differentiable and is_grad_enabled() and any(
+        if tracked and self.differentiable and grad_state.enabled and any(
                 not nd and dtypes.is_differentiable(t.dtype) for t, nd in zip(outs, self._nondiff)):
             self._record(outs, args, params, edges_of(args))
         return tuple(outs)
@@ -354,7 +367,7 @@ class Op:
             target._version_counter[0] += 1
             return target
         _check_write_overlap(be, target, args[1:], self.no_overlap, self.internal_overlap_ok)
-        record = self.differentiable and is_grad_enabled() and any(
+        record = self.differentiable and grad_state.enabled and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
         through_view = False
         if record:
@@ -438,11 +451,13 @@ class Op:
             for name, nr in self._save_outputs:
                 if name in needed:
                     node._saved[name] = SavedTensor(outs[nr], is_output=True)
-        if is_anomaly_enabled():
+        if anomaly.state.enabled:
             record_trace(node)
 
 
 _NOTHING = frozenset()
+# ``Tensor._make`` bound once: looking a classmethod up binds it anew on every call
+_new_tensor = Tensor._make
 
 
 def _layout_rule(forward: Callable) -> Callable:

@@ -26,6 +26,7 @@ from ..backends import backend_of
 from ..backends.meta import MetaArray
 from ..tensor import Tensor
 from . import elementwise as E
+from . import views as vw
 from .checks import check_floating
 from .op import Op
 
@@ -141,7 +142,7 @@ def _expand_back(grad, self_shape: tuple, dim, keepdim: bool):
     if not keepdim and grad.ndim:  # a 0-d gradient (a full reduction) expands as it is
         dims = normalize_dims(dim, len(self_shape))
         grad = grad.reshape(reduced_shape(self_shape, dims, True))
-    return grad.expand(self_shape)
+    return vw.expand(grad, shape=self_shape)
 
 
 def _kept(t, self_shape: tuple, dim, keepdim: bool):

@@ -1,7 +1,8 @@
 """The public forms of an op, made from what the op declares (``Op(..., variants=...)``).
 
 * ``"function"``: ``namespace[name] = op`` (``autodiff.exp``);
-* ``"method"``: ``Tensor.<name>`` (an ``Op`` binds like a function: ``x.exp()``);
+* ``"method"``: ``Tensor.<name>`` (``x.exp()``: ``fixed_method`` for an elementwise op, else
+  the op itself, which binds like a function);
 * ``"inplace"``: ``Tensor.<name>_``, running ``op.apply_`` (``x.exp_()``).
 
 ``Op.__init__`` calls ``install`` for an op that declares variants, so a new op gets all
@@ -17,6 +18,27 @@ from typing import MutableMapping
 
 from ..tensor import Tensor
 from .op import Op
+
+
+def fixed_method(op: Op, reflected: bool = False):
+    """The method (or operator) running an op of operands ``self`` or ``self, other`` and no
+    parameters (``other`` first where ``reflected``): a plain function of fixed arity calling
+    ``Op.__call__`` directly. The op itself would do as the method, but an Op instance binds
+    through the Python-level ``Op.__get__`` and is called through its type's call slot, which
+    every small op (and every operator in a backward rule) would pay."""
+    call = type(op).__call__
+    if len(op.inputs) == 1:
+        def method(self):
+            return call(op, self)
+    elif reflected:
+        def method(self, other):
+            return call(op, other, self)
+    else:
+        def method(self, other):
+            return call(op, self, other)
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = op.__doc__
+    return method
 
 
 def inplace_method(op: Op):
@@ -41,7 +63,9 @@ def install(op: Op, namespace: MutableMapping[str, object] | None = EXPORTS) -> 
             if namespace is not None:
                 namespace[op.name] = op
         elif variant == "method":
-            setattr(Tensor, op.name, op)
+            # an elementwise op has no parameters; the second operand keeps its keyword (other=)
+            fixed = op.flat is not None and op.inputs[1:] in ((), ("other",))
+            setattr(Tensor, op.name, fixed_method(op) if fixed else op)
         elif variant == "inplace":
             setattr(Tensor, f"{op.name}_", inplace_method(op))
         else:
