@@ -197,9 +197,45 @@ def _zeros(grad):
     return grad * 0
 
 
+def _with_alpha(op: Op) -> Op:
+    """``alpha`` of add and sub (``torch.add(input, other, *, alpha=1)``): ``other`` is scaled
+    by it first, in the forward and in the metadata rule; torch's errors for a floating alpha
+    with integral operands and a bool alpha with others. The rules read ``alpha`` from the
+    node's parameters."""
+    scale, scale_meta = _forward("mul", "promote"), _metadata("mul", "promote")
+
+    def scaled(rule, scale):
+        def run(self, other, *, alpha=1, out=None):
+            if alpha != 1 or type(alpha) is bool:
+                result = _promotion(op.name, "promote", False, (self, other))[1]
+                if isinstance(alpha, bool) and result != dtypes.bool:
+                    raise RuntimeError("Boolean alpha only supported for Boolean results.")
+                if isinstance(alpha, float) and not result.is_floating_point:
+                    raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                                       "point number.")
+                if not is_storage(other):
+                    other = other * alpha
+                elif result == dtypes.bool:  # True or False scales a bool as `and` does
+                    other = other if alpha else scale(other, False)
+                else:
+                    other = scale(other, alpha)
+            return rule(self, other, out=out)
+        run.__name__ = run.__qualname__ = op.name  # (in Python's own argument errors)
+        return run
+
+    op.forward, op.meta = scaled(op.forward, scale), scaled(op.meta, scale_meta)
+    return op
+
+
+def _scaled(grad, alpha):
+    return grad if alpha == 1 else grad * alpha
+
+
 # ---- arithmetic ------------------------------------------------------------------------
-add = elementwise("add", "self, other", (lambda grad: grad, lambda grad: grad))
-sub = elementwise("sub", "self, other", (lambda grad: grad, lambda grad: -grad), no_bool=RuntimeError)
+add = _with_alpha(elementwise("add", "self, other", (lambda grad: grad,
+                                                     lambda grad, alpha=1: _scaled(grad, alpha))))
+sub = _with_alpha(elementwise("sub", "self, other", (lambda grad: grad, lambda grad, alpha=1: -_scaled(grad, alpha)),
+                              no_bool=RuntimeError))
 mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
                                          lambda grad, self: grad * self), variants=ALL)
 div = elementwise("div", "self, other", (lambda grad, other: grad / other,

@@ -21,7 +21,7 @@ from . import reduction as rd
 from . import special as sp
 from . import views as vw
 from .op import Op
-from .variants import fixed_method
+from .variants import fixed_method, inplace_method
 
 
 def _reflected(fn):
@@ -37,12 +37,6 @@ def _rtruediv(self, other):
     return ew.div(other, self)
 
 
-def _with_alpha(fn):
-    def method(self, other, *, alpha=1):
-        return fn(self, other if alpha == 1 else other * alpha)
-    return method
-
-
 def _size_args(fn):
     def method(self, *shape, **kw):
         if not shape:
@@ -56,7 +50,7 @@ def _size_args(fn):
 
 # (the elementwise ops' methods ``x.exp()``/``x.exp_()`` come from their declarations: variants.py)
 _METHODS = {
-    "add": _with_alpha(ew.add), "sub": _with_alpha(ew.sub), "true_divide": ew.div, "negative": ew.neg,
+    "add": ew.add, "sub": ew.sub, "true_divide": ew.div, "negative": ew.neg,
     "clamp": ew.clamp, "clip": ew.clamp, "bitwise_and": ew.bitwise_and,
     "bitwise_or": ew.bitwise_or, "bitwise_xor": ew.bitwise_xor, "bitwise_not": ew.bitwise_not,
     "where": lambda self, condition, other: ew.where(condition, self, other),
@@ -108,20 +102,10 @@ _METHODS = {
     "__rxor__": _reflected(ew.bitwise_xor), "__invert__": ew.bitwise_not,
 }
 
-# in-place forms whose method takes more than the op (``alpha``): method name -> op
-_INPLACE = {"add_": ew.add, "sub_": ew.sub}
 _AUGMENTED = {"__iadd__": ew.add, "__isub__": ew.sub, "__imul__": ew.mul, "__itruediv__": ew.div,
               "__ipow__": ew.pow, "__imod__": ew.remainder, "__ifloordiv__": ew.floor_divide,
               "__iand__": ew.bitwise_and, "__ior__": ew.bitwise_or,
               "__ixor__": ew.bitwise_xor}
-
-
-def _inplace(op):
-    def method(self, *others, alpha=1):
-        if alpha != 1:
-            others = (others[0] * alpha,)
-        return op.apply_(self, *others)
-    return method
 
 
 def _augmented(fn):
@@ -158,8 +142,8 @@ _METHODS.update(lgamma=sp.lgamma, digamma=sp.digamma, polygamma=lambda self, n: 
 
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
-for _name, _op in _INPLACE.items():
-    setattr(Tensor, _name, _inplace(_op))
+for _op in (ew.add, ew.sub):  # add_(other, alpha=) and sub_: the op's own alpha
+    setattr(Tensor, f"{_op.name}_", inplace_method(_op))
 for _name, _fn in _AUGMENTED.items():
     setattr(Tensor, _name, _augmented(_fn))
 for _fn in (clamp_, fill_, zero_, copy_):

@@ -153,6 +153,7 @@ class Op:
         self.name = name
         self.inputs = tuple(inputs)
         self._n_inputs = len(self.inputs)
+        self._operand_keys = frozenset(self.inputs) | ({"input"} if "self" in self.inputs else set())
         self.forward = forward
         self.meta = meta if meta is not None or not view else _layout_rule(forward)
         self.outputs = tuple(outputs)
@@ -229,7 +230,23 @@ class Op:
             raise TypeError(f"{self.name}() got multiple values for argument '{name}'")
         return args[:n], {**named, **params}
 
-    def __call__(self, *args, **params):
+    def _operands_by_name(self, args: tuple, params: dict) -> tuple:
+        """(operands, params) with the operands given by keyword moved into the operands, as
+        torch's signatures allow (``torch.mul(input=x, other=y)``): the declared names, and
+        ``input`` for a first operand declared ``self``."""
+        args, params = list(args), dict(params)
+        for i, name in enumerate(self.inputs):
+            given = [k for k in ((name, "input") if name == "self" else (name,)) if k in params]
+            if i < len(args) or len(given) > 1:
+                if given:
+                    raise TypeError(f"{self.name}() got multiple values for argument '{given[-1]}'")
+                continue
+            if not given:
+                break
+            args.append(params.pop(given[0]))
+        return tuple(args), params
+
+    def __call__(self, /, *args, **params):
         """Run the op: its backend's flat fast path where that applies, else ``_call``.
 
         The fast path, for elementwise ops (``self.flat``): every operand a tensor of the first
@@ -242,7 +259,7 @@ class Op:
         if _profiler.active and _profiler.intercept(self):  # a profile runs: time this call
             return _profiler.op_call(self, Op.__call__, args, params)
         flat = self.flat
-        if flat is None or params or not isinstance(args[0], Tensor):
+        if flat is None or params or not args or not isinstance(args[0], Tensor):
             return self._call(args, params)
         first = args[0]._data
         storage = type(first)
@@ -292,8 +309,12 @@ class Op:
         """The general path: bind extra positional arguments, find the operands' backend (one
         device for all), run the forward, its layout rule (a view op on a layout backend) or
         its metadata rule (meta), and record the backward node."""
+        if params and not self._operand_keys.isdisjoint(params):
+            args, params = self._operands_by_name(args, params)
         if len(args) > self._n_inputs:
             args, params = self._bind(args, params)
+        if not args:
+            raise TypeError(f"{self.name}() missing 1 required positional argument: 'input'")
         first = args[0]
         raw, storage, tracked = [], None, False
         for a in args:
