@@ -33,8 +33,12 @@ def _make_grads(outputs: list, grad_outputs: list) -> list:
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
             data = out._data
-            g = Tensor._make(np.ones(data.shape, data.dtype) if type(data) is np.ndarray
-                             else backend_of(data).full(data.shape, 1, data.dtype))
+            if isinstance(data, np.ndarray):
+                seed = np.ones(data.shape, data.dtype)
+            else:  # a device's ones; on meta an array with no values (nothing computes there)
+                be = backend_of(data)
+                seed = be.full(data.shape, 1, data.dtype) if be.computes else be.empty(data.shape, data.dtype)
+            g = Tensor._make(seed)
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
         elif g.shape != out.shape:

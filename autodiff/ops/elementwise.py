@@ -227,14 +227,11 @@ def _with_alpha(op: Op) -> Op:
     return op
 
 
-def _scaled(grad, alpha):
-    return grad if alpha == 1 else grad * alpha
-
-
 # ---- arithmetic ------------------------------------------------------------------------
 add = _with_alpha(elementwise("add", "self, other", (lambda grad: grad,
-                                                     lambda grad, alpha=1: _scaled(grad, alpha))))
-sub = _with_alpha(elementwise("sub", "self, other", (lambda grad: grad, lambda grad, alpha=1: -_scaled(grad, alpha)),
+                                                     lambda grad, alpha=1: grad if alpha == 1 else grad * alpha)))
+sub = _with_alpha(elementwise("sub", "self, other", (lambda grad: grad,
+                                                     lambda grad, alpha=1: -grad if alpha == 1 else grad * -alpha),
                               no_bool=RuntimeError))
 mul = elementwise("mul", "self, other", (lambda grad, other: grad * other,
                                          lambda grad, self: grad * self), variants=ALL)

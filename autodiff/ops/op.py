@@ -86,22 +86,23 @@ class OpNode(Node):
             raise freed_error()
         grad = grads[0] if self.num_outputs == 1 else tuple(grads)
         edges, meta, out = self.next_functions, self._meta, []
-        for i, (rule, names) in enumerate(self.op._rules):
+        params = self._params
+        for i, (rule, names, params_only) in enumerate(self.op._rules):
             if rule is None or edges[i][0] is None:
                 out.append(None)
                 continue
-            if names:
+            if names and (params or not params_only):  # (no parameters given: the rule's defaults)
                 kwargs = {}
                 for name, kind, where in names:
                     if kind == _ALL:
-                        kwargs.update(self._params)
+                        kwargs.update(params)
                     elif kind == _SAVED:
                         value = saved[name]
                         kwargs[name] = value.unpack(self) if type(value) is SavedTensor else value
                     elif kind == _SHAPE:
                         kwargs[name] = meta[where][0]
-                    elif name in self._params:  # else the rule's default applies
-                        kwargs[name] = self._params[name]
+                    elif name in params:  # else the rule's default applies
+                        kwargs[name] = params[name]
                 gi = rule(grad, **kwargs)
             else:
                 gi = rule(grad)
@@ -179,8 +180,10 @@ class Op:
         # what each operand's rule reads: a node saves only what the rules it will run need (as
         # torch, so a later write to a tensor no needed rule reads is no error)
         self._saves_for = tuple(frozenset(n for n in args if n in self.saves) for args in self.vjp_args)
-        self._rules = [(rule, [self._classify(n) for n in names])
-                       for rule, names in zip(vjps, self.vjp_args)]
+        # (rule, where each argument comes from, whether they are all parameters)
+        self._rules = [(rule, classified, all(kind == _PARAM for _, kind, _ in classified))
+                       for rule, classified in ((r, [self._classify(n) for n in names])
+                                                for r, names in zip(vjps, self.vjp_args))]
         self.differentiable = any(r is not None for r in vjps)
         signature = inspect.signature(forward).parameters.values()
         # the forward's parameters after the operands, so that positional ones (x.sum(1))
