@@ -18,6 +18,7 @@ CALLS = [
     "L.sub(x, 2, alpha=3)", "L.add(2, x, alpha=2)", "L.add(i, i, alpha=3)", "L.add(b, b, alpha=2)",
     "L.add(b, b, alpha=False)", "x.add(y, alpha=0.5)", "x.sub(y, alpha=2)",
     "x.clone().add_(y, alpha=2)", "x.clone().sub_(y, alpha=-1)",
+    "L.pow(x, exponent=2)", "L.pow(input=x, exponent=y)", "x.pow(exponent=3)",
 ]
 
 ERRORS = [

@@ -259,19 +259,19 @@ abs = elementwise("abs", "self", (lambda grad, self: grad * sign(self),),  # noq
 square = elementwise("square", "self", (lambda grad, self: grad * self * 2,), kind="nonbool", variants=ALL)
 
 
-def _pow_grad_self(grad, self, other):
+def _pow_grad_self(grad, self, exponent):
     # d/dx x**p = p * x**(p-1); where p == 0 the gradient is 0 (not 0 * inf at x == 0).
-    if not isinstance(other, Tensor):
-        return _zeros(grad) if other == 0 else grad * other * self ** (other - 1)
-    return where(other == 0, 0.0, grad * other * self ** (other - 1))
+    if not isinstance(exponent, Tensor):
+        return _zeros(grad) if exponent == 0 else grad * exponent * self ** (exponent - 1)
+    return where(exponent == 0, 0.0, grad * exponent * self ** (exponent - 1))
 
 
-def _pow_grad_other(grad, self, other, result):
+def _pow_grad_exponent(grad, self, exponent, result):
     # d/dp x**p = x**p * log(x); taken as 0 where x == 0 and p >= 0 (PyTorch's convention;
     # for p < 0 it is inf * -inf = -inf there)
     if not isinstance(self, Tensor):
         return grad * result * math.log(self) if self != 0 else _zeros(grad)
-    return where(logical_and(self == 0, other >= 0), 0.0, grad * result * log(self))
+    return where(logical_and(self == 0, exponent >= 0), 0.0, grad * result * log(self))
 
 
 _pow_kernel = _forward("pow", "promote")
@@ -289,7 +289,7 @@ def _pow_forward(self, other, out=None):
     return _pow_kernel(self, other, out=out)
 
 
-pow = Op("pow", ("self", "other"), _pow_forward, (_pow_grad_self, _pow_grad_other),  # noqa: A001
+pow = Op("pow", ("self", "exponent"), _pow_forward, (_pow_grad_self, _pow_grad_exponent),  # noqa: A001
          meta=_pow_meta, variants=ALL)
 
 # ---- transcendental ----------------------------------------------------------------------
