@@ -19,9 +19,9 @@ from .cpu_memory import MIN_BYTES as POOL_MIN_BYTES
 from .cpu_memory import POOL
 from .layout import overlap_status, storage_size
 
-# (op name, dtype, operand mask) -> (serial, parallel) flat kernels: the fast path's own copy
-# of the kernels module's table, one dict lookup with no call in between
-_FLAT_KERNELS: dict[tuple, tuple] = {}
+# (op name, dtype, operand mask) -> (serial, parallel) flat kernels: the kernels module's own
+# table, looked up directly on the fast path (``flat_kernels`` fills it on a miss)
+_FLAT_KERNELS = elementwise_kernels.FLAT_KERNELS
 _PARALLEL_THRESHOLD = elementwise_kernels.PARALLEL_THRESHOLD
 
 
@@ -96,7 +96,7 @@ class CPUBackend(Backend):
             mask = mask.replace("b", "s")
         kernels = _FLAT_KERNELS.get((name, dt, mask))
         if kernels is None:
-            kernels = _FLAT_KERNELS[name, dt, mask] = elementwise_kernels.flat_kernels(name, dt, mask)
+            kernels = elementwise_kernels.flat_kernels(name, dt, mask)
         # the size test before the call: on this path the cache's Python call costs more than
         # a small output saves (POOL.empty would hand it to np.empty all the same)
         out = (POOL.empty if first.nbytes >= POOL_MIN_BYTES else np.empty)(

@@ -183,14 +183,16 @@ def flat_kernels(name: str, dtype, mask: str) -> tuple:
     the output's shape: they call ``kernels[out.size >= PARALLEL_THRESHOLD](out, *args)``
     with 1-D arrays. ``dtype`` may be a NumPy dtype or its name.
     """
-    pair = _flat.get((name, dtype, mask))
+    pair = FLAT_KERNELS.get((name, dtype, mask))
     if pair is None:
         mod = _module(name, dtype, mask)
-        pair = _flat[(name, dtype, mask)] = (_kernel(mod, "flat"), _kernel(mod, "flat_par"))
+        pair = FLAT_KERNELS[(name, dtype, mask)] = (_kernel(mod, "flat"), _kernel(mod, "flat_par"))
     return pair
 
 
-_flat: dict[tuple, tuple] = {}
+# (name, dtype, mask) -> the pair ``flat_kernels`` returns; a caller on a hot path may look a
+# pair up here first and call ``flat_kernels`` only on a miss (one dict lookup, no call)
+FLAT_KERNELS: dict[tuple, tuple] = {}
 
 
 def run(name: str, dtype, out: np.ndarray, *operands) -> np.ndarray:
