@@ -2,14 +2,14 @@
 
 Needs a device: run by ``test_cuda_backend.py`` in a child process under Numba's CUDA
 simulator (``NUMBA_ENABLE_CUDASIM=1``), or directly on a GPU (``benchmarks/gpu_check.sh``).
-Launches are shrunk (8 threads under the simulator, else 32; 2 blocks; 4 x 8 GEMM tiles) so that small shapes still
-cross block and grid boundaries and the simulator stays quick.
+Launches are shrunk (2 blocks; 4 x 8 GEMM tiles; under the simulator one thread per block of the
+grid-stride kernels and 8 of the tree reductions, else 32) so that small shapes still cross
+block and grid boundaries and the simulator stays quick (``kernels.cuda.launch``).
 """
 
 import gc
 import io
 import math
-import os
 
 import numpy as np
 import pytest
@@ -33,10 +33,10 @@ TRANSFERS = gpu.transfers
 @pytest.fixture(autouse=True)
 def small_launches():
     tiles = cmatmul.TILES
-    launch.configure(threads=8 if SIMULATED else 32, max_blocks=2)
+    launch.configure(threads=1 if SIMULATED else 32, tree_threads=8 if SIMULATED else 32, max_blocks=2)
     cmatmul.TILES = cmatmul.Tiles(ty=2, tx=4, tm=2, tn=2, bk=4)  # 4 x 8 tiles of 8 threads
     yield
-    launch.configure(threads=256, max_blocks=4096)
+    launch.configure(threads=256, tree_threads=256, max_blocks=4096)
     cmatmul.TILES = tiles
 
 
@@ -55,10 +55,8 @@ def _close(x, t, tol=1e-5):
 
 # ---- the op table ------------------------------------------------------------------------
 # Every op of the op table on cuda against the CPU backend, forward and gradients, on its
-# first sample. Under the simulator (CI) every fourth op runs (a fixed, spread selection:
-# all of them take ~80 s more); on a GPU, or with AUTODIFF_CUDA_OP_TABLE=all, every op.
+# first sample.
 TABLE = OPS + COMPARISONS
-TABLE_RUN = TABLE if not SIMULATED or os.environ.get("AUTODIFF_CUDA_OP_TABLE") == "all" else TABLE[::4]
 # kernel families the CUDA backend has not got yet: their ops must say so (NotImplementedError)
 _MISSING = {
     "sort kernels": ["sort", "sort_dim0_descending", "msort", "topk", "topk_smallest_dim0", "kthvalue",
@@ -78,7 +76,7 @@ KNOWN_FAILURES = {
 if SIMULATED:  # the simulator runs math.log as Python's, which raises where the GPU gives NaN
     KNOWN_FAILURES["isnan"] = "the simulator's log raises on a negative operand"
 TABLE_RUN = [pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[op.name]))
-             if op.name in KNOWN_FAILURES else op for op in TABLE_RUN]
+             if op.name in KNOWN_FAILURES else op for op in TABLE]
 
 
 def _outputs(result) -> list:

@@ -77,6 +77,6 @@ def test_cuda_backend_under_the_simulator():
         pytest.skip("the simulator is on in this process: run tests/cuda_backend_checks.py directly")
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-W", "ignore::RuntimeWarning", str(ROOT / "tests" / "cuda_backend_checks.py")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=1200,
+                          capture_output=True, text=True, cwd=ROOT, timeout=600,
                           env=dict(os.environ, NUMBA_ENABLE_CUDASIM="1"))
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]

@@ -324,7 +324,7 @@ def _row_kernel(run, name: str) -> staticmethod:
 class _Reduce(metaclass=_Family):
     """``kernels/cpu/reduce.py``'s names over ``kernels.cuda.reduce``."""
 
-    CHUNK = 8  # a long K is split into pieces of CHUNK * THREADS, one block each, then merged
+    CHUNK = 8  # a long K is split into pieces of CHUNK * TREE_THREADS, one block each, then merged
 
     @classmethod
     def _fold(cls, name: str, x: CudaArray, out: CudaArray) -> None:
@@ -333,7 +333,7 @@ class _Reduce(metaclass=_Family):
         the partial results."""
         a, k, b = x.shape
         xv, ov = _3d(x), out.device_view()
-        piece = launch.THREADS * cls.CHUNK
+        piece = launch.TREE_THREADS * cls.CHUNK
         if a != 1 or k < 2 * piece or b * (k // piece) > 8 * launch.MAX_BLOCKS:
             creduce.reduce(name, xv, ov)
             return

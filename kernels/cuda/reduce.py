@@ -4,11 +4,11 @@ The layout is ``kernels.cpu.reduce``'s.
 
 ``x`` is a C-contiguous 3-D device array of shape (A, K, B); the kernel writes
 ``out[a, b]`` (shape (A, B)). One block reduces one output at a time (blocks grid-stride
-over the A*B outputs): each thread folds every ``THREADS``-th value of the row into a
+over the A*B outputs): each thread folds every ``TREE_THREADS``-th value of the row into a
 register, then the block combines the per-thread values as a balanced binary tree in
 shared memory down to 32 partials, which the first warp finishes with ``shfl_down_sync``.
-Each output is therefore a tree of depth log2(THREADS) over partial sums of K/THREADS
-values, so float32 rounding grows like K/THREADS + log(THREADS), not K.
+Each output is therefore a tree of depth log2(TREE_THREADS) over partial sums of K/TREE_THREADS
+values, so float32 rounding grows like K/TREE_THREADS + log(TREE_THREADS), not K.
 argmax/argmin carry (value, index) pairs through the same tree; softmax, log_softmax and
 logsumexp run three passes over the row in one kernel (max, sum of exp(x - max), write).
 The scans (cumsum, cumprod) run one thread per row, in order along K.
@@ -191,7 +191,7 @@ def kernel_source(name: str, dtype: str, threads: int, shuffle: bool) -> str:
 def kernel(name: str, dtype: str, threads: int | None = None):
     """The ``reduce_k(x, out[, out_idx])`` kernel of op ``name`` for ``dtype`` (the
     accumulator's: int32 for ``BOOL_OPS``) and block size."""
-    threads = threads or launch.THREADS
+    threads = threads or launch.TREE_THREADS
     shuffle = not config.ENABLE_CUDASIM  # the simulator has no warp shuffles
     mod = codegen.load_module("cuda_reduce", f"{name}_{dtype}_{threads}",
                               kernel_source(name, dtype, threads, shuffle))
@@ -250,4 +250,4 @@ def reduce(name: str, x, out, out_idx=None) -> None:
     a_n, _, b_n = x.shape
     blocks = max(1, min(launch.MAX_BLOCKS, a_n * b_n))
     args = (x, out) if out_idx is None else (x, out, out_idx)
-    kernel(name, "int32" if name in BOOL_OPS else x.dtype.name)[blocks, launch.THREADS](*args)
+    kernel(name, "int32" if name in BOOL_OPS else x.dtype.name)[blocks, launch.TREE_THREADS](*args)

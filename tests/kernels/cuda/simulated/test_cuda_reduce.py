@@ -11,9 +11,9 @@ from kernels.cuda import reduce as red
 
 @pytest.fixture(autouse=True)
 def small_launches():
-    launch.configure(threads=32, max_blocks=2)
+    launch.configure(tree_threads=32, max_blocks=2)
     yield
-    launch.configure(threads=256, max_blocks=4096)
+    launch.configure(tree_threads=256, max_blocks=4096)
 
 
 def _torch(name, t):
