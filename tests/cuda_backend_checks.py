@@ -64,7 +64,6 @@ _MISSING = {
     "interpolate kernels": [f"F.interpolate_{m}" for m in (
         "nearest", "nearest_size", "nearest_exact", "linear", "bilinear", "bilinear_corners", "trilinear",
         "bicubic", "bicubic_corners", "bilinear_antialias", "bicubic_antialias")],
-    "special kernels": ["lgamma", "digamma", "digamma_negative", "polygamma_1", "polygamma_3"],
     "index.count_nonzero kernel": ["getitem_mask", "masked_select"],
 }
 NO_CUDA_KERNELS = {name: family for family, names in _MISSING.items() for name in names}

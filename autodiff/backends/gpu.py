@@ -38,6 +38,7 @@ from kernels.cuda import optim as coptim
 from kernels.cuda import pool as cpool
 from kernels.cuda import random as crandom
 from kernels.cuda import reduce as creduce
+from kernels.cuda import special as cspecial
 
 from ..device import device
 from .base import Backend, deferred, register
@@ -697,6 +698,17 @@ class _Pool(metaclass=_Family):
     window_avg_backward_nhwc = _on_views(_window_avg_backward, 2, _nchw)
 
 
+def _on_flat(run) -> staticmethod:
+    """The family entry ``(*scalars, x, out)`` running ``run`` on the flat arrays' device views."""
+    return staticmethod(lambda *args: run(*args[:-2], args[-2].device_view(), args[-1].device_view()))
+
+
+class _Special(metaclass=_Family):
+    """``kernels/cpu/special.py``'s names over ``kernels.cuda.special`` (flat arrays)."""
+
+    lgamma, digamma, polygamma = _on_flat(cspecial.lgamma), _on_flat(cspecial.digamma), _on_flat(cspecial.polygamma)
+
+
 class _Optim(metaclass=_Family):
     SGD, ADAM, RMSPROP, ADAGRAD = coptim.SGD, coptim.ADAM, coptim.RMSPROP, coptim.ADAGRAD
 
@@ -751,6 +763,7 @@ class CUDABackend(Backend):
     optim = _Optim
     conv = _Conv
     pool = _Pool
+    special = _Special
     norm = None  # no fused layer_norm kernels: layer_norm runs as its composite of ops
 
     def __getattr__(self, name: str):  # a family the CPU has and this backend has not (conv, pool, ...)

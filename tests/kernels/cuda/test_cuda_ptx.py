@@ -24,6 +24,7 @@ from kernels.cuda import optim as opt
 from kernels.cuda import pool as pl
 from kernels.cuda import random as rnd
 from kernels.cuda import reduce as red
+from kernels.cuda import special as spc
 
 CC = (9, 0)
 # libdevice's sinf/cosf reduce arguments beyond |x| >= 105615 (Payne-Hanek) through one
@@ -126,6 +127,16 @@ def test_cross_entropy_kernels_compile_to_ptx(name, dtype):
            "weight_sum": (flat, w, i64, w)}[name]
     ptx, _ = cuda.compile_ptx(ce.KERNELS[name].py_func, sig, cc=CC)
     assert ".target sm_90" in ptx
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(spc.KERNELS))
+def test_special_function_kernels_compile_to_ptx(name, dtype):
+    # float64 by design (as the CPU kernels): the series lose accuracy in float32
+    flat = types.Array(getattr(types, dtype), 1, "C")
+    sig = (types.int64, flat, flat) if name == "polygamma" else (flat, flat)
+    ptx, _ = cuda.compile_ptx(spc.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx and ".f64" in ptx
 
 
 def _window_signatures(dtype: str) -> tuple:
