@@ -2,9 +2,8 @@
 
 ``digamma``, ``hurwitz_zeta`` and ``polygamma`` (n >= 1) of one float64 value. They are
 plain functions, so ``compile_for(jit)`` compiles the set with any Numba decorator
-(``njit`` for the CPU kernels, ``cuda.jit(device=True)`` for the CUDA ones), each copy
-calling its siblings' copies of the same target; the CPU and the GPU results come from
-one definition.
+(``njit`` for the CPU kernels, ``cuda.jit(device=True)`` for the CUDA ones; see
+``kernels.portable``); the CPU and the GPU results come from one definition.
 
 digamma shifts small arguments up with the recurrence ``psi(x) = psi(x + 1) - 1/x``, uses
 the asymptotic series from x >= 6, and reflects negative arguments; at the poles (0, -1,
@@ -20,6 +19,8 @@ import types
 from collections.abc import Callable
 
 import numpy as np
+
+from . import portable
 
 # B_2j / (2j)! for j = 1..12: the Euler-Maclaurin tail of the Hurwitz zeta function
 BERNOULLI_OVER_FACTORIAL = np.array([
@@ -83,12 +84,5 @@ FUNCTIONS = (digamma_positive, digamma, hurwitz_zeta, polygamma)
 
 
 def compile_for(jit: Callable) -> types.SimpleNamespace:
-    """``FUNCTIONS`` compiled by ``jit``, as attributes of the same names; the copies see each
-    other (not the plain functions) as their globals."""
-    scope = dict(globals())
-    compiled = {}
-    for f in FUNCTIONS:
-        copy = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__)
-        copy.__doc__ = f.__doc__
-        scope[f.__name__] = compiled[f.__name__] = jit(copy)
-    return types.SimpleNamespace(**compiled)
+    """``FUNCTIONS`` compiled by ``jit`` (``portable.compile_for``)."""
+    return portable.compile_for(FUNCTIONS, jit)

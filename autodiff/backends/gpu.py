@@ -38,6 +38,7 @@ from kernels.cuda import optim as coptim
 from kernels.cuda import pool as cpool
 from kernels.cuda import random as crandom
 from kernels.cuda import reduce as creduce
+from kernels.cuda import sort as csort
 from kernels.cuda import special as cspecial
 
 from ..device import device
@@ -225,12 +226,16 @@ class CudaArray:
 
     # ---- device access ---------------------------------------------------------------------
     def device_view(self):
-        """This C-contiguous array as a Numba device array (what kernels take)."""
+        """This C-contiguous array as a Numba device array (what kernels take). The view holds
+        this array, so a temporary's block (``_3d``'s copy, a scratch buffer) stays out of the
+        allocator's cache while a kernel may still use the view."""
         if not self.flags.c_contiguous:
             raise ValueError("device_view needs a C-contiguous CudaArray")
         start = self.offset // self.dtype.itemsize
         flat = self.block.typed(self.dtype)[start:start + self.size]
-        return flat.reshape(self._shape) if self.ndim != 1 else flat
+        view = flat.reshape(self._shape) if self.ndim != 1 else flat
+        view.autodiff_array = self  # a fresh view (not the block's cached one): no cycle
+        return view
 
     def ew_view(self) -> ew.View:
         """This array as the elementwise kernels' strided ``View`` (any strides, flips included)."""
@@ -709,6 +714,27 @@ class _Special(metaclass=_Family):
     lgamma, digamma, polygamma = _on_flat(cspecial.lgamma), _on_flat(cspecial.digamma), _on_flat(cspecial.polygamma)
 
 
+class _Sort(metaclass=_Family):
+    """``kernels/cpu/sort.py``'s names over ``kernels.cuda.sort``, with the per-thread row
+    scratch the kernels sort in."""
+
+    @staticmethod
+    def _scratch(x: CudaArray) -> tuple:
+        k = x.shape[1]
+        n = csort.geometry(x.shape[0] * x.shape[2])[1]
+        return tuple(backend.empty((n, k), dt).device_view() for dt in (x.dtype, np.int64, np.int64))
+
+    @classmethod
+    def sort(cls, x: CudaArray, values: CudaArray, indices: CudaArray, descending: bool) -> None:
+        csort.sort(_3d(x), values.device_view(), indices.device_view(), bool(descending), *cls._scratch(x))
+
+    @classmethod
+    def pick_sorted(cls, x: CudaArray, position: int, nan_propagates: bool, values: CudaArray,
+                    indices: CudaArray) -> None:
+        csort.pick_sorted(_3d(x), int(position), bool(nan_propagates), values.device_view(),
+                          indices.device_view(), *cls._scratch(x))
+
+
 class _Optim(metaclass=_Family):
     SGD, ADAM, RMSPROP, ADAGRAD = coptim.SGD, coptim.ADAM, coptim.RMSPROP, coptim.ADAGRAD
 
@@ -764,6 +790,7 @@ class CUDABackend(Backend):
     conv = _Conv
     pool = _Pool
     special = _Special
+    sort = _Sort
     norm = None  # no fused layer_norm kernels: layer_norm runs as its composite of ops
 
     def __getattr__(self, name: str):  # a family the CPU has and this backend has not (conv, pool, ...)

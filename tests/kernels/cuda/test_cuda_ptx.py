@@ -24,6 +24,7 @@ from kernels.cuda import optim as opt
 from kernels.cuda import pool as pl
 from kernels.cuda import random as rnd
 from kernels.cuda import reduce as red
+from kernels.cuda import sort as srt
 from kernels.cuda import special as spc
 
 CC = (9, 0)
@@ -137,6 +138,20 @@ def test_special_function_kernels_compile_to_ptx(name, dtype):
     sig = (types.int64, flat, flat) if name == "polygamma" else (flat, flat)
     ptx, _ = cuda.compile_ptx(spc.KERNELS[name].py_func, sig, cc=CC)
     assert ".target sm_90" in ptx and ".f64" in ptx
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("name", list(srt.KERNELS))
+def test_sort_kernels_compile_to_ptx(name, dtype):
+    x = getattr(types, dtype)
+    arr = lambda t, n: types.Array(t, n, "C")  # noqa: E731
+    scratch = (arr(x, 2), arr(types.int64, 2), arr(types.int64, 2))
+    sig = {"sort": (arr(x, 3), arr(x, 3), arr(types.int64, 3), types.boolean),
+           "pick": (arr(x, 3), types.int64, types.boolean, arr(x, 2), arr(types.int64, 2))}[name]
+    ptx, _ = cuda.compile_ptx(srt.KERNELS[name].py_func, sig + scratch, cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
 
 
 def _window_signatures(dtype: str) -> tuple:
