@@ -62,14 +62,10 @@ _MISSING = {
     "interpolate kernels": [f"F.interpolate_{m}" for m in (
         "nearest", "nearest_size", "nearest_exact", "linear", "bilinear", "bilinear_corners", "trilinear",
         "bicubic", "bicubic_corners", "bilinear_antialias", "bicubic_antialias")],
-    "index.count_nonzero kernel": ["getitem_mask", "masked_select"],
 }
 NO_CUDA_KERNELS = {name: family for family, names in _MISSING.items() for name in names}
 # known defects, each a strict xfail (the test fails once they work, so the list stays true)
-KNOWN_FAILURES = {
-    "getitem_advanced": "advanced indexing combines its index tensors with NumPy on the host",
-    "getitem_apart": "advanced indexing combines its index tensors with NumPy on the host",
-}
+KNOWN_FAILURES: dict = {}
 if SIMULATED:  # the simulator runs math.log as Python's, which raises where the GPU gives NaN
     KNOWN_FAILURES["isnan"] = "the simulator's log raises on a negative operand"
 TABLE_RUN = [pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[op.name]))
@@ -319,6 +315,19 @@ def test_indexing_gather_scatter_embedding_cat_stack():
     (te.sum() + ts.square().sum() + tc.sum() * tst.mean()).backward()
     _close(w.grad, tw.grad, 1e-4)
     _close(x.grad, tx.grad, 1e-4)
+
+
+def test_masked_select_nonzero_and_their_gradients_across_compaction_runs():
+    # 9009 positions: more than kernels.cuda.index.COMPACT_CHUNKS runs, so each run holds several
+    (x, tx) = _pair((7, 1287), 31)
+    m, tm = x.detach() > 0.3, tx.detach() > 0.3
+    got, want = x.masked_select(m), tx.masked_select(tm)
+    _close(got, want)
+    assert m.nonzero().cpu().tolist() == tm.nonzero().tolist()
+    _close(x[m], tx[tm])
+    _weighted_backward(got, want, 32)  # the gradient scatters back through the mask
+    _close(x.grad, tx.grad)
+    assert int(m.sum()) == int(tm.sum())
 
 
 def test_indices_are_checked_before_a_kernel_runs():

@@ -525,6 +525,36 @@ class _Index(metaclass=_Family):
         cindex.strided_add(storage.device_view(), int(offset), tuple(int(n) for n in shape),
                            tuple(int(s) for s in strides), _3d(src))
 
+    # masks: the runs' offsets first (``kernels.cuda.index``'s compaction), then one pass
+    @staticmethod
+    def _offsets(mask: CudaArray) -> tuple:
+        """(run length, the runs' starting offsets, the 1-element count) of a flat mask."""
+        counts = backend.empty((cindex.compact_runs(mask.size)[0],), np.int64)
+        total = backend.empty((1,), np.int64)
+        chunk = cindex.run_offsets(_3d(mask), counts.device_view(), total.device_view())
+        return chunk, counts, total
+
+    @classmethod
+    def count_nonzero(cls, x: CudaArray) -> int:
+        """How many elements of flat ``x`` are not zero (read back to the host: it sizes an output)."""
+        return int(backend.to_numpy(cls._offsets(x)[2])[0])
+
+    @classmethod
+    def masked_select(cls, src: CudaArray, mask: CudaArray, out: CudaArray) -> None:
+        chunk, offsets, _ = cls._offsets(mask)
+        cindex.masked(False, _3d(mask), chunk, offsets.device_view(), _3d(src), out.device_view())
+
+    @classmethod
+    def masked_scatter(cls, out: CudaArray, mask: CudaArray, src: CudaArray) -> None:
+        chunk, offsets, _ = cls._offsets(mask)
+        cindex.masked(True, _3d(mask), chunk, offsets.device_view(), _3d(src), out.device_view())
+
+    @classmethod
+    def nonzero(cls, x: CudaArray, shape: np.ndarray, out: CudaArray) -> None:
+        chunk, offsets, _ = cls._offsets(x)
+        cindex.nonzero(_3d(x), chunk, offsets.device_view(), backend.from_numpy(shape).device_view(),
+                       out.device_view())
+
 
 def _strided(x: CudaArray) -> tuple:
     """(flat device array from ``x``'s first element, strides in elements) of a view with

@@ -507,8 +507,6 @@ def _advanced(view: Tensor, arrays: list, dims: list):
     part: the indexed dims made adjacent (moved to the front when they are not)."""
     try:
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
-        if not any(isinstance(a, MetaArray) for a in arrays):
-            arrays = np.broadcast_arrays(*arrays)
     except ValueError:
         raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
                          + ", ".join(str(list(a.shape)) for a in arrays)) from None
@@ -519,10 +517,18 @@ def _advanced(view: Tensor, arrays: list, dims: list):
     if any(isinstance(a, MetaArray) for a in arrays):
         return view, dims[0], len(dims), shape, Tensor._make(MetaArray((math.prod(shape),), np.int64))
     sizes = [view.shape[d] for d in dims]
-    combined = np.zeros(shape, np.int64)
+    if all(isinstance(a, np.ndarray) for a in arrays):  # host indices: NumPy, then one upload
+        combined = np.zeros(shape, np.int64)
+        for a, n in zip(np.broadcast_arrays(*arrays), sizes):
+            combined = combined * n + a
+        return view, dims[0], len(dims), shape, Tensor._make(be.from_numpy(combined.reshape(-1)))
+    # device indices (a mask's nonzero columns, cuda index tensors): combined by the device's
+    # own ops (integer tensors: nothing is recorded)
+    combined = None
     for a, n in zip(arrays, sizes):
-        combined = combined * n + a
-    return view, dims[0], len(dims), shape, Tensor._make(be.from_numpy(combined.reshape(-1)))
+        t = Tensor._make(be.from_numpy(a) if isinstance(a, np.ndarray) else a)
+        combined = t if combined is None else combined * n + t
+    return view, dims[0], len(dims), shape, combined.expand(shape).reshape(-1)
 
 
 def _take_shape(shape: tuple, first: int, count: int, ishape: tuple) -> tuple:
@@ -567,7 +573,7 @@ def _index_put_forward(self, values, first: int, count: int, ishape: tuple, inde
                        accumulate: bool = False, out=None):
     out = backends.copy(self) if out is None else out
     shape = out.shape[:first] + ishape + out.shape[first + count:]
-    values = np.asarray(values)
+    values = values if is_storage(values) else np.asarray(values)  # a Python number: host scalar
     if ew.broadcast_shapes(shape, values.shape) != shape:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(shape)}")

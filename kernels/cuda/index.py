@@ -115,6 +115,94 @@ def wrap_k(idx, size, out):
         out[i] = v + size if v < 0 else v
 
 
+# ---- stream compaction by a mask (masked_select, masked_scatter, nonzero) ----------------
+# Flat positions are cut into ``chunks`` runs of ``chunk`` (one thread each): a thread counts
+# its run's non-zeros, one thread turns the counts into starting offsets (an exclusive
+# scan over a few thousand counts), then each thread walks its run again and moves the
+# selected elements to their offsets, so the output keeps the input order.
+
+COMPACT_CHUNKS = 4096  # runs at most: the sequential scan over their counts stays short
+
+
+@cuda.jit(cache=True)
+def run_counts_k(mask, chunk, counts):
+    """``counts[t]`` = how many of ``mask[t*chunk : (t+1)*chunk]`` are not zero."""
+    n = mask.shape[0]
+    for t in range(cuda.grid(1), counts.shape[0], cuda.gridsize(1)):
+        c = 0
+        for i in range(t * chunk, min((t + 1) * chunk, n)):
+            if mask[i] != 0:
+                c += 1
+        counts[t] = c
+
+
+@cuda.jit(cache=True)
+def exclusive_scan_k(counts, total):
+    """``counts`` -> their exclusive prefix sums, in place; ``total[0]`` = the sum (one thread)."""
+    if cuda.grid(1) == 0:
+        acc = 0
+        for t in range(counts.shape[0]):
+            c = counts[t]
+            counts[t] = acc
+            acc += c
+        total[0] = acc
+
+
+@cuda.jit(cache=True)
+def masked_k(scatter, mask, chunk, offsets, src, out):
+    """Per run, in order, the k-th selected flat position ``i``: ``out[k] = src[i]``
+    (masked_select) or, with ``scatter``, ``out[i] = src[k]`` (masked_scatter)."""
+    n = mask.shape[0]
+    for t in range(cuda.grid(1), offsets.shape[0], cuda.gridsize(1)):
+        k = offsets[t]
+        for i in range(t * chunk, min((t + 1) * chunk, n)):
+            if mask[i] != 0:
+                if scatter:
+                    out[i] = src[k]
+                else:
+                    out[k] = src[i]
+                k += 1
+
+
+@cuda.jit(cache=True)
+def nonzero_k(mask, chunk, offsets, shape, out):
+    """``out[k]`` = the multi-index in ``shape`` of the k-th non-zero flat position (``out``
+    (count, ndim) int64)."""
+    n = mask.shape[0]
+    for t in range(cuda.grid(1), offsets.shape[0], cuda.gridsize(1)):
+        k = offsets[t]
+        for i in range(t * chunk, min((t + 1) * chunk, n)):
+            if mask[i] != 0:
+                rest = i
+                for d in range(shape.shape[0] - 1, -1, -1):
+                    out[k, d] = rest % shape[d]
+                    rest //= shape[d]
+                k += 1
+
+
+def compact_runs(n: int) -> tuple[int, int]:
+    """(runs, positions per run) of the compaction over ``n`` flat positions."""
+    chunk = max(1, -(-n // COMPACT_CHUNKS))
+    return max(1, -(-n // chunk)), chunk
+
+
+def run_offsets(mask, counts, total) -> int:
+    """Fill ``counts`` (``compact_runs(mask.size)[0]`` int64) with the runs' starting offsets
+    and ``total`` (1 int64) with the number of non-zeros; returns the run length."""
+    chunk = compact_runs(mask.shape[0])[1]
+    run_counts_k[launch.grid(counts.shape[0])](mask, chunk, counts)
+    exclusive_scan_k[1, 1](counts, total)
+    return chunk
+
+
+def masked(scatter: bool, mask, chunk: int, offsets, src, out) -> None:
+    masked_k[launch.grid(offsets.shape[0])](scatter, mask, chunk, offsets, src, out)
+
+
+def nonzero(mask, chunk: int, offsets, shape, out) -> None:
+    nonzero_k[launch.grid(offsets.shape[0])](mask, chunk, offsets, shape, out)
+
+
 def _launch(kernel, first, second, third, n: int) -> None:
     blocks, threads = launch.grid(n)
     kernel[blocks, threads](first, second, third)

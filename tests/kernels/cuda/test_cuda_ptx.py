@@ -130,6 +130,19 @@ def test_cross_entropy_kernels_compile_to_ptx(name, dtype):
     assert ".target sm_90" in ptx
 
 
+@pytest.mark.parametrize("dtype", ["bool", "float32", "int64"])
+def test_mask_compaction_kernels_compile_to_ptx(dtype):
+    flat = types.Array(types.boolean if dtype == "bool" else getattr(types, dtype), 1, "C")
+    mask = types.Array(types.boolean, 1, "C")
+    i64 = types.Array(types.int64, 1, "C")
+    n = types.int64
+    for fn, sig in ((ix.run_counts_k, (mask, n, i64)), (ix.exclusive_scan_k, (i64, i64)),
+                    (ix.masked_k, (types.boolean, mask, n, i64, flat, flat)),
+                    (ix.nonzero_k, (flat, n, i64, i64, types.Array(types.int64, 2, "C")))):
+        ptx, _ = cuda.compile_ptx(fn.py_func, sig, cc=CC)
+        assert ".target sm_90" in ptx
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(spc.KERNELS))
 def test_special_function_kernels_compile_to_ptx(name, dtype):
