@@ -31,6 +31,7 @@ from numba import cuda
 from kernels.cuda import conv as cconv
 from kernels.cuda import elementwise as ew
 from kernels.cuda import index as cindex
+from kernels.cuda import interpolate as cinterp
 from kernels.cuda import launch
 from kernels.cuda import loss as closs
 from kernels.cuda import matmul as cmatmul
@@ -661,6 +662,21 @@ def _rows_nhwc(a: CudaArray) -> CudaArray:
     return a.transpose(0, 2, 1)[:, :, None]
 
 
+class _Interpolate(metaclass=_Family):
+    """``kernels/cpu/interpolate.py``'s names over ``kernels.cuda.interpolate``; the tap tables
+    come from the host (the op layer computes them with PyTorch's rules) and are uploaded
+    once per geometry (``_windows``)."""
+
+    @staticmethod
+    def resample(x: CudaArray, idx: np.ndarray, w: np.ndarray, out: CudaArray) -> None:
+        cinterp.resample(_3d(x), *_windows(idx, w), out.device_view())
+
+    @staticmethod
+    def resample_adjoint(g: CudaArray, idx: np.ndarray, w: np.ndarray, out: CudaArray) -> None:
+        backend.elementwise("copy", out.dtype, out, out.dtype.type(0))
+        cinterp.resample_adjoint(_3d(g), *_windows(idx, w), out.device_view())
+
+
 def _on_views(run, arrays: int, view) -> staticmethod:
     """The family entry calling ``run`` with its first ``arrays`` arguments as ``view`` makes them."""
     return staticmethod(lambda *args: run(*(view(a) for a in args[:arrays]), *args[arrays:]))
@@ -821,6 +837,7 @@ class CUDABackend(Backend):
     pool = _Pool
     special = _Special
     sort = _Sort
+    interpolate = _Interpolate
     norm = None  # no fused layer_norm kernels: layer_norm runs as its composite of ops
 
     def __getattr__(self, name: str):  # a family the CPU has and this backend has not (conv, pool, ...)

@@ -18,6 +18,7 @@ from numba import cuda, types
 from kernels.cuda import conv as cv
 from kernels.cuda import elementwise as ew
 from kernels.cuda import index as ix
+from kernels.cuda import interpolate as itp
 from kernels.cuda import loss as ce
 from kernels.cuda import matmul as mm
 from kernels.cuda import optim as opt
@@ -128,6 +129,17 @@ def test_cross_entropy_kernels_compile_to_ptx(name, dtype):
            "weight_sum": (flat, w, i64, w)}[name]
     ptx, _ = cuda.compile_ptx(ce.KERNELS[name].py_func, sig, cc=CC)
     assert ".target sm_90" in ptx
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(itp.KERNELS))
+def test_resampling_kernels_compile_to_ptx(name, dtype):
+    x = getattr(types, dtype)
+    a3, tab = types.Array(x, 3, "C"), types.Array(x, 2, "C")
+    ptx, _ = cuda.compile_ptx(itp.KERNELS[name].py_func, (a3, types.Array(types.int64, 2, "C"), tab, a3), cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
 
 
 @pytest.mark.parametrize("dtype", ["bool", "float32", "int64"])
