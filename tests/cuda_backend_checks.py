@@ -58,9 +58,8 @@ def _close(x, t, tol=1e-5):
 # first sample.
 TABLE = OPS + COMPARISONS
 # known defects, each a strict xfail (the test fails once they work, so the list stays true)
-KNOWN_FAILURES: dict = {}
-if SIMULATED:  # the simulator runs math.log as Python's, which raises where the GPU gives NaN
-    KNOWN_FAILURES["isnan"] = "the simulator's log raises on a negative operand"
+# the simulator runs math.log as Python's, which raises where the GPU gives NaN
+KNOWN_FAILURES = {"isnan": "the simulator's log raises on a negative operand"} if SIMULATED else {}
 TABLE_RUN = [pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[op.name]))
              if op.name in KNOWN_FAILURES else op for op in TABLE]
 

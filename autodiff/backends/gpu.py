@@ -840,7 +840,7 @@ class CUDABackend(Backend):
     interpolate = _Interpolate
     norm = None  # no fused layer_norm kernels: layer_norm runs as its composite of ops
 
-    def __getattr__(self, name: str):  # a family the CPU has and this backend has not (conv, pool, ...)
+    def __getattr__(self, name: str):  # a family the CPU has and this backend has not (linalg, rnn, ...)
         if name.startswith("__"):
             raise AttributeError(name)
         raise NotImplementedError(f"autodiff's CUDA backend has no {name} kernels yet: these ops run on the "
