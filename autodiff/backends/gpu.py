@@ -35,6 +35,7 @@ from kernels.cuda import interpolate as cinterp
 from kernels.cuda import launch
 from kernels.cuda import loss as closs
 from kernels.cuda import matmul as cmatmul
+from kernels.cuda import norm as cnorm
 from kernels.cuda import optim as coptim
 from kernels.cuda import pool as cpool
 from kernels.cuda import random as crandom
@@ -781,6 +782,20 @@ class _Sort(metaclass=_Family):
                           indices.device_view(), *cls._scratch(x))
 
 
+class _Norm(metaclass=_Family):
+    """``kernels/cpu/norm.py``'s names over ``kernels.cuda.norm`` (C-contiguous rows)."""
+
+    @staticmethod
+    def layer_norm(x, w, b, has_w, has_b, eps, out, mean, rstd) -> None:
+        cnorm.layer_norm(_3d(x), _3d(w), _3d(b), bool(has_w), bool(has_b), float(eps), out.device_view(),
+                         mean.device_view(), rstd.device_view())
+
+    @staticmethod
+    def layer_norm_backward(x, w, has_w, mean, rstd, g, dx, dw, db) -> None:
+        cnorm.layer_norm_backward(_3d(x), _3d(w), bool(has_w), mean.device_view(), rstd.device_view(), _3d(g),
+                                  dx.device_view(), dw.device_view(), db.device_view())
+
+
 class _Optim(metaclass=_Family):
     SGD, ADAM, RMSPROP, ADAGRAD = coptim.SGD, coptim.ADAM, coptim.RMSPROP, coptim.ADAGRAD
 
@@ -838,7 +853,7 @@ class CUDABackend(Backend):
     special = _Special
     sort = _Sort
     interpolate = _Interpolate
-    norm = None  # no fused layer_norm kernels: layer_norm runs as its composite of ops
+    norm = _Norm
 
     def __getattr__(self, name: str):  # a family the CPU has and this backend has not (linalg, rnn, ...)
         if name.startswith("__"):

@@ -1,7 +1,8 @@
 """Fused layer normalisation over the rows of a C-contiguous ``(R, N)`` array.
 
-Forward, per row: mean, ``rstd = 1 / sqrt(var + eps)`` (biased variance, two passes over
-the row) and ``out = (x - mean) * rstd * w + b``. Backward, per row, with
+Forward, per row (``kernels.norm_rows.forward_row``, shared with the CUDA kernels): mean,
+``rstd = 1 / sqrt(var + eps)`` (biased variance, two passes over the row) and
+``out = (x - mean) * rstd * w + b``. Backward, per row, with
 ``xhat = (x - mean) * rstd`` and ``gw = g * w``:
 ``dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))``, and the column sums
 ``dw = sum_rows g * xhat``, ``db = sum_rows g``. One kernel pass each way instead of the
@@ -20,44 +21,24 @@ order afterwards, so results do not depend on the thread schedule. ``w``/``b`` a
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 from numba import njit, prange
 
+from .. import norm_rows
 from ..guard import guard_kernels
 
 PARALLEL_MIN = 1 << 17
 _CHUNKS_PER_THREAD = 4
 _FAST = {"reassoc"}
+_forward_row = norm_rows.compile_for(njit(inline="always")).forward_row  # the CUDA kernels' row too
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
 def forward_rows(x, w, b, has_w, has_b, eps, out, mean, rstd, r0, r1):
     """Rows r0:r1 of the forward; mean and rstd (float64, R values) are written too."""
-    N = x.shape[1]
     for r in range(r0, r1):
-        row = x[r]
-        s = 0.0
-        for j in range(N):
-            s += row[j]
-        m = s / N
-        q = 0.0
-        for j in range(N):
-            d = row[j] - m
-            q += d * d
-        rs = 1.0 / math.sqrt(q / N + eps)
-        mean[r] = m
-        rstd[r] = rs
-        o = out[r]
-        for j in range(N):
-            v = (row[j] - m) * rs
-            if has_w:
-                v = v * w[j]
-            if has_b:
-                v = v + b[j]
-            o[j] = v
+        _forward_row(x, w, b, has_w, has_b, eps, out, mean, rstd, r)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)

@@ -21,6 +21,7 @@ from kernels.cuda import index as ix
 from kernels.cuda import interpolate as itp
 from kernels.cuda import loss as ce
 from kernels.cuda import matmul as mm
+from kernels.cuda import norm as nrm
 from kernels.cuda import optim as opt
 from kernels.cuda import pool as pl
 from kernels.cuda import random as rnd
@@ -128,6 +129,18 @@ def test_cross_entropy_kernels_compile_to_ptx(name, dtype):
            "target_distribution": (t2, w, i64, f64, x3), "first_bad": (flat, i64, i64, flat),
            "weight_sum": (flat, w, i64, w)}[name]
     ptx, _ = cuda.compile_ptx(ce.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(nrm.KERNELS))
+def test_layer_norm_kernels_compile_to_ptx(name, dtype):
+    # statistics and column sums in float64 by design (as the CPU kernels)
+    x2, x1 = types.Array(getattr(types, dtype), 2, "C"), types.Array(getattr(types, dtype), 1, "C")
+    f64, flag = types.Array(types.float64, 1, "C"), types.boolean
+    sig = {"forward": (x2, x1, x1, flag, flag, types.float64, x2, f64, f64),
+           "dx": (x2, x1, flag, f64, f64, x2, x2), "dwdb": (x2, f64, f64, x2, x1, x1)}[name]
+    ptx, _ = cuda.compile_ptx(nrm.KERNELS[name].py_func, sig, cc=CC)
     assert ".target sm_90" in ptx
 
 

@@ -1,0 +1,71 @@
+"""Layer normalisation of one row, in plain Python compiled per target (``kernels.portable``).
+
+``forward_row``: mean, ``rstd = 1 / sqrt(var + eps)`` (biased variance, two passes over the
+row, accumulated in float64) and ``out = (x - mean) * rstd * w + b``. ``dx_row``: with
+``xhat = (x - mean) * rstd`` and ``gw = g * w``, ``dx = rstd * (gw - mean(gw) - xhat *
+mean(gw * xhat))``. The CPU kernels (``kernels.cpu.norm``) run ``forward_row`` per row; their
+backward fuses the weight and bias column sums into ``dx``'s first pass, which a device
+thread per row cannot (the sums run across rows), so the CUDA kernels use ``dx_row`` and a
+column kernel.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+
+from . import portable
+
+
+def forward_row(x, w, b, has_w, has_b, eps, out, mean, rstd, r):
+    """Row r of the forward; mean[r] and rstd[r] (float64) are written too."""
+    N = x.shape[1]
+    row = x[r]
+    s = 0.0
+    for j in range(N):
+        s += row[j]
+    m = s / N
+    q = 0.0
+    for j in range(N):
+        d = row[j] - m
+        q += d * d
+    rs = 1.0 / math.sqrt(q / N + eps)
+    mean[r] = m
+    rstd[r] = rs
+    o = out[r]
+    for j in range(N):
+        v = (row[j] - m) * rs
+        if has_w:
+            v = v * w[j]
+        if has_b:
+            v = v + b[j]
+        o[j] = v
+
+
+def dx_row(x, w, has_w, mean, rstd, g, dx, r):
+    """dx[r] of the backward, from the forward's mean[r] and rstd[r] and the output gradient g[r]."""
+    N = x.shape[1]
+    xr, gr, m, rs = x[r], g[r], mean[r], rstd[r]
+    a = 0.0
+    c = 0.0
+    for j in range(N):
+        xh = (xr[j] - m) * rs
+        gw = gr[j] * w[j] if has_w else gr[j] * 1.0
+        a += gw
+        c += gw * xh
+    a /= N
+    c /= N
+    o = dx[r]
+    for j in range(N):
+        xh = (xr[j] - m) * rs
+        gw = gr[j] * w[j] if has_w else gr[j] * 1.0
+        o[j] = rs * (gw - a - xh * c)
+
+
+FUNCTIONS = (forward_row, dx_row)
+
+
+def compile_for(jit: Callable) -> types.SimpleNamespace:
+    """``FUNCTIONS`` compiled by ``jit`` (``portable.compile_for``)."""
+    return portable.compile_for(FUNCTIONS, jit)
