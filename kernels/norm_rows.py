@@ -6,16 +6,12 @@ row, accumulated in float64) and ``out = (x - mean) * rstd * w + b``. ``dx_row``
 mean(gw * xhat))``. The CPU kernels (``kernels.cpu.norm``) run ``forward_row`` per row; their
 backward fuses the weight and bias column sums into ``dx``'s first pass, which a device
 thread per row cannot (the sums run across rows), so the CUDA kernels use ``dx_row`` and a
-column kernel.
+column kernel; both end in ``write_dx``.
 """
 
 from __future__ import annotations
 
 import math
-import types
-from collections.abc import Callable
-
-from . import portable
 
 
 def forward_row(x, w, b, has_w, has_b, eps, out, mean, rstd, r):
@@ -54,18 +50,15 @@ def dx_row(x, w, has_w, mean, rstd, g, dx, r):
         gw = gr[j] * w[j] if has_w else gr[j] * 1.0
         a += gw
         c += gw * xh
-    a /= N
-    c /= N
-    o = dx[r]
-    for j in range(N):
+    write_dx(xr, gr, w, has_w, m, rs, a / N, c / N, dx[r])
+
+
+def write_dx(xr, gr, w, has_w, m, rs, a, c, o):
+    """o = rstd * (gw - a - xhat * c) for one row, given a = mean(gw) and c = mean(gw * xhat)."""
+    for j in range(xr.shape[0]):
         xh = (xr[j] - m) * rs
         gw = gr[j] * w[j] if has_w else gr[j] * 1.0
         o[j] = rs * (gw - a - xh * c)
 
 
-FUNCTIONS = (forward_row, dx_row)
-
-
-def compile_for(jit: Callable) -> types.SimpleNamespace:
-    """``FUNCTIONS`` compiled by ``jit`` (``portable.compile_for``)."""
-    return portable.compile_for(FUNCTIONS, jit)
+FUNCTIONS = (forward_row, write_dx, dx_row)  # for portable.compile_for

@@ -9,11 +9,6 @@ hand each device thread its slice of one scratch allocation.
 
 from __future__ import annotations
 
-import types
-from collections.abc import Callable
-
-from . import portable
-
 RUN = 16  # insertion-sorted run length before the merges
 
 
@@ -75,15 +70,20 @@ def argsort_row(row, order, buf, descending):
             order[i] = src[i]
 
 
+def argsort_of(x, t, row, order, buf, descending):
+    """Row t = (a, b) of x copied into ``row`` and its sorting permutation into ``order``; (a, b)."""
+    B = x.shape[2]
+    a, b = t // B, t % B
+    for i in range(x.shape[1]):
+        row[i] = x[a, i, b]
+    argsort_row(row, order, buf, descending)
+    return a, b
+
+
 def sort_row(x, values, indices, descending, t, row, order, buf):
     """values[a, :k, b], indices[a, :k, b] = the first k of row t = (a, b) of x sorted, and
     where they were (k = values.shape[1])."""
-    B = x.shape[2]
-    a, b = t // B, t % B
-    K = x.shape[1]
-    for i in range(K):
-        row[i] = x[a, i, b]
-    argsort_row(row, order, buf, descending)
+    a, b = argsort_of(x, t, row, order, buf, descending)
     for i in range(values.shape[1]):
         values[a, i, b] = row[order[i]]
         indices[a, i, b] = order[i]
@@ -93,14 +93,9 @@ def pick_row(x, position, nan_propagates, values, indices, t, row, order, buf):
     """values[a, b], indices[a, b] = the ``position``-th smallest of row t = (a, b) of x and its
     index (the first such in input order). With ``nan_propagates`` a row holding NaN gives
     NaN at its first NaN (median); otherwise NaN counts as the largest value (kthvalue)."""
-    B = x.shape[2]
-    a, b = t // B, t % B
-    K = x.shape[1]
-    for i in range(K):
-        row[i] = x[a, i, b]
-    argsort_row(row, order, buf, False)
+    a, b = argsort_of(x, t, row, order, buf, False)
     p = position
-    if nan_propagates and isnan(row[order[K - 1]]):
+    if nan_propagates and isnan(row[order[x.shape[1] - 1]]):
         p = 0
         while not isnan(row[order[p]]):
             p += 1
@@ -108,9 +103,4 @@ def pick_row(x, position, nan_propagates, values, indices, t, row, order, buf):
     indices[a, b] = order[p]
 
 
-FUNCTIONS = (isnan, before, argsort_row, sort_row, pick_row)
-
-
-def compile_for(jit: Callable) -> types.SimpleNamespace:
-    """``FUNCTIONS`` compiled by ``jit`` (``portable.compile_for``)."""
-    return portable.compile_for(FUNCTIONS, jit)
+FUNCTIONS = (isnan, before, argsort_row, argsort_of, sort_row, pick_row)  # for portable.compile_for

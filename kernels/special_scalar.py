@@ -1,7 +1,7 @@
 """Scalar special functions, written once in plain Python and compiled for each target.
 
 ``digamma``, ``hurwitz_zeta`` and ``polygamma`` (n >= 1) of one float64 value. They are
-plain functions, so ``compile_for(jit)`` compiles the set with any Numba decorator
+plain functions, so ``portable.compile_for(FUNCTIONS, jit)`` compiles the set with any Numba decorator
 (``njit`` for the CPU kernels, ``cuda.jit(device=True)`` for the CUDA ones; see
 ``kernels.portable``); the CPU and the GPU results come from one definition.
 
@@ -15,12 +15,8 @@ order n. Everything is float64: the recurrences and series lose accuracy in floa
 from __future__ import annotations
 
 import math
-import types
-from collections.abc import Callable
 
 import numpy as np
-
-from . import portable
 
 # B_2j / (2j)! for j = 1..12: the Euler-Maclaurin tail of the Hurwitz zeta function
 BERNOULLI_OVER_FACTORIAL = np.array([
@@ -80,9 +76,4 @@ def polygamma(n, x):
     return sign * factorial * hurwitz_zeta(n + 1.0, x)
 
 
-FUNCTIONS = (digamma_positive, digamma, hurwitz_zeta, polygamma)
-
-
-def compile_for(jit: Callable) -> types.SimpleNamespace:
-    """``FUNCTIONS`` compiled by ``jit`` (``portable.compile_for``)."""
-    return portable.compile_for(FUNCTIONS, jit)
+FUNCTIONS = (digamma_positive, digamma, hurwitz_zeta, polygamma)  # for portable.compile_for

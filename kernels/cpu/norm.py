@@ -27,11 +27,13 @@ from numba import njit, prange
 
 from .. import norm_rows
 from ..guard import guard_kernels
+from ..portable import compile_for
 
 PARALLEL_MIN = 1 << 17
 _CHUNKS_PER_THREAD = 4
 _FAST = {"reassoc"}
-_forward_row = norm_rows.compile_for(njit(inline="always")).forward_row  # the CUDA kernels' row too
+_rows = compile_for(norm_rows.FUNCTIONS, njit(inline="always"))  # the CUDA kernels' rows too
+_forward_row, _write_dx = _rows.forward_row, _rows.write_dx
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
@@ -66,13 +68,7 @@ def backward_rows(x, w, has_w, mean, rstd, g, dx, dw, db, r0, r1):
             gw = gj * w[j] if has_w else gj
             a += gw
             c += gw * xh
-        a /= N
-        c /= N
-        o = dx[r]
-        for j in range(N):
-            xh = (xr[j] - m) * rs
-            gw = gr[j] * w[j] if has_w else gr[j] * 1.0
-            o[j] = rs * (gw - a - xh * c)
+        _write_dx(xr, gr, w, has_w, m, rs, a / N, c / N, dx[r])
 
 
 @njit(cache=True, error_model="numpy", parallel=True)

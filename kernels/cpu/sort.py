@@ -15,12 +15,13 @@ import numpy as np
 from numba import njit, prange
 from .. import sort_rows
 from ..guard import guard_kernels
+from ..portable import compile_for
 
 PARALLEL_THRESHOLD = 1 << 15
 SELECT_MAX_K = 32  # top-k below this (and k <= K / 8) selects instead of sorting the row
 
 
-_rows = sort_rows.compile_for(njit(inline="always"))
+_rows = compile_for(sort_rows.FUNCTIONS, njit(inline="always"))
 _before, _sort_row, _pick_row = _rows.before, _rows.sort_row, _rows.pick_row
 
 

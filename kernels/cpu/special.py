@@ -13,8 +13,9 @@ import numpy as np
 from numba import njit
 from .. import special_scalar
 from ..guard import guard_kernels
+from ..portable import compile_for
 
-_scalar = special_scalar.compile_for(njit(error_model="numpy"))
+_scalar = compile_for(special_scalar.FUNCTIONS, njit(error_model="numpy"))
 _digamma, _polygamma = _scalar.digamma, _scalar.polygamma
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from numba import cuda
 
 from . import launch
+from .window import split
 
 
 @cuda.jit(cache=True)
@@ -20,9 +21,7 @@ def resample_k(x, idx, w, out):
     """out[a, m, b] = sum_t w[m, t] * x[a, idx[m, t], b]."""
     A, M, B = out.shape
     for e in range(cuda.grid(1), A * M * B, cuda.gridsize(1)):
-        a = e // (M * B)
-        m = e // B - a * M
-        b = e - (a * M + m) * B
+        a, _, m, b = split(e, 1, M, B)
         acc = w[m, 0] * x[a, idx[m, 0], b]
         for t in range(1, idx.shape[1]):
             acc += w[m, t] * x[a, idx[m, t], b]
@@ -34,9 +33,7 @@ def adjoint_k(g, idx, w, out):
     """out[a, idx[m, t], b] += w[m, t] * g[a, m, b] for every (a, m, b) and tap t."""
     A, M, B = g.shape
     for e in range(cuda.grid(1), A * M * B, cuda.gridsize(1)):
-        a = e // (M * B)
-        m = e // B - a * M
-        b = e - (a * M + m) * B
+        a, _, m, b = split(e, 1, M, B)
         v = g[a, m, b]
         for t in range(idx.shape[1]):
             cuda.atomic.add(out, (a, idx[m, t], b), w[m, t] * v)

@@ -13,9 +13,10 @@ from __future__ import annotations
 from numba import cuda
 
 from .. import norm_rows
+from ..portable import compile_for
 from . import launch
 
-_rows = norm_rows.compile_for(cuda.jit(device=True, inline="always"))  # inlined: see special.py
+_rows = compile_for(norm_rows.FUNCTIONS, cuda.jit(device=True, inline="always"))  # inlined: see special.py
 _forward_row, _dx_row = _rows.forward_row, _rows.dx_row
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from numba import cuda
 
 from .. import sort_rows
+from ..portable import compile_for
 from . import launch
 
-_rows = sort_rows.compile_for(cuda.jit(device=True, inline="always"))  # inlined: see special.py
+_rows = compile_for(sort_rows.FUNCTIONS, cuda.jit(device=True, inline="always"))  # inlined: see special.py
 _sort_row, _pick_row = _rows.sort_row, _rows.pick_row
 
 

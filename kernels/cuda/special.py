@@ -14,11 +14,12 @@ import numpy as np
 from numba import cuda
 
 from .. import special_scalar
+from ..portable import compile_for
 from . import launch
 
 # inlined into the kernels (Numba compiles a called, not inlined, device function for the
 # current device, which needs a driver: compile_ptx on a machine with no GPU could not)
-_scalar = special_scalar.compile_for(cuda.jit(device=True, inline="always"))
+_scalar = compile_for(special_scalar.FUNCTIONS, cuda.jit(device=True, inline="always"))
 _digamma, _polygamma = _scalar.digamma, _scalar.polygamma
 
 
