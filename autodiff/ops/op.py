@@ -181,9 +181,10 @@ class Op:
         # torch, so a later write to a tensor no needed rule reads is no error)
         self._saves_for = tuple(frozenset(n for n in args if n in self.saves) for args in self.vjp_args)
         # (rule, where each argument comes from, whether they are all parameters)
-        self._rules = [(rule, classified, all(kind == _PARAM for _, kind, _ in classified))
-                       for rule, classified in ((r, [self._classify(n) for n in names])
-                                                for r, names in zip(vjps, self.vjp_args))]
+        self._rules = []
+        for rule, names in zip(vjps, self.vjp_args):
+            classified = [self._classify(n) for n in names]
+            self._rules.append((rule, classified, all(kind == _PARAM for _, kind, _ in classified)))
         self.differentiable = any(r is not None for r in vjps)
         signature = inspect.signature(forward).parameters.values()
         # the forward's parameters after the operands, so that positional ones (x.sum(1))
