@@ -65,17 +65,10 @@ class Tensor:
     @classmethod
     def _make(cls, data: np.ndarray, **fields) -> "Tensor":
         """Wrap an array without copying (internal constructor)."""
+        if not fields:
+            return fresh(data, cls)
         t = object.__new__(cls)
-        if fields:
-            t._init(data, **fields)
-            return t
-        t._data = data  # the common case, inlined: a fresh result with no autograd fields yet
-        t._requires_grad = False
-        t._grad = t._grad_fn = t._base = t._hooks = t._grad_acc = None
-        t._output_nr = t._fn_version = 0
-        t._version_counter = [0]
-        t._view_chain = ()
-        t._creation_meta = "default"
+        t._init(data, **fields)
         return t
 
     # ---- metadata -------------------------------------------------------------------
@@ -386,3 +379,17 @@ class Tensor:
                     and node._retained[self._output_nr]() is self)
 
 from .dlpack import remember as _remember_exchanged  # noqa: E402  (it imports Tensor)
+
+
+def fresh(data, cls: type = Tensor) -> Tensor:
+    """A tensor wrapping ``data`` with no autograd fields yet: ``Tensor._make`` without fields,
+    as a plain function, so that the ops' hot path pays no classmethod binding or keyword dict."""
+    t = object.__new__(cls)
+    t._data = data
+    t._requires_grad = False
+    t._grad = t._grad_fn = t._base = t._hooks = t._grad_acc = None
+    t._output_nr = t._fn_version = 0
+    t._version_counter = [0]
+    t._view_chain = ()
+    t._creation_meta = "default"
+    return t

@@ -15,14 +15,21 @@ from kernels.cpu import norm
 
 from ..device import cpu as _cpu
 from .base import Backend, register
-from .cpu_memory import MIN_BYTES as POOL_MIN_BYTES
-from .cpu_memory import POOL
+from .cpu_memory import POOL, SMALL_COUNT
 from .layout import overlap_status, storage_size
 
-# (op name, dtype, operand mask) -> (serial, parallel) flat kernels: the kernels module's own
-# table, looked up directly on the fast path (``flat_kernels`` fills it on a miss)
-_FLAT_KERNELS = elementwise_kernels.FLAT_KERNELS
 _PARALLEL_THRESHOLD = elementwise_kernels.PARALLEL_THRESHOLD
+# (op name, dtype, operand mask) -> what ``elementwise_flat`` needs: (serial kernel, parallel
+# kernel, result dtype, positions of the "b" operands, positions of the "a" ones)
+_FLAT_PLANS: dict[tuple, tuple] = {}
+
+
+def _flat_plan(name: str, dt: np.dtype, mask: str, result_bool: bool) -> tuple:
+    serial, parallel = elementwise_kernels.flat_kernels(name, dt, mask.replace("b", "s"))
+    plan = _FLAT_PLANS[name, dt, mask] = (
+        serial, parallel, np.dtype(np.bool_) if result_bool else dt,
+        tuple(i for i, m in enumerate(mask) if m == "b"), tuple(i for i, m in enumerate(mask) if m == "a"))
+    return plan
 
 
 class CPUBackend(Backend):
@@ -89,19 +96,21 @@ class CPUBackend(Backend):
         """Op ``name``'s flat kernel on operands of one dtype ``dt`` and shape: per ``mask``
         letter a C-contiguous array ("a"), an array broadcast from one element ("b") or a
         scalar ("s")."""
+        serial, parallel, out_dtype, broadcast, arrays = (
+            _FLAT_PLANS.get((name, dt, mask)) or _flat_plan(name, dt, mask, result_bool))
         first = operands[0]
-        if first.ndim != 1 or "b" in mask:  # the kernels take 1-D arrays ("a") and scalars ("s")
-            operands = [a.ravel() if m == "a" else a.flat[0] if m == "b" else a
-                        for a, m in zip(operands, mask)]
-            mask = mask.replace("b", "s")
-        kernels = _FLAT_KERNELS.get((name, dt, mask))
-        if kernels is None:
-            kernels = elementwise_kernels.flat_kernels(name, dt, mask)
-        # the size test before the call: on this path the cache's Python call costs more than
-        # a small output saves (POOL.empty would hand it to np.empty all the same)
-        out = (POOL.empty if first.nbytes >= POOL_MIN_BYTES else np.empty)(
-            first.shape, np.bool_ if result_bool else dt)
-        kernels[first.size >= _PARALLEL_THRESHOLD](out if out.ndim == 1 else out.ravel(), *operands)
+        for i in broadcast:  # the kernels take the one value as a scalar
+            operands[i] = operands[i].flat[0]
+        n = first.size
+        # (the size test first: below it POOL.empty would hand the request to np.empty all the same)
+        if first.ndim == 1:
+            out = np.empty(n, out_dtype) if n < SMALL_COUNT else POOL.empty(n, out_dtype)
+            (serial if n < _PARALLEL_THRESHOLD else parallel)(out, *operands)
+            return out
+        out = np.empty(first.shape, out_dtype) if n < SMALL_COUNT else POOL.empty(first.shape, out_dtype)
+        for i in arrays:  # the kernels take 1-D arrays
+            operands[i] = operands[i].ravel()
+        (serial if n < _PARALLEL_THRESHOLD else parallel)(out.ravel(), *operands)
         return out
 
     @staticmethod
@@ -116,13 +125,14 @@ class CPUBackend(Backend):
     def strided(data: np.ndarray, shape: tuple, strides: tuple, writeable: bool = True) -> np.ndarray:
         it = data.itemsize
         byte_strides = tuple(s * it for s in strides)
-        if data.flags.c_contiguous and data.size:  # its buffer directly: ~10x cheaper than as_strided
+        flags = data.flags
+        if flags.c_contiguous and data.size:  # its buffer directly: ~10x cheaper than as_strided
             out = np.ndarray(shape, data.dtype, data, 0, byte_strides)
-            if not (writeable and data.flags.writeable):
+            if not (writeable and flags.writeable):
                 out.flags.writeable = False
             return out
         return np.lib.stride_tricks.as_strided(data, shape, byte_strides,
-                                               writeable=writeable and data.flags.writeable)
+                                               writeable=writeable and flags.writeable)
 
     @staticmethod
     def as_strided(data: np.ndarray, shape: tuple, strides: tuple, storage_offset: int) -> np.ndarray:

@@ -21,10 +21,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from math import prod
 
 import numpy as np
 
 MIN_BYTES = 1 << 17  # 128 KB: glibc's initial mmap threshold
+SMALL_COUNT = MIN_BYTES // 16  # fewer elements are below MIN_BYTES at any itemsize (complex128: 16)
 PAGE = 4096
 
 
@@ -39,11 +41,11 @@ class BufferPool:
 
     def empty(self, shape, dtype) -> np.ndarray:
         """An uninitialised C-contiguous array, like ``np.empty(shape, dtype)``."""
+        count = shape if isinstance(shape, int) else prod(shape)
+        if count < SMALL_COUNT:  # NumPy's, with no more questions
+            return np.empty(shape, dtype)
         dt = np.dtype(dtype)
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        count = 1
-        for n in shape:
-            count *= n
         nbytes = count * dt.itemsize
         if nbytes < MIN_BYTES or self.limit <= 0:
             return np.empty(shape, dt)

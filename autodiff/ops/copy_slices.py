@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from ..autograd.engine import gradient_edge
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..autograd.grad_mode import state as grad_state
 from ..autograd.graph import Node, move_retained, short_name
 from ..tensor import Tensor
 
@@ -40,7 +41,7 @@ def replay_view(tensor, chain: tuple):
 def view_creation_meta(src: Tensor, multi_output: bool = False) -> str:
     """The creation meta of a new view of ``src``: no_grad in no-grad mode, multi_output for
     one of several views returned together; otherwise (a view of a view) what ``src`` had."""
-    if not is_grad_enabled():
+    if not grad_state.enabled:
         return NO_GRAD
     return MULTI_OUTPUT if multi_output else src._creation_meta
 

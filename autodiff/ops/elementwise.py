@@ -157,8 +157,9 @@ def elementwise(name: str, inputs: str, vjp=(), kind: str = "promote", kernel: s
         forward = _checked_operands(forward, name, names, no_bool, tensors_only)
     if int_division:
         forward = _checked_divisor(forward)
-    flat = None if cond_arg else (kernel, kind == "bool", kind == "float" or int_division,
-                                  no_bool is not None or kind == "nonbool", not tensors_only)
+    takes = "f" if kind == "float" or int_division else "fiu" if no_bool is not None or kind == "nonbool" \
+        else "fiub"  # the dtype kinds the flat kernels take (the rest go the checked way)
+    flat = None if cond_arg else (kernel, kind == "bool", takes, not tensors_only)
     return Op(name, names, forward, vjp, node_name=node_name,
               meta=_metadata(kernel, kind, cond_arg), variants=variants, flat=flat)
 

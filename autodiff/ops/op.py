@@ -32,7 +32,9 @@ An ``Op`` is declared once with
 
 ``Op.__call__`` is the only place that dispatches: it finds the operands' backend,
 checks they share one device, then runs the implementation (or, on ``meta``, the
-metadata rule) and records the backward node.
+metadata rule) and records the backward node. An elementwise op's fast path, which its
+operator methods (``x * w``) call directly, is part of it: ``flat_call``, made by the op
+from its declaration, falls back to the same general path.
 
 In-place writes through a view (``apply_`` on a tensor with a ``_base``) follow
 PyTorch's CopySlices scheme (``copy_slices.py``): the base's ``grad_fn`` becomes a node
@@ -64,7 +66,7 @@ from ..autograd.graph import Node, SavedTensor, freed_error, move_retained
 from ..backends import backend_of
 from ..backends.base import _BY_STORAGE, FLAT_BY_STORAGE
 from ..backends.meta import from_layout, layout_template
-from ..tensor import Tensor
+from ..tensor import Tensor, fresh
 from . import rules
 from .checks import kernel_failure
 from .copy_slices import check_view_write, rebase_view_write, view_creation_meta
@@ -159,8 +161,8 @@ class Op:
         self.meta = meta if meta is not None or not view else _layout_rule(forward)
         self.outputs = tuple(outputs)
         self._multi = len(self.outputs) > 1
-        # (kernel, result is bool, integers give floats, bool operands refused, numbers
-        # allowed): given by ``elementwise`` for the fast path ``__call__`` tries first
+        # (kernel, result is bool, the dtype kinds it takes, numbers allowed): given by
+        # ``elementwise`` for the fast path ``flat_call``
         self.flat = flat
         self._nondiff = tuple(o in nondifferentiable for o in self.outputs)
         self.view = view
@@ -186,6 +188,8 @@ class Op:
             classified = [self._classify(n) for n in names]
             self._rules.append((rule, classified, all(kind == _PARAM for _, kind, _ in classified)))
         self.differentiable = any(r is not None for r in vjps)
+        # an elementwise op's call, also its operator methods (``x * w``, ``x.tanh()``)
+        self.flat_call = _flat_path(self) if flat is not None else None
         signature = inspect.signature(forward).parameters.values()
         # the forward's parameters after the operands, so that positional ones (x.sum(1))
         # are recorded by name for the backward rules, as keyword ones are
@@ -251,63 +255,12 @@ class Op:
         return tuple(args), params
 
     def __call__(self, /, *args, **params):
-        """Run the op: its backend's flat fast path where that applies, else ``_call``.
-
-        The fast path, for elementwise ops (``self.flat``): every operand a tensor of the first
-        one's storage type, dtype and shape that is C-contiguous ("a") or one value broadcast
-        ("b": an expanded gradient), or a Python number that leaves that dtype alone ("s",
-        passed as a scalar of that dtype: a float with a float tensor, an int with an int or
-        float one). The backend then runs the op's flat kernel on them, with no promotion or
-        broadcasting. It is written out here, not in a helper, because it is the hot path of
-        every small op (a Python call costs as much as the checks)."""
+        """Run the op: an elementwise op's flat path (``flat_call``), else ``_call``."""
+        if self.flat_call is not None:
+            return self.flat_call(*args, **params)
         if _profiler.active and _profiler.intercept(self):  # a profile runs: time this call
             return _profiler.op_call(self, Op.__call__, args, params)
-        flat = self.flat
-        if flat is None or params or not args or not isinstance(args[0], Tensor):
-            return self._call(args, params)
-        first = args[0]._data
-        storage = type(first)
-        run = FLAT_BY_STORAGE.get(storage)
-        if run is None:
-            return self._call(args, params)
-        name, result_bool, to_float, no_bool, numbers = flat
-        dt = first.dtype
-        kind = dt.kind
-        if (to_float and kind != "f") or (no_bool and kind == "b") or len(args) > self._n_inputs:
-            return self._call(args, params)
-        shape = first.shape
-        # whether a node may be recorded: then "tracked" tells whether an operand needs grad
-        record = grad_state.enabled and self.differentiable and not result_bool
-        raw, mask, tracked = [], "", False
-        for a in args:
-            if isinstance(a, Tensor):
-                d = a._data
-                if type(d) is not storage or (d.dtype is not dt and d.dtype != dt) or d.shape != shape:
-                    return self._call(args, params)
-                if d.flags.c_contiguous:
-                    mask += "a"
-                elif d.size and not any(d.strides):
-                    mask += "b"
-                else:
-                    return self._call(args, params)
-                raw.append(d)
-                if record and not tracked:  # (a view's base is a root: it is no view itself)
-                    base = a._base
-                    tracked = a._requires_grad or a._grad_fn is not None or (
-                        base is not None and (base._requires_grad or base._grad_fn is not None))
-            elif numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
-                raw.append(dt.type(a))
-                mask += "s"
-            else:
-                return self._call(args, params)
-        try:
-            data = run(name, dt, mask, result_bool, raw)
-        except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
-            raise kernel_failure(self.name, raw, {}, e) from e
-        out = _new_tensor(data)
-        if tracked and dt in dtypes.DIFFERENTIABLE_NP:  # every tensor operand has the result's shape and dtype
-            self._record((out,), args, {}, edges_of(args), ((shape, dt),) * len(args))
-        return out
+        return self._call(args, params)
 
     def _call(self, args: tuple, params: dict):
         """The general path: bind extra positional arguments, find the operands' backend (one
@@ -344,7 +297,7 @@ class Op:
             data = self._run_meta(raw, params)
         if self._multi:
             return self._wrap_outputs(data, args, params, tracked)
-        out = self._view_of(first, data, params) if self.view else _new_tensor(data)
+        out = self._view_of(first, data, params) if self.view else fresh(data)
         if tracked and self.differentiable and grad_state.enabled and data.dtype in dtypes.DIFFERENTIABLE_NP:
             self._record((out,), args, params, edges_of(args))
         return out
@@ -359,8 +312,10 @@ class Op:
 
     def _view_of(self, src: Tensor, data, params: dict, multi_output: bool = False) -> Tensor:
         """A view result: ``src``'s root base, version counter and view chain, plus this op."""
-        out = _new_tensor(data, version_counter=src._version_counter,
-                          base=src._base if src._base is not None else src)
+        out = fresh(data)  # (its fields set here: the keyword path of Tensor._make costs more)
+        counter = out._version_counter = src._version_counter
+        out._fn_version = counter[0]
+        out._base = src._base if src._base is not None else src
         out._view_chain = src._view_chain + ((self, params),)
         out._creation_meta = view_creation_meta(src, multi_output)
         return out
@@ -373,7 +328,7 @@ class Op:
 
     def _wrap_outputs(self, data: tuple, args: tuple, params: dict, tracked: bool) -> tuple:
         """The tensors of a multi-output op; the differentiable ones share one backward node."""
-        outs = [self._view_of(args[0], d, params, multi_output=True) if self.view else _new_tensor(d)
+        outs = [self._view_of(args[0], d, params, multi_output=True) if self.view else fresh(d)
                 for d in data]
         if tracked and self.differentiable and grad_state.enabled and any(
                 not nd and dtypes.is_differentiable(t.dtype) for t, nd in zip(outs, self._nondiff)):
@@ -427,7 +382,7 @@ class Op:
                 meta: Sequence[tuple] | None = None) -> None:
         """Make the backward node; it becomes the ``grad_fn`` of every differentiable output.
         ``meta``: the operands' (shape, dtype), where the caller knows them already."""
-        needed = self._needed(edges)
+        needed = self._needed(edges) if self.saves else _NOTHING
         self._attach(self._node(args, params, edges, needed, meta), outs, needed)
 
     def _node(self, args: tuple, params: dict, edges: list, needed: frozenset,
@@ -481,8 +436,79 @@ class Op:
 
 
 _NOTHING = frozenset()
-# ``Tensor._make`` bound once: looking a classmethod up binds it anew on every call
-_new_tensor = Tensor._make
+
+
+def _flat_path(op: Op) -> Callable:
+    """The call of elementwise op ``op`` (``op.flat``): its backend's flat kernel where every
+    operand is a tensor of the first one's storage type, dtype and shape that is C-contiguous
+    ("a") or one value broadcast ("b": an expanded gradient), or a Python number that leaves
+    that dtype alone ("s", passed as a scalar of that dtype: a float with a float tensor, an
+    int with an int or float one); no promotion or broadcasting is then needed. Anything else
+    (keyword arguments too) takes ``op._call``.
+
+    It is a closure, not a method, so that it can be the Tensor method itself (``x * w`` calls
+    it with no wrapper in between) and reads the op's fields as local cells; and it is written
+    out, not in helpers, because it is the hot path of every small op (a Python call costs as
+    much as the checks)."""
+    name, result_bool, kinds, numbers = op.flat
+    n_inputs = op._n_inputs
+    records = op.differentiable and not result_bool
+
+    def general(args: tuple, params: dict):
+        if len(args) > n_inputs:  # (the forward takes any number of arrays)
+            raise TypeError(f"{op.name}() takes {n_inputs} positional argument{'s' * (n_inputs > 1)} "
+                            f"but {len(args)} were given")
+        return op._call(args, params)
+
+    def flat_call(*args, **params):
+        if _profiler.active and _profiler.intercept(op):  # a profile runs: time this call
+            return _profiler.op_call(op, Op.__call__, args, params)
+        if params or len(args) != n_inputs or not isinstance(args[0], Tensor):
+            return general(args, params)
+        first = args[0]._data
+        storage = type(first)
+        run = FLAT_BY_STORAGE.get(storage)
+        dt = first.dtype
+        kind = dt.kind
+        if run is None or kind not in kinds:
+            return general(args, params)
+        shape = first.shape
+        # whether a node may be recorded: then "tracked" tells whether an operand needs grad
+        record = records and grad_state.enabled and dt in dtypes.DIFFERENTIABLE_NP
+        raw, mask, tracked = [], "", False
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a._data
+                if type(d) is not storage or (d.dtype is not dt and d.dtype != dt) or d.shape != shape:
+                    return general(args, params)
+                if d.flags.c_contiguous:
+                    mask += "a"
+                elif d.size and not any(d.strides):
+                    mask += "b"
+                else:
+                    return general(args, params)
+                raw.append(d)
+                if record and not tracked:  # (a view's base is a root: it is no view itself)
+                    base = a._base
+                    tracked = a._requires_grad or a._grad_fn is not None or (
+                        base is not None and (base._requires_grad or base._grad_fn is not None))
+            elif numbers and ((type(a) is float and kind == "f") or (type(a) is int and kind in "if")):
+                raw.append(dt.type(a))
+                mask += "s"
+            else:
+                return general(args, params)
+        try:
+            data = run(name, dt, mask, result_bool, raw)
+        except (NumbaError, SystemError) as e:  # never Numba's internals in the user's face
+            raise kernel_failure(op.name, raw, {}, e) from e
+        out = fresh(data)
+        if tracked:  # every tensor operand has the result's shape and dtype
+            op._record((out,), args, {}, edges_of(args), ((shape, dt),) * len(args))
+        return out
+
+    flat_call.__name__ = flat_call.__qualname__ = op.name
+    flat_call.__doc__ = op.__doc__
+    return flat_call
 
 
 def _layout_rule(forward: Callable) -> Callable:

@@ -14,6 +14,7 @@ arguments, aliases, operators).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import MutableMapping
 
 from ..tensor import Tensor
@@ -22,20 +23,23 @@ from .op import Op
 
 def fixed_method(op: Op, reflected: bool = False):
     """The method (or operator) running an op of operands ``self`` or ``self, other`` and no
-    parameters (``other`` first where ``reflected``): a plain function of fixed arity calling
-    ``Op.__call__`` directly. The op itself would do as the method, but an Op instance binds
-    through the Python-level ``Op.__get__`` and is called through its type's call slot, which
-    every small op (and every operator in a backward rule) would pay."""
-    call = type(op).__call__
+    parameters (``other`` first where ``reflected``). An elementwise op's ``flat_call`` is
+    that method itself; otherwise it is a plain function of fixed arity calling ``Op.__call__``
+    directly. The op itself would do as the method, but an Op instance binds through the
+    Python-level ``Op.__get__`` and is called through its type's call slot, which every small
+    op (and every operator in a backward rule) would pay."""
+    if op.flat_call is not None and not reflected:
+        return op.flat_call
+    call = op.flat_call or partial(type(op).__call__, op)
     if len(op.inputs) == 1:
         def method(self):
-            return call(op, self)
+            return call(self)
     elif reflected:
         def method(self, other):
-            return call(op, other, self)
+            return call(other, self)
     else:
         def method(self, other):
-            return call(op, self, other)
+            return call(self, other)
     method.__name__ = method.__qualname__ = op.name
     method.__doc__ = op.__doc__
     return method
