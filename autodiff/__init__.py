@@ -26,7 +26,7 @@ from .ops.views import flatten, reshape, squeeze, unsqueeze
 from .ops.matmul import addmm, bmm, dot, einsum, matmul, mm, mv, outer
 from .ops.views import (as_strided, broadcast_to, chunk, diagonal, movedim, narrow, permute, select,
                         split, t, transpose, unbind, unflatten)
-from .ops.indexing import (argwhere, gather, index_add, index_copy, index_select, masked_fill, masked_select,
+from .ops.indexing import (argwhere, count_nonzero, gather, index_add, index_copy, index_select, masked_fill, masked_select,
                            nonzero, scatter, scatter_add, take_along_dim)
 from .ops.joining import cat, concat, concatenate, flip, hstack, roll, stack, tile, tril, triu, vstack
 from .ops.sorting import argsort, kthvalue, median, msort, sort, topk

@@ -134,7 +134,7 @@ NONZERO_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(NONZERO_CASES))
-def test_nonzero_argwhere_match_torch(case):
+def test_nonzero_argwhere_count_nonzero_match_torch(case):
     a, t = NONZERO_CASES[case](ad), NONZERO_CASES[case](torch)
     for ours, ref in [(ad.nonzero(a), torch.nonzero(t)), (a.nonzero(), t.nonzero()),
                       (a.argwhere(), t.argwhere()), (ad.argwhere(a), torch.argwhere(t))]:
@@ -142,3 +142,7 @@ def test_nonzero_argwhere_match_torch(case):
         assert ours.tolist() == ref.tolist()
     ours, ref = a.nonzero(as_tuple=True), t.nonzero(as_tuple=True)
     assert len(ours) == len(ref) and [o.tolist() for o in ours] == [r.tolist() for r in ref]
+    for dim in ([None] + list(range(-t.dim(), t.dim())) + ([(0, -1)] if t.dim() > 1 else [])):
+        ours, ref = ad.count_nonzero(a, dim), torch.count_nonzero(t, dim)
+        assert ours.dtype is ad.int64 and ours.shape == tuple(ref.shape) and ours.tolist() == ref.tolist()
+        assert a.count_nonzero(dim).tolist() == ref.tolist()

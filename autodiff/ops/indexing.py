@@ -19,6 +19,7 @@ index write whose source shares memory with its target is refused, as in torch.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -377,6 +378,12 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 def argwhere(input: Tensor) -> Tensor:
     """``nonzero(input)``: the (count, ndim) indices of the non-zero elements."""
     return _nonzero(input)
+
+
+def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """The number of non-zero elements (NaN counts), over ``dim`` (an int or a sequence of
+    them; default all): an int64 tensor, as torch.count_nonzero."""
+    return (input != 0).sum() if dim is None else (input != 0).sum(dim)
 
 
 masked_select = Op("masked_select", ("self", "mask"), _masked_select_forward, meta=_data_dependent("masked_select"),

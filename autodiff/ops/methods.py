@@ -79,7 +79,7 @@ _METHODS = {
     "index_add": ix.index_add, "index_add_": ix.index_add_, "index_copy": ix.index_copy,
     "index_copy_": ix.index_copy_, "gather": ix.gather, "scatter": ix.scatter, "scatter_": ix.scatter_,
     "scatter_add": ix.scatter_add, "scatter_add_": ix.scatter_add_, "masked_fill": ix.masked_fill,
-    "masked_fill_": ix.masked_fill_, "masked_select": ix.masked_select, "nonzero": ix.nonzero,
+    "masked_fill_": ix.masked_fill_, "masked_select": ix.masked_select, "nonzero": ix.nonzero, "count_nonzero": ix.count_nonzero,
     "argwhere": ix.argwhere,
     "take_along_dim": ix.take_along_dim, "repeat": jn.repeat, "tile": jn.tile, "flip": jn.flip,
     "roll": jn.roll, "tril": jn.tril, "triu": jn.triu, "tril_": jn.tril_, "triu_": jn.triu_,
