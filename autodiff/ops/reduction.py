@@ -103,11 +103,18 @@ def _reduce(kernel: str, data: np.ndarray, dim, keepdim: bool, out_dtype, name: 
             nonempty: bool = False, with_indices: bool = False):
     """Run the backend's (A, K, B) -> (A, B) kernel ``kernel`` for ``dim``; reshape the
     result(s) for ``keepdim``."""
-    dims = _reduction_dims(data, dim, name, nonempty)
-    shape = reduced_shape(data.shape, dims, keepdim)
+    size = data.size
+    if dim is None and (size or not nonempty) and data.flags.c_contiguous:  # all of it, as one row
+        shape = (1,) * data.ndim if keepdim else ()
+        x = data.reshape(1, size, 1)
+        out_shape = (1, 1)
+    else:
+        dims = _reduction_dims(data, dim, name, nonempty)
+        shape = reduced_shape(data.shape, dims, keepdim)
+        x = as_akb(data, dims)
+        out_shape = (x.shape[0], x.shape[2])
     be = backend_of(data)
-    x = data.reshape(1, data.size, 1) if dim is None and data.flags.c_contiguous else as_akb(data, dims)
-    out = be.empty((x.shape[0], x.shape[2]), out_dtype)
+    out = be.empty(out_shape, out_dtype)
     run = getattr(be.reduce, kernel)
     if with_indices:
         idx = be.empty(out.shape, np.int64)
