@@ -34,16 +34,20 @@ def check_state_matches(param, name: str, value) -> None:
 
 def check_update_operands(param, states) -> None:
     """Before the fused update kernel runs: the gradient and every state tensor match the
-    parameter in shape and dtype and are contiguous (the kernel trusts all three)."""
-    grad = param.grad
-    if grad.shape != param.shape or grad.dtype is not param.dtype:
+    parameter in shape and dtype and are contiguous (the kernel trusts all three). Compared
+    on the storage arrays: this runs for every parameter of every step."""
+    p, g = param._data, param._grad._data
+    if g.shape != p.shape or g.dtype != p.dtype:
+        grad = param.grad
         raise RuntimeError(
             f"optimizer step: the gradient ({list(grad.shape)}, {grad.dtype}) does not match its "
             f"parameter ({list(param.shape)}, {param.dtype}); was the parameter's .data replaced "
             "after backward?")
     for i, s in enumerate(states):
-        check_state_matches(param, f"#{i}", s)
-        if s.dtype is not param.dtype or not s._data.flags.c_contiguous:
+        d = s._data
+        if d.shape != p.shape:
+            check_state_matches(param, f"#{i}", s)
+        if d.dtype != p.dtype or not d.flags.c_contiguous:
             raise RuntimeError(
                 f"optimizer state #{i} must be a contiguous {param.dtype} tensor like its parameter, "
                 f"got {s.dtype} with strides {s.stride()}")
