@@ -58,9 +58,14 @@ class BufferPool:
 
     def _claim(self, size: int) -> np.ndarray | None:
         same = self._buffers.setdefault(size, [])
-        for buffer in same:
+        # the most recently handed out first: a buffer freed since is likely still in cache,
+        # as the one malloc would hand back
+        for i in range(len(same) - 1, -1, -1):
+            buffer = same[i]
             # the list, this loop's name and getrefcount's argument: no tensor views it
             if sys.getrefcount(buffer) == 3:
+                if i != len(same) - 1:
+                    same.append(same.pop(i))
                 return buffer
         if self.held + size > self.limit:
             self._drop_free(self.held + size - self.limit)
