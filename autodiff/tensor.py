@@ -381,7 +381,7 @@ class Tensor:
 from .dlpack import remember as _remember_exchanged  # noqa: E402  (it imports Tensor)
 
 
-def fresh(data, cls: type = Tensor) -> Tensor:
+def fresh(data: Any, cls: type = Tensor) -> Tensor:
     """A tensor wrapping ``data`` with no autograd fields yet: ``Tensor._make`` without fields,
     as a plain function, so that the ops' hot path pays no classmethod binding or keyword dict."""
     t = object.__new__(cls)
