@@ -89,7 +89,6 @@ class CPUBackend(Backend):
             np.broadcast_to(o, shape).transpose(order) if type(o) is np.ndarray and o.ndim else o
             for o in operands])
         return out
-    flat_kernels = staticmethod(elementwise_kernels.flat_kernels)
 
     @staticmethod
     def elementwise_flat(name: str, dt: np.dtype, mask: str, result_bool: bool, operands: list) -> np.ndarray:

@@ -190,8 +190,7 @@ def flat_kernels(name: str, dtype, mask: str) -> tuple:
     return pair
 
 
-# (name, dtype, mask) -> the pair ``flat_kernels`` returns; a caller on a hot path may look a
-# pair up here first and call ``flat_kernels`` only on a miss (one dict lookup, no call)
+# (name, dtype, mask) -> the pair ``flat_kernels`` returns (its cache)
 FLAT_KERNELS: dict[tuple, tuple] = {}
 
 
