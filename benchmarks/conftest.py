@@ -62,11 +62,11 @@ def _limit_threads(threads: int) -> dict:
         pass
     from threadpoolctl import threadpool_limits
 
-    from kernels.cpu.blas import one_blas_thread
+    from kernels.cpu.blas import ready_blas
 
     threadpool_limits(threads)
-    one_blas_thread.cache_clear()  # re-apply after the blanket limit above
-    one_blas_thread()
+    ready_blas.cache_clear()  # re-apply after the blanket limit above
+    ready_blas()
     return info
 
 

@@ -41,6 +41,8 @@ def test_import_and_run_leave_environment_and_torch_alone():
         import autodiff
         x = autodiff.randn(1 << 20, requires_grad=True)
         (x * 2).tanh().sum().backward()  # large enough to run Numba's parallel kernels
+        m = autodiff.randn(256, 256)
+        (m @ m).sum()  # loads the GEMM kernels' BLAS library (MKL where installed)
         after = snapshot()
         """) + _TORCH_INFO + 'print(json.dumps({"before": before, "after": after, "torch": info}))')
     alone = _run(_TORCH_INFO + "\nprint(json.dumps(info))\n")

@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import vmath
-from .blas import gemm, one_blas_thread
+from .blas import gemm, ready_blas
 from ..guard import guard_kernels
 
 BQ = 128   # query rows per tile
@@ -235,7 +235,7 @@ def sum_partials(part, splits, total):
 def forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None, causal: bool,
             scale: float) -> tuple[np.ndarray, np.ndarray]:
     """(out, lse) for 4-D float q (A, B, L, E), k (A, B, S, E), v (A, B, S, Ev) of one dtype."""
-    one_blas_thread()
+    ready_blas()
     A, B, L, _ = q.shape
     out = np.empty((A, B, L, v.shape[3]), q.dtype)
     lse = np.empty((A, B, L), q.dtype)
@@ -245,7 +245,7 @@ def forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
 
 def backward(q, k, v, mask, causal, scale, out, lse, dout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dq, dk, dv), C-contiguous, for the operands and results of ``forward``."""
-    one_blas_thread()
+    ready_blas()
     A, B, L, E = q.shape
     S, Ev = k.shape[2], v.shape[3]
     splits = query_splits(A * B, (L + BQ - 1) // BQ, numba.get_num_threads())

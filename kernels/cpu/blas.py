@@ -1,35 +1,51 @@
 """BLAS GEMM for ``@njit`` kernels, on strided 2-D views, with one thread pool.
 
-``gemm(a, b, out, beta)`` computes ``out = a @ b + beta * out`` by one call to SciPy's BLAS
-(the library Numba's ``np.dot`` uses), through Numba's own C helper ``numba_xxgemm``. Unlike
+``gemm(a, b, out, beta)`` computes ``out = a @ b + beta * out`` by one call to the BLAS
+library ``blas_provider`` chose (SciPy's OpenBLAS, or Intel MKL on request). Unlike
 ``np.dot`` inside ``@njit``, it takes views whose rows or columns are strided (a row block
 of a transposed matrix, a column block of a C matrix) without copying, and it accumulates
 (``beta=1``) without a temporary. Operands with neither a unit row nor a unit column stride
 are copied first.
 
-Threads: SciPy's BLAS is held to one thread (``one_blas_thread``), and kernels get their
-parallelism from Numba's ``prange``, cutting a large product into ``block``s, one per thread. Two pools on two cores fought: OpenBLAS's workers spin for a while after
-each call, and a Numba parallel loop started meanwhile waited on them (a CNN training step
-averaged 40 ms with a threaded BLAS, 10 ms with this).
+Threads: the BLAS runs on one thread (MKL's sequential layer; SciPy's OpenBLAS held to one
+thread by ``ready_blas``), and kernels get their parallelism from Numba's ``prange``,
+cutting a large product into ``block``s, one per thread. Two pools on two cores fought:
+OpenBLAS's workers spin for a while after each call, and a Numba parallel loop started
+meanwhile waited on them (a CNN training step averaged 40 ms with a threaded BLAS, 10 ms
+with this).
+
+Every Python entry point of a kernel that calls ``gemm`` calls ``ready_blas()`` first: it
+sets up the library ``blas_provider`` names and binds the symbol the compiled code calls.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
+from llvmlite import binding, ir
+from numba import _helperlib, cfunc, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 from ..guard import guard_kernels
+from . import blas_provider
 
-# int numba_xxgemm(char kind, char transa, char transb, m, n, k, alpha*, a*, lda, b*, ldb,
-#                  beta*, c*, ldc): column-major xGEMM; Numba's np.dot lowering calls it too.
-_xxgemm = types.ExternalFunction("numba_xxgemm", types.intc(
-    types.char, types.char, types.char, types.intp, types.intp, types.intp,
-    types.voidptr, types.voidptr, types.intp, types.voidptr, types.intp,
-    types.voidptr, types.voidptr, types.intp))
+# int autodiff_xxgemm(char kind, char transa, char transb, m, n, k, alpha*, a*, lda, b*, ldb,
+#                     beta*, c*, ldc): column-major xGEMM with the signature of Numba's C helper
+# numba_xxgemm (SciPy's BLAS; Numba's np.dot lowering calls it too). The compiled kernels
+# call it by this name, which is bound here, at import, to Numba's helper, and rebound by
+# ready_blas to the MKL trampoline below when MKL is asked for; so no kernel can ever reach
+# an unbound symbol, and one kernel cache serves both libraries.
+_XXGEMM = types.intc(types.char, types.char, types.char, types.intp, types.intp, types.intp,
+                     types.voidptr, types.voidptr, types.intp, types.voidptr, types.intp,
+                     types.voidptr, types.voidptr, types.intp)
+_xxgemm = types.ExternalFunction("autodiff_xxgemm", _XXGEMM)
+binding.add_symbol("autodiff_xxgemm", _helperlib.c_helpers["xxgemm"])
+# void ?gemm_(transa*, transb*, m*, n*, k*, alpha*, a*, lda*, b*, ldb*, beta*, c*, ldc*): MKL's
+# Fortran GEMMs, every argument by address, integers 32-bit; bound only when MKL is used.
+_mkl_sgemm, _mkl_dgemm = (types.ExternalFunction(name, types.void(*[types.voidptr] * 13))
+                          for name in ("autodiff_mkl_sgemm", "autodiff_mkl_dgemm"))
 
 _INT32_MAX = 2**31 - 1
 _N, _T = ord("n"), ord("t")
@@ -73,7 +89,7 @@ def _call(single, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ld
 
     BLAS is column-major. A column-major ``out`` is ``a @ b`` there; a row-major one is
     ``out.T = b.T @ a.T``. An operand stored in the order BLAS wants needs 'n', else 't'."""
-    if max(M, N, K) > _INT32_MAX:
+    if max(M, N, K, lda, ldb, ldc) > _INT32_MAX:
         raise ValueError("gemm: a dimension exceeds BLAS's 32-bit integers")
     if out_col:
         m, n, p1, c1, ld1, p2, c2, ld2 = M, N, pa, a_col, lda, pb, b_col, ldb
@@ -86,6 +102,19 @@ def _call(single, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ld
                 _slot(np.float32(beta)), pc, ldc)
     else:
         _xxgemm(ord("d"), t1, t2, m, n, K, _slot(1.0), p1, ld1, p2, ld2, _slot(np.float64(beta)), pc, ldc)
+
+
+def _mkl_xxgemm(kind, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """``autodiff_xxgemm`` on MKL: the same call, its integers by address as 32-bit values
+    (compiled by ``ready_blas`` as a C callback, only when MKL is used)."""
+    args = (_slot(np.uint8(transa)), _slot(np.uint8(transb)), _slot(np.int32(m)), _slot(np.int32(n)),
+            _slot(np.int32(k)), alpha, a, _slot(np.int32(lda)), b, _slot(np.int32(ldb)), beta, c,
+            _slot(np.int32(ldc)))
+    if kind == ord("s"):
+        _mkl_sgemm(*args)
+    else:
+        _mkl_dgemm(*args)
+    return 0
 
 
 @njit(inline="always")
@@ -142,22 +171,31 @@ def block(t, blocks, M, N):
 
 
 @lru_cache(maxsize=None)
-def one_blas_thread() -> None:
-    """Hold SciPy's BLAS to one thread, once per process (see the module docstring).
+def ready_blas() -> str:
+    """Set up the BLAS library ``blas_provider.requested()`` names, once per process, and
+    return its name ("openblas" or "mkl").
 
-    Called by the Python entry points of the BLAS kernels rather than at import: loading
-    SciPy's BLAS costs ~0.1 s, which ``import autodiff`` should not pay. NumPy's own
-    bundled BLAS (``np.matmul`` in user code) is left as it is; a BLAS shared by both is
-    held to one thread, as the kernels need."""
-    import os
-
+    Called by the Python entry points of the BLAS kernels rather than at import: loading a
+    BLAS library costs ~0.1 s, which ``import autodiff`` should not pay. MKL is bound here
+    (kernels compiled or loaded before this call keep SciPy's BLAS: right, only slower).
+    SciPy's OpenBLAS is held to one thread; NumPy's own bundled copy (``np.matmul`` in user
+    code) is left as it is; a BLAS shared by both is held to one thread, as the kernels need."""
+    if blas_provider.requested() == "mkl":
+        for name, address in zip(("autodiff_mkl_sgemm", "autodiff_mkl_dgemm"), blas_provider.mkl_gemms()):
+            binding.add_symbol(name, address)
+        binding.add_symbol("autodiff_xxgemm", cfunc(_XXGEMM, cache=True)(_mkl_xxgemm).address)
+        return "mkl"
     import scipy.linalg.cython_blas  # noqa: F401  (loads the library for the controller)
+    preset = "KMP_DUPLICATE_LIB_OK" in os.environ
     import threadpoolctl
+
+    if not preset:  # threadpoolctl's import sets it: autodiff leaves os.environ as it was
+        os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
 
     for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers:
         if not os.path.basename(os.path.dirname(lib.filepath)).startswith("numpy"):
             lib.set_num_threads(1)
-
+    return "openblas"
 
 
 guard_kernels(globals())

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uintp
 
-from .blas import gemm, one_blas_thread
+from .blas import gemm, ready_blas
 from ..guard import guard_kernels
 
 
@@ -103,14 +103,14 @@ def conv2d_forward(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, grou
                    empty=np.empty) -> None:
     """y[n] = w @ im2col(x[n]) + bias, samples in parallel. Arguments as ``_forward_samples``;
     ``empty`` allocates its work buffers."""
-    one_blas_thread()
+    ready_blas()
     work = _im2col_buffers(empty, numba.get_num_threads(), x.shape, False, KH, KW, OH, OW, x.dtype)
     _forward_samples(x, w, bias, has_bias, y, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
 
 
 def conv2d_input(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, empty=np.empty) -> None:
     """gx[n] = col2im(w.T @ gy[n]), samples in parallel. Arguments as ``_input_grad_samples``."""
-    one_blas_thread()
+    ready_blas()
     work = _im2col_buffers(empty, numba.get_num_threads(), gx.shape, False, KH, KW, OH, OW, gx.dtype)
     _input_grad_samples(gy, w, gx, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
 
@@ -207,14 +207,14 @@ def _unfold_nhwc(x, cols, adjoint, groups, KH, KW, sh, sw, ph, pw, dh, dw, OH, O
 def conv2d_forward_nhwc(x, w, bias, has_bias, y, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW,
                         empty=np.empty) -> None:
     """y[n] = im2col(x[n]) @ w.T + bias on NHWC arrays. Arguments as ``_forward_samples_nhwc``."""
-    one_blas_thread()
+    ready_blas()
     work = _im2col_buffers(empty, numba.get_num_threads(), x.shape, True, KH, KW, OH, OW, x.dtype)
     _forward_samples_nhwc(x, w, bias, has_bias, y, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
 
 
 def conv2d_input_nhwc(gy, w, gx, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, empty=np.empty) -> None:
     """gx[n] = col2im(gy[n] @ w) on NHWC arrays. Arguments as ``_input_grad_samples_nhwc``."""
-    one_blas_thread()
+    ready_blas()
     work = _im2col_buffers(empty, numba.get_num_threads(), gx.shape, True, KH, KW, OH, OW, gx.dtype)
     _input_grad_samples_nhwc(gy, w, gx, work, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW)
 
@@ -272,7 +272,7 @@ def conv2d_weight(x, gy, gw, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW, nhw
     x: (N, C, H, W); gy: (N, O, OH*OW); gw: (O, Cg*KH*KW), overwritten; or with ``nhwc``
     the channels-last arrays of ``_weight_grad_samples_nhwc``. Each thread sums its share
     of the batch into a partial buffer, then the partials are added."""
-    one_blas_thread()
+    ready_blas()
     chunks = max(1, min(x.shape[0], numba.get_num_threads()))
     partial = np.empty((chunks,) + gw.shape, gw.dtype)
     work = _im2col_buffers(empty, chunks, x.shape, nhwc, KH, KW, OH, OW, x.dtype)

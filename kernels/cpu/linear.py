@@ -14,7 +14,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .blas import block, gemm, one_blas_thread
+from .blas import block, gemm, ready_blas
 from ..guard import guard_kernels
 
 # Below this many multiply-adds one thread is quicker than starting the parallel loop.
@@ -54,7 +54,7 @@ def _c_and_flag(a: np.ndarray) -> tuple:
 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray, has_bias: bool, out: np.ndarray) -> None:
     """out = x @ w.T, plus bias[j] on every column j when has_bias (bias is read only then)."""
-    one_blas_thread()
+    ready_blas()
     M, N = out.shape
     threads = min(numba.get_num_threads(), max(M, N))
     args = _c_and_flag(x) + _c_and_flag(w) + (bias, has_bias, out)

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .blas import block, gemm, one_blas_thread
+from .blas import block, gemm, ready_blas
 from ..guard import guard_kernels
 
 # Below this many multiply-adds in all, one thread is quicker than starting the parallel loop.
@@ -85,7 +85,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     if out.dtype.kind != "f":
         _int_batched(a, b, out)
         return
-    one_blas_thread()
+    ready_blas()
     Bt, M, N = out.shape
     threads = numba.get_num_threads()
     args = _c_and_flag(a) + _c_and_flag(b) + (out,)

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from . import vmath
-from .blas import gemm, one_blas_thread
+from .blas import gemm, ready_blas
 from ..guard import guard_kernels
 
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
@@ -199,7 +199,7 @@ def forward(mode: int, gi: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray, lengt
             reverse: bool, h0: np.ndarray, c0: np.ndarray | None, w_hr: np.ndarray | None = None) -> dict:
     """Run one layer direction; returns the arrays named in the module docstring plus ``out``
     (and ``hr``, o * tanh(c) of each step, when the LSTM projects its state by ``w_hr``)."""
-    one_blas_thread()
+    ready_blas()
     T, N, GH = gi.shape
     H, P = GH // GATES[mode], h0.shape[1]
     hs = np.empty((T + 1, N, P), gi.dtype)
@@ -221,7 +221,7 @@ def backward(mode: int, w_hh: np.ndarray, lengths: np.ndarray, reverse: bool, sa
              dout: np.ndarray, dhn: np.ndarray, dcn: np.ndarray | None, w_hr: np.ndarray | None = None) -> tuple:
     """(dgi, dw_hh, db_hh, dh0, dc0, dw_hr) for the ``saved`` result of ``forward``
     (``dw_hr`` None without a projection)."""
-    one_blas_thread()
+    ready_blas()
     T, N, P = dout.shape
     GH = w_hh.shape[0]
     H = GH // GATES[mode]

@@ -1,5 +1,5 @@
 """kernels.cpu.blas: ``gemm`` on strided 2-D views against NumPy, with accumulation
-(beta), and ``one_blas_thread`` holding SciPy's BLAS, not NumPy's, to one thread."""
+(beta), and ``ready_blas`` holding SciPy's BLAS, not NumPy's, to one thread."""
 
 import numpy as np
 import pytest
@@ -59,8 +59,8 @@ def test_gemm_degenerate(shape):
     np.testing.assert_allclose(out, a @ b + 6.0, rtol=1e-12, atol=1e-12)
 
 
-def test_one_blas_thread():
-    blas.one_blas_thread()
+def test_ready_blas():
+    blas.ready_blas()
     for info in threadpoolctl.threadpool_info():
         if info["user_api"] == "blas" and "scipy.libs" in info["filepath"]:
             assert info["num_threads"] == 1
