@@ -170,6 +170,9 @@ def block(t, blocks, M, N):
     return 0, M, t * N // blocks, (t + 1) * N // blocks
 
 
+_KEEP_ALIVE: list = []
+
+
 @lru_cache(maxsize=None)
 def ready_blas() -> str:
     """Set up the BLAS library ``blas_provider.requested()`` names, once per process, and
@@ -183,7 +186,9 @@ def ready_blas() -> str:
     if blas_provider.requested() == "mkl":
         for name, address in zip(("autodiff_mkl_sgemm", "autodiff_mkl_dgemm"), blas_provider.mkl_gemms()):
             binding.add_symbol(name, address)
-        binding.add_symbol("autodiff_xxgemm", cfunc(_XXGEMM, cache=True)(_mkl_xxgemm).address)
+        trampoline = cfunc(_XXGEMM, cache=True)(_mkl_xxgemm)
+        _KEEP_ALIVE.append(trampoline)  # its machine code must outlive every kernel that calls it
+        binding.add_symbol("autodiff_xxgemm", trampoline.address)
         return "mkl"
     import scipy.linalg.cython_blas  # noqa: F401  (loads the library for the controller)
     preset = "KMP_DUPLICATE_LIB_OK" in os.environ

@@ -115,3 +115,18 @@ def test_the_request_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("AUTODIFF_BLAS", "atlas")
     with pytest.raises(ValueError, match="got 'atlas'"):
         blas_provider.requested()
+
+
+@pytest.mark.skipif(not _mkl_installed(), reason="MKL is not installed in this environment (the mkl extra)")
+def test_mkl_products_stay_right_after_garbage_collection():
+    code = textwrap.dedent("""
+        import gc, numpy as np, autodiff as ad
+        a = ad.randn(64, 48)
+        first = (a @ a.t()).numpy()
+        gc.collect()
+        again = (a @ a.t()).numpy()
+        print(np.abs(again - first).max())
+        """)
+    done = _run("mkl", code)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.split()[-1]) == 0.0
