@@ -5,8 +5,8 @@
 * MKL with ``AUTODIFF_BLAS=mkl`` (install it with ``pip install autodiff[mkl]``, x86-64
   Linux). Through ``blas.gemm`` on one core of the development machine (an AVX-512 Xeon)
   it ran the attention tiles (128x64 @ 64x256, 128x256 @ 256x64) 1.25-1.3x faster than
-  OpenBLAS, a 1024^3 product 1.17x and the MLP's 256x784 @ 784x512 1.07x. It is set to its sequential layer, as the kernels bring their own
-  threads. It is opt-in because MKL's runtime loads its parts into the process's global
+  OpenBLAS, a 1024^3 product 1.17x and the MLP's 256x784 @ 784x512 1.07x. It is set to
+  its sequential layer, as the kernels bring their own threads. It is opt-in because MKL's runtime loads its parts into the process's global
   symbol scope: a library loaded later that carries its own MKL (torch does) may then
   bind to this one and see one thread (``torch.get_num_threads()`` reads 1 when torch is
   imported after autodiff ran a product). It is refused where another library in the
@@ -34,21 +34,27 @@ def requested() -> str:
     return choice
 
 
+def mkl_runtime_path() -> str | None:
+    """Where the ``mkl`` package put MKL's runtime library in this environment, if it did."""
+    paths = sorted(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*")))
+    return paths[0] if paths else None
+
+
 def mkl_gemms() -> tuple[int, int]:
     """Addresses of MKL's Fortran ``sgemm_`` and ``dgemm_`` (32-bit integers), its runtime
     loaded and set to the sequential layer; RuntimeError saying why not."""
-    paths = sorted(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*")))
-    if not paths:
+    path = mkl_runtime_path()
+    if path is None:
         raise RuntimeError(f"AUTODIFF_BLAS=mkl, but MKL's runtime library is not in {sys.prefix}/lib "
                            "(install it with `pip install autodiff[mkl]`)")
     try:
-        ctypes.CDLL(paths[0], mode=os.RTLD_NOLOAD)
+        ctypes.CDLL(path, mode=os.RTLD_NOLOAD)
     except OSError:
         pass  # not loaded yet: ours to set up
     else:
         raise RuntimeError("AUTODIFF_BLAS=mkl, but another library in this process loaded MKL already; "
                            "autodiff would change its threading (unset AUTODIFF_BLAS to use OpenBLAS)")
-    lib = ctypes.CDLL(paths[0])
+    lib = ctypes.CDLL(path)
     lib.MKL_Set_Threading_Layer.argtypes = [ctypes.c_int]
     lib.MKL_Set_Threading_Layer.restype = ctypes.c_int
     if lib.MKL_Set_Threading_Layer(_MKL_SEQUENTIAL) != _MKL_SEQUENTIAL:
