@@ -79,6 +79,11 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
     "gt": ("a, b", "a > b"),
     "ge": ("a, b", "a >= b"),
     "isnan": ("x", "x != x"),
+    # x - x is 0 for a finite x (an integer's always) and NaN for an infinite or NaN one
+    "isfinite": ("x", "x - x == x - x"),
+    "isinf": ("x", "x == x and x - x != x - x"),
+    "isposinf": ("x", "x > T(0) and x - x != x - x"),
+    "isneginf": ("x", "x < T(0) and x - x != x - x"),
     "logical_not": ("x", "not x"),
     "logical_and": ("a, b", "bool(a) and bool(b)"),
     "logical_or": ("a, b", "bool(a) or bool(b)"),

@@ -262,6 +262,10 @@ COMPARISONS = [
            lambda a, b: ~((a > 0) & (b < 0)) | ((a > 1) ^ (b > 1)), BINARY[:6], differentiable=False),
     OpInfo("isnan", lambda a: ad.isnan(a.log()), lambda a: torch.isnan(a.log()), UNARY,
            differentiable=False),
+] + [  # on finite values, +inf and -inf (1/a where |a| <= 1 is divided by 0)
+    OpInfo(name, lambda a, n=name: getattr(a.reciprocal() / (a.abs() > 1), n)(),
+           lambda a, n=name: getattr(a.reciprocal() / (a.abs() > 1), n)(), UNARY, differentiable=False)
+    for name in ("isfinite", "isinf", "isposinf", "isneginf")
 ]
 
 # ---- autodiff.nn.functional: layers and losses (tests/op_table_nn.py) -------------------------
