@@ -4,7 +4,8 @@ kernel call each: Elman RNN (tanh or relu), LSTM and GRU, torch's gate order and
 The input projection ``gi = x W_ih^T + b_ih`` (``(T, N, G*H)``, G gates) is computed by the
 caller for all steps at once, one large GEMM; here each step ``s`` does
 ``gh = h W_hh^T + b_hh`` (one BLAS call on the batch) and then the gate arithmetic of the
-step, fused, row by row:
+step, fused, row by row (``kernels.rnn_cells``, shared with the CUDA kernels; each mode's row
+loop is compiled on its own, so that it vectorises):
 
     RNN   h' = act(gi + gh)
     LSTM  i, f, g, o = sig, sig, tanh, sig of (gi + gh);  c' = f c + i g;  h' = o tanh(c')
@@ -31,15 +32,33 @@ from numba import njit
 
 from . import vmath
 from .blas import gemm, ready_blas
+from .. import rnn_cells
 from ..guard import guard_kernels
+from ..portable import compile_for
+from ..rnn_cells import GATES, GRU, LSTM, RNN_RELU, RNN_TANH
 
-RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
-GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3}
+_FAST = {"sigmoid": vmath.sigmoid, "tanh": vmath.tanh}  # vectorisable, for the cells' portable ones
+_cells = compile_for(rnn_cells.FUNCTIONS, lambda f: _FAST.get(f.__name__) or njit(inline="always")(f))
+_forward_cell, _backward_cell = _cells.forward_cell, _cells.backward_cell
 
 
 @njit(inline="always")
 def _time(s, length, reverse):
     return length - 1 - s if reverse else s
+
+
+@njit(inline="always")
+def _forward_row(mode, gi, gh, b_hh, acts, hs, cs, H, s, t, n, hfull):
+    for c in range(H):
+        hfull[c] = _forward_cell(mode, gi, gh, b_hh, acts, hs, cs, H, s, t, n, c)
+
+
+@njit(inline="always")
+def _backward_row(mode, acts, gh, hs, cs, dho, dc, dgh, dgi, H, s, t, n, dh):
+    for c in range(H):
+        carry = _backward_cell(mode, acts, gh, hs, cs, dho[c], dc, dgh, dgi, H, s, t, n, c)
+        if c < dh.shape[0]:  # (P <= H) the part of dh not through W_hh; the product adds the rest
+            dh[c] = carry
 
 
 @njit(cache=True, error_model="numpy")
@@ -50,8 +69,7 @@ def rnn_forward(mode, gi, w_hh, b_hh, w_hr, has_proj, lengths, reverse, hs, cs, 
     T, N, GH = gi.shape
     H = cs.shape[2]
     for s in range(T):
-        g = gh[s]
-        gemm(hs[s], w_hh.T, g)
+        gemm(hs[s], w_hh.T, gh[s])
         for n in range(N):
             hp, hn = hs[s, n], hs[s + 1, n]
             if s >= lengths[n]:
@@ -65,34 +83,15 @@ def rnn_forward(mode, gi, w_hh, b_hh, w_hr, has_proj, lengths, reverse, hs, cs, 
                     acts[s, n, c] = 0
                 continue
             t = _time(s, lengths[n], reverse)
-            x, a, grow = gi[t, n], acts[s, n], g[n]
-            for c in range(GH):
-                grow[c] += b_hh[c]
-            if mode == LSTM:
-                cp, cn = cs[s, n], cs[s + 1, n]
-                hfull = hr[s, n] if has_proj else hn
-                for c in range(H):
-                    ig = vmath.sigmoid(x[c] + grow[c])
-                    fg = vmath.sigmoid(x[H + c] + grow[H + c])
-                    gg = vmath.tanh(x[2 * H + c] + grow[2 * H + c])
-                    og = vmath.sigmoid(x[3 * H + c] + grow[3 * H + c])
-                    a[c], a[H + c], a[2 * H + c], a[3 * H + c] = ig, fg, gg, og
-                    cn[c] = fg * cp[c] + ig * gg
-                    hfull[c] = og * vmath.tanh(cn[c])
+            hfull = hr[s, n] if has_proj else hn
+            if mode == LSTM:  # each mode's own loop: branch-free, it vectorises
+                _forward_row(LSTM, gi, gh, b_hh, acts, hs, cs, H, s, t, n, hfull)
             elif mode == GRU:
-                for c in range(H):
-                    r = vmath.sigmoid(x[c] + grow[c])
-                    z = vmath.sigmoid(x[H + c] + grow[H + c])
-                    nn = vmath.tanh(x[2 * H + c] + r * grow[2 * H + c])
-                    a[c], a[H + c], a[2 * H + c] = r, z, nn
-                    hn[c] = (1 - z) * nn + z * hp[c]
+                _forward_row(GRU, gi, gh, b_hh, acts, hs, cs, H, s, t, n, hfull)
             elif mode == RNN_TANH:
-                for c in range(H):
-                    hn[c] = vmath.tanh(x[c] + grow[c])
+                _forward_row(RNN_TANH, gi, gh, b_hh, acts, hs, cs, H, s, t, n, hfull)
             else:
-                for c in range(H):
-                    v = x[c] + grow[c]
-                    hn[c] = v if v > 0 else v * 0
+                _forward_row(RNN_RELU, gi, gh, b_hh, acts, hs, cs, H, s, t, n, hfull)
             if not has_proj:
                 o = out[t, n]
                 for c in range(H):
@@ -119,71 +118,35 @@ def rnn_backward(mode, w_hh, w_hr, has_proj, lengths, reverse, hs, cs, acts, gh,
     each step's state gradient when projecting (else it is not touched)."""
     T, N, GH = dgh.shape
     H = cs.shape[2]
-    dnext = np.empty_like(dh)
+    P = dh.shape[1]
     dfull = np.empty((N, H), dh.dtype)  # the gradient of o * tanh(c) when projecting
     for s in range(T - 1, -1, -1):
         for n in range(N):
             if s < lengths[n]:
                 dhr, g = dh[n], dout[_time(s, lengths[n], reverse), n]
-                for c in range(dhr.shape[0]):
+                for c in range(P):
                     dhr[c] += g[c]
         if has_proj:
             for n in range(N):
-                for c in range(dh.shape[1]):
+                for c in range(P):
                     dhp[s, n, c] = dh[n, c] if s < lengths[n] else 0
             gemm(dhp[s], w_hr, dfull)
         for n in range(N):
-            d = dgh[s, n]
-            if s >= lengths[n]:
+            if s >= lengths[n]:  # its state passes through: dh[n] stays
                 for c in range(GH):
-                    d[c] = 0
+                    dgh[s, n, c] = 0
                 continue
             t = _time(s, lengths[n], reverse)
-            dhr, hp, hn, a = dh[n], hs[s, n], hs[s + 1, n], acts[s, n]
-            if mode == LSTM:
-                dho = dfull[n] if has_proj else dhr
-                dcr, cp, cn = dc[n], cs[s, n], cs[s + 1, n]
-                for c in range(H):
-                    ig, fg, gg, og = a[c], a[H + c], a[2 * H + c], a[3 * H + c]
-                    tc = vmath.tanh(cn[c])
-                    dct = dcr[c] + dho[c] * og * (1 - tc * tc)
-                    d[c] = dct * gg * ig * (1 - ig)
-                    d[H + c] = dct * cp[c] * fg * (1 - fg)
-                    d[2 * H + c] = dct * ig * (1 - gg * gg)
-                    d[3 * H + c] = dho[c] * tc * og * (1 - og)
-                    dcr[c] = dct * fg
+            dho = dfull[n] if has_proj else dh[n]
+            if mode == LSTM:  # one loop per mode, as in the forward
+                _backward_row(LSTM, acts, gh, hs, cs, dho, dc, dgh, dgi, H, s, t, n, dh[n])
             elif mode == GRU:
-                ghr = gh[s, n]
-                for c in range(H):
-                    r, z, nn = a[c], a[H + c], a[2 * H + c]
-                    dn = dhr[c] * (1 - z) * (1 - nn * nn)
-                    dr = dn * ghr[2 * H + c] * r * (1 - r)
-                    dz = dhr[c] * (hp[c] - nn) * z * (1 - z)
-                    d[c], d[H + c], d[2 * H + c] = dr, dz, dn * r
-                    dgi[t, n, 2 * H + c] = dn
-                    dgi[t, n, c], dgi[t, n, H + c] = dr, dz
+                _backward_row(GRU, acts, gh, hs, cs, dho, dc, dgh, dgi, H, s, t, n, dh[n])
             elif mode == RNN_TANH:
-                for c in range(H):
-                    d[c] = dhr[c] * (1 - hn[c] * hn[c])
+                _backward_row(RNN_TANH, acts, gh, hs, cs, dho, dc, dgh, dgi, H, s, t, n, dh[n])
             else:
-                for c in range(H):
-                    d[c] = dhr[c] if hn[c] > 0 else 0
-            if mode != GRU:
-                for c in range(GH):
-                    dgi[t, n, c] = d[c]
-        gemm(dgh[s], w_hh, dnext)
-        for n in range(N):
-            dhr, dnr = dh[n], dnext[n]
-            if s >= lengths[n]:
-                for c in range(dnr.shape[0]):
-                    dnr[c] = dhr[c]
-            elif mode == GRU:
-                z = acts[s, n, H:2 * H]
-                for c in range(H):
-                    dnr[c] += dhr[c] * z[c]
-        for n in range(N):
-            for c in range(dh.shape[1]):
-                dh[n, c] = dnext[n, c]
+                _backward_row(RNN_RELU, acts, gh, hs, cs, dho, dc, dgh, dgi, H, s, t, n, dh[n])
+        gemm(dgh[s], w_hh, dh, 1.0)
     for c in range(GH):
         db_hh[c] = 0
     for s in range(T):
@@ -231,7 +194,7 @@ def backward(mode: int, w_hh: np.ndarray, lengths: np.ndarray, reverse: bool, sa
     dgi = np.zeros((T, N, GH), dout.dtype)
     dgh = np.empty((T, N, GH), dout.dtype)
     dw = np.zeros(w_hh.shape, dout.dtype)
-    db = np.empty(GH, dout.dtype)
+    db = np.zeros(GH, dout.dtype)  # (no steps: the kernel does not run)
     dhp = np.empty((T, N, P) if has_proj else (0, 0, 0), dout.dtype)
     dw_hr = np.zeros(w_hr.shape if has_proj else (0, 0), dout.dtype)
     if T:
