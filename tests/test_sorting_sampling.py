@@ -96,6 +96,8 @@ def test_triangle_indices_match_torch():
                                       torch.triu_indices(row, col, off).numpy())
         np.testing.assert_array_equal(ad.tril_indices(row, col, off).numpy(),
                                       torch.tril_indices(row, col, off).numpy())
+        meta = ad.triu_indices(row, col, off, device="meta")
+        assert meta.device == ad.device("meta") and meta.shape == torch.triu_indices(row, col, off).shape
 
 
 def test_multinomial_frequencies_and_zero_weights():

@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes
 from ..backends import backend_for, backend_of
 from ..backends.meta import MetaArray
+from ..device import as_device
 from ..tensor import Tensor
 from . import views as vw
 from .op import Op
@@ -65,24 +66,25 @@ def trace(input: Tensor) -> Tensor:
     return vw.diagonal(input).sum()
 
 
-def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype) -> Tensor:
+def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype, device) -> Tensor:
     name = "tril_indices" if lower else "triu_indices"
     if row < 0 or col < 0:
         raise RuntimeError(f"{name}: row and col must be non-negative, got row={row}, col={col}")
     c, r = np.arange(col), np.arange(row)[:, None]
     count = int(np.count_nonzero((c - r <= offset) if lower else (c - r >= offset)))
-    be = backend_for("cpu")
+    be = backend_for(as_device(device).type)
     out = be.empty((2, count), np.int64)
-    be.triangle.triangle_indices(row, col, offset, lower, out)
+    if count and be.computes:  # (a meta result has the shape only)
+        be.triangle.triangle_indices(row, col, offset, lower, out)
     d = dtypes.as_dtype(dtype)
     return Tensor._make(out if d is dtypes.int64 else be.copy(out, d.np))
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=dtypes.int64, device=None) -> Tensor:
     """The (2, N) coordinates of the lower triangle (col - row <= offset) of a row x col matrix."""
-    return _triangle_indices(row, col, offset, True, dtype)
+    return _triangle_indices(row, col, offset, True, dtype, device)
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype=dtypes.int64, device=None) -> Tensor:
     """The (2, N) coordinates of the upper triangle (col - row >= offset) of a row x col matrix."""
-    return _triangle_indices(row, col, offset, False, dtype)
+    return _triangle_indices(row, col, offset, False, dtype, device)

@@ -42,26 +42,17 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError("cannot sample n_sample <= 0 samples")
     be = backend_of(data)
     probs = contiguous(data.reshape(-1, data.shape[-1]))
-    categories = probs.shape[1]
+    rows, categories = probs.shape
     if not replacement and num_samples > categories:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    positive = np.count_nonzero(probs > 0, axis=1)
-    if probs.shape[0] and np.any(positive == 0):
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement and probs.shape[0] and np.any(positive < num_samples):
-        raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough "
-                           "non-negative category to sample)")
-    gen = rng(generator)
-    out = be.empty((probs.shape[0], num_samples), np.int64)
+    _check_weights(Tensor._make(probs), num_samples, replacement)
+    out = be.empty((rows, num_samples), np.int64)
     if replacement:
-        be.sampling.categorical(probs, be.from_numpy(gen.random((probs.shape[0], num_samples), dtype=probs.dtype)),
-                                out)
+        be.sampling.categorical(probs, _draws(be, "uniform", out.shape, probs.dtype, generator), out)
     else:
-        keys = be.from_numpy(gen.standard_exponential(probs.shape, dtype=probs.dtype))
+        keys = _draws(be, "exponential", probs.shape, probs.dtype, generator)
         be.elementwise("div", keys.dtype, keys, keys, probs)  # E / 0 = inf: never drawn first
-        be.sort.sort(keys.reshape(probs.shape[0], categories, 1), be.empty(out.shape + (1,), keys.dtype),
+        be.sort.sort(keys.reshape(rows, categories, 1), be.empty(out.shape + (1,), keys.dtype),
                      out.reshape(out.shape + (1,)), False)
     return Tensor._make(out.reshape(data.shape[:-1] + (num_samples,)))
 
@@ -78,6 +69,35 @@ def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=N
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
     out = Tensor._make(order.reshape(n) if d is dtypes.int64 else be.copy(order.reshape(n), d.np))
     return out.requires_grad_() if requires_grad else out
+
+
+def _check_weights(probs: Tensor, num_samples: int, replacement: bool) -> None:
+    """torch's checks of multinomial's (R, C) weights, as reductions on their device."""
+    if not bool(((probs >= 0) & probs.isfinite()).all()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if not probs.shape[0]:
+        return
+    positive = int((probs > 0).sum(1).min())
+    if positive == 0:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and positive < num_samples:
+        raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough "
+                           "non-negative category to sample)")
+
+
+def _draws(be, kind: str, shape: tuple, np_dtype, generator: Generator | None):
+    """U[0, 1) (``uniform``) or Exp(1) (``exponential``) samples as ``be``'s data: from the
+    device's own generator on a CUDA backend when no generator is given (as the factories
+    draw), else from autodiff's generator."""
+    if generator is not None or be.device.type != "cuda":
+        r = rng(generator)
+        return be.from_numpy(r.random(shape, dtype=np_dtype) if kind == "uniform"
+                             else r.standard_exponential(shape, dtype=np_dtype))
+    u = be.random.fill("uniform", shape, np_dtype)
+    if kind == "exponential":  # -log(1 - U)
+        for name in ("neg", "log1p", "neg"):
+            be.elementwise(name, u.dtype, u, u)
+    return u
 
 
 def _uniform(shape: tuple, np_dtype, generator) -> np.ndarray:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from numba import njit
+
+from .. import triangle_rows
 from ..guard import guard_kernels
+from ..portable import compile_for
+
+_write_row = compile_for(triangle_rows.FUNCTIONS, njit(inline="always")).write_row
 
 
 @njit(cache=True, error_model="numpy")
@@ -12,12 +17,7 @@ def triangle_indices(rows, cols, offset, lower, out):
     >= offset, in row-major order; out (2, count) int64 sized by the caller."""
     k = 0
     for r in range(rows):
-        for c in range(cols):
-            if (c - r <= offset) if lower else (c - r >= offset):
-                out[0, k] = r
-                out[1, k] = c
-                k += 1
-
+        k = _write_row(cols, offset, lower, r, out, k)
 
 
 guard_kernels(globals())
