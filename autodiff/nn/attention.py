@@ -32,7 +32,7 @@ def _as_additive(mask: Tensor | None, dtype, name: str) -> Tensor | None:
     if mask is None:
         return None
     if mask.dtype is dtypes.bool:
-        return factories.zeros(mask.shape, dtype=dtype).masked_fill(mask, -math.inf)
+        return factories.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask, -math.inf)
     if not mask.dtype.is_floating_point:
         raise AssertionError(f"only bool and floating types of {name} are supported")
     return mask.to(dtype)

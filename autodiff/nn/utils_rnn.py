@@ -80,11 +80,11 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     if lens.size and lens.max() > T:
         raise RuntimeError(f"Expected max length {int(lens.max())} to be at most the sequence length {T}")
     batch_sizes, index = _pack_index(lens[order], order, N)
-    data = x.reshape(T * N, *x.shape[2:]).index_select(0, factories.tensor(index))
+    data = x.reshape(T * N, *x.shape[2:]).index_select(0, factories.tensor(index, device=x.device))
     sorted_t = unsorted_t = None
-    if not enforce_sorted:
-        sorted_t = factories.tensor(order)
-        unsorted_t = factories.tensor(np.argsort(order, kind="stable"))
+    if not enforce_sorted:  # the orders on the data's device, the batch sizes on the CPU (as torch)
+        sorted_t = factories.tensor(order, device=x.device)
+        unsorted_t = factories.tensor(np.argsort(order, kind="stable"), device=x.device)
     return PackedSequence(data, factories.tensor(batch_sizes), sorted_t, unsorted_t)
 
 
@@ -93,7 +93,7 @@ def packed_lengths(sequence: PackedSequence) -> tuple[np.ndarray, np.ndarray]:
     bs = sequence.batch_sizes._data.astype(np.int64)
     N = int(bs[0]) if bs.size else 0
     lengths_sorted = np.array([(bs > j).sum() for j in range(N)], dtype=np.int64)
-    order = np.arange(N) if sequence.sorted_indices is None else sequence.sorted_indices._data.astype(np.int64)
+    order = np.arange(N) if sequence.sorted_indices is None else sequence.sorted_indices.cpu()._data.astype(np.int64)
     lengths = np.empty(N, np.int64)
     lengths[order] = lengths_sorted
     return lengths, order
@@ -113,10 +113,11 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     _, index = _pack_index(lengths[order], order, N)
     data = sequence.data
     rows = data.shape[0]
-    pad_row = factories.full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype)
+    pad_row = factories.full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
     where = np.full(T * N, rows, dtype=np.int64)
     where[index] = np.arange(rows)
-    padded = cat([data, pad_row]).index_select(0, factories.tensor(where)).reshape(T, N, *data.shape[1:])
+    padded = cat([data, pad_row]).index_select(0, factories.tensor(where, device=data.device))
+    padded = padded.reshape(T, N, *data.shape[1:])
     if batch_first:
         padded = padded.transpose(0, 1)
     return padded, factories.tensor(lengths)
@@ -127,7 +128,7 @@ def repack_like(padded: Tensor, like: PackedSequence) -> PackedSequence:
     lengths, order = packed_lengths(like)
     T, N = padded.shape[:2]
     _, index = _pack_index(lengths[order], order, N)
-    data = padded.reshape(T * N, *padded.shape[2:]).index_select(0, factories.tensor(index))
+    data = padded.reshape(T * N, *padded.shape[2:]).index_select(0, factories.tensor(index, device=padded.device))
     return like._replace(data=data)
 
 
