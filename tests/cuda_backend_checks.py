@@ -10,6 +10,7 @@ block and grid boundaries and the simulator stays quick (``kernels.cuda.launch``
 import gc
 import io
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ from numba.cuda import config as numba_cuda_config
 import autodiff as ad
 from autodiff import nn
 from autodiff.backends import backend_for
+from autodiff.ops import rnn as rops
+from kernels.cuda import attention as cattn
 from kernels.cuda import launch
 from kernels.cuda import matmul as cmatmul
 from op_table import COMPARISONS, OPS
@@ -216,6 +219,9 @@ def test_reductions_along_dims_and_across_blocks():
     assert (x > 0).all(1).cpu().tolist() == (tx > 0).all(1).tolist()
     assert (x > 0).any().item() == (tx > 0).any().item() and not (x > 99).any().item()
     assert (big > -9).all().item() and big.abs().prod().cpu().dtype is ad.float32  # two-pass all
+    ints = ad.tensor([[3, -7, 9], [-2, 5, 1]], device="cuda")  # integer identities of max and min
+    assert ints.amax(1).cpu().tolist() == [9, 5] and ints.amin(0).cpu().tolist() == [-2, -7, 1]
+    assert ints.argmax(1).cpu().tolist() == [2, 1] and ints.argmin().item() == 1
 
 
 def test_norms_attention_and_multi_output_views_on_the_device():
@@ -238,6 +244,105 @@ def test_norms_attention_and_multi_output_views_on_the_device():
     _close(mha.in_proj_weight.grad, tmha.in_proj_weight.grad, 1e-3)
 
 
+# ---- scaled-dot-product attention: the fused attention kernels ------------------------------
+
+@pytest.fixture
+def small_attention_tiles():
+    """6 x 4 score tiles of 8 threads, head dims walked 4 at a time (float64: 3 x 4 tiles of 2
+    threads), so the shapes below cross tile, head-dim and block boundaries. Under the
+    simulator, a short GIL switch interval: its block manager polls the threads holding the
+    GIL, so every syncthreads waits for a switch (5 ms by default)."""
+    tiles, interval = dict(cattn.TILES), sys.getswitchinterval()
+    cattn.TILES.update(float32=cattn.Tiles(2, 4, 3, 1, 4), float64=cattn.Tiles(1, 2, 3, 2, 4))
+    if SIMULATED:
+        sys.setswitchinterval(1e-4)
+    yield
+    cattn.TILES.update(tiles)
+    sys.setswitchinterval(interval)
+
+
+def _sdpa_pair(shapes, dtype, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    return ([ad.tensor(a, device="cuda", requires_grad=True) for a in arrays],
+            [torch.tensor(a, requires_grad=True) for a in arrays])
+
+
+_FULLY_MASKED = np.ones((7, 9), bool)
+_FULLY_MASKED[2, 3::2] = _FULLY_MASKED[4, :5] = False
+_FULLY_MASKED[5] = False  # a row with no key: zero output and gradients
+_FLOAT_MASK = np.random.default_rng(3).standard_normal((2, 1, 9)).astype(np.float32)
+_FLOAT_MASK[1, 0, ::3] = -np.inf
+
+
+@pytest.mark.parametrize("shapes,dtype,kwargs", [
+    (((2, 7, 5), (2, 9, 5), (2, 9, 6)), np.float32, {}),
+    (((2, 7, 5), (2, 5, 5), (2, 5, 3)), np.float32, {"is_causal": True}),  # L > S
+    (((1, 3, 5), (1, 9, 5), (1, 9, 3)), np.float32, {"is_causal": True}),  # L < S: keys no query sees
+    (((2, 7, 5), (2, 9, 5), (2, 9, 6)), np.float32, {"attn_mask": _FULLY_MASKED}),
+    (((2, 7, 5), (2, 9, 5), (2, 9, 6)), np.float32, {"attn_mask": _FLOAT_MASK, "scale": 0.7}),
+    (((2, 2, 7, 5), (1, 2, 9, 5), (9, 6)), np.float64, {}),  # broadcast batch dims
+    (((7, 5), (9, 5), (9, 6)), np.float64, {"is_causal": True}),
+], ids=["plain", "causal-long-queries", "causal-long-keys", "bool-mask", "float-mask", "broadcast-f64",
+        "causal-f64"])
+def test_sdpa_and_its_gradients_match_torch(small_attention_tiles, shapes, dtype, kwargs):
+    got, want = _sdpa_pair(shapes, dtype, 4)
+    mask = kwargs.get("attn_mask")
+    out = F.scaled_dot_product_attention(
+        *got, **dict(kwargs, attn_mask=None if mask is None else ad.tensor(mask, device="cuda")))
+    ref = torch.nn.functional.scaled_dot_product_attention(
+        *want, **dict(kwargs, attn_mask=None if mask is None else torch.tensor(mask)))
+    assert out.grad_fn.name() == "ScaledDotProductFlashAttentionForCpuBackward0"  # the fused op ran
+    seed = np.random.default_rng(5).standard_normal(tuple(ref.shape)).astype(dtype)
+    out.backward(ad.tensor(seed, device="cuda"))
+    ref.backward(torch.tensor(seed))
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    _close(out, ref, tol)
+    for g, w in zip(got, want):
+        _close(g.grad, w.grad, tol)
+
+
+def test_sdpa_takes_strided_operands_and_gradients_without_copies(small_attention_tiles):
+    # heads split out of (N, L, H, D) rows, as in MultiheadAttention, and the broadcast gradient of sum()
+    got, want = _sdpa_pair(((2, 7, 2, 5), (2, 9, 2, 5), (2, 9, 2, 6)), np.float32, 6)
+    out = F.scaled_dot_product_attention(*(t.transpose(1, 2) for t in got), is_causal=True)
+    ref = torch.nn.functional.scaled_dot_product_attention(*(t.transpose(1, 2) for t in want), is_causal=True)
+    out.sum().backward()
+    ref.sum().backward()
+    _close(out, ref)
+    for g, w in zip(got, want):
+        _close(g.grad, w.grad)
+
+
+def test_multihead_attention_and_a_transformer_layer_use_the_fused_kernels(small_attention_tiles, monkeypatch):
+    calls = []
+    for name in ("forward", "backward"):
+        run = getattr(cattn, name)
+        monkeypatch.setattr(cattn, name, lambda *args, run=run, name=name: calls.append(name) or run(*args))
+    torch.manual_seed(0)
+    tlayer = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=8, dropout=0.0, batch_first=True)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=8, dropout=0.0, batch_first=True)
+    layer.load_state_dict({k: ad.tensor(v.detach().numpy()) for k, v in tlayer.state_dict().items()})
+    layer.to("cuda")
+    (x,), (tx,) = _sdpa_pair(((2, 5, 8),), np.float32, 7)
+    pad = np.zeros((2, 5), bool)
+    pad[1, 3:] = True  # key padding (boolean, made additive on the device): the second sequence has 3 tokens
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(5)
+    got = layer(x, src_mask=ad.tensor(mask.numpy(), device="cuda"),
+                src_key_padding_mask=ad.tensor(pad, device="cuda"))
+    want = tlayer(tx, src_mask=mask, src_key_padding_mask=torch.tensor(pad))
+    mha, tmha = layer.self_attn, tlayer.self_attn
+    a, _ = mha(x, x, x, need_weights=False)
+    ta, _ = tmha(tx, tx, tx, need_weights=False)
+    (got.square().sum() + a.sum()).backward()
+    (want.square().sum() + ta.sum()).backward()
+    _close(got, want, 1e-4)
+    _close(a, ta, 1e-4)
+    _close(x.grad, tx.grad, 1e-4)
+    _close(mha.in_proj_weight.grad, tmha.in_proj_weight.grad, 1e-4)
+    assert sorted(calls) == ["backward"] * 2 + ["forward"] * 2
+
+
 def test_scans_and_their_gradients():
     x, tx = _pair((2, 6, 3), 6)
     with ad.no_grad():
@@ -250,6 +355,121 @@ def test_scans_and_their_gradients():
     _close(x.cumprod(0), tx.cumprod(0))
     _close(x.grad, tx.grad, 1e-4)
     assert ad.tensor([1, 2, 3], device="cuda").cumsum(0).cpu().tolist() == [1, 3, 6]
+
+
+# ---- recurrent layers: the fused rnn kernels ------------------------------------------------
+
+def _recurrent(name, dtype=np.float32, **kwargs):
+    """torch's (CPU) ``nn.<name>`` and autodiff's on cuda with the same weights (via state_dict)."""
+    torch.manual_seed(0)
+    f64 = dtype == np.float64
+    want = getattr(torch.nn, name)(**kwargs, dtype=torch.float64 if f64 else torch.float32)
+    got = getattr(nn, name)(**kwargs, dtype=ad.float64 if f64 else ad.float32)
+    got.load_state_dict({k: ad.tensor(v.detach().numpy()) for k, v in want.state_dict().items()})
+    return got.to("cuda"), want
+
+
+def _check_recurrent(got, want, x, states=(), lengths=None, tol=1e-4):
+    """Outputs, final states and the gradients of the input, the initial states and every weight of
+    ``got`` (cuda) against ``want`` (torch), the input packed by ``lengths`` when given."""
+    rng = np.random.default_rng(5)
+    arrays = [x, *states]
+    dev = [ad.tensor(a, device="cuda", requires_grad=True) for a in arrays]
+    ref = [torch.tensor(a, requires_grad=True) for a in arrays]
+    results = []
+    for module, lib, ts in ((got, ad, dev), (want, torch, ref)):
+        inp = ts[0] if lengths is None else lib.nn.utils.rnn.pack_padded_sequence(
+            ts[0], lengths, batch_first=module.batch_first, enforce_sorted=False)
+        out, h = module(inp, None if len(ts) == 1 else (ts[1] if len(ts) == 2 else tuple(ts[1:])))
+        results.append([out if lengths is None else out.data] + list(h if isinstance(h, tuple) else (h,)))
+    seeds = [rng.standard_normal(tuple(w.shape)).astype(x.dtype) for w in results[1]]
+    sum((g * ad.tensor(s, device="cuda")).sum() for g, s in zip(results[0], seeds)).backward()
+    sum((w * torch.tensor(s)).sum() for w, s in zip(results[1], seeds)).backward()
+    for g, w in zip(*results):
+        _close(g, w, tol)
+    for d, r in zip(dev, ref):
+        _close(d.grad, r.grad, tol)
+    want_grads = dict(want.named_parameters())
+    for name, p in got.named_parameters():
+        _close(p.grad, want_grads[name].grad, tol)
+
+
+def test_lstm_two_layers_bidirectional_batch_first_matches_torch():
+    # no biases, to keep the simulator quick: the other layers' tests have them
+    got, want = _recurrent("LSTM", input_size=2, hidden_size=3, num_layers=2, bidirectional=True, batch_first=True,
+                           bias=False)
+    rng = np.random.default_rng(1)
+    x, h0, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((2, 3, 2), (4, 2, 3), (4, 2, 3)))
+    _check_recurrent(got, want, x, (h0, c0))
+
+
+def test_lstm_with_projection_matches_torch_in_float64():
+    got, want = _recurrent("LSTM", np.float64, input_size=3, hidden_size=4, proj_size=2)
+    rng = np.random.default_rng(2)
+    x, h0, c0 = (rng.standard_normal(s) for s in ((3, 2, 3), (1, 2, 2), (1, 2, 4)))
+    _check_recurrent(got, want, x, (h0, c0), tol=1e-10)
+
+
+@pytest.mark.parametrize("name,kwargs", [("GRU", {}), ("RNN", {"nonlinearity": "relu"})])
+def test_gru_and_relu_rnn_match_torch(name, kwargs):
+    got, want = _recurrent(name, input_size=3, hidden_size=4, **kwargs)
+    rng = np.random.default_rng(3)
+    x, h0 = rng.standard_normal((3, 2, 3)).astype(np.float32), rng.standard_normal((1, 2, 4)).astype(np.float32)
+    _check_recurrent(got, want, x, (h0,))
+
+
+@pytest.mark.parametrize("mode", ["GRU", "LSTM"])  # the LSTM with a projection
+def test_packed_lengths_in_the_fused_layer_match_the_cpu_backend(mode):
+    # rows stop at their own lengths and the reverse direction starts at each row's end: the
+    # layer op (what a packed batch runs) on cuda against the CPU kernels, forward and gradients
+    lstm = mode == "LSTM"
+    T, N, H, P, G = 4, 3, 3, 2 if lstm else 3, 4 if lstm else 3
+    rng = np.random.default_rng(4)
+    shapes = [(T, N, G * H), (G * H, P), (G * H,), (N, P)] + ([(N, H), (P, H)] if lstm else [])
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    lengths = np.array([2, 4, 3])
+    for reverse in (False, True):
+        results = {}
+        for dev in ("cpu", "cuda"):
+            ts = [ad.tensor(a, device=dev, requires_grad=True) for a in arrays]
+            c0, w_hr = ts[4:] if lstm else (None, None)
+            outs = rops.recurrent_layer(rops.MODES[mode], *ts[:4], c0, lengths, reverse, w_hr)
+            seeds = [np.random.default_rng(k).standard_normal(o.shape).astype(np.float32) for k, o in enumerate(outs)]
+            sum((o * ad.tensor(g, device=dev)).sum() for o, g in zip(outs, seeds)).backward()
+            results[dev] = [o.detach().cpu().numpy() for o in outs] + [t.grad.cpu().numpy() for t in ts]
+        assert (results["cuda"][0][2:, 0] == 0).all()  # row 0 (length 2): zeros at the padded times
+        for got, want in zip(results["cuda"], results["cpu"]):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_packed_gru_sequences_of_different_lengths_match_torch():
+    got, want = _recurrent("GRU", input_size=3, hidden_size=3, bidirectional=True)
+    x = np.random.default_rng(4).standard_normal((4, 3, 3)).astype(np.float32)
+    _check_recurrent(got, want, x, lengths=[2, 4, 3])
+
+
+class _LastStep(nn.Module):
+    """An LSTM's output at the last step, classified."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(2, 3, batch_first=True), nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+def test_lstm_training_step_matches_the_cpu_backend_and_moves_no_data():
+    def make():
+        ad.manual_seed(0)
+        return _LastStep()
+
+    rng = np.random.default_rng(6)
+    batch = rng.standard_normal((2, 3, 2)).astype(np.float32), rng.integers(0, 2, 2)
+    losses, params = _two_steps(make, lambda p: ad.optim.SGD(p, lr=0.1, momentum=0.9), batch)
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-5, atol=1e-6)
+    for a, b in zip(params["cuda"], params["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
 def test_matmul_bmm_and_linear():
@@ -520,6 +740,40 @@ def test_random_numbers_are_drawn_on_the_device_and_reproducible():
     assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.06
     assert abs(z.mean()) < 0.15 and abs(z.std() - 1) < 0.15
     assert set(np.unique(kept)) <= {0.0, np.float32(1 / 0.75)} and abs((kept == 0).mean() - 0.25) < 0.08
+
+
+def test_multinomial_draws_on_the_device_as_the_cpu_kernel_picks():
+    w = ad.tensor([[0.2, 0.0, 0.5, 0.3], [0.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 2.0]])
+    u = np.random.default_rng(3).random((3, 40)).astype(np.float32)
+    cpu, dev = backend_for("cpu"), gpu
+    want = cpu.empty((3, 40), np.int64)
+    cpu.sampling.categorical(w.numpy(), u, want)  # the same uniforms: the same categories
+    got = dev.empty((3, 40), np.int64)
+    dev.sampling.categorical(w.to("cuda")._data, dev.from_numpy(u), got)
+    np.testing.assert_array_equal(dev.to_numpy(got), want)
+    before = dict(TRANSFERS)
+    ad.cuda.manual_seed(2)
+    a = ad.multinomial(w.cuda(), 40, replacement=True)
+    b = ad.multinomial(w[[0, 2]].cuda(), 2)  # without replacement: two distinct positive categories
+    assert TRANSFERS["host_to_device"] == before["host_to_device"] + 2  # the two weight uploads only
+    ad.cuda.manual_seed(2)
+    assert ad.multinomial(w.cuda(), 40, replacement=True).cpu().tolist() == a.cpu().tolist()
+    a, b = a.cpu().numpy(), b.cpu().numpy()
+    assert a.shape == (3, 40) and a.dtype == np.int64 and (a[0] != 1).all() and (a[1] == 1).all()
+    assert set(np.unique(a[2])) <= {0, 1, 3} and len(set(np.unique(a[2]))) == 3
+    assert all(len(set(row)) == 2 and all(w[r, c].item() > 0 for c in row) for r, row in zip((0, 2), b))
+    with pytest.raises(RuntimeError, match="probability tensor contains either `inf`, `nan` or element < 0"):
+        ad.multinomial(ad.tensor([0.5, -0.1], device="cuda"), 1)
+    with pytest.raises(RuntimeError, match="not enough non-negative category"):
+        ad.multinomial(w.cuda(), 3)
+
+
+@pytest.mark.parametrize("row,col,offset", [(5, 4, 0), (4, 6, -2), (3, 3, 2), (0, 3, 0), (3, 3, -5)])
+def test_triangle_indices_on_the_device(row, col, offset):
+    for ours, theirs in ((ad.tril_indices, torch.tril_indices), (ad.triu_indices, torch.triu_indices)):
+        got = ours(row, col, offset, device="cuda")
+        assert got.device == ad.device("cuda", 0)
+        np.testing.assert_array_equal(got.cpu().numpy(), theirs(row, col, offset).numpy())
 
 
 def test_caching_allocator_reuses_freed_blocks():

@@ -28,6 +28,7 @@ import os
 import numpy as np
 from numba import cuda
 
+from kernels.cuda import attention as cattn
 from kernels.cuda import conv as cconv
 from kernels.cuda import elementwise as ew
 from kernels.cuda import index as cindex
@@ -40,8 +41,11 @@ from kernels.cuda import optim as coptim
 from kernels.cuda import pool as cpool
 from kernels.cuda import random as crandom
 from kernels.cuda import reduce as creduce
+from kernels.cuda import rnn as crnn
+from kernels.cuda import sampling as csampling
 from kernels.cuda import sort as csort
 from kernels.cuda import special as cspecial
+from kernels.cuda import triangle as ctriangle
 
 from ..device import device
 from .base import Backend, deferred, register
@@ -782,6 +786,54 @@ class _Sort(metaclass=_Family):
                           indices.device_view(), *cls._scratch(x))
 
 
+class _Rnn(metaclass=_Family):
+    """``kernels/cpu/rnn.py``'s names over ``kernels.cuda.rnn``: the arrays come from the caching
+    allocator, the initial states are copied in on the device, and the lengths (a host array)
+    are uploaded once per distinct set (``_windows``), so a training step moves no data."""
+
+    RNN_TANH, RNN_RELU, LSTM, GRU = crnn.RNN_TANH, crnn.RNN_RELU, crnn.LSTM, crnn.GRU
+
+    @staticmethod
+    def forward(mode: int, gi: CudaArray, w_hh: CudaArray, b_hh: CudaArray, lengths: np.ndarray, reverse: bool,
+                h0: CudaArray, c0: CudaArray | None, w_hr: CudaArray | None = None) -> dict:
+        """One layer direction: the arrays named in ``kernels.cpu.rnn`` (hs, cs, acts, gh, hr, out)."""
+        T, N, GH = gi.shape
+        H, P, dt = GH // crnn.GATES[mode], h0.shape[1], gi.dtype
+        lstm = mode == crnn.LSTM
+        hs = backend.empty((T + 1, N, P), dt)
+        backend.elementwise("copy", dt, hs[0], h0)
+        cs = backend.empty((T + 1, N, H) if lstm else (0, 0, 0), dt)
+        if lstm:
+            backend.elementwise("copy", dt, cs[0], c0)
+        acts, gh, out = (backend.empty(shape, dt) for shape in ((T, N, GH), (T, N, GH), (T, N, P)))
+        hr = backend.empty((T, N, H) if w_hr is not None else (0, 0, 0), dt)
+        crnn.forward(int(mode), _3d(gi), _3d(w_hh), _3d(b_hh), None if w_hr is None else _3d(w_hr),
+                     *_windows(lengths), bool(reverse), *(a.device_view() for a in (hs, cs, acts, gh, hr, out)))
+        return {"hs": hs, "cs": cs, "acts": acts, "gh": gh, "hr": hr, "out": out}
+
+    @staticmethod
+    def backward(mode: int, w_hh: CudaArray, lengths: np.ndarray, reverse: bool, saved: dict, dout: CudaArray,
+                 dhn: CudaArray, dcn: CudaArray | None, w_hr: CudaArray | None = None) -> tuple:
+        """(dgi, dw_hh, db_hh, dh0, dc0, dw_hr) for the ``saved`` result of ``forward`` (``dw_hr``
+        None without a projection)."""
+        T, N, P = dout.shape
+        GH, dt = w_hh.shape[0], dout.dtype
+        H = GH // crnn.GATES[mode]
+        proj = w_hr is not None
+        dh = backend.copy(dhn, dt)
+        dc = backend.zeros((N, H), dt) if dcn is None else backend.copy(dcn, dt)
+        dgi, dgh = backend.empty((T, N, GH), dt), backend.empty((T, N, GH), dt)
+        dw, db = backend.empty(w_hh.shape, dt), backend.empty((GH,), dt)
+        dhp = backend.empty((T, N, P) if proj else (0, 0, 0), dt)
+        dfull = backend.empty((N, H) if proj else (0, 0), dt)
+        dw_hr = backend.empty(w_hr.shape, dt) if proj else None
+        crnn.backward(int(mode), _3d(w_hh), _3d(w_hr) if proj else None, *_windows(lengths), bool(reverse),
+                      *(saved[k].device_view() for k in ("hs", "cs", "acts", "gh", "hr")), _3d(dout),
+                      *(a.device_view() for a in (dh, dc, dgi, dgh, dhp, dfull, dw, db)),
+                      dw_hr.device_view() if proj else None)
+        return dgi, dw, db, dh, dc, dw_hr
+
+
 class _Norm(metaclass=_Family):
     """``kernels/cpu/norm.py``'s names over ``kernels.cuda.norm`` (C-contiguous rows)."""
 
@@ -796,6 +848,38 @@ class _Norm(metaclass=_Family):
                                   dx.device_view(), dw.device_view(), db.device_view())
 
 
+class _Attention(metaclass=_Family):
+    """``kernels/cpu/attention.py``'s names over ``kernels.cuda.attention``, whose kernels take
+    every (A, B, T, D) operand as a flat array and its element strides (``_strided``), as the
+    window kernels do: views and broadcast batches need no copy."""
+
+    @staticmethod
+    def _inputs(q, k, v, mask) -> tuple:
+        """q, k, v and the mask as kernel operands, then ``has_mask`` (no mask: q stands in, unread)."""
+        views = (_strided(t) for t in (q, k, v, q if mask is None else mask))
+        return (*(part for view in views for part in view), mask is not None)
+
+    @staticmethod
+    def forward(q, k, v, mask, causal, scale) -> tuple:
+        A, B, L, E = q.shape
+        out = backend.empty((A, B, L, v.shape[3]), q.dtype)
+        lse = backend.empty((A, B, L), q.dtype)
+        cattn.forward(*_Attention._inputs(q, k, v, mask), bool(causal), q.dtype.type(scale), *_strided(out),
+                      lse.device_view(), (A, B, L, k.shape[2], E, v.shape[3]))
+        return out, lse
+
+    @staticmethod
+    def backward(q, k, v, mask, causal, scale, out, lse, dout) -> tuple:
+        A, B, L, E = q.shape
+        S, Ev = k.shape[2], v.shape[3]
+        dq, dk, dv = (backend.empty(s, q.dtype) for s in ((A, B, L, E), (A, B, S, E), (A, B, S, Ev)))
+        delta = backend.empty((A, B, L), q.dtype)  # rowsum(dout * out), from the dq kernel to the dk/dv one
+        cattn.backward(*_Attention._inputs(q, k, v, mask), bool(causal), q.dtype.type(scale),
+                       *_strided(out), lse.device_view(), *_strided(dout), delta.device_view(),
+                       *_strided(dq), *_strided(dk), *_strided(dv), (A, B, L, S, E, Ev))
+        return dq, dk, dv
+
+
 class _Optim(metaclass=_Family):
     SGD, ADAM, RMSPROP, ADAGRAD = coptim.SGD, coptim.ADAM, coptim.RMSPROP, coptim.ADAGRAD
 
@@ -807,6 +891,22 @@ class _Optim(metaclass=_Family):
         h = tuple(p.dtype.type(v) for v in hyper) + (p.dtype.type(0),) * (coptim.N_SCALARS - len(hyper))
         coptim.update(kind, p.device_view().reshape(-1), _3d(g).reshape(-1),
                       [s.device_view().reshape(-1) for s in states], h)
+
+
+class _Triangle(metaclass=_Family):
+    @staticmethod
+    def triangle_indices(rows: int, cols: int, offset: int, lower: bool, out: CudaArray) -> None:
+        ctriangle.triangle_indices(int(rows), int(cols), int(offset), bool(lower), out.device_view())
+
+
+class _Sampling(metaclass=_Family):
+    @staticmethod
+    def categorical(probs: CudaArray, uniforms: CudaArray, out: CudaArray) -> None:
+        """As the CPU kernel; the rows' cumulative weights come from the in-order scan first."""
+        cdf = backend.empty(probs.shape, probs.dtype)
+        column = probs.shape + (1,)
+        creduce.scan("cumsum", _3d(probs).reshape(column), cdf.device_view().reshape(column))
+        csampling.categorical(_3d(probs), cdf.device_view(), _3d(uniforms), out.device_view())
 
 
 class _Random:
@@ -852,8 +952,12 @@ class CUDABackend(Backend):
     pool = _Pool
     special = _Special
     sort = _Sort
+    rnn = _Rnn
     interpolate = _Interpolate
+    triangle = _Triangle
+    sampling = _Sampling
     norm = _Norm
+    attention = _Attention
 
     def __getattr__(self, name: str):  # a family the CPU has and this backend has not (linalg, rnn, ...)
         if name.startswith("__"):

@@ -22,6 +22,7 @@ compiles and what runs, and is tested, on a GPU.
 
 from __future__ import annotations
 
+import numpy as np
 from numba.cuda import config
 
 from .. import codegen
@@ -33,8 +34,8 @@ REDUCTIONS: dict[str, tuple[str, str, str]] = {
     "sum": ("T(0)", "acc + v", "acc"),
     "mean": ("T(0)", "acc + v", "acc / T(k)"),
     "prod": ("T(1)", "acc * v", "acc"),
-    "max": ("T(-np.inf)", "v if (v > acc or v != v) else acc", "acc"),
-    "min": ("T(np.inf)", "v if (v < acc or v != v) else acc", "acc"),
+    "max": ("LOWEST", "v if (v > acc or v != v) else acc", "acc"),
+    "min": ("HIGHEST", "v if (v < acc or v != v) else acc", "acc"),
     "all": ("T(1)", "acc & v", "acc != 0"),
     "any": ("T(0)", "acc | v", "acc != 0"),
 }
@@ -51,6 +52,7 @@ import numpy as np
 from numba import cuda
 
 T = np.{dtype}
+LOWEST, HIGHEST = {extremes}  # the identities of max and min in T (+-inf; an integer's range)
 FULL = 0xFFFFFFFF  # every lane of the warp takes part in the shuffles
 
 
@@ -108,7 +110,7 @@ def _block_fold(init: str, combine: str, value: str, threads: int, shuffle: bool
 def _arg_fold(name: str, threads: int, shuffle: bool, ind: str = " " * 8) -> list[str]:
     """``_block_fold`` for (value, index) pairs; thread 0 writes ``out`` and ``out_idx``."""
     better = _ARG_BETTER[name]
-    init = "T(-np.inf)" if name == "argmax" else "T(np.inf)"
+    init = "LOWEST" if name == "argmax" else "HIGHEST"
     take = f"vi < k and ({better} or ai == k)"
     lines = [f"{ind}acc = {init}",
              f"{ind}ai = k",
@@ -184,7 +186,9 @@ def _body(name: str, threads: int, shuffle: bool) -> list[str]:
 
 def kernel_source(name: str, dtype: str, threads: int, shuffle: bool) -> str:
     extra = ", out_idx" if name in _ARG_BETTER else ""
-    head = _HEADER.format(name=name, dtype=dtype, threads=threads, extra=extra)
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else None
+    extremes = f"T({info.min}), T({info.max})" if info else "T(-np.inf), T(np.inf)"
+    head = _HEADER.format(name=name, dtype=dtype, threads=threads, extra=extra, extremes=extremes)
     return head + "\n".join(_body(name, threads, shuffle)) + "\n"
 
 

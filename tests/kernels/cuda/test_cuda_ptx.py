@@ -15,6 +15,7 @@ if not HAVE_NUMBA_CUDA:
 
 from numba import cuda, types
 
+from kernels.cuda import attention as att
 from kernels.cuda import conv as cv
 from kernels.cuda import elementwise as ew
 from kernels.cuda import index as ix
@@ -26,8 +27,11 @@ from kernels.cuda import optim as opt
 from kernels.cuda import pool as pl
 from kernels.cuda import random as rnd
 from kernels.cuda import reduce as red
+from kernels.cuda import rnn as rnn
+from kernels.cuda import sampling as smp
 from kernels.cuda import sort as srt
 from kernels.cuda import special as spc
+from kernels.cuda import triangle as tri
 
 CC = (9, 0)
 # libdevice's sinf/cosf reduce arguments beyond |x| >= 105615 (Payne-Hanek) through one
@@ -61,6 +65,22 @@ def test_reduction_kernels_compile_to_ptx(name, dtype):
         assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
 
 
+def test_triangle_kernel_compiles_to_ptx():
+    out = types.Array(types.int64, 2, "C")
+    ptx, _ = cuda.compile_ptx(tri.triangle_k.py_func, (types.int64, types.int64, types.int64, types.boolean, out),
+                              cc=CC)
+    assert ".target sm_90" in ptx
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_categorical_kernel_compiles_to_ptx(dtype):
+    arr = types.Array(getattr(types, dtype), 2, "C")
+    ptx, _ = cuda.compile_ptx(smp.categorical_k.py_func, (arr, arr, arr, types.Array(types.int64, 2, "C")), cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), "categorical: float64 math in a float32 kernel"
+
+
 @pytest.mark.parametrize("name", list(red.SCANS))
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
 def test_scan_kernels_compile_to_ptx(name, dtype):
@@ -69,6 +89,24 @@ def test_scan_kernels_compile_to_ptx(name, dtype):
     assert ".target sm_90" in ptx
     if dtype == "float32":
         assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(rnn.KERNELS))
+def test_rnn_kernels_compile_to_ptx(name, dtype):
+    x = getattr(types, dtype)
+    a1, a2, a3 = (types.Array(x, n, "C") for n in (1, 2, 3))
+    i64, flag, lengths = types.int64, types.boolean, types.Array(types.int64, 1, "C")
+    step = (lengths, i64, flag)  # lengths, s, reverse
+    sig = {"step": (i64, flag, i64, *step, a3, a3, a1, a3, a3, a3, a3, a3),
+           "project": (*step, a3, a3),
+           "step_grad": (i64, flag, i64, *step, a3, a3, a3, a3, a3, a2, a2, a2, a3, a3),
+           "project_grad": (*step, a3, a2, a3),
+           "column_sum": (a2, a1)}[name]
+    ptx, _ = cuda.compile_ptx(rnn.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"rnn {name}: float64 math in a float32 kernel"
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -265,3 +303,23 @@ def test_random_kernels_compile_to_ptx(name):
     assert ".target sm_90" in ptx
     if out == types.float32 and name != "normal32":  # normal32: cosf's huge-argument branch only
         assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
+
+
+SHARED = re.compile(r"^\.visible \.shared \.align \d+ \.b8 \w+\[(\d+)\];", re.MULTILINE)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", att.KERNELS)
+def test_attention_kernels_compile_to_ptx(name, dtype):
+    x = getattr(types, dtype)
+    flat, strides, flag = types.Array(x, 1, "C"), types.UniTuple(types.int64, 4), types.boolean
+    rows, shape = types.Array(x, 3, "C"), types.UniTuple(types.int64, 6)
+    inputs = (flat, strides) * 4 + (flag, flag, x)  # q, k, v, mask, has_mask, causal, scale
+    sig = {"forward_k": (*inputs, flat, strides, rows, shape),
+           "dq_k": (*inputs, flat, strides, rows, flat, strides, rows, flat, strides, shape),
+           "dkv_k": (*inputs, rows, rows, flat, strides, flat, strides, flat, strides, shape)}[name]
+    ptx, _ = cuda.compile_ptx(getattr(att.module(dtype), name).py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+    assert sum(map(int, SHARED.findall(ptx))) <= 48 * 1024  # the static shared memory a block may hold
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"attention {name}: float64 math in a float32 kernel"
