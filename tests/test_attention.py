@@ -126,6 +126,27 @@ def test_dropout_statistics_and_zero_p_in_eval():
     assert F.scaled_dot_product_attention(q, k, v, dropout_p=0.0).numpy().tolist() == q.numpy().tolist()
 
 
+def test_heads_split_out_of_a_fused_projection_keep_their_layout():
+    # q, k, v cut out of one (N, L, 3 * H * D) projection, heads moved forward, as GPT blocks do:
+    # the result and the gradients are laid out as their operands, so merging the heads back
+    # (transpose + reshape) is a view, as in torch, and the values match torch's
+    N, L, H, D = 2, 9, 3, 4
+    x = R.standard_normal((N, L, 3 * H * D)).astype(np.float32)
+    seed = R.standard_normal((N, L, H * D)).astype(np.float32)
+    outs = {}
+    for lib, make in (("ad", ad.from_numpy), ("torch", torch.from_numpy)):
+        t = make(x.copy()).requires_grad_()
+        q, k, v = (part.reshape(N, L, H, D).transpose(1, 2) for part in t.split(H * D, dim=2))
+        y = (ad.nn.functional if lib == "ad" else torch.nn.functional).scaled_dot_product_attention(
+            q, k, v, is_causal=True)
+        merged = y.transpose(1, 2)
+        assert merged.is_contiguous()
+        merged.reshape(N, L, H * D).backward(make(seed.copy()))
+        outs[lib] = (y.detach().numpy(), t.grad.numpy())
+    for got, want in zip(outs["ad"], outs["torch"]):
+        np.testing.assert_allclose(got, want, **TOL[np.float32])
+
+
 def test_saves_no_score_matrix():
     """Between forward and backward the fused op holds its operands, output and log-sum-exp only."""
     q, k, v = (ad.randn(1, 2, 512, 8, requires_grad=True) for _ in range(3))

@@ -154,8 +154,9 @@ def sdpa_forward(q, k, v, mask, has_mask, causal, scale, out, lse):
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, splits, dq, dk_part, dv_part):
-    """Gradients of sdpa_forward given dout: dq (C-contiguous (A, B, L, E), overwritten) and
-    the partial dk, dv of ``splits`` jobs per head (``(A*B*splits, S, *)``, overwritten).
+    """Gradients of sdpa_forward given dout: dq ((A, B, L, E), any strides, overwritten) and
+    the partial dk, dv of ``splits`` jobs per head (``(A, B*splits, S, *)``, any strides,
+    overwritten; job (a, b, sp) writes ``[a, b*splits + sp]``).
 
     Job (ab, sp) takes query blocks sp, sp + splits, ... of head ab (strided, so causal
     heads split evenly); with ``splits == 1`` its partials are the gradients themselves,
@@ -173,7 +174,7 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, splits
         dp = np.empty((BQ, BK), q.dtype)
         qs = np.empty((BQ, E), q.dtype)
         delta = np.empty(BQ, q.dtype)
-        dk, dv = dk_part[job], dv_part[job]
+        dk, dv = dk_part[a, b * splits + sp], dv_part[a, b * splits + sp]
         dk[:] = 0
         dv[:] = 0
         for qb in range(sp, nqb, splits):
@@ -217,15 +218,17 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, splits
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def sum_partials(part, splits, total):
-    """total[ab] = part[ab * splits] + ... + part[ab * splits + splits - 1] (3-D arrays)."""
-    for ab in prange(total.shape[0]):
-        t = total[ab]
+    """total[a, b] = part[a, b*splits] + ... + part[a, b*splits + splits - 1] (4-D arrays)."""
+    A, B = total.shape[:2]
+    for ab in prange(A * B):
+        a, b = ab // B, ab % B
+        t = total[a, b]
         for r in range(t.shape[0]):
             row = t[r]
             for c in range(t.shape[1]):
-                row[c] = part[ab * splits, r, c]
+                row[c] = part[a, b * splits, r, c]
         for sp in range(1, splits):
-            p = part[ab * splits + sp]
+            p = part[a, b * splits + sp]
             for r in range(t.shape[0]):
                 row, prow = t[r], p[r]
                 for c in range(t.shape[1]):
@@ -237,32 +240,44 @@ def forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
     """(out, lse) for 4-D float q (A, B, L, E), k (A, B, S, E), v (A, B, S, Ev) of one dtype."""
     ready_blas()
     A, B, L, _ = q.shape
-    out = np.empty((A, B, L, v.shape[3]), q.dtype)
+    out = like(q, (A, B, L, v.shape[3]))  # (heads split out of rows: the merge back is a view)
     lse = np.empty((A, B, L), q.dtype)
     sdpa_forward(q, k, v, _mask_or_dummy(mask, q), mask is not None, causal, q.dtype.type(scale), out, lse)
     return out, lse
 
 
 def backward(q, k, v, mask, causal, scale, out, lse, dout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(dq, dk, dv), C-contiguous, for the operands and results of ``forward``."""
+    """(dq, dk, dv) for the operands and results of ``forward``, each with its dims in the
+    order of its operand's (``like``)."""
     ready_blas()
     A, B, L, E = q.shape
     S, Ev = k.shape[2], v.shape[3]
     splits = query_splits(A * B, (L + BQ - 1) // BQ, numba.get_num_threads())
-    dq = np.empty((A, B, L, E), q.dtype)
-    dk = np.empty((A, B, S, E), q.dtype)
-    dv = np.empty((A, B, S, Ev), q.dtype)
+    dq = like(q, (A, B, L, E))
+    dk = like(k, (A, B, S, E))
+    dv = like(v, (A, B, S, Ev))
     if splits == 1:
-        dk_part, dv_part = dk.reshape(A * B, S, E), dv.reshape(A * B, S, Ev)
+        dk_part, dv_part = dk, dv
     else:
-        dk_part = np.empty((A * B * splits, S, E), q.dtype)
-        dv_part = np.empty((A * B * splits, S, Ev), q.dtype)
+        dk_part = np.empty((A, B * splits, S, E), q.dtype)
+        dv_part = np.empty((A, B * splits, S, Ev), q.dtype)
     sdpa_backward(q, k, v, _mask_or_dummy(mask, q), mask is not None, causal, q.dtype.type(scale), out,
                   lse, dout, splits, dq, dk_part, dv_part)
     if splits > 1:
-        sum_partials(dk_part, splits, dk.reshape(A * B, S, E))
-        sum_partials(dv_part, splits, dv.reshape(A * B, S, Ev))
+        sum_partials(dk_part, splits, dk)
+        sum_partials(dv_part, splits, dv)
     return dq, dk, dv
+
+
+def like(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """An empty array of ``shape`` (of x's rank) and x's dtype with its dims laid out in the
+    order of x's strides (as torch's ``empty_like``: q sliced out of a fused qkv projection is
+    not dense, but its gradient's transposes back are still views), C-contiguous where x is
+    broadcast."""
+    if any(n > 1 and st == 0 for n, st in zip(x.shape, x.strides)):
+        return np.empty(shape, x.dtype)
+    order = sorted(range(x.ndim), key=lambda d: -x.strides[d])
+    return np.empty(tuple(shape[d] for d in order), x.dtype).transpose(np.argsort(order))
 
 
 def query_splits(heads: int, query_blocks: int, threads: int) -> int:
