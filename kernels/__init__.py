@@ -4,14 +4,18 @@ Importing this package changes nothing outside autodiff: no environment variable
 process-wide allocator setting. (Numba's OpenMP pool and torch's share one ``libgomp``
 runtime when both are loaded, so a wait policy set for one is set for the other; see
 docs/kernels.md for what that means for thread launches.) ``keep_freed_memory()`` in
-``kernels/cpu/allocation.py`` is the opt-in malloc tuning (``AUTODIFF_KEEP_FREED_MEMORY=1``).
+``kernels/cpu/allocation.py`` is the opt-in malloc tuning (``AUTODIFF_KEEP_FREED_MEMORY=1``),
+``kernels/cpu/vector_width.py`` the opt-in 512-bit vectorisation (``AUTODIFF_VECTOR_BITS=512``).
 Kernel compilation is watched (``compile_watch.py``): a notice when it takes a while.
 """
 
 from . import compile_watch
 from .cpu.allocation import keep_freed_memory, keep_freed_memory_requested
+from .cpu.vector_width import prefer_512_bit_vectors, wide_vectors_requested
 
 compile_watch.install()  # one line on stderr while kernels compile for over a second
 
 if keep_freed_memory_requested():
     keep_freed_memory()
+if wide_vectors_requested():  # before anything compiles: Numba builds its target machine once
+    prefer_512_bit_vectors()
