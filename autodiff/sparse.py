@@ -10,8 +10,9 @@ so gradients flow to them: build a sparse matrix from values that require grad (
 dense operand; ``.grad`` of such a sparse leaf is a sparse tensor with its pattern.
 
 Unlike PyTorch, indices are always checked against the size (the kernels do no bounds
-checks), so an out-of-range index raises here rather than later. The index work (ravel,
-sort, runs) runs on the backend of the indices array, the ``sort`` and ``sparse`` kernels.
+checks), so an out-of-range index raises here rather than later. The indices live on the
+values' device, and the index work (ravel, sort, runs) runs on their backend, the ``sort``
+and ``sparse`` kernels: host data only moves to read counts and index bounds.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .factories import tensor as _tensor
 from .factories import zeros
 from .ops import indexing as ix
 from .ops import sparse as sp
+from .ops.joining import cat
 from .ops.matmul import matmul as _matmul
 from .tensor import Tensor
 
@@ -109,10 +111,11 @@ class SparseCooTensor:
         g = self._vals.grad
         if g is None or self._coalesced:
             return None if g is None else SparseCooTensor(self._idx, g, self._shape, True)
-        indices, inverse, n = self._groups()
-        first = np.empty(n, np.int64)
-        first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)
-        return SparseCooTensor(indices, ix.index_select(g, 0, Tensor._make(first)), self._shape, True)
+        ordered, order = self._sorted()
+        indices = self._groups(ordered, order)[0]
+        keys, order = Tensor._make(ordered), Tensor._make(order)
+        first = cat([order[:1], order[1:][keys[1:] != keys[:-1]]])  # each group's first nonzero (a stable sort)
+        return SparseCooTensor(indices, ix.index_select(g, 0, first), self._shape, True)
 
     def detach(self) -> SparseCooTensor:
         return SparseCooTensor(self._idx, self._vals.detach(), self._shape, self._coalesced)
@@ -140,15 +143,20 @@ class SparseCooTensor:
         be.sparse.ravel(self._idx, np.asarray(self._sparse_shape, np.int64), flat)
         return flat
 
-    def _groups(self) -> tuple:
-        """(unique indices in row-major order, the group of each nonzero, the group count)."""
-        flat = self._flat_positions()
-        be = backend_of(flat)
-        keys = flat.reshape(1, -1, 1)
+    def _sorted(self) -> tuple:
+        """(the nonzeros' flat positions sorted, the stable permutation that sorts them)."""
+        keys = self._flat_positions().reshape(1, -1, 1)
+        be = backend_of(keys)
         ordered, order = be.empty(keys.shape, keys.dtype), be.empty(keys.shape, np.int64)
         be.sort.sort(keys, ordered, order, False)
-        inverse, unique = be.empty(flat.size, np.int64), be.empty(flat.size, np.int64)
-        n = be.sparse.runs(ordered.reshape(-1), order.reshape(-1), inverse, unique)
+        return ordered.reshape(-1), order.reshape(-1)
+
+    def _groups(self, ordered, order) -> tuple:
+        """(unique indices in row-major order, the group of each nonzero, the group count), from
+        ``_sorted()``'s result."""
+        be = backend_of(ordered)
+        inverse, unique = be.empty(ordered.size, np.int64), be.empty(ordered.size, np.int64)
+        n = be.sparse.runs(ordered, order, inverse, unique)
         indices = be.empty((self.sparse_dim(), n), np.int64)
         be.sparse.unravel(unique[:n], np.asarray(self._sparse_shape, np.int64), indices)
         return indices, inverse, n
@@ -157,14 +165,15 @@ class SparseCooTensor:
         """Indices sorted (row-major) and unique, the values of duplicates summed (differentiably)."""
         if self._coalesced:
             return self
-        indices, inverse, n = self._groups()
-        values = ix.index_add(zeros((n,) + self._shape[self.sparse_dim():], dtype=self.dtype), 0,
-                              Tensor._make(inverse), self._vals)
+        indices, inverse, n = self._groups(*self._sorted())
+        values = ix.index_add(zeros((n,) + self._shape[self.sparse_dim():], dtype=self.dtype, device=self.device),
+                              0, Tensor._make(inverse), self._vals)
         return SparseCooTensor(indices, values, self._shape, coalesced=True)
 
     def to_dense(self, dtype=None, *, masked_grad: bool | None = None) -> Tensor:
         """The dense tensor (duplicates summed); differentiable with respect to the values."""
-        flat = zeros((math.prod(self._sparse_shape),) + self._shape[self.sparse_dim():], dtype=self.dtype)
+        flat = zeros((math.prod(self._sparse_shape),) + self._shape[self.sparse_dim():], dtype=self.dtype,
+                     device=self.device)
         out = ix.index_add(flat, 0, Tensor._make(self._flat_positions()), self._vals).reshape(self._shape)
         return out if dtype is None else out.to(dtype)
 
@@ -188,30 +197,50 @@ class SparseCooTensor:
 
     def __repr__(self) -> str:
         grad = f", grad_fn=<{type(self._vals.grad_fn).__name__}>" if self._vals.grad_fn is not None else ""
-        indices = repr(Tensor._make(self._idx)).replace("\n", "\n" + " " * 15)
+        device = f", device='{self.device}'"
+        indices = repr(Tensor._make(self._idx)).replace(device, "").replace("\n", "\n" + " " * 15)
         values = repr(self._vals.detach())
+        where = f"{device[2:]}, " if device in values else ""  # as torch: once, before the size
+        values = values.replace(device, "")
         dtype = ""
         if ", dtype=" in values:
             values, dtype = values.split(", dtype=")
             values, dtype = values + ")", f", dtype={dtype[:-1]}"
         values = values.replace("\n", "\n" + " " * 14)
-        return (f"tensor(indices={indices},\n       values={values},\n       size={self._shape}, "
+        return (f"tensor(indices={indices},\n       values={values},\n       {where}size={self._shape}, "
                 f"nnz={self._nnz()}{dtype}, layout={self.layout}{grad})")
 
 
-def _as_values(values, dtype) -> Tensor:
-    if isinstance(values, Tensor):
-        return values if dtype is None or values.dtype is dtypes.as_dtype(dtype) else values.to(dtype)
-    return _tensor(values, dtype=dtype)
+def _as_values(values, dtype, device) -> Tensor:
+    if not isinstance(values, Tensor):
+        return _tensor(values, dtype=dtype, device=device)
+    if dtype is not None and values.dtype is not dtypes.as_dtype(dtype):
+        values = values.to(dtype)
+    return values if device is None else values.to(device)
+
+
+def _index_bounds(idx) -> tuple[list, list]:
+    """The smallest and the largest index of each sparse dim of ``idx`` (int64, (ndim, nnz),
+    nnz > 0), reduced on its backend and read to the host."""
+    be = backend_of(idx)
+    rows = idx.reshape(idx.shape + (1,))
+    lo, hi = be.empty((idx.shape[0], 1), np.int64), be.empty((idx.shape[0], 1), np.int64)
+    be.reduce.min_(rows, lo)
+    be.reduce.max_(rows, hi)
+    return be.to_numpy(lo).reshape(-1).tolist(), be.to_numpy(hi).reshape(-1).tolist()
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, requires_grad: bool = False,
                       check_invariants: bool | None = None, is_coalesced: bool | None = None) -> SparseCooTensor:
     """A sparse COO tensor with ``values[k]`` at coordinates ``indices[:, k]`` (``size``
     inferred as the largest index + 1 per dim when not given). A values tensor is kept,
-    not copied, so gradients reach it."""
+    not copied, so gradients reach it. The tensor lives on ``device`` (default: the values'),
+    indices given as host data are moved there; they are checked where they are."""
     idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
-    vals = _as_values(values, dtype)
+    vals = _as_values(values, dtype, device)
+    if isinstance(indices, Tensor) and device is None and indices.device.type != vals.device.type:
+        raise RuntimeError(f"backend of indices ({indices.device.type.upper()}) must match backend of values "
+                           f"({vals.device.type.upper()})")
     if idx.ndim != 2:
         raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(idx.shape)}")
     if idx.dtype.kind not in "iu":
@@ -221,10 +250,12 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, re
     if idx.shape[1] != vals.shape[0]:
         raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: {idx.shape[1]}, "
                            f"nnz from values: {vals.shape[0]}")
-    idx = np.ascontiguousarray(idx, np.int64)
+    if idx.dtype != np.int64 or not idx.flags.c_contiguous:
+        idx = backend_of(idx).copy(idx, np.int64)
+    lows, highs = _index_bounds(idx) if idx.shape[1] else ([], [])
     dense_shape = tuple(vals.shape[1:])
     if size is None:
-        size = tuple(int(m) + 1 for m in idx.max(axis=1)) if idx.shape[1] else (0,) * idx.shape[0]
+        size = tuple(m + 1 for m in highs) if idx.shape[1] else (0,) * idx.shape[0]
         size += dense_shape
     size = tuple(size)
     if len(size) != idx.shape[0] + len(dense_shape):
@@ -233,15 +264,15 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, re
     if size[idx.shape[0]:] != dense_shape:
         raise RuntimeError(f"values has incorrect size, expected {[idx.shape[1], *size[idx.shape[0]:]]}, got "
                            f"{list(vals.shape)}")
-    if idx.shape[1]:
-        for d, (lo, hi) in enumerate(zip(idx.min(axis=1), idx.max(axis=1))):
-            if lo < 0:
-                raise RuntimeError(f"found negative index {lo} for dim {d}")
-            if hi >= size[d]:
-                raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {size[d]} but found "
-                                   f"index {hi}")
+    for d, (lo, hi) in enumerate(zip(lows, highs)):
+        if lo < 0:
+            raise RuntimeError(f"found negative index {lo} for dim {d}")
+        if hi >= size[d]:
+            raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {size[d]} but found "
+                               f"index {hi}")
     if requires_grad:
         vals.requires_grad_()
+    idx = Tensor._make(idx).to(vals.device)._data
     return SparseCooTensor(idx, vals, size, coalesced=bool(is_coalesced))
 
 

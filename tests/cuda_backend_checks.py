@@ -11,6 +11,7 @@ import gc
 import io
 import math
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -20,8 +21,10 @@ from numba.cuda import config as numba_cuda_config
 import autodiff as ad
 from autodiff import nn
 from autodiff.backends import backend_for
+from autodiff.ops import gamma as gamma_ops
 from autodiff.ops import rnn as rops
 from kernels.cuda import attention as cattn
+from kernels.cuda import index as cindex
 from kernels.cuda import launch
 from kernels.cuda import matmul as cmatmul
 from op_table import COMPARISONS, OPS
@@ -725,6 +728,156 @@ def test_cuda_state_dict_saved_loads_on_the_cpu():
     assert all(np.array_equal(t.cpu().numpy(), state[k].numpy()) for k, t in on_gpu.items())
 
 
+# ---- linear algebra, QR and sparse COO tensors ----------------------------------------------
+
+def _spd(batch, n, seed, dtype):
+    """A batch of symmetric positive-definite matrices, as an autodiff cuda and a torch CPU tensor."""
+    m = np.random.default_rng(seed).standard_normal((batch, n, n))
+    a = (m @ m.transpose(0, 2, 1) + n * np.eye(n)).astype(dtype)
+    return ad.tensor(a, device="cuda", requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+def _backward_both(got, want, seed):
+    """Backpropagate the same random weighting of both outputs, in their dtype."""
+    g = np.random.default_rng(seed).standard_normal(tuple(want.shape)).astype(want.detach().numpy().dtype)
+    got.backward(ad.tensor(g, device="cuda"))
+    want.backward(torch.tensor(g))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_of_a_batch_and_its_gradient_match_torch(dtype, upper):
+    (a, ta), tol = _spd(3, 4, 40, dtype), 1e-4 if dtype == np.float32 else 1e-10  # 3 matrices: 2 blocks wrap
+    got, want = ad.linalg.cholesky(a, upper=upper), torch.linalg.cholesky(ta, upper=upper)
+    _close(got, want, tol)
+    _backward_both(got, want, 41)
+    _close(a.grad, ta.grad, tol)
+
+
+def test_cholesky_reports_a_matrix_that_is_not_positive_definite_as_the_cpu_does():
+    a = np.stack([np.eye(3), np.diag([1.0, -1.0, 1.0]), -np.eye(3)])  # elements 1 and 2 fail: 1 is named
+    for x, where in ((a, "(Batch element 1): "), (a[1], "")):
+        with pytest.raises(RuntimeError) as cpu:
+            ad.linalg.cholesky(ad.tensor(x))
+        with pytest.raises(RuntimeError) as dev:
+            ad.linalg.cholesky(ad.tensor(x, device="cuda"))
+        assert str(dev.value) == str(cpu.value)
+        assert str(dev.value).startswith(f"linalg.cholesky: {where}The factorization could not be completed")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("upper,left", [(False, True), (True, True), (False, False), (True, False)])
+def test_solve_triangular_and_its_gradients_match_torch(dtype, upper, left):
+    rng = np.random.default_rng(42)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    a = (rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)).astype(dtype)  # a well-conditioned diagonal
+    b = rng.standard_normal((2, 3, 4) if left else (2, 4, 3)).astype(dtype)
+    for unitriangular in (False, True):
+        (x, tx), (y, ty) = ((ad.tensor(v, device="cuda", requires_grad=True), torch.tensor(v, requires_grad=True))
+                            for v in (a, b))
+        kw = {"upper": upper, "left": left, "unitriangular": unitriangular}
+        got, want = ad.linalg.solve_triangular(x, y, **kw), torch.linalg.solve_triangular(tx, ty, **kw)
+        _close(got, want, tol)
+        _backward_both(got, want, 43)
+        _close(x.grad, tx.grad, tol)
+        _close(y.grad, ty.grad, tol)
+    # one triangle broadcast over the right-hand sides' batch
+    got = ad.linalg.solve_triangular(ad.tensor(a[0], device="cuda"), ad.tensor(b, device="cuda"), upper=upper,
+                                     left=left)
+    _close(got, torch.linalg.solve_triangular(torch.tensor(a[0]), torch.tensor(b), upper=upper, left=left), tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_orthonormal_columns_on_the_device_equal_the_cpu_kernels(dtype):
+    # 10 columns over the 8 threads of the block: two threads own two columns each
+    a = np.random.default_rng(44).standard_normal((12, 10)).astype(dtype)
+    a[:, 3] = -a[:, 3]  # a negative diagonal of R somewhere, flipped by the sign fix
+    want = backend_for("cpu").qr.orthonormal_columns(a)
+    got = gpu.to_numpy(gpu.qr.orthonormal_columns(gpu.from_numpy(a)))
+    np.testing.assert_allclose(got, want, atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("shape", [(12, 10), (3, 2, 5)])
+def test_orthogonal_init_on_the_device_matches_the_cpu(shape):
+    dev = nn.init.orthogonal_(ad.empty(*shape, device="cuda"), gain=2.0, generator=ad.Generator().manual_seed(4))
+    cpu = nn.init.orthogonal_(ad.empty(*shape), gain=2.0, generator=ad.Generator().manual_seed(4))  # same draws
+    assert dev.device == ad.device("cuda", 0)
+    np.testing.assert_allclose(dev.cpu().numpy(), cpu.numpy(), atol=1e-5)
+    q = nn.init.orthogonal_(ad.empty(*shape, device="cuda", dtype=ad.float64)).reshape(shape[0], -1)
+    small = q @ q.mT if q.shape[0] <= q.shape[1] else q.mT @ q  # semi-orthogonal: the smaller Gram is I
+    np.testing.assert_allclose(small.cpu().numpy(), np.eye(min(q.shape)), atol=1e-12)
+
+
+def test_orthogonal_parametrization_on_the_device_matches_the_cpu():
+    cpu = nn.Linear(4, 4).double()
+    dev = nn.Linear(4, 4).double().to("cuda")
+    dev.load_state_dict({k: v.cuda() for k, v in cpu.state_dict().items()})
+    for m in (cpu, dev):  # the weight is made orthogonal by QR, on its device
+        nn.utils.parametrizations.orthogonal(m, orthogonal_map="cayley")  # Cholesky and two solves
+    x = np.random.default_rng(47).standard_normal((3, 4))
+    got, want = dev(ad.tensor(x, device="cuda")), cpu(ad.tensor(x))
+    np.testing.assert_allclose(dev.weight.detach().cpu().numpy(), cpu.weight.detach().numpy(), atol=1e-10)
+    got.square().sum().backward()
+    want.square().sum().backward()
+    for p, q in zip(dev.parameters(), cpu.parameters()):
+        np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.numpy(), atol=1e-10)
+
+
+SPARSE_INDICES = [[0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 3, 3], [1, 0, 3, 1, 2, 3, 4, 0, 0, 1, 2, 4, 0]]  # repeats
+
+
+@pytest.fixture
+def small_compaction_runs(monkeypatch):
+    """Chunks of four positions in the compactions (runs, nonzero), so that groups cross chunks."""
+    monkeypatch.setattr(cindex, "COMPACT_CHUNKS", 4)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")
+def test_sparse_coo_tensors_on_the_device_coalesce_and_convert_like_torch(small_compaction_runs):
+    values = np.arange(1.0, 14.0, dtype=np.float32)
+    ours = ad.sparse_coo_tensor(SPARSE_INDICES, values, (4, 5), device="cuda")
+    theirs = torch.sparse_coo_tensor(SPARSE_INDICES, values, (4, 5))
+    assert ours.device == ad.device("cuda", 0) and ours._indices().device == ours.device
+    assert repr(ours).endswith("\n       device='cuda:0', size=(4, 5), nnz=13, layout=autodiff.sparse_coo)")  # torch's
+    a, t = ours.coalesce(), theirs.coalesce()
+    assert a._nnz() == t._nnz() and a.is_coalesced()
+    np.testing.assert_array_equal(a.indices().cpu().numpy(), t.indices().numpy())
+    _close(a.values(), t.values())
+    _close(ours.to_dense(), theirs.to_dense())
+    x = theirs.to_dense().numpy()
+    x[1, 2], x[3, 3] = 0.0, -0.5
+    got, want = ad.tensor(x, device="cuda").to_sparse(), torch.tensor(x).to_sparse()
+    np.testing.assert_array_equal(got.indices().cpu().numpy(), want.indices().numpy())
+    _close(got.values(), want.values())
+    rows = ad.tensor(x, device="cuda").to_sparse(1)  # hybrid: the rows holding a nonzero
+    np.testing.assert_array_equal(rows.indices().cpu().numpy(), torch.tensor(x).to_sparse(1).indices().numpy())
+    on_device = ad.sparse_coo_tensor(ad.tensor(SPARSE_INDICES, device="cuda"), ad.tensor(values, device="cuda"))
+    assert on_device.shape == tuple(torch.sparse_coo_tensor(SPARSE_INDICES, values).shape)
+    with pytest.raises(RuntimeError, match="size is inconsistent with indices: for dim 1, size is 4 but found index 4"):
+        ad.sparse_coo_tensor(ad.tensor(SPARSE_INDICES, device="cuda"), ad.tensor(values, device="cuda"), (4, 4))
+    with pytest.raises(RuntimeError, match=r"backend of indices \(CPU\) must match backend of values \(CUDA\)"):
+        ad.sparse_coo_tensor(ad.tensor(SPARSE_INDICES), ad.tensor(values, device="cuda"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_mm_on_the_device_and_its_gradients_match_torch(dtype, small_compaction_runs):
+    rng = np.random.default_rng(45)
+    v, d = rng.standard_normal(13).astype(dtype), rng.standard_normal((5, 3)).astype(dtype)
+    ours = ad.sparse_coo_tensor(SPARSE_INDICES, ad.tensor(v, device="cuda"), (4, 5), requires_grad=True)
+    theirs = torch.sparse_coo_tensor(SPARSE_INDICES, torch.tensor(v), (4, 5), requires_grad=True)
+    od, td = ad.tensor(d, device="cuda", requires_grad=True), torch.tensor(d, requires_grad=True)
+    got, want = ad.sparse.mm(ours, od), torch.sparse.mm(theirs, td)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    _close(got, want, tol)
+    _backward_both(got, want, 46)
+    _close(od.grad, td.grad, tol)
+    g, tg = ours.grad, theirs.grad.coalesce()
+    np.testing.assert_array_equal(g.indices().cpu().numpy(), tg.indices().numpy())
+    _close(g.values(), tg.values(), tol)
+    left = ad.tensor(d.T, device="cuda") @ ours.t()  # dense @ sparse: the transposed product
+    _close(left, torch.tensor(d.T) @ theirs.detach().t(), tol)
+
+
 # ---- random numbers and memory --------------------------------------------------------------
 
 def test_random_numbers_are_drawn_on_the_device_and_reproducible():
@@ -796,8 +949,11 @@ def test_caching_allocator_reuses_freed_blocks():
 
 
 def test_ops_without_cuda_kernels_say_so():
-    with pytest.raises(NotImplementedError, match="CUDA backend has no linalg kernels yet"):
-        ad.linalg.cholesky(ad.eye(2, device="cuda"))
+    cpu_families = {n for n, v in vars(type(backend_for("cpu"))).items() if isinstance(v, types.ModuleType)}
+    assert cpu_families and all(n in vars(type(gpu)) for n in cpu_families)  # every family is on the device
+    alpha = ad.ones(2, device="cuda")  # but not every kernel of each: the gamma samples' gradient is not
+    with pytest.raises(NotImplementedError, match=r"CUDA backend has no special\.gamma_sample_grad kernel yet"):
+        gamma_ops._standard_gamma_grad(alpha, alpha)
 
 
 def test_a_write_into_uploaded_indices_forgets_their_known_range():

@@ -34,16 +34,19 @@ from kernels.cuda import elementwise as ew
 from kernels.cuda import index as cindex
 from kernels.cuda import interpolate as cinterp
 from kernels.cuda import launch
+from kernels.cuda import linalg as clinalg
 from kernels.cuda import loss as closs
 from kernels.cuda import matmul as cmatmul
 from kernels.cuda import norm as cnorm
 from kernels.cuda import optim as coptim
 from kernels.cuda import pool as cpool
+from kernels.cuda import qr as cqr
 from kernels.cuda import random as crandom
 from kernels.cuda import reduce as creduce
 from kernels.cuda import rnn as crnn
 from kernels.cuda import sampling as csampling
 from kernels.cuda import sort as csort
+from kernels.cuda import sparse as csparse
 from kernels.cuda import special as cspecial
 from kernels.cuda import triangle as ctriangle
 
@@ -909,6 +912,77 @@ class _Sampling(metaclass=_Family):
         csampling.categorical(_3d(probs), cdf.device_view(), _3d(uniforms), out.device_view())
 
 
+class _Linalg(metaclass=_Family):
+    """``kernels/cpu/linalg.py``'s names over ``kernels.cuda.linalg`` (C-contiguous batches)."""
+
+    @staticmethod
+    def cholesky(a: CudaArray, out: CudaArray) -> int:
+        """As the CPU kernel: the first batch index whose matrix is not positive-definite, or -1
+        (one number read back, which the op raises on)."""
+        first_bad = backend.full((1,), a.shape[0], np.int64)
+        clinalg.cholesky(_3d(a), out.device_view(), first_bad.device_view())
+        bad = int(backend.to_numpy(first_bad)[0])
+        return -1 if bad == a.shape[0] else bad
+
+    @staticmethod
+    def solve_triangular(l: CudaArray, rhs: CudaArray, out: CudaArray, upper: bool, left: bool,
+                         unitriangular: bool) -> None:
+        clinalg.solve_triangular(_3d(l), _3d(rhs), out.device_view(), bool(upper), bool(left), bool(unitriangular))
+
+
+class _Qr(metaclass=_Family):
+    @staticmethod
+    def orthonormal_columns(a: CudaArray) -> CudaArray:
+        """As the CPU kernel: a new (m, n) array, m >= n, of Q sign(diag(R)) for ``a``'s reduced QR."""
+        work = backend.copy(a[None])  # a batch of one, overwritten by the reflectors
+        q = backend.empty(work.shape, a.dtype)
+        cqr.orthonormal_columns(work.device_view(), q.device_view(),
+                                backend.empty((1, a.shape[1]), a.dtype).device_view())
+        return q[0]
+
+
+class _Sparse(metaclass=_Family):
+    """``kernels/cpu/sparse.py``'s names over ``kernels.cuda.sparse``. The shapes (small host
+    arrays) are uploaded once per distinct shape (``_windows``); ``runs`` and ``nonzero_flat``
+    read their count back (it sizes the caller's outputs), after a compaction as
+    ``_Index``'s masks."""
+
+    @staticmethod
+    def spmm(rows: CudaArray, cols: CudaArray, values: CudaArray, dense: CudaArray, out: CudaArray) -> None:
+        backend.elementwise("copy", out.dtype, out, out.dtype.type(0))
+        csparse.spmm(_3d(rows), _3d(cols), _3d(values), _3d(dense), out.device_view())
+
+    @staticmethod
+    def sddmm(rows: CudaArray, cols: CudaArray, a: CudaArray, b: CudaArray, out: CudaArray) -> None:
+        csparse.sddmm(_3d(rows), _3d(cols), _3d(a), _3d(b), out.device_view())
+
+    @staticmethod
+    def runs(sorted_keys: CudaArray, order: CudaArray, inverse: CudaArray, unique_keys: CudaArray) -> int:
+        starts = backend.empty(sorted_keys.shape, np.bool_)
+        csparse.run_starts(_3d(sorted_keys), starts.device_view())
+        chunk, offsets, total = _Index._offsets(starts)
+        csparse.runs(_3d(sorted_keys), _3d(order), starts.device_view(), chunk, offsets.device_view(),
+                     inverse.device_view(), unique_keys.device_view())
+        n = int(backend.to_numpy(total)[0])
+        inverse.bounds = (0, n - 1) if n else None  # the groups: an index check needs no fold
+        return n
+
+    @staticmethod
+    def nonzero_flat(flat: CudaArray, out: CudaArray) -> int:
+        chunk, offsets, total = _Index._offsets(flat)
+        cindex.nonzero(_3d(flat), chunk, offsets.device_view(), backend.full((1,), flat.size, np.int64).device_view(),
+                       out.device_view().reshape(out.size, 1))
+        return int(backend.to_numpy(total)[0])
+
+    @staticmethod
+    def unravel(flat_index: CudaArray, shape: np.ndarray, out: CudaArray) -> None:
+        csparse.unravel(_3d(flat_index), *_windows(shape), out.device_view())
+
+    @staticmethod
+    def ravel(indices: CudaArray, shape: np.ndarray, out: CudaArray) -> None:
+        csparse.ravel(_3d(indices), *_windows(shape), out.device_view())
+
+
 class _Random:
     """Device random numbers from xoroshiro128+ states (``kernels.cuda.random``)."""
 
@@ -956,10 +1030,13 @@ class CUDABackend(Backend):
     interpolate = _Interpolate
     triangle = _Triangle
     sampling = _Sampling
+    linalg = _Linalg
+    qr = _Qr
+    sparse = _Sparse
     norm = _Norm
     attention = _Attention
 
-    def __getattr__(self, name: str):  # a family the CPU has and this backend has not (linalg, rnn, ...)
+    def __getattr__(self, name: str):  # a kernel family the CPU backend has and this one has not
         if name.startswith("__"):
             raise AttributeError(name)
         raise NotImplementedError(f"autodiff's CUDA backend has no {name} kernels yet: these ops run on the "

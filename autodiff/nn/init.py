@@ -15,7 +15,7 @@ import warnings
 from ..backends import backend_of
 
 from ..autograd.grad_mode import no_grad
-from ..factories import from_numpy, rand, randn
+from ..factories import rand, randn
 from ..random import Generator
 from ..tensor import Tensor
 
@@ -130,9 +130,9 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = N
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    gauss = randn(rows, cols, generator=generator, dtype=tensor.dtype)._data
+    gauss = randn(rows, cols, generator=generator, dtype=tensor.dtype, device=tensor.device)._data
     q = backend_of(gauss).qr.orthonormal_columns(gauss.T.copy() if rows < cols else gauss)
     if rows < cols:
         q = q.T
     with no_grad():
-        return tensor.copy_(from_numpy(q.reshape(tensor.shape).copy()) * gain)
+        return tensor.copy_(Tensor._make(q.reshape(tensor.shape).copy()) * gain)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import dtypes, factories
 from ..backends import backend_of
 from ..autograd.grad_mode import no_grad
+from ..memory_format import contiguous_format
 from ..ops.joining import cat as ad_cat
+from ..ops.joining import stack as ad_stack
 from ..ops.linalg import cholesky, solve_triangular
 from ..tensor import Tensor
 from .functions.normalization import normalize
@@ -119,7 +119,7 @@ def _matrix_exp(a: Tensor) -> Tensor:
     norm = float(a.detach().abs().sum(dim=-1).max().item()) if a.numel() else 0.0
     squarings = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0.5 else 0
     b = a / (2.0 ** squarings)
-    eye = factories.eye(n, dtype=a.dtype)
+    eye = factories.eye(n, dtype=a.dtype, device=a.device)
     result, term = eye, eye
     for i in range(1, 19):
         term = term @ b / i
@@ -133,10 +133,10 @@ def _householder_product(reflectors: Tensor, tau: Tensor) -> Tensor:
     """The first k columns of H_0 H_1 ... H_{k-1}, H_i = I - tau_i v_i v_i^T, v_i the i-th
     column of ``reflectors`` (..., n, k) below the diagonal with a 1 on it (LAPACK's convention)."""
     n, k = reflectors.shape[-2:]
-    rows = factories.arange(n).unsqueeze(1)
-    cols = factories.arange(k).unsqueeze(0)
+    rows = factories.arange(n, device=reflectors.device).unsqueeze(1)
+    cols = factories.arange(k, device=reflectors.device).unsqueeze(0)
     v = reflectors * (rows > cols) + (rows == cols).to(reflectors.dtype)
-    q = factories.eye(n, dtype=reflectors.dtype)
+    q = factories.eye(n, dtype=reflectors.dtype, device=reflectors.device)
     for i in range(k):
         vi = v[..., i:i + 1]
         q = q - (q @ vi) @ vi.mT * tau[..., i:i + 1].unsqueeze(-1)
@@ -147,19 +147,19 @@ def _cayley(a: Tensor) -> Tensor:
     """(I - A/2)^-1 (I + A/2) for skew-symmetric A. M = I - A/2 has M^T M = I - A^2/4
     symmetric positive definite, so the solve is two triangular solves with its Cholesky
     factor: differentiable ops only, batched."""
-    eye = factories.eye(a.shape[-1], dtype=a.dtype)
+    eye = factories.eye(a.shape[-1], dtype=a.dtype, device=a.device)
     m, rhs = eye - a * 0.5, eye + a * 0.5
     lower = cholesky(m.mT @ m)
     y = solve_triangular(lower, m.mT @ rhs, upper=False)
     return solve_triangular(lower.mT, y, upper=True)
 
 
-def _orthonormalised(data: np.ndarray) -> np.ndarray:
+def _orthonormalised(data: Tensor) -> Tensor:
     """Each matrix of a (..., n, n) batch made orthogonal by QR (signs fixed by R's diagonal), as torch's."""
-    flat = data.reshape((-1,) + data.shape[-2:])
-    be = backend_of(data)
-    out = [be.qr.orthonormal_columns(np.ascontiguousarray(m)) for m in flat]
-    return np.stack(out).reshape(data.shape)
+    flat = data.reshape((-1,) + tuple(data.shape[-2:])).contiguous()._data
+    be = backend_of(flat)
+    out = [Tensor._make(be.qr.orthonormal_columns(flat[i])) for i in range(flat.shape[0])]
+    return ad_stack(out).reshape(data.shape)
 
 
 class _Orthogonal(Module):
@@ -181,7 +181,8 @@ class _Orthogonal(Module):
         if self.orthogonal_map in ("matrix_exp", "cayley"):
             lower = x.tril()
             if n != k:
-                lower = ad_cat([lower, factories.zeros(tuple(x.shape[:-2]) + (n, n - k), dtype=x.dtype)], -1)
+                lower = ad_cat([lower, factories.zeros(tuple(x.shape[:-2]) + (n, n - k), dtype=x.dtype,
+                                                       device=x.device)], -1)
             skew = lower - lower.mT
             q = (_matrix_exp(skew) if self.orthogonal_map == "matrix_exp" else _cayley(skew))[..., :k]
         else:
@@ -203,14 +204,15 @@ class _Orthogonal(Module):
             n, k = q.shape[-2:]
             if n < k:
                 q, n, k = q.mT, k, n
-            data = q.detach().numpy().astype(q._data.dtype, copy=True)
+            data = q.detach()
             if n != k:
-                extra = factories.randn(tuple(q.shape[:-2]) + (n, n - k), dtype=q.dtype).numpy()
-                data = np.concatenate([data, extra], axis=-1)
-            if not np.allclose(data.swapaxes(-1, -2) @ data, np.eye(n), atol=1e-5):
+                extra = factories.randn(tuple(q.shape[:-2]) + (n, n - k), dtype=q.dtype, device=q.device)
+                data = ad_cat([data, extra], -1)
+            eye = factories.eye(n, dtype=q.dtype, device=q.device)
+            if not ((data.mT @ data - eye).abs() <= 1e-5 + 1e-5 * eye).all().item():  # np.allclose's test
                 data = _orthonormalised(data)
-            self.base = factories.from_numpy(np.ascontiguousarray(data))
-            minus_eye = factories.zeros(start.shape, dtype=start.dtype)
+            self.base = data.clone(memory_format=contiguous_format)
+            minus_eye = factories.zeros(start.shape, dtype=start.dtype, device=start.device)
             minus_eye.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
             return minus_eye
 

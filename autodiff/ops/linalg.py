@@ -109,7 +109,7 @@ def _cholesky_grad(grad, result, upper=False):
     lower = result.mT if upper else result
     g = grad.mT if upper else grad
     phi = (lower.mT @ g).tril()
-    phi = phi - phi * eye(phi.shape[-1], dtype=phi.dtype) * 0.5
+    phi = phi - phi * eye(phi.shape[-1], dtype=phi.dtype, device=phi.device) * 0.5
     # L^-T phi L^-1
     m = solve_triangular(lower.mT, solve_triangular(lower, phi, upper=False, left=False), upper=True)
     return (m + m.mT) * 0.5

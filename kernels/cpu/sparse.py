@@ -8,16 +8,21 @@ allowed (they add up). The two products are each other's adjoints:
   nonzeros: the gradient of ``spmm`` with respect to the values).
 
 ``spmm`` runs in parallel over blocks of output columns, so no two threads write the
-same element whatever the order of the nonzeros.
+same element whatever the order of the nonzeros. The per-nonzero code of ``sddmm``,
+``ravel`` and ``unravel`` is ``kernels.sparse_entries``' (the CUDA kernels' too).
 """
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
+
+from .. import sparse_entries
 from ..guard import guard_kernels
+from ..portable import compile_for
 
 COLUMN_BLOCK = 64
+_entries = compile_for(sparse_entries.FUNCTIONS, njit(inline="always"))
+_sampled_dot, _unravel_entry, _ravel_entry = _entries.sampled_dot, _entries.unravel_entry, _entries.ravel_entry
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -40,13 +45,8 @@ def spmm(rows, cols, values, dense, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def sddmm(rows, cols, a, b, out):
     """out[k] = sum_j a[rows[k], j] * b[cols[k], j]; a (m, n), b (p, n)."""
-    n = a.shape[1]
     for k in prange(rows.size):
-        r, c = rows[k], cols[k]
-        acc = out[k] * 0
-        for j in range(n):
-            acc += a[r, j] * b[c, j]
-        out[k] = acc
+        _sampled_dot(rows, cols, a, b, out, k)
 
 
 @njit(cache=True, error_model="numpy")
@@ -78,20 +78,14 @@ def nonzero_flat(flat, out):
 def unravel(flat_index, shape, out):
     """out[:, k] = the C-order coordinates of flat_index[k] in an array of ``shape``."""
     for k in range(flat_index.size):
-        rest = flat_index[k]
-        for d in range(shape.size - 1, -1, -1):
-            out[d, k] = rest % shape[d]
-            rest //= shape[d]
+        _unravel_entry(flat_index, shape, out, k)
 
 
 @njit(cache=True, error_model="numpy")
 def ravel(indices, shape, out):
     """out[k] = the C-order flat position of the coordinates indices[:, k]."""
     for k in range(indices.shape[1]):
-        flat = np.int64(0)
-        for d in range(shape.size):
-            flat = flat * shape[d] + indices[d, k]
-        out[k] = flat
+        _ravel_entry(indices, shape, out, k)
 
 
 guard_kernels(globals())

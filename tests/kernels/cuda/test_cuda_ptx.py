@@ -20,16 +20,19 @@ from kernels.cuda import conv as cv
 from kernels.cuda import elementwise as ew
 from kernels.cuda import index as ix
 from kernels.cuda import interpolate as itp
+from kernels.cuda import linalg as lin
 from kernels.cuda import loss as ce
 from kernels.cuda import matmul as mm
 from kernels.cuda import norm as nrm
 from kernels.cuda import optim as opt
 from kernels.cuda import pool as pl
+from kernels.cuda import qr as qr
 from kernels.cuda import random as rnd
 from kernels.cuda import reduce as red
 from kernels.cuda import rnn as rnn
 from kernels.cuda import sampling as smp
 from kernels.cuda import sort as srt
+from kernels.cuda import sparse as spa
 from kernels.cuda import special as spc
 from kernels.cuda import triangle as tri
 
@@ -63,6 +66,53 @@ def test_reduction_kernels_compile_to_ptx(name, dtype):
     assert "shfl.sync.down" in ptx  # the last 32 partials are combined by warp shuffles
     if dtype == "float32":
         assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(lin.KERNELS))
+def test_linalg_kernels_compile_to_ptx(name, dtype):
+    a3, flag = types.Array(getattr(types, dtype), 3, "C"), types.boolean
+    sig = {"cholesky": (a3, a3, types.Array(types.int64, 1, "C")),
+           "solve_triangular": (a3, a3, a3, flag, flag, flag)}[name]
+    ptx, _ = cuda.compile_ptx(lin.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+    if name == "cholesky":
+        assert "atom.global.min.s64" in ptx  # the first failing matrix
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_qr_kernel_compiles_to_ptx(dtype):
+    x = getattr(types, dtype)
+    sig = (types.Array(x, 3, "C"), types.Array(x, 3, "C"), types.Array(x, 2, "C"))
+    ptx, _ = cuda.compile_ptx(qr.orthonormal_k.py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx and "bar.sync" in ptx  # the block's threads share each reflector
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), "orthonormal_columns: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["spmm", "sddmm"])
+def test_sparse_product_kernels_compile_to_ptx(name, dtype):
+    i1 = types.Array(types.int64, 1, "C")
+    x1, x2 = types.Array(getattr(types, dtype), 1, "C"), types.Array(getattr(types, dtype), 2, "C")
+    sig = {"spmm": (i1, i1, x1, x2, x2), "sddmm": (i1, i1, x2, x2, x1)}[name]
+    ptx, _ = cuda.compile_ptx(spa.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+    if name == "spmm":
+        assert "atom.global.add.f" in ptx or "red.global.add.f" in ptx
+    if dtype == "float32":
+        assert not F64_OP.search(ptx), f"{name}: float64 math in a float32 kernel"
+
+
+@pytest.mark.parametrize("name", ["unravel", "ravel", "run_starts", "runs"])
+def test_sparse_index_kernels_compile_to_ptx(name):
+    i1, i2, mask = types.Array(types.int64, 1, "C"), types.Array(types.int64, 2, "C"), types.Array(types.boolean, 1, "C")
+    sig = {"unravel": (i1, i1, i2), "ravel": (i2, i1, i1), "run_starts": (i1, mask),
+           "runs": (i1, i1, mask, types.int64, i1, i1, i1)}[name]
+    ptx, _ = cuda.compile_ptx(spa.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
 
 
 def test_triangle_kernel_compiles_to_ptx():
