@@ -929,6 +929,45 @@ def test_triangle_indices_on_the_device(row, col, offset):
         np.testing.assert_array_equal(got.cpu().numpy(), theirs(row, col, offset).numpy())
 
 
+def test_in_place_random_fills_and_inits_draw_on_the_device():
+    before = dict(TRANSFERS)
+    ad.cuda.manual_seed(4)
+    p = ad.full((400,), 0.3, device="cuda")
+    fills = {
+        "normal_": ad.empty(400, device="cuda").normal_(2.0, 0.5),
+        "uniform_": ad.empty(400, device="cuda").uniform_(-1, 3),
+        "exponential_": ad.empty(400, device="cuda").exponential_(2.0),
+        "bernoulli_": ad.empty(400, device="cuda").bernoulli_(p),
+        "bernoulli": ad.bernoulli(p),
+        "init.normal_": nn.init.normal_(ad.empty(20, 20, device="cuda"), 2.0, 0.5),
+        "init.kaiming_uniform_": nn.init.kaiming_uniform_(ad.empty(20, 20, device="cuda")),
+        "randperm": ad.randperm(50, device="cuda"),
+    }
+    assert TRANSFERS["host_to_device"] == before["host_to_device"] + 1  # randperm's keys only
+    assert all(t.device == ad.device("cuda", 0) for t in fills.values())
+    got = {k: t.cpu().numpy() for k, t in fills.items()}
+    for k in ("normal_", "init.normal_"):
+        assert abs(got[k].mean() - 2.0) < 0.15 and abs(got[k].std() - 0.5) < 0.1, k
+    assert -1 <= got["uniform_"].min() and got["uniform_"].max() < 3 and abs(got["uniform_"].mean() - 1) < 0.25
+    assert got["exponential_"].min() >= 0 and abs(got["exponential_"].mean() - 0.5) < 0.1
+    for k in ("bernoulli_", "bernoulli"):
+        assert set(np.unique(got[k])) <= {0.0, 1.0} and abs(got[k].mean() - 0.3) < 0.08, k
+    assert sorted(got["randperm"].tolist()) == list(range(50))
+    with pytest.raises(RuntimeError, match="Expected p_in >= 0 && p_in <= 1"):
+        ad.bernoulli(ad.tensor([0.5, 1.5], device="cuda"))
+
+
+def test_copy_between_devices_is_differentiable():
+    src = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)  # on the CPU
+    dst = ad.zeros(3, device="cuda")
+    dst.copy_(src * 2)
+    assert dst.device == ad.device("cuda", 0) and dst.cpu().tolist() == [2.0, 4.0, 6.0]
+    (dst * ad.tensor([1.0, 10.0, 100.0], device="cuda")).sum().backward()
+    assert src.grad.device == ad.device("cpu") and src.grad.tolist() == [2.0, 20.0, 200.0]
+    back = ad.empty(3).copy_(dst)
+    assert back.device == ad.device("cpu") and back.tolist() == [2.0, 4.0, 6.0]
+
+
 def test_caching_allocator_reuses_freed_blocks():
     gc.collect()  # blocks of earlier tests' collected graphs return to the cache now, not mid-test
     ad.cuda.empty_cache()

@@ -61,13 +61,15 @@ def _fan(tensor: Tensor, mode: str) -> int:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Fill with samples from U(a, b)."""
     with no_grad():
-        return tensor.copy_(rand(tensor.shape, generator=generator, dtype=tensor.dtype) * (b - a) + a)
+        u = rand(tensor.shape, generator=generator, dtype=tensor.dtype, device=tensor.device)
+        return tensor.copy_(u * (b - a) + a)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Fill with samples from N(mean, std^2)."""
     with no_grad():
-        return tensor.copy_(randn(tensor.shape, generator=generator, dtype=tensor.dtype) * std + mean)
+        z = randn(tensor.shape, generator=generator, dtype=tensor.dtype, device=tensor.device)
+        return tensor.copy_(z * std + mean)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

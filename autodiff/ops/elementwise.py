@@ -426,8 +426,11 @@ copy_op = Op("copy_", ("self", "src"), _copy_forward, (_zeros, lambda grad: grad
 
 def copy_(self, src):
     """``self.copy_(src)``; a tensor copied into itself changes nothing and torch returns
-    before its overlap checks (also for an expanded one): only the version moves on."""
+    before its overlap checks (also for an expanded one): only the version moves on. A
+    source on another device is moved first (differentiably, as torch copies across devices)."""
     if src is not self:
+        if isinstance(src, Tensor) and src.device != self.device:
+            src = src.to(self.device)
         return copy_op.apply_(self, src)
     if is_grad_enabled() and self.requires_grad:
         _check_inplace_allowed(self)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..backends import backend_of, contiguous
+from ..backends import backend_for, backend_of, contiguous
+from ..device import as_device
 from ..random import Generator, rng
 from ..tensor import Tensor
 
@@ -62,8 +63,8 @@ def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=N
     """A random permutation of ``0 .. n-1`` (int64 by default): the order of n random keys."""
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
-    keys = rng(generator).integers(0, np.iinfo(np.int64).max, (1, n, 1), dtype=np.int64)
-    be = backend_of(keys)
+    be = backend_for(as_device(device).type)
+    keys = be.from_numpy(rng(generator).integers(0, np.iinfo(np.int64).max, (1, n, 1), dtype=np.int64))
     order = be.empty(keys.shape, np.int64)
     be.sort.sort(keys, be.empty(keys.shape, np.int64), order, False)
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
@@ -85,30 +86,28 @@ def _check_weights(probs: Tensor, num_samples: int, replacement: bool) -> None:
                            "non-negative category to sample)")
 
 
+_HOST_DRAWS = {"uniform": "random", "normal": "standard_normal", "exponential": "standard_exponential"}
+
+
 def _draws(be, kind: str, shape: tuple, np_dtype, generator: Generator | None):
-    """U[0, 1) (``uniform``) or Exp(1) (``exponential``) samples as ``be``'s data: from the
-    device's own generator on a CUDA backend when no generator is given (as the factories
-    draw), else from autodiff's generator."""
+    """U[0, 1) (``uniform``), N(0, 1) (``normal``) or Exp(1) (``exponential``) samples of a
+    float dtype as ``be``'s data: from the device's own generator on a CUDA backend when no
+    generator is given (as the factories draw), else from autodiff's generator."""
     if generator is not None or be.device.type != "cuda":
-        r = rng(generator)
-        return be.from_numpy(r.random(shape, dtype=np_dtype) if kind == "uniform"
-                             else r.standard_exponential(shape, dtype=np_dtype))
-    u = be.random.fill("uniform", shape, np_dtype)
+        return be.from_numpy(getattr(rng(generator), _HOST_DRAWS[kind])(shape, dtype=np_dtype))
+    u = be.random.fill("normal" if kind == "normal" else "uniform", shape, np_dtype)
     if kind == "exponential":  # -log(1 - U)
         for name in ("neg", "log1p", "neg"):
             be.elementwise(name, u.dtype, u, u)
     return u
 
 
-def _uniform(shape: tuple, np_dtype, generator) -> np.ndarray:
-    return rng(generator).random(shape, dtype=np_dtype if np_dtype in (np.float32, np.float64) else np.float64)
-
-
-def _bernoulli_from(shape: tuple, p, np_dtype, generator) -> np.ndarray:
-    """1 where a uniform draw falls below ``p`` (a number or an array broadcasting to shape)."""
-    u = _uniform(shape, np.float64 if np_dtype not in (np.float32, np.float64) else np_dtype, generator)
-    be = backend_of(u)
-    if isinstance(p, np.ndarray) and p.dtype != u.dtype:
+def _bernoulli_from(be, shape: tuple, p, np_dtype, generator):
+    """1 where a uniform draw falls below ``p`` (a number or ``be``'s array broadcasting to shape)."""
+    u = _draws(be, "uniform", shape, np_dtype if np_dtype in (np.float32, np.float64) else np.float64, generator)
+    if isinstance(p, (int, float)):
+        p = u.dtype.type(p)
+    elif p.dtype != u.dtype:
         p = be.copy(p, u.dtype)
     hit = be.elementwise("lt", u.dtype, be.empty(shape, np.bool_), u, p)
     return be.copy(hit, np_dtype)
@@ -121,12 +120,12 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for \'{_type_name(input.dtype)}\'')
     if p is None:
-        if data.size and (np.any(data < 0) or np.any(data > 1) or np.any(np.isnan(data))):
+        if data.size and not bool(((input >= 0) & (input <= 1)).all()):  # (NaN fails both)
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
         p = data
     elif not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-    return Tensor._make(_bernoulli_from(data.shape, p, data.dtype, generator))
+    return Tensor._make(_bernoulli_from(backend_of(data), data.shape, p, data.dtype, generator))
 
 
 def _affine(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
@@ -152,7 +151,7 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Gen
     _float_only(self, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    z = rng(generator).standard_normal(self.shape, dtype=self._data.dtype)
+    z = _draws(backend_of(self._data), "normal", self.shape, self._data.dtype, generator)
     return _fill(self, _affine(z, std, mean))
 
 
@@ -165,7 +164,7 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Generat
     _float_only(self, "check_uniform_bounds")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
-    u = _uniform(self.shape, self._data.dtype, generator)
+    u = _draws(backend_of(self._data), "uniform", self.shape, self._data.dtype, generator)
     return _fill(self, _affine(u, b - a, a))
 
 
@@ -176,7 +175,7 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | Non
                            f"be a floating point but you specified {_type_name(self.dtype)}")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    e = rng(generator).standard_exponential(self.shape, dtype=self._data.dtype)
+    e = _draws(backend_of(self._data), "exponential", self.shape, self._data.dtype, generator)
     return _fill(self, _affine(e, 1.0 / lambd, 0.0))
 
 
@@ -186,4 +185,4 @@ def bernoulli_(self: Tensor, p=0.5, *, generator: Generator | None = None) -> Te
         p = p._data
     elif not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-    return _fill(self, _bernoulli_from(self.shape, p, self._data.dtype, generator))
+    return _fill(self, _bernoulli_from(backend_of(self._data), self.shape, p, self._data.dtype, generator))
