@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Sequence
 
@@ -202,13 +203,24 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign: start={start}, "
-                           f"end={end}, step={step}")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
     d = dtypes.as_dtype(dtype)
-    return _new(np.arange(start, end, step).astype(d.np), requires_grad, device)
+    ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    if ints:  # ceil((end - start) / step) in integers
+        n, first, delta = -((start - end) // step), np.int64(start), np.int64(step)
+    else:  # NumPy's: the count by the step, the values by the first two elements' difference
+        n = math.ceil((end - start) / step)
+        first = np.float64(start)
+        delta = (first + np.float64(step)) - first
+    be = backend_for(as_device(device).type)
+    out = be.empty((max(0, n),), d.np)
+    if n > 0 and be.computes:
+        be.ranges.iota(out, first, delta)
+    t = Tensor._make(out)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -218,7 +230,14 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _new(np.eye(n, m, dtype=_dtype_or_default(dtype).np), requires_grad, device)
+    """Ones on the main diagonal of an n x m matrix: zeros, then one write through the diagonal."""
+    m = n if m is None else m
+    t = zeros(n, m, dtype=dtype, device=device)
+    be = backend_for(as_device(device).type)
+    if n and m and be.computes:
+        diagonal = be.strided(t._data, (min(n, m),), (m + 1,))
+        be.elementwise("copy", diagonal.dtype, diagonal, diagonal.dtype.type(1))
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def rand(*size, generator: Generator | None = None, dtype=None, device=None,

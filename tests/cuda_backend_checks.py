@@ -462,6 +462,44 @@ class _LastStep(nn.Module):
         return self.head(self.lstm(x)[0][:, -1])
 
 
+class _TinyGPT(nn.Module):
+    """A GPT of one pre-norm block (fused causal attention, GELU MLP) with tied embeddings."""
+
+    def __init__(self, vocab=11, d=8, heads=2, tokens=5) -> None:
+        super().__init__()
+        self.heads = heads
+        self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(tokens, d)
+        self.ln1, self.ln2, self.lnf = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, idx):
+        B, L = idx.shape
+        d = self.tok.embedding_dim
+        x = self.tok(idx) + self.pos(ad.arange(L, device=idx.device))
+        q, k, v = (t.view(B, L, self.heads, d // self.heads).transpose(1, 2)
+                   for t in self.qkv(self.ln1(x)).split(d, dim=2))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(y.transpose(1, 2).reshape(B, L, d))
+        x = x + self.out(F.gelu(self.fc(self.ln2(x))))
+        return (self.lnf(x) @ self.tok.weight.T).reshape(B * L, -1)  # logits per token
+
+
+def test_gpt_training_step_matches_the_cpu_backend_and_moves_no_data(small_attention_tiles):
+    def make():
+        ad.manual_seed(0)
+        return _TinyGPT()
+
+    rng = np.random.default_rng(8)
+    batch = rng.integers(0, 11, (2, 5)), rng.integers(0, 11, 10)
+    # SGD, not Adam: the key bias has a zero gradient in exact arithmetic (softmax ignores a
+    # per-row shift), so Adam would scale each device's rounding noise up to a full step
+    losses, params = _two_steps(make, lambda p: ad.optim.SGD(p, lr=0.1, momentum=0.9), batch)
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-5, atol=1e-6)
+    for a, b in zip(params["cuda"], params["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_lstm_training_step_matches_the_cpu_backend_and_moves_no_data():
     def make():
         ad.manual_seed(0)

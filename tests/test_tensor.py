@@ -171,11 +171,16 @@ def test_repr_autograd_suffixes_and_summary():
     ("zeros", (2, 3), {}), ("ones", ((2, 3),), {}), ("full", ((2, 2), 7.0), {}), ("full", ((2,), 3), {}),
     ("arange", (5,), {}), ("arange", (1, 2, 0.25), {}), ("linspace", (0, 1, 5), {}), ("eye", (3,), {}),
     ("eye", (2, 3), {}), ("zeros", (2,), {"dtype": "int64"}), ("ones", (3,), {"dtype": "bool"}),
+    # arange's count and values as NumPy's: the step from the first two values (1.1 - 1 != 0.1)
+    ("arange", (1, 2, 0.1), {}), ("arange", (10, 0, -3), {}), ("arange", (0, 1, 1 / 3), {"dtype": "float32"}),
+    ("arange", (-2.5, 2.5, 0.5), {"dtype": "float64"}), ("arange", (0.5, 3), {"dtype": "int64"}),
+    ("arange", (1, 0, -0.3), {}), ("eye", (4, 2), {"dtype": "int64"}), ("eye", (0, 3), {}),
 ])
 def test_factories_match_torch(factory, args, kwargs):
     ours = getattr(ad, factory)(*args, **{k: getattr(ad, v) for k, v in kwargs.items()})
     ref = getattr(torch, factory)(*args, **{k: getattr(torch, v) for k, v in kwargs.items()})
     assert ours.dtype.name == str(ref.dtype).split(".")[1]
+    assert ours.shape == ref.shape
     np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)
 
 

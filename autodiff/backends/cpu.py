@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernels.cpu import (attention, conv, index, interpolate, linalg, linear, loss, matmul, optim, pool,
-                         qr, reduce, rnn, sampling, sort, sparse, special, triangle)
+                         qr, ranges, reduce, rnn, sampling, sort, sparse, special, triangle)
 from kernels.cpu import elementwise as elementwise_kernels
 from kernels.cpu import norm
 
@@ -57,6 +57,7 @@ class CPUBackend(Backend):
     linalg = linalg
     triangle = triangle
     norm = norm
+    ranges = ranges
 
     # large buffers come from autodiff's own cache of freed ones (cpu_memory.py)
     empty = staticmethod(POOL.empty)

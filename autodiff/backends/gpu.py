@@ -42,6 +42,7 @@ from kernels.cuda import optim as coptim
 from kernels.cuda import pool as cpool
 from kernels.cuda import qr as cqr
 from kernels.cuda import random as crandom
+from kernels.cuda import ranges as cranges
 from kernels.cuda import reduce as creduce
 from kernels.cuda import rnn as crnn
 from kernels.cuda import sampling as csampling
@@ -902,6 +903,17 @@ class _Triangle(metaclass=_Family):
         ctriangle.triangle_indices(int(rows), int(cols), int(offset), bool(lower), out.device_view())
 
 
+class _Ranges(metaclass=_Family):
+    @staticmethod
+    def iota(out: CudaArray, start, step) -> None:
+        """As the CPU kernel; integer results keep their known range, so index checks on them
+        read nothing back."""
+        cranges.iota(out.device_view(), start, step)
+        if out.dtype.kind in "iu":
+            last = start + (out.shape[0] - 1) * step
+            out.bounds = (int(min(start, last)), int(max(start, last)))
+
+
 class _Sampling(metaclass=_Family):
     @staticmethod
     def categorical(probs: CudaArray, uniforms: CudaArray, out: CudaArray) -> None:
@@ -1030,6 +1042,7 @@ class CUDABackend(Backend):
     interpolate = _Interpolate
     triangle = _Triangle
     sampling = _Sampling
+    ranges = _Ranges
     linalg = _Linalg
     qr = _Qr
     sparse = _Sparse

@@ -28,6 +28,7 @@ from kernels.cuda import optim as opt
 from kernels.cuda import pool as pl
 from kernels.cuda import qr as qr
 from kernels.cuda import random as rnd
+from kernels.cuda import ranges as rng
 from kernels.cuda import reduce as red
 from kernels.cuda import rnn as rnn
 from kernels.cuda import sampling as smp
@@ -112,6 +113,14 @@ def test_sparse_index_kernels_compile_to_ptx(name):
     sig = {"unravel": (i1, i1, i2), "ravel": (i2, i1, i1), "run_starts": (i1, mask),
            "runs": (i1, i1, mask, types.int64, i1, i1, i1)}[name]
     ptx, _ = cuda.compile_ptx(spa.KERNELS[name].py_func, sig, cc=CC)
+    assert ".target sm_90" in ptx
+
+
+@pytest.mark.parametrize("out,start", [("int64", "int64"), ("float32", "float64"), ("float64", "float64")])
+def test_iota_kernel_compiles_to_ptx(out, start):
+    # (arange computes in float64 for every float dtype, as NumPy does: no float32-only check)
+    sig = (types.Array(getattr(types, out), 1, "C"), getattr(types, start), getattr(types, start))
+    ptx, _ = cuda.compile_ptx(rng.iota_k.py_func, sig, cc=CC)
     assert ".target sm_90" in ptx
 
 
