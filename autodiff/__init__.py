@@ -18,7 +18,7 @@ from . import ops  # noqa: E402  (installs the Tensor methods)
 from .ops.conversion import clone
 from .ops.variants import EXPORTS as _EXPORTS
 from .ops.elementwise import (add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: A004
-                              broadcast_shapes, clamp, clip, sub, where)
+                              broadcast_shapes, clamp, clip, nan_to_num, sub, where)
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumprod, cumsum,  # noqa: A004
                             log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
                             var)

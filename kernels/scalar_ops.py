@@ -84,6 +84,8 @@ SCALAR_OPS: dict[str, tuple[str, str]] = {
     "isinf": ("x", "x == x and x - x != x - x"),
     "isposinf": ("x", "x > T(0) and x - x != x - x"),
     "isneginf": ("x", "x < T(0) and x - x != x - x"),
+    "nan_to_num": ("x, nan, posinf, neginf",
+                   "nan if x != x else ((posinf if x > T(0) else neginf) if x - x != x - x else x)"),
     "logical_not": ("x", "not x"),
     "logical_and": ("a, b", "bool(a) and bool(b)"),
     "logical_or": ("a, b", "bool(a) or bool(b)"),

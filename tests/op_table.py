@@ -266,6 +266,11 @@ COMPARISONS = [
     OpInfo(name, lambda a, n=name: getattr(a.reciprocal() / (a.abs() > 1), n)(),
            lambda a, n=name: getattr(a.reciprocal() / (a.abs() > 1), n)(), UNARY, differentiable=False)
     for name in ("isfinite", "isinf", "isposinf", "isneginf")
+] + [  # NaN (0/0 where |a| <= 0.5), +-inf (1/0) and finite values replaced (gradients: tests/test_ops.py)
+    OpInfo("nan_to_num", lambda a, m=ad: m.nan_to_num(a.reciprocal() / (a.abs() > 1) + a * 0 / (a.abs() > 0.5),
+                                                       posinf=9.0),
+           lambda a: torch.nan_to_num(a.reciprocal() / (a.abs() > 1) + a * 0 / (a.abs() > 0.5), posinf=9.0), UNARY,
+           differentiable=False),
 ]
 
 # ---- autodiff.nn.functional: layers and losses (tests/op_table_nn.py) -------------------------

@@ -97,3 +97,20 @@ def test_gradcheck_detects_a_wrong_backward():
     with pytest.raises(ad.autograd.GradcheckError):
         ad.autograd.gradcheck(WrongExp.apply, (x,))
     assert ad.autograd.gradcheck(WrongExp.apply, (x,), raise_exception=False) is False
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw", [{}, {"nan": 1.5}, {"posinf": 7.0, "neginf": -8.0}])
+def test_nan_to_num_function_method_in_place_and_gradient_match_torch(dtype, kw):
+    values = [1.0, float("nan"), float("inf"), -float("inf"), -2.5, 3e38]
+    ours = ad.tensor(values, dtype=getattr(ad, dtype), requires_grad=True)
+    theirs = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+    got, want = ad.nan_to_num(ours, **kw), torch.nan_to_num(theirs, **kw)
+    assert got.tolist() == want.tolist()
+    (got * ad.arange(6.0)).sum().backward()
+    (want * torch.arange(6.0, dtype=want.dtype)).sum().backward()
+    assert ours.grad.tolist() == theirs.grad.tolist()  # 0 where the input is not finite
+    assert ours.detach().nan_to_num(**kw).tolist() == want.tolist()
+    in_place = ad.tensor(values, dtype=getattr(ad, dtype))
+    assert in_place.nan_to_num_(**kw) is in_place and in_place.tolist() == want.tolist()
+    assert ad.nan_to_num(ad.tensor([3, -4])).tolist() == [3, -4]  # integers: nothing to replace

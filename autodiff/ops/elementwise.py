@@ -371,6 +371,9 @@ _clamp_both = elementwise("clamp", "self, min, max", (
     lambda grad, self, min, max: where(logical_and(self < min, min < max), grad, 0.0),
     lambda grad, self, min, max: where(logical_or(self > max, max < min), grad, 0.0),
 ))
+_nan_to_num = elementwise("nan_to_num", "self, nan, posinf, neginf", (
+    lambda grad, self, nan, posinf, neginf: where(isfinite(self), grad, 0.0),
+))
 sign = elementwise("sign", "self", (_zeros,), variants=ALL)
 floor = elementwise("floor", "self", (_zeros,), no_bool=NotImplementedError, variants=ALL)
 ceil = elementwise("ceil", "self", (_zeros,), no_bool=NotImplementedError, variants=ALL)
@@ -512,6 +515,22 @@ def clamp(input, min=None, max=None):
 
 
 clip = clamp
+
+
+def nan_bounds(input, nan: float, posinf, neginf) -> tuple:
+    """nan_to_num's replacements for a float ``input``: posinf/neginf default to its dtype's
+    largest and lowest finite values."""
+    info = np.finfo(input.dtype.np)
+    return nan, info.max if posinf is None else posinf, info.min if neginf is None else neginf
+
+
+def nan_to_num(input, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf``; the gradient passes
+    where the input is finite (0 elsewhere), as torch's. An integer or bool tensor has none:
+    a copy of it comes back."""
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    return _nan_to_num(input, *nan_bounds(input, nan, posinf, neginf))
 
 
 def _bitwise(name: str):

@@ -51,7 +51,7 @@ def _size_args(fn):
 # (the elementwise ops' methods ``x.exp()``/``x.exp_()`` come from their declarations: variants.py)
 _METHODS = {
     "add": ew.add, "sub": ew.sub, "true_divide": ew.div, "negative": ew.neg,
-    "clamp": ew.clamp, "clip": ew.clamp, "bitwise_and": ew.bitwise_and,
+    "clamp": ew.clamp, "clip": ew.clamp, "nan_to_num": ew.nan_to_num, "bitwise_and": ew.bitwise_and,
     "bitwise_or": ew.bitwise_or, "bitwise_xor": ew.bitwise_xor, "bitwise_not": ew.bitwise_not,
     "where": lambda self, condition, other: ew.where(condition, self, other),
     "sum": rd.sum, "mean": rd.mean, "sum_to_size": _size_args(rd.sum_to_size),
@@ -114,6 +114,12 @@ def _augmented(fn):
     return lambda self, other: fn.apply_(self, other)
 
 
+def nan_to_num_(self, nan: float = 0.0, posinf=None, neginf=None):
+    if not self.dtype.is_floating_point:  # nothing to replace (ew.nan_to_num)
+        return self
+    return ew._nan_to_num.apply_(self, *ew.nan_bounds(self, nan, posinf, neginf))
+
+
 def clamp_(self, min=None, max=None):
     min, max = ew.clamp_bounds(min, max)
     if min is None:
@@ -146,7 +152,7 @@ for _op in (ew.add, ew.sub):  # add_(other, alpha=) and sub_: the op's own alpha
     setattr(Tensor, f"{_op.name}_", inplace_method(_op))
 for _name, _fn in _AUGMENTED.items():
     setattr(Tensor, _name, _augmented(_fn))
-for _fn in (clamp_, fill_, zero_, copy_):
+for _fn in (clamp_, nan_to_num_, fill_, zero_, copy_):
     setattr(Tensor, _fn.__name__, _fn)
 Tensor.clip_ = clamp_
 
