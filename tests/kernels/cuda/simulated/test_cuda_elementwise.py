@@ -25,7 +25,7 @@ REFERENCE = {
 }
 POSITIVE = {"log", "log1p", "sqrt", "rsqrt", "pow"}
 SCALAR_ARGS = {"leaky_relu": (0.1,), "elu": (0.7,), "softplus": (1.5, 2.0), "clamp": (-0.5, 0.8),
-               "clamp_min": (-0.3,), "clamp_max": (0.4,)}
+               "clamp_min": (-0.3,), "clamp_max": (0.4,), "nan_to_num": (0.5, 9.0, -9.0)}
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +52,8 @@ def _inputs(name, dtype, shape, rng):
         arrays[0][:20] = (np.arange(20) - 10.5).astype(dtype)  # halves round to even
     if name == "where":
         arrays[0] = arrays[0] > 0
+    if name == "nan_to_num":
+        arrays[0][:3] = (np.nan, np.inf, -np.inf)  # the values it replaces
     return arrays
 
 
