@@ -67,6 +67,14 @@ NEG_INF = T(-np.inf)
 
 
 @cuda.jit(device=True, inline="always")
+def tile_of(job, tiles, B):
+    """(a, b, first row) of job ``job`` when each of the A x B heads has ``tiles`` tiles of BQ rows."""
+    ab = job // tiles
+    a = ab // B
+    return a, ab - a * B, (job - ab * tiles) * BQ
+
+
+@cuda.jit(device=True, inline="always")
 def product(x, xs, x0, nx, y, ys, y0, ny, n, a, b, Xs, Ys, acc):
     """acc[i, j] = sum over d < n of x[a, b, x0 + ty + i*TY, d] * y[a, b, y0 + tx + j*TX, d];
     rows at or past nx (ny) count as zeros."""
@@ -214,10 +222,7 @@ def forward_k(q, qs, k, ks, v, vs, mask, ms, has_mask, causal, scale, out, os, l
     A, B, L, S, E, Ev = shape
     nqb = (L + BQ - 1) // BQ
     for job in range(cuda.blockIdx.x, A * B * nqb, cuda.gridDim.x):
-        ab = job // nqb
-        q0 = (job - ab * nqb) * BQ
-        a = ab // B
-        b = ab - a * B
+        a, b, q0 = tile_of(job, nqb, B)
         for r in range(tid, BQ, NT):
             m_s[r] = NEG_INF
             l_s[r] = T(0)
@@ -279,10 +284,7 @@ def dq_k(q, qs, k, ks, v, vs, mask, ms, has_mask, causal, scale, out, os, lse, d
     A, B, L, S, E, Ev = shape
     nqb = (L + BQ - 1) // BQ
     for job in range(cuda.blockIdx.x, A * B * nqb, cuda.gridDim.x):
-        ab = job // nqb
-        q0 = (job - ab * nqb) * BQ
-        a = ab // B
-        b = ab - a * B
+        a, b, q0 = tile_of(job, nqb, B)
         for r in range(tid, BQ, NT):
             i = q0 + r
             t = T(0)
@@ -322,10 +324,7 @@ def dkv_k(q, qs, k, ks, v, vs, mask, ms, has_mask, causal, scale, lse, delta, do
     A, B, L, S, E, Ev = shape
     nkb = (S + BQ - 1) // BQ
     for job in range(cuda.blockIdx.x, A * B * nkb, cuda.gridDim.x):
-        ab = job // nkb
-        k0 = (job - ab * nkb) * BQ
-        a = ab // B
-        b = ab - a * B
+        a, b, k0 = tile_of(job, nkb, B)
         qstart = k0 // BK * BK if causal else 0  # the first query tile that sees a key of the tile
         for q0 in range(qstart, L, BK):
             for c in range(tid, BK, NT):

@@ -22,6 +22,20 @@ from numba import cuda
 from . import launch
 
 
+@cuda.jit(device=True, inline="always")  # inlined: see special.py
+def _reflect(x, j, v0, w, y, c):
+    """Column c of y (rows j:) times the reflector of step j, ``y += (v . y / w) v`` with v
+    stored in x's column j below the diagonal and its first entry ``v0``."""
+    m = x.shape[0]
+    f = v0 * y[j, c]
+    for i in range(j + 1, m):
+        f += x[i, j] * y[i, c]
+    f = f / w
+    y[j, c] += f * v0
+    for i in range(j + 1, m):
+        y[i, c] += f * x[i, j]
+
+
 @cuda.jit(cache=True)
 def orthonormal_k(a, out, diag):
     """out (B, m, n) = Q sign(diag(R)) of each a (B, m, n), m >= n; a is overwritten by the
@@ -43,13 +57,7 @@ def orthonormal_k(a, out, diag):
             cuda.syncthreads()  # every thread has read column j
             if w != zero:
                 for c in range(j + 1 + tid, n, threads):
-                    f = v0 * x[j, c]
-                    for i in range(j + 1, m):
-                        f += x[i, j] * x[i, c]
-                    f = f / w
-                    x[j, c] += f * v0
-                    for i in range(j + 1, m):
-                        x[i, c] += f * x[i, j]
+                    _reflect(x, j, v0, w, x, c)
             if tid == 0:
                 x[j, j] = v0
                 d[j] = alpha
@@ -61,13 +69,7 @@ def orthonormal_k(a, out, diag):
                 v0 = x[j, j]
                 w = d[j] * v0
                 if w != zero:
-                    f = v0 * q[j, c]
-                    for i in range(j + 1, m):
-                        f += x[i, j] * q[i, c]
-                    f = f / w
-                    q[j, c] += f * v0
-                    for i in range(j + 1, m):
-                        q[i, c] += f * x[i, j]
+                    _reflect(x, j, v0, w, q, c)
             if d[c] < zero:
                 for i in range(m):
                     q[i, c] = -q[i, c]
