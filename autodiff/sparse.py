@@ -224,10 +224,11 @@ def _index_bounds(idx) -> tuple[list, list]:
     nnz > 0), reduced on its backend and read to the host."""
     be = backend_of(idx)
     rows = idx.reshape(idx.shape + (1,))
-    lo, hi = be.empty((idx.shape[0], 1), np.int64), be.empty((idx.shape[0], 1), np.int64)
-    be.reduce.min_(rows, lo)
-    be.reduce.max_(rows, hi)
-    return be.to_numpy(lo).reshape(-1).tolist(), be.to_numpy(hi).reshape(-1).tolist()
+    bounds = be.empty((2, idx.shape[0], 1), np.int64)  # one read for both
+    be.reduce.min_(rows, bounds[0])
+    be.reduce.max_(rows, bounds[1])
+    lows, highs = be.to_numpy(bounds).reshape(2, -1).tolist()
+    return lows, highs
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, requires_grad: bool = False,
