@@ -47,6 +47,13 @@ def test_meta_tensors_have_no_data_and_record_graphs():
         x.to("cpu")
 
 
+def test_fill_and_copy_into_meta_tensors_check_shapes_only():
+    x = ad.zeros(2, 3, device="meta")
+    assert x.fill_(2) is x and x.copy_(ad.ones(3, device="meta")) is x and x._version == 2
+    with pytest.raises(RuntimeError, match="The size of tensor a \\(2\\) must match the size of tensor b \\(4\\)"):
+        x.copy_(ad.ones(4, 3, device="meta"))
+
+
 def test_mixing_devices_is_torchs_error():
     with pytest.raises(RuntimeError, match=r"Expected all tensors to be on the same device, but found "
                                            r"at least two devices, cpu and meta!"):

@@ -416,7 +416,8 @@ def _copy_forward(self, src, out, overlap_ok: bool = False):
     return backend_of(out).elementwise("copy", out.dtype, out, src)
 
 
-def _copy_meta(self, src, out):
+def _copy_meta(self, src, out=None):
+    out = self if out is None else out  # (an in-place op on the meta device writes into self)
     if is_storage(src) and broadcast_shapes(out.shape, src.shape) != out.shape:
         raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the broadcast "
                            f"shape {list(broadcast_shapes(out.shape, src.shape))}")
