@@ -1,9 +1,16 @@
-"""DLPack exchange: ``from_dlpack`` and ``Tensor.__dlpack__``, zero-copy on the CPU.
+"""DLPack exchange: ``from_dlpack`` and ``Tensor.__dlpack__``, zero-copy on both devices.
 
 autodiff's CPU storage is a NumPy array and NumPy speaks DLPack, so exporting hands the
 consumer the tensor's array, and importing asks NumPy for an array over the producer's
 memory (NumPy, torch, JAX, or a legacy ``dltensor`` capsule). A producer that marks its
 memory read-only (JAX does: its arrays are immutable) gives a read-only tensor.
+
+CUDA memory goes through capsules autodiff makes and reads itself (``dlpack_capsule``):
+an exported capsule describes the tensor's device memory and keeps it alive until the
+consumer is done with it; an imported one becomes a cuda tensor over the producer's
+memory (CuPy, torch, JAX, ...). Streams: autodiff runs its kernels on the default stream,
+so an export waits for the device before handing memory to a consumer on another
+stream, and an import asks the producer to make its memory ready for the default stream.
 
 Version counters: autodiff cannot see a write made through a foreign array, but among its
 own tensors it keeps one counter per memory. A tensor imported from memory that a live
@@ -18,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes
+from . import dlpack_capsule, dtypes
+from .backends import backend_for, backend_of
 from .tensor import Tensor
 
-_CPU = 1  # DLPack's kDLCPU
+_CPU, _CUDA_DEVICES = dlpack_capsule.CPU, (dlpack_capsule.CUDA, dlpack_capsule.CUDA_MANAGED)
+_LEGACY_DEFAULT_STREAM = 1  # the protocol's number for CUDA's legacy default stream
 _DEVICE_NAMES = {1: "CPU", 2: "CUDA", 3: "CUDA host", 4: "OpenCL", 7: "Vulkan", 8: "Metal", 9: "VPI",
                  10: "ROCm", 13: "CUDA managed", 14: "oneAPI"}
 
@@ -34,6 +43,8 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
     torch or JAX array, ...) or a DLPack capsule."""
     if isinstance(ext_tensor, Tensor):
         return ext_tensor.detach()
+    if on_cuda(ext_tensor):
+        return _from_device(ext_tensor)
     array = to_numpy(ext_tensor)
     try:
         dtypes.from_numpy_dtype(array.dtype)
@@ -49,11 +60,86 @@ def to_numpy(ext_tensor: Any) -> np.ndarray:
     elif not hasattr(ext_tensor, "__dlpack__"):
         raise TypeError(f"from_dlpack: expected an object with __dlpack__ or a DLPack capsule, got "
                         f"{type(ext_tensor).__name__}")
-    kind = ext_tensor.__dlpack_device__()[0] if hasattr(ext_tensor, "__dlpack_device__") else _CPU
-    if int(kind) != _CPU:
+    kind = _device_kind(ext_tensor)
+    if kind != _CPU:
         raise RuntimeError(f"from_dlpack: the array lives on a {_DEVICE_NAMES.get(int(kind), int(kind))} "
                            "device; autodiff has no backend for it in this build (only 'cpu')")
     return np.from_dlpack(ext_tensor)
+
+
+def _device_kind(ext_tensor: Any) -> int:
+    """The DLPack device type of a producer (or of a bare capsule, read without taking it)."""
+    if type(ext_tensor).__name__ == "PyCapsule":
+        return dlpack_capsule.device_of(ext_tensor)[0]
+    if hasattr(ext_tensor, "__dlpack_device__"):
+        return int(ext_tensor.__dlpack_device__()[0])
+    return _CPU
+
+
+def on_cuda(obj: Any) -> bool:
+    """Whether ``obj`` is a DLPack producer (or capsule) of CUDA memory."""
+    return (type(obj).__name__ == "PyCapsule" or hasattr(obj, "__dlpack_device__")) and \
+        _device_kind(obj) in _CUDA_DEVICES
+
+
+def _from_device(ext_tensor: Any) -> Tensor:
+    """A cuda tensor over a DLPack producer's device memory (no copy)."""
+    try:
+        backend = backend_for("cuda")
+    except RuntimeError as e:  # before the producer is asked for its memory
+        raise RuntimeError(f"from_dlpack: the array lives on a CUDA device; autodiff has no backend for it "
+                           f"here ({e})") from None
+    capsule = ext_tensor
+    if type(ext_tensor).__name__ != "PyCapsule":
+        try:
+            capsule = ext_tensor.__dlpack__(stream=_LEGACY_DEFAULT_STREAM, max_version=(1, 0))
+        except TypeError:  # a producer from before DLPack 1.0 takes no max_version
+            capsule = ext_tensor.__dlpack__(stream=_LEGACY_DEFAULT_STREAM)
+    desc, owner = dlpack_capsule.read(capsule)
+    try:
+        dtypes.from_numpy_dtype(desc.dtype)
+    except TypeError:
+        raise TypeError(f"from_dlpack: the array's dtype {desc.dtype} is not one autodiff has") from None
+    if desc.device[1] != 0:
+        raise RuntimeError(f"from_dlpack: the array lives on cuda:{desc.device[1]}; autodiff uses cuda:0 only")
+    return Tensor._make(backend.from_cuda_array(_DeviceMemory(desc, owner)))
+
+
+class _DeviceMemory:
+    """Imported device memory as CUDA's array interface describes it; holds the capsule's
+    ownership, so the producer frees the memory only after the tensor over it is gone."""
+
+    def __init__(self, desc: dlpack_capsule.Description, owner: Any) -> None:
+        self.owner = owner
+        self.__cuda_array_interface__ = {"shape": desc.shape, "typestr": desc.dtype.str, "strides": desc.strides,
+                                         "data": (desc.data, desc.readonly), "version": 3}
+
+
+def export(t: Tensor, stream: Any, max_version: tuple[int, int] | None, dl_device: tuple[int, int] | None,
+           copy: bool | None) -> Any:
+    """``t.__dlpack__(...)``: NumPy's capsule on the CPU, autodiff's own for cuda memory."""
+    if t.device.type == "cpu":
+        remember(t)
+        return t._data.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+    own = device_of(t)
+    if dl_device is not None and tuple(dl_device) != own:
+        raise BufferError(f"__dlpack__: the tensor is on {t.device}; it cannot be exported to DLPack device "
+                          f"{tuple(dl_device)} without a copy (call .cpu() or .to() first)")
+    data = t.clone()._data if copy else t._data
+    if stream not in (None, -1, _LEGACY_DEFAULT_STREAM):  # a consumer on another stream: finish our work first
+        backend_of(t._data).synchronize()
+    cai = data.__cuda_array_interface__
+    strides = cai["strides"] or tuple(data.strides)
+    desc = dlpack_capsule.Description(cai["data"][0], tuple(cai["shape"]), tuple(strides),
+                                      np.dtype(cai["typestr"]), own)
+    return dlpack_capsule.export(desc, data, versioned=max_version is not None and tuple(max_version) >= (1, 0))
+
+
+def device_of(t: Tensor) -> tuple[int, int]:
+    """``t.__dlpack_device__()``: (kDLCPU, 0) or (kDLCUDA, index)."""
+    if t.device.type == "cpu":
+        return (_CPU, 0)
+    return (dlpack_capsule.CUDA, t.device.index or 0)
 
 
 def wrap(array: np.ndarray) -> Tensor:

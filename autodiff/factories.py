@@ -82,6 +82,9 @@ def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
     if hasattr(data, "__cuda_array_interface__") and not isinstance(data, Tensor):  # GPU memory, shared
         t = Tensor._make(backend_for("cuda").from_cuda_array(data))
         return t if dtype is None else t.to(dtypes.as_dtype(dtype))
+    if not isinstance(data, Tensor) and dlpack.on_cuda(data):  # GPU memory through DLPack only
+        t = dlpack.from_dlpack(data)
+        return t if dtype is None else t.to(dtypes.as_dtype(dtype))
     shared = _shared_array(data)
     if shared is not None and as_device(device).type == "cpu" and _has_dtype(shared.dtype) and (
             dtype is None or dtypes.as_dtype(dtype).np == shared.dtype):

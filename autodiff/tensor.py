@@ -192,11 +192,10 @@ class Tensor:
         """A DLPack capsule over this tensor's memory (the array API's export protocol)."""
         if self.requires_grad:
             raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
-        _remember_exchanged(self)
-        return self._data.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+        return _dlpack.export(self, stream, max_version, dl_device, copy)
 
     def __dlpack_device__(self) -> tuple[int, int]:
-        return self._data.__dlpack_device__()
+        return _dlpack.device_of(self)
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
@@ -378,7 +377,7 @@ class Tensor:
         return bool(node is not None and node._retained and self._output_nr in node._retained
                     and node._retained[self._output_nr]() is self)
 
-from .dlpack import remember as _remember_exchanged  # noqa: E402  (it imports Tensor)
+from . import dlpack as _dlpack  # noqa: E402  (it imports Tensor)
 
 
 def fresh(data: Any, cls: type = Tensor) -> Tensor:

@@ -166,6 +166,60 @@ def test_as_tensor_shares_the_memory_of_cuda_array_interface_objects():
     np.testing.assert_array_equal(back.copy_to_host(), (host * 2).T)
 
 
+@pytest.mark.parametrize("max_version", [None, (1, 0)], ids=["legacy", "versioned"])
+def test_dlpack_round_trip_on_the_device_shares_memory(max_version):
+    import gc
+
+    from autodiff import dlpack_capsule
+
+    x = ad.arange(12.0, device="cuda").reshape(3, 4)
+    assert x.__dlpack_device__() == (2, 0)
+    for src in (x, x.t(), x[:, 1::2]):
+        y = ad.from_dlpack(src.__dlpack__(max_version=max_version))
+        assert y.is_cuda and y.shape == src.shape and y.stride() == src.stride()
+        assert y.tolist() == src.tolist()
+    y = ad.from_dlpack(x.t().__dlpack__(stream=None, max_version=max_version))
+    y[0, 1] = -1.0  # a write through the import is seen by the export: one memory
+    assert x[1, 0].item() == -1.0
+    copied = ad.from_dlpack(x.__dlpack__(copy=True))
+    copied.zero_()
+    assert x[1, 0].item() == -1.0
+    del y, copied
+    gc.collect()
+    assert not dlpack_capsule._exported  # the consumers gave every capsule back
+
+
+def test_dlpack_export_errors_on_the_device():
+    x = ad.ones(2, device="cuda")
+    with pytest.raises(BufferError, match="cannot be exported to DLPack device"):
+        x.__dlpack__(dl_device=(1, 0))
+    with pytest.raises(BufferError, match="Can't export tensors that require gradient"):
+        x.requires_grad_().__dlpack__()
+
+
+class _Producer:
+    """A foreign producer of device memory (as CuPy or torch would be): records what it is asked."""
+
+    def __init__(self, t):
+        self.t, self.asked = t, []
+
+    def __dlpack__(self, stream=None, max_version=None):
+        self.asked.append((stream, max_version))
+        return self.t.__dlpack__(stream=stream, max_version=max_version)
+
+    def __dlpack_device__(self):
+        return self.t.__dlpack_device__()
+
+
+def test_from_dlpack_asks_a_producer_for_the_default_stream():
+    p = _Producer(ad.arange(4.0, device="cuda"))
+    z = ad.from_dlpack(p)
+    assert z.is_cuda and z.tolist() == [0.0, 1.0, 2.0, 3.0] and p.asked == [(1, (1, 0))]
+    w = ad.as_tensor(p)  # as_tensor shares DLPack-only device memory too
+    w.add_(1)
+    assert z.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
 def test_gradient_flows_back_across_devices():
     x = ad.tensor([1.0, 2.0], requires_grad=True)
     (x.cuda() * 3).sum().backward()

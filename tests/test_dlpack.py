@@ -1,5 +1,7 @@
 """DLPack and the array protocols: zero-copy exchange with NumPy, torch and JAX."""
 
+import gc
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,6 +10,7 @@ import torch
 import torch.utils.dlpack
 
 import autodiff as ad
+from autodiff import dlpack_capsule
 
 
 def _aligned(n, dtype=np.float32, align=64):
@@ -181,3 +184,60 @@ def test_numpy_copy_protocol():
     assert np.shares_memory(np.asarray(t, dtype=np.float32, copy=False), t.numpy())
     with pytest.raises(RuntimeError, match="Use tensor.detach"):
         np.asarray(ad.ones(1, requires_grad=True))
+
+
+# ---- autodiff's own capsules (the device path), checked against NumPy's and torch's readers ----
+
+def _description(a: np.ndarray, readonly: bool = False) -> dlpack_capsule.Description:
+    return dlpack_capsule.Description(a.ctypes.data, a.shape, a.strides, a.dtype, (dlpack_capsule.CPU, 0), readonly)
+
+
+class _Producer:
+    """Hands out autodiff-made capsules over a NumPy array, legacy or versioned as asked."""
+
+    def __init__(self, a: np.ndarray, readonly: bool = False) -> None:
+        self.a, self.readonly = a, readonly
+
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        versioned = max_version is not None and tuple(max_version) >= (1, 0)
+        return dlpack_capsule.export(_description(self.a, self.readonly), self.a, versioned)
+
+    def __dlpack_device__(self):
+        return (dlpack_capsule.CPU, 0)
+
+
+@pytest.mark.parametrize("a", [np.arange(12, dtype=np.float32).reshape(3, 4)[:, ::2],
+                               np.arange(6, dtype=np.int64).reshape(2, 3).T, np.array([True, False]),
+                               np.array(2.5)], ids=["strided", "transposed", "bool", "0-d"])
+def test_exported_capsules_are_read_by_numpy_and_torch_without_a_copy(a):
+    for consumer in (np.from_dlpack, torch.from_dlpack, lambda p: torch.utils.dlpack.from_dlpack(p.__dlpack__())):
+        b = np.asarray(consumer(_Producer(a)))
+        assert b.dtype == a.dtype and b.shape == a.shape and b.strides == a.strides
+        assert b.ctypes.data == a.ctypes.data  # the same memory
+    del b
+    gc.collect()
+    assert not dlpack_capsule._exported  # every consumer called the deleter
+
+
+def test_an_unused_capsule_frees_what_it_holds_and_read_only_is_kept():
+    a = np.ones(3)
+    capsule = _Producer(a).__dlpack__()
+    assert dlpack_capsule.device_of(capsule) == (dlpack_capsule.CPU, 0) and dlpack_capsule._exported
+    del capsule
+    gc.collect()
+    assert not dlpack_capsule._exported
+    assert not np.from_dlpack(_Producer(a, readonly=True)).flags.writeable  # DLPack 1.0's read-only flag
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_reads_the_capsules_numpy_and_torch_make(versioned):
+    sources = [np.arange(6, dtype=np.int32).reshape(2, 3)[:, 1:], torch.arange(6.0).reshape(2, 3).t()]
+    for src in sources:
+        capsule = src.__dlpack__(max_version=(1, 0)) if versioned else src.__dlpack__()
+        desc, owner = dlpack_capsule.read(capsule)
+        ref = np.asarray(src)
+        assert (desc.shape, desc.strides, desc.dtype, desc.device) == (ref.shape, ref.strides, ref.dtype, (1, 0))
+        assert desc.data == ref.ctypes.data and not desc.readonly
+        with pytest.raises(BufferError, match="consumed already"):  # the protocol: a capsule is used once
+            dlpack_capsule.read(capsule)
+        del owner  # runs the producer's deleter

@@ -22,6 +22,7 @@ need no read back.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 
@@ -1178,7 +1179,12 @@ class CUDABackend(Backend):
         ptr, readonly = desc["data"]
         span = {"shape": ((hi - lo) // dt.itemsize,), "typestr": desc["typestr"], "data": (ptr + lo, readonly),
                 "strides": None, "version": 3}
-        flat = cuda.from_cuda_array_interface(span, owner=obj, sync=False)
+        if SIMULATED:  # the simulator's device memory is host memory: wrap it as it is
+            from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+
+            flat = FakeCUDAArray(np.frombuffer((ctypes.c_byte * (hi - lo)).from_address(ptr + lo), dt))
+        else:
+            flat = cuda.from_cuda_array_interface(span, owner=obj, sync=False)
         return CudaArray(Foreign(flat, hi - lo, obj), shape, dt, strides, -lo, not readonly)
 
     @staticmethod
