@@ -1,6 +1,6 @@
 """Scalar special functions, written once in plain Python and compiled for each target.
 
-``digamma``, ``hurwitz_zeta`` and ``polygamma`` (n >= 1) of one float64 value. They are
+``digamma``, ``hurwitz_zeta``, ``polygamma`` (n >= 1) and ``gamma_sample_grad`` of float64 values. They are
 plain functions, so ``portable.compile_for(FUNCTIONS, jit)`` compiles the set with any Numba decorator
 (``njit`` for the CPU kernels, ``cuda.jit(device=True)`` for the CUDA ones; see
 ``kernels.portable``); the CPU and the GPU results come from one definition.
@@ -76,4 +76,27 @@ def polygamma(n, x):
     return sign * factorial * hurwitz_zeta(n + 1.0, x)
 
 
-FUNCTIONS = (digamma_positive, digamma, hurwitz_zeta, polygamma)  # for portable.compile_for
+def gamma_sample_grad(x, alpha):
+    """dx/dalpha of a Gamma(alpha, 1) sample x held at its CDF value (implicit
+    reparameterisation): -(dP(alpha, x)/dalpha) / (dP(alpha, x)/dx), P the regularised lower
+    incomplete gamma. With P = sum_n x^(alpha+n) e^-x / Gamma(alpha+n+1), the ratio is
+    -sum_n r_n (log x - psi(alpha+n+1)), r_0 = x / alpha, r_n = r_(n-1) x / (alpha+n);
+    summed until the terms past the peak (n > x) fall below 1e-17 of the total."""
+    if x <= 0.0:
+        return 0.0
+    logx = math.log(x)
+    r = x / alpha
+    psi = digamma(alpha + 1.0)
+    acc = -r * (logx - psi)
+    n = 0
+    while True:
+        n += 1
+        psi += 1.0 / (alpha + n)
+        r *= x / (alpha + n)
+        term = r * (logx - psi)
+        acc -= term
+        if n > x and abs(term) <= 1e-17 * abs(acc) or n > 100000:
+            return acc
+
+
+FUNCTIONS = (digamma_positive, digamma, hurwitz_zeta, polygamma, gamma_sample_grad)  # for portable.compile_for

@@ -1082,9 +1082,36 @@ def test_caching_allocator_reuses_freed_blocks():
 def test_ops_without_cuda_kernels_say_so():
     cpu_families = {n for n, v in vars(type(backend_for("cpu"))).items() if isinstance(v, types.ModuleType)}
     assert cpu_families and all(n in vars(type(gpu)) for n in cpu_families)  # every family is on the device
-    alpha = ad.ones(2, device="cuda")  # but not every kernel of each: the gamma samples' gradient is not
-    with pytest.raises(NotImplementedError, match=r"CUDA backend has no special\.gamma_sample_grad kernel yet"):
-        gamma_ops._standard_gamma_grad(alpha, alpha)
+    with pytest.raises(NotImplementedError, match=r"CUDA backend has no special\.not_a_kernel kernel yet"):
+        gpu.special.not_a_kernel  # a name a family lacks says so, with the op's way out
+
+
+@pytest.mark.parametrize("dtype", [ad.float32, ad.float64])
+def test_gamma_samples_on_the_device(dtype):
+    n = 700
+    alpha = ad.tensor([0.3] * n + [2.5] * n + [9.0] * n, dtype=dtype, device="cuda")
+    ad.cuda.manual_seed(3)
+    x = gamma_ops.standard_gamma(alpha)
+    assert x.is_cuda and x.dtype == dtype and x.shape == alpha.shape
+    ad.cuda.manual_seed(3)
+    assert gamma_ops.standard_gamma(alpha).tolist() == x.tolist()  # reproducible under the device seed
+    got = x.cpu().numpy().astype(np.float64).reshape(3, n)
+    for row, a in zip(got, (0.3, 2.5, 9.0)):  # Gamma(a, 1): mean a, variance a; 5 standard errors
+        assert (row > 0).all()
+        assert abs(row.mean() - a) < 5 * math.sqrt(a / n), (a, row.mean())
+        assert abs(row.var() - a) < 5 * math.sqrt(2 * a * a * (1 + 3 / a) / n), (a, row.var())
+    edge = gamma_ops.standard_gamma(ad.tensor([0.0, -1.0, float("nan"), float("inf")], dtype=dtype, device="cuda"))
+    expected = torch._standard_gamma(torch.tensor([0.0, -1.0, float("nan"), float("inf")], dtype=getattr(
+        torch, str(dtype).split(".")[-1])))  # torch's floor for degenerate shapes, inf for an infinite one
+    assert edge.cpu().numpy().tolist() == expected.tolist()
+
+
+def test_gamma_rsample_gradient_on_the_device_matches_the_cpu():
+    alpha = ad.tensor([0.2, 1.0, 3.5, 40.0] * 17, dtype=ad.float64, device="cuda", requires_grad=True)
+    x = gamma_ops.standard_gamma(alpha)
+    x.sum().backward()
+    want = gamma_ops._standard_gamma_grad(alpha.detach().cpu(), x.detach().cpu())
+    np.testing.assert_allclose(alpha.grad.cpu().numpy(), want.numpy(), rtol=1e-12)
 
 
 def test_a_write_into_uploaded_indices_forgets_their_known_range():

@@ -769,6 +769,10 @@ class _Special(metaclass=_Family):
 
     lgamma, digamma, polygamma = _on_flat(cspecial.lgamma), _on_flat(cspecial.digamma), _on_flat(cspecial.polygamma)
 
+    @staticmethod
+    def gamma_sample_grad(x: CudaArray, alpha: CudaArray, out: CudaArray) -> None:
+        cspecial.gamma_sample_grad(x.device_view(), alpha.device_view(), out.device_view())
+
 
 class _Sort(metaclass=_Family):
     """``kernels/cpu/sort.py``'s names over ``kernels.cuda.sort``, with the per-thread row
@@ -1015,6 +1019,13 @@ class _Random:
             blocks, threads = (2, 32) if SIMULATED else (min(launch.MAX_BLOCKS, 256), launch.THREADS)
             self._gen = crandom.Generator(self.seed % (1 << 64), blocks=blocks, threads=threads, on_device=True)
         return self._gen
+
+    def standard_gamma(self, alpha: CudaArray) -> CudaArray:
+        """Gamma(alpha, 1) samples of alpha's shape and dtype (alpha: C-contiguous)."""
+        out = backend.empty(alpha.shape, alpha.dtype)
+        if out.size:
+            self.generator().standard_gamma(out.device_view().reshape(-1), alpha.device_view().reshape(-1))
+        return out
 
     def fill(self, kind: str, shape: tuple, np_dtype) -> CudaArray:
         """A new array of ``shape`` from U[0, 1) (``uniform``) or N(0, 1) (``normal``)."""

@@ -3,8 +3,9 @@
 A Gamma(alpha, 1) sample x is a function of alpha through its CDF held fixed (implicit
 reparameterisation, Figurnov et al. 2018): dx/dalpha = -(dP/dalpha) / (dP/dx), computed to
 ~1e-10 by the ``special.gamma_sample_grad`` kernel from the incomplete gamma series
-(torch's ``_standard_gamma_grad`` is a fitted approximation, ~1e-4). The samples
-themselves come from the process's NumPy generator (``autodiff.manual_seed``).
+(torch's ``_standard_gamma_grad`` is a fitted approximation, ~1e-4). On the CPU the samples
+come from the process's NumPy generator (``autodiff.manual_seed``); on cuda from the
+device's generator (``autodiff.cuda.manual_seed``), by a sampling kernel.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ def _flat(a: np.ndarray, dt) -> np.ndarray:
 def _sample_forward(alpha: np.ndarray) -> np.ndarray:
     if alpha.dtype.kind != "f":
         raise RuntimeError(f'"standard_gamma" not implemented for \'{alpha.dtype}\'')
+    be = backend_of(alpha)
+    if be.device.type == "cuda":
+        return be.random.standard_gamma(_flat(alpha, alpha.dtype).reshape(alpha.shape))
     return np.asarray(rng(None).standard_gamma(alpha), dtype=alpha.dtype).reshape(alpha.shape)
 
 

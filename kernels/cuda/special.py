@@ -20,7 +20,7 @@ from . import launch
 # inlined into the kernels (Numba compiles a called, not inlined, device function for the
 # current device, which needs a driver: compile_ptx on a machine with no GPU could not)
 _scalar = compile_for(special_scalar.FUNCTIONS, cuda.jit(device=True, inline="always"))
-_digamma, _polygamma = _scalar.digamma, _scalar.polygamma
+_digamma, _polygamma, _gamma_sample_grad = _scalar.digamma, _scalar.polygamma, _scalar.gamma_sample_grad
 
 
 @cuda.jit(cache=True)
@@ -41,6 +41,12 @@ def polygamma_k(n, x, out):
         out[i] = _polygamma(n, np.float64(x[i]))
 
 
+@cuda.jit(cache=True)
+def gamma_sample_grad_k(x, alpha, out):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        out[i] = _gamma_sample_grad(np.float64(x[i]), np.float64(alpha[i]))
+
+
 def lgamma(x, out) -> None:
     lgamma_k[launch.grid(x.size)](x, out)
 
@@ -53,4 +59,9 @@ def polygamma(n: int, x, out) -> None:
     polygamma_k[launch.grid(x.size)](n, x, out)
 
 
-KERNELS = {"lgamma": lgamma_k, "digamma": digamma_k, "polygamma": polygamma_k}
+def gamma_sample_grad(x, alpha, out) -> None:
+    gamma_sample_grad_k[launch.grid(x.size)](x, alpha, out)
+
+
+KERNELS = {"lgamma": lgamma_k, "digamma": digamma_k, "polygamma": polygamma_k,
+           "gamma_sample_grad": gamma_sample_grad_k}
