@@ -9,6 +9,9 @@ small fixed family of loops, compiled lazily by Numba with ``cache=True``:
 * ``nd1`` .. ``nd4`` (and ``_par``): any strides, including the stride 0 of a
   broadcast operand, after adjacent dimensions have been coalesced. Indexing is by
   nested loops over strided arrays, never per-element div/mod.
+* ``copy_rows`` / ``copy_rows_par`` (not generated): a strided copy whose rows are
+  contiguous on both sides, as row copies over flat buffers (``copy_runs``, which
+  ``run`` tries first for ``copy``).
 
 The operand pattern says which operands are scalars (``s``) rather than arrays (``a``):
 a Python number or a 0-d array is passed as a typed scalar, so ``x * 2`` reads one
