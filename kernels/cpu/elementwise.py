@@ -274,7 +274,7 @@ COPY_PARALLEL_THRESHOLD = 1 << 20
 
 
 def _buffer(a: np.ndarray):
-    """(1-D C-contiguous array of a's dtype starting at a's first element, 0), over the
+    """A 1-D C-contiguous array of a's dtype starting at a's first element, over the
     contiguous array a is a view of (the buffer pool hands out views of byte buffers), or
     None where there is no such array."""
     root = a
@@ -287,7 +287,7 @@ def _buffer(a: np.ndarray):
     if start < 0 or start % a.itemsize:
         return None
     size = (raw.size - start) // a.itemsize * a.itemsize
-    return raw[start:start + size].view(a.dtype), 0
+    return raw[start:start + size].view(a.dtype)
 
 
 def copy_runs(out: np.ndarray, src: np.ndarray) -> bool:
@@ -308,31 +308,30 @@ def copy_runs(out: np.ndarray, src: np.ndarray) -> bool:
     pad = (0,) * (3 - len(shape))
     rows = (pad + tuple(s // item for s in ostr[:-1]), pad + tuple(s // item for s in sstr[:-1]))
     kernel = copy_rows_par if out.size >= COPY_PARALLEL_THRESHOLD else copy_rows
-    kernel(dst[0], dst[1], np.array(rows[0], np.int64), sbuf[0], sbuf[1], np.array(rows[1], np.int64),
-           outer[0], outer[1], shape[-1])
+    kernel(dst, np.array(rows[0], np.int64), sbuf, np.array(rows[1], np.int64), outer[0], outer[1], shape[-1])
     return True
 
 
 @njit(inline="always")
-def _copy_row(dst, d, ds, src, s, ss, i, nb, n):
-    do = d + (i // nb) * ds[0] + (i % nb) * ds[1]
-    so = s + (i // nb) * ss[0] + (i % nb) * ss[1]
+def _copy_row(dst, ds, src, ss, i, nb, n):
+    do = (i // nb) * ds[0] + (i % nb) * ds[1]
+    so = (i // nb) * ss[0] + (i % nb) * ss[1]
     a, b = dst[do:do + n], src[so:so + n]
     for j in range(n):
         a[j] = b[j]
 
 
 @njit(cache=True)
-def copy_rows(dst, d, ds, src, s, ss, na, nb, n):
-    """Row i = (a, b) of na x nb: dst[d + a*ds[0] + b*ds[1] + j] = src[s + a*ss[0] + b*ss[1] + j], j < n."""
+def copy_rows(dst, ds, src, ss, na, nb, n):
+    """Row i = (a, b) of na x nb: dst[a*ds[0] + b*ds[1] + j] = src[a*ss[0] + b*ss[1] + j], j < n."""
     for i in range(na * nb):
-        _copy_row(dst, d, ds, src, s, ss, i, nb, n)
+        _copy_row(dst, ds, src, ss, i, nb, n)
 
 
 @njit(cache=True, parallel=True)
-def copy_rows_par(dst, d, ds, src, s, ss, na, nb, n):
+def copy_rows_par(dst, ds, src, ss, na, nb, n):
     for i in prange(na * nb):
-        _copy_row(dst, d, ds, src, s, ss, i, nb, n)
+        _copy_row(dst, ds, src, ss, i, nb, n)
 
 
 def _run_nd(mod, out: np.ndarray, args: list, par: bool) -> None:
