@@ -78,8 +78,7 @@ def _device_kind(ext_tensor: Any) -> int:
 
 def on_cuda(obj: Any) -> bool:
     """Whether ``obj`` is a DLPack producer (or capsule) of CUDA memory."""
-    return (type(obj).__name__ == "PyCapsule" or hasattr(obj, "__dlpack_device__")) and \
-        _device_kind(obj) in _CUDA_DEVICES
+    return _device_kind(obj) in _CUDA_DEVICES
 
 
 def _from_device(ext_tensor: Any) -> Tensor:
@@ -128,10 +127,8 @@ def export(t: Tensor, stream: Any, max_version: tuple[int, int] | None, dl_devic
     data = t.clone()._data if copy else t._data
     if stream not in (None, -1, _LEGACY_DEFAULT_STREAM):  # a consumer on another stream: finish our work first
         backend_of(t._data).synchronize()
-    cai = data.__cuda_array_interface__
-    strides = cai["strides"] or tuple(data.strides)
-    desc = dlpack_capsule.Description(cai["data"][0], tuple(cai["shape"]), tuple(strides),
-                                      np.dtype(cai["typestr"]), own)
+    desc = dlpack_capsule.Description(data.__cuda_array_interface__["data"][0], data.shape, data.strides,
+                                      data.dtype, own)
     return dlpack_capsule.export(desc, data, versioned=max_version is not None and tuple(max_version) >= (1, 0))
 
 

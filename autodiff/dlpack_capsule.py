@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .backends.meta import contiguous_strides
+
 CPU, CUDA, CUDA_MANAGED = 1, 2, 13  # DLDeviceType values
 _READ_ONLY = 1  # DLPACK_FLAG_BITMASK_READ_ONLY
 # Capsule names: the capsule keeps a pointer to its name, so these bytes live as long as the module.
@@ -161,14 +163,8 @@ def read(capsule: Any) -> tuple[Description, _Taken]:
                           f"{t.dtype.lanes} lanes)")
     dtype = np.dtype(f"{_KINDS[t.dtype.code]}{t.dtype.bits // 8}") if t.dtype.code != 6 else np.dtype(np.bool_)
     shape = tuple(t.shape[i] for i in range(t.ndim))
-    if t.strides:
-        strides = tuple(t.strides[i] * dtype.itemsize for i in range(t.ndim))
-    else:  # NULL strides: compact row-major
-        strides, step = [], dtype.itemsize
-        for n in reversed(shape):
-            strides.insert(0, step)
-            step *= max(n, 1)
-        strides = tuple(strides)
+    strides = tuple(t.strides[i] * dtype.itemsize for i in range(t.ndim)) if t.strides else \
+        contiguous_strides(shape, dtype.itemsize)  # NULL strides: compact row-major
     readonly = bool(struct is _ManagedVersioned and managed.flags & _READ_ONLY)
     desc = Description((t.data or 0) + t.byte_offset, shape, strides, dtype,
                        (t.device.device_type, t.device.device_id), readonly)
