@@ -47,9 +47,9 @@ _KERNELS = {
 }
 
 
-def _deeper(snippet: str) -> str:
-    """A snippet above, one loop level further in."""
-    return "\n".join("    " + line for line in snippet.splitlines())
+def _draw64(levels: int) -> str:
+    """A float64 uniform draw into ``u`` (``_STEP`` and ``_U64``), ``levels`` blocks further in."""
+    return "\n".join("    " * levels + line for line in f"{_STEP}\n{_U64}".splitlines())
 
 
 # Gamma(alpha, 1) by Marsaglia and Tsang's squeeze (a normal and a uniform per try, ~1.03
@@ -65,18 +65,17 @@ _GAMMA = [
     "                d = (a + F64(1) if boost else a) - F64(1.0 / 3.0)",
     "                c = F64(1) / math.sqrt(F64(9) * d)",
     "                while True:",
-    _deeper(_deeper(_STEP)), _deeper(_deeper(_U64)), "                    u1 = F64(1) - u",
-    _deeper(_deeper(_STEP)), _deeper(_deeper(_U64)),
+    _draw64(2), "                    u1 = F64(1) - u", _draw64(2),
     "                    z = math.sqrt(F64(-2) * math.log(u1)) * math.cos(F64(6.283185307179586) * u)",
     "                    w = F64(1) + c * z",
     "                    if w > F64(0):",
     "                        w = w * w * w",
-    _deeper(_deeper(_deeper(_STEP))), _deeper(_deeper(_deeper(_U64))),
+    _draw64(3),
     "                        if math.log(F64(1) - u) < F64(0.5) * z * z + d - d * w + d * math.log(w):",
     "                            break",
     "                v = d * w",
     "                if boost:",
-    _deeper(_deeper(_STEP)), _deeper(_deeper(_U64)),
+    _draw64(2),
     "                    v = v * (F64(1) - u) ** (F64(1) / a)",
     "            v = max(v, tiny)",
 ]
