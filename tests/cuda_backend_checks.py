@@ -792,6 +792,46 @@ def test_cnn_training_step_matches_the_cpu_backend_and_moves_no_data():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+_OPTIMIZERS = {
+    "sgd": lambda g: ad.optim.SGD(g, lr=0.1),
+    "sgd nesterov": lambda g: ad.optim.SGD(g, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "adam amsgrad": lambda g: ad.optim.Adam(g, lr=0.01, amsgrad=True),
+    "adamw": lambda g: ad.optim.AdamW(g, lr=0.01),
+    "rmsprop centered": lambda g: ad.optim.RMSprop(g, lr=0.01, momentum=0.5, centered=True),
+    "adagrad": lambda g: ad.optim.Adagrad(g, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("name", list(_OPTIMIZERS))
+def test_an_optimizer_step_updates_a_chunk_of_parameters_per_launch(name, monkeypatch):
+    from kernels.cuda import optim as coptim
+
+    launches, kernel = [], coptim.update_k
+
+    class Counting:  # stands for the kernel: counts its launches
+        def __getitem__(self, config):
+            launches.append(config)
+            return kernel[config]
+
+    monkeypatch.setattr(coptim, "update_k", Counting())
+    rng = np.random.default_rng(0)
+    shapes = [(1 + i % 4, 1 + i % 3) if i % 2 else (1 + i % 5,) for i in range(20)]
+    values = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(2)]
+    results = {}
+    for dev in ("cpu", "cuda"):  # 20 parameters in two groups of 12 and 8 (their lr differs)
+        params = [ad.tensor(v, device=dev, requires_grad=True) for v in values]
+        optim = _OPTIMIZERS[name]([{"params": params[:12]}, {"params": params[12:], "lr": 0.05}])
+        for step in range(2):
+            for p, g in zip(params, grads[step]):
+                p.grad = ad.tensor(g, device=dev)
+            optim.step()
+        results[dev] = [p.detach().cpu().numpy() for p in params]
+    assert len(launches) == 2 * (2 + 1), "a step: two launches for the 12 parameters, one for the 8"
+    for a, b in zip(results["cuda"], results["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_clip_grad_norm_matches_torch():
     (a, ta), (b, tb) = _pair((3, 4), 13), _pair((5,), 14)
     (a.square().sum() * 3 + b.exp().sum()).backward()

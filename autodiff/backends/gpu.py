@@ -893,13 +893,15 @@ class _Optim(metaclass=_Family):
     SGD, ADAM, RMSPROP, ADAGRAD = coptim.SGD, coptim.ADAM, coptim.RMSPROP, coptim.ADAGRAD
 
     @staticmethod
-    def update(kind, p, g, states, hyper):
-        """The fused update in place; the scalars travel as kernel arguments (no copy)."""
+    def update_many(kind, items, hyper):
+        """The fused update in place on every ``(p, g, states)`` of ``items`` (one dtype), a
+        chunk of parameters per launch; the scalars travel as kernel arguments (no copy)."""
         # one tuple length for every rule: the kernel indexes every rule's scalars, so a shorter
         # tuple would not compile (a tuple index is checked at compile time)
-        h = tuple(p.dtype.type(v) for v in hyper) + (p.dtype.type(0),) * (coptim.N_SCALARS - len(hyper))
-        coptim.update(kind, p.device_view().reshape(-1), _3d(g).reshape(-1),
-                      [s.device_view().reshape(-1) for s in states], h)
+        dt = items[0][0].dtype.type
+        h = tuple(dt(v) for v in hyper) + (dt(0),) * (coptim.N_SCALARS - len(hyper))
+        coptim.update_many(kind, [(p.device_view().reshape(-1), _3d(g).reshape(-1),
+                                   [s.device_view().reshape(-1) for s in states]) for p, g, states in items], h)
 
 
 class _Triangle(metaclass=_Family):

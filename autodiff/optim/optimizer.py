@@ -8,7 +8,9 @@ over a structurally identical model.
 
 A subclass describes one update rule by ``_rule(param, state, group)``, which returns
 the kernel kind, the state tensors the kernel updates in place and its scalars; the
-base class runs every parameter's update as one fused kernel (the backend's ``optim``).
+base class runs every parameter's update as one fused kernel (the backend's ``optim``),
+handing the backend together the parameters that share a device, dtype, rule and
+scalars (on cuda: one launch per chunk of them, as torch's multi-tensor apply).
 Hyper-parameter keys such as torch's ``foreach``/``fused``/``capturable`` are not
 present: autodiff has one implementation, the fused kernel.
 """
@@ -113,30 +115,13 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._fused_update(p, *self._rule(p, self.state[p], group))
+            _fused_updates([(p, *self._rule(p, self.state[p], group))
+                            for group in self.param_groups for p in group["params"] if p.grad is not None])
         return loss
 
     def _rule(self, param: Tensor, state: dict, group: dict) -> tuple[int, Sequence[Tensor], Sequence[float]]:
         """The kernel kind, the state tensors it updates and its scalars, for one parameter."""
         raise NotImplementedError
-
-    @staticmethod
-    def _fused_update(param: Tensor, kind: str, states: Sequence[Tensor], hyper: Sequence[float]) -> None:
-        """Run the update kernel in place on ``param`` and ``states``; bump the version counter."""
-        check_update_operands(param, states)
-        p = param._data
-        target = backends.contiguous(p)
-        g = param.grad._data
-        if not g.flags.c_contiguous:
-            g = backends.copy(g)
-        optim = backends.backend_of(p).optim
-        optim.update(getattr(optim, kind), target, g, [s._data for s in states], hyper)
-        if target is not p:
-            backends.elementwise("copy", p.dtype.name, p, target)
-        param._version_counter[0] += 1
 
     @staticmethod
     def _next_step(state: dict) -> float:
@@ -195,3 +180,25 @@ def _cast_state(param: Tensor, name: str, value: Any) -> Any:
     return value.detach().to(dtype, copy=True)
 
 
+def _fused_updates(updates: list[tuple[Tensor, str, Sequence[Tensor], Sequence[float]]]) -> None:
+    """Run the update kernels in place on each ``(param, kind, states, hyper)``; bump the
+    version counters. Parameters of one device and dtype that share the rule and its
+    scalars (a group's, as a rule keeps step counts in step) go to the backend together,
+    which updates them with one launch per chunk on cuda."""
+    batches: dict[tuple, list] = {}
+    for param, kind, states, hyper in updates:
+        check_update_operands(param, states)
+        key = (param.device, param._data.dtype, kind, len(states), tuple(hyper))
+        batches.setdefault(key, []).append((param, states))
+    for (_, _, kind, _, hyper), batch in batches.items():
+        targets = [backends.contiguous(param._data) for param, _ in batch]
+        items = []
+        for (param, states), target in zip(batch, targets):
+            g = param.grad._data
+            items.append((target, g if g.flags.c_contiguous else backends.copy(g), [s._data for s in states]))
+        optim = backends.backend_of(targets[0]).optim
+        optim.update_many(getattr(optim, kind), items, hyper)
+        for (param, _), target in zip(batch, targets):
+            if target is not param._data:
+                backends.elementwise("copy", param.dtype.name, param._data, target)
+            param._version_counter[0] += 1

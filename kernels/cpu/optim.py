@@ -15,7 +15,8 @@ the caller in float64 and passed in ``h``. Each rule follows the operation order
 PyTorch's single-tensor (``foreach=False``) implementation, so float64 trajectories agree
 to rounding.
 
-``update(kind, p, g, states, hyper)`` is the entry point: one serial kernel below
+``update(kind, p, g, states, hyper)`` is the entry point (``update_many`` runs it for
+each parameter of a step, the contract the CUDA kernels share): one serial kernel below
 ``PARALLEL_THRESHOLD`` elements; above it, ``prange`` chunks each run the serial kernel.
 Each rule has its own generated pair of kernels (``_module``), compiled on first use, so
 a program compiles only the rules its optimizers use.
@@ -270,6 +271,13 @@ def update(kind: int, p: np.ndarray, g: np.ndarray, states: Sequence[np.ndarray]
     h = np.asarray(hyper, dtype=p.dtype)
     run = update_parallel if flat.size >= PARALLEL_THRESHOLD else update_serial
     run(kind, flat, g.reshape(-1), s[0], s[1], s[2], h)
+
+
+def update_many(kind: int, items: Sequence[tuple], hyper: Sequence[float]) -> None:
+    """``update`` of every ``(p, g, states)`` of ``items`` (the backends' multi-parameter
+    entry point; on the CPU each parameter is one kernel call all the same)."""
+    for p, g, states in items:
+        update(kind, p, g, states, hyper)
 
 
 guard_kernels(globals())

@@ -179,23 +179,17 @@ def test_gemm_kernels_compile_to_ptx(dtype, ta, tb):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_optimizer_kernel_compiles_to_ptx(dtype):
-    arr = types.Array(getattr(types, dtype), 1, "C")
-    ptx, _ = cuda.compile_ptx(opt.update_k.py_func, (types.int64, arr, arr, arr, arr, arr, arr), cc=CC)
-    assert ".target sm_90" in ptx
-    if dtype == "float32":
-        assert not F64_OP.search(ptx), "float64 math in the float32 optimizer kernel"
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_optimizer_kernel_with_scalars_by_value_compiles_to_ptx(dtype):
+def test_multi_tensor_optimizer_kernel_compiles_to_ptx(dtype):
     x = getattr(types, dtype)
-    arr = types.Array(x, 1, "C")
-    ptx, _ = cuda.compile_ptx(opt.update_k.py_func, (types.int64, arr, arr, arr, arr, arr,
-                                                     types.UniTuple(x, opt.N_SCALARS)), cc=CC)
+    arrays = types.UniTuple(types.Array(x, 1, "C"), opt.CHUNK)
+    ptx, _ = cuda.compile_ptx(opt.update_k.py_func, (types.int64, *[arrays] * 5, types.UniTuple(x, opt.N_SCALARS)),
+                              cc=CC)
     assert ".target sm_90" in ptx
     if dtype == "float32":
         assert not F64_OP.search(ptx), "float64 math in the float32 optimizer kernel"
+    entry = re.search(r"\.entry\s+\S+\(([^)]*)\)", ptx).group(1)
+    param_bytes = sum(int(bits) // 8 for bits in re.findall(r"\.param \.[a-z](\d+)", entry))
+    assert 0 < param_bytes <= 4096, f"{param_bytes} bytes of kernel parameters: more than CUDA's 4 KiB"
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -1,4 +1,5 @@
-"""The CUDA optimizer kernel vs the CPU one (itself tested against torch), same scalars ``h``."""
+"""The CUDA optimizer kernel vs the CPU one (itself tested against torch), same scalars ``h``:
+several parameters of uneven sizes per call, more than one launch's chunk of them."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from kernels.cpu import optim as cpu
 from kernels.cuda import launch
 from kernels.cuda import optim as gpu
 
-N = 150
+SIZES = (150, 1, 37, 3, 64, 5, 9, 2, 41)  # more than gpu.CHUNK: two launches, the second padded
 
 # (kind, number of states, h as each CPU rule's docstring lays it out)
 CASES = {
@@ -30,22 +31,39 @@ def small_launches():
     launch.configure(threads=256, max_blocks=4096)
 
 
+class _CountingLaunches:
+    """Stands for ``gpu.update_k`` and counts its launches."""
+
+    def __init__(self, kernel):
+        self.kernel, self.launches = kernel, 0
+
+    def __getitem__(self, config):
+        self.launches += 1
+        return self.kernel[config]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", list(CASES))
-def test_update_matches_the_cpu_kernel_over_steps(case, dtype):
+def test_update_many_matches_the_cpu_kernel_over_steps(case, dtype, monkeypatch):
     kind, n_states, h = CASES[case]
     rng = np.random.default_rng(0)
-    p = rng.standard_normal(N).astype(dtype)
-    states = [1 + np.abs(rng.standard_normal(N)).astype(dtype) for _ in range(n_states)]
+    params = [rng.standard_normal(n).astype(dtype) for n in SIZES]
+    states = [[1 + np.abs(rng.standard_normal(n)).astype(dtype) for _ in range(n_states)] for n in SIZES]
     if kind == cpu.RMSPROP:
-        states[2] *= dtype(0.1)  # the running mean of g: small, so the centred variance stays > 0
-    dp, ds = cuda.to_device(p), [cuda.to_device(s) for s in states]
-    dh = cuda.to_device(np.asarray(h, dtype))
+        for s in states:
+            s[2] *= dtype(0.1)  # the running mean of g: small, so the centred variance stays > 0
+    dparams = [cuda.to_device(p) for p in params]
+    dstates = [[cuda.to_device(s) for s in ss] for ss in states]
+    dh = tuple(dtype(v) for v in h) + (dtype(0),) * (gpu.N_SCALARS - len(h))
+    counter = _CountingLaunches(gpu.update_k)
+    monkeypatch.setattr(gpu, "update_k", counter)
     for _ in range(3):
-        g = rng.standard_normal(N).astype(dtype)
-        cpu.update(kind, p, g, states, h)
-        gpu.update(kind, dp, cuda.to_device(g), ds, dh)
+        grads = [rng.standard_normal(n).astype(dtype) for n in SIZES]
+        cpu.update_many(kind, list(zip(params, grads, states)), h)
+        gpu.update_many(kind, [(p, cuda.to_device(g), s) for p, g, s in zip(dparams, grads, dstates)], dh)
+    assert counter.launches == 3 * -(-len(SIZES) // gpu.CHUNK)
     tol = 1e-6 if dtype == np.float32 else 1e-14
-    np.testing.assert_allclose(dp.copy_to_host(), p, rtol=tol, atol=tol)
-    for d, s in zip(ds, states):
-        np.testing.assert_allclose(d.copy_to_host(), s, rtol=tol, atol=tol)
+    for dp, p, ds, ss in zip(dparams, params, dstates, states):
+        np.testing.assert_allclose(dp.copy_to_host(), p, rtol=tol, atol=tol)
+        for d, s in zip(ds, ss):
+            np.testing.assert_allclose(d.copy_to_host(), s, rtol=tol, atol=tol)
