@@ -1119,6 +1119,21 @@ def test_caching_allocator_reuses_freed_blocks():
     assert ad.cuda.memory_reserved() == reserved
 
 
+@pytest.mark.skipif(SIMULATED, reason="the simulator has no External Memory Management: on a GPU only "
+                                      "(the plugin's own logic: tests/kernels/cuda/test_cuda_memory_plugin.py)")
+def test_numba_allocates_from_the_caching_pool_through_the_emm_plugin():
+    from numba import cuda
+
+    assert cuda.current_context().memory_manager.pool is gpu.allocator.pool
+    gc.collect()
+    base = ad.cuda.memory_allocated()
+    outside = cuda.device_array(1000, np.float32)  # a Numba array the backend did not ask for
+    assert ad.cuda.memory_allocated() - base == 4096
+    del outside
+    gc.collect()
+    assert ad.cuda.memory_allocated() == base
+
+
 def test_ops_without_cuda_kernels_say_so():
     cpu_families = {n for n, v in vars(type(backend_for("cpu"))).items() if isinstance(v, types.ModuleType)}
     assert cpu_families and all(n in vars(type(gpu)) for n in cpu_families)  # every family is on the device

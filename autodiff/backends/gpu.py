@@ -54,7 +54,7 @@ from kernels.cuda import triangle as ctriangle
 
 from ..device import device
 from .base import Backend, deferred, register
-from .gpu_memory import CachingAllocator
+from .gpu_memory import CachingAllocator, install_plugin
 from .layout import overlap_status, storage_size
 from .meta import MetaArray, _Flags, contiguous_strides, from_layout, layout_template
 
@@ -67,7 +67,7 @@ if not cuda.is_available():
 # host<->device copies made by this backend: (number of copies, bytes), by direction
 TRANSFERS = {"host_to_device": 0, "device_to_host": 0, "bytes": 0}
 
-ALLOCATOR = CachingAllocator()
+ALLOCATOR = CachingAllocator(install_plugin())  # (before anything makes the CUDA context)
 
 
 def _count(direction: str, nbytes: int) -> None:
