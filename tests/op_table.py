@@ -171,6 +171,14 @@ OPS = [
             [(2, 1, 3, 4), (3, 4, 2)], [NonContig((4, 3)), (3, 2)], [(0, 3), (3, 2)], [(2, 0), (0, 3)]]),
     OpInfo("matmul_transposed", lambda a, b: a.mT @ b.mT, lambda a, b: a.mT @ b.mT,
            [[(4, 3), (2, 4)], [(2, 4, 3), (2, 5, 4)]]),
+    # attention's heads: (batch, tokens, heads * dim) viewed as (batch, heads, tokens, dim), the
+    # heads interleaved along the rows, multiplied without a copy
+    OpInfo("matmul_heads", lambda a, b: a.view(2, 3, 2, 4).transpose(1, 2) @ b.view(2, 3, 2, 4).permute(0, 2, 3, 1),
+           lambda a, b: a.view(2, 3, 2, 4).transpose(1, 2) @ b.view(2, 3, 2, 4).permute(0, 2, 3, 1),
+           [[(2, 3, 8), (2, 3, 8)]]),
+    # three batch dims that no cut folds into two (reversed strides), against a broadcast one
+    OpInfo("matmul_unfoldable_batch", lambda a, b: a.permute(2, 1, 0, 3, 4) @ b,
+           lambda a, b: a.permute(2, 1, 0, 3, 4) @ b, [[(4, 3, 2, 3, 2), (2, 1, 4, 2, 3)]]),
     OpInfo("bmm", ad.bmm, torch.bmm, [[(2, 3, 4), (2, 4, 2)]]),
     OpInfo("mv", ad.mv, torch.mv, [[(3, 4), (4,)]]),
     OpInfo("dot", ad.dot, torch.dot, [[(5,), (5,)]]),

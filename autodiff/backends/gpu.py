@@ -407,24 +407,34 @@ class _Reduce(metaclass=_Family):
         backend.elementwise("sub", dt, out, g, out)
 
 
+def _batch3(x: CudaArray) -> CudaArray:
+    """A (B1, B2, R, C) GEMM operand as (B1 * B2, R, C): a view where its two batch dims fold
+    into one stride (stride 0 for a broadcast one), else a contiguous copy."""
+    b1, b2, rows, cols = x.shape
+    s1, s2, sr, sc = (s // x.itemsize for s in x.strides)
+    if b2 == 1 or b1 == 1 or s1 == s2 * b2:
+        return backend.strided(x, (b1 * b2, rows, cols), (s1 if b2 == 1 else s2, sr, sc), x._writeable)
+    return _batch3(backend.copy(x))
+
+
 class _Matmul(metaclass=_Family):
     @staticmethod
     def matmul(a, b, out):
-        """out (Z, M, N) = a (Z, M, K) @ b (Z, K, N), either operand maybe a broadcast batch."""
+        """out (B1, B2, M, N) = a (B1, B2, M, K) @ b (B1, B2, K, N), batch dims maybe broadcast."""
         if out.size == 0:
             return
-        if a.shape[2] == 0:
+        if a.shape[3] == 0:
             backend.elementwise("copy", out.dtype, out, out.dtype.type(0))
             return
-        (av, ta), (bv, tb) = _gemm_operand(a), _gemm_operand(b)
-        cmatmul.gemm(av, bv, out.device_view(), ta, tb)
+        (av, ta), (bv, tb) = _gemm_operand(_batch3(a)), _gemm_operand(_batch3(b))
+        cmatmul.gemm(av, bv, _batch3(out).device_view(), ta, tb)
 
 
 class _Linear(metaclass=_Family):
     @staticmethod
     def linear(x, weight, bias, has_bias, out):
         """out (M, N) = x (M, K) @ weight (N, K).T (+ bias (N,))."""
-        _Matmul.matmul(x[None], weight.T[None], out[None])
+        _Matmul.matmul(x[None, None], weight.T[None, None], out[None, None])
         if has_bias:
             backend.elementwise("add", out.dtype, out, out, bias)
 

@@ -47,7 +47,7 @@ def _forward(input, weight, bias):
         be.elementwise("copy", out.dtype, out, bias if has_bias else out.dtype.type(0))
         return out.reshape(lead + (weight.shape[0],))
     if input.dtype.kind != "f":  # BLAS is float only: the exact integer product
-        be.matmul.matmul(x[None], weight.T[None], out[None])
+        be.matmul.matmul(x[None, None], weight.T[None, None], out[None, None])
         if has_bias:
             be.elementwise("add", out.dtype, out, out, bias)
         return out.reshape(lead + (weight.shape[0],))

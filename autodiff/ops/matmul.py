@@ -1,8 +1,9 @@
 """Matrix products: matmul/@ with PyTorch's rules, mm, bmm, mv, dot, outer, addmm, einsum.
 
 Everything reduces to one op, ``_bmm``: a batched (…, M, K) @ (…, K, N) product with
-broadcast batch dimensions, run by the backend's ``matmul.matmul`` on 3-D views (on the CPU,
-BLAS for C- or F-contiguous blocks, so transposed operands are not copied). Its backward is two
+broadcast batch dimensions, run by the backend's ``matmul.matmul`` on (B1, B2, M, K) views whose
+two batch dims fold the product's (on the CPU, BLAS reads each matrix in its own strides, so
+transposed operands and interleaved attention heads are not copied). Its backward is two
 more products (grad @ Bᵀ, Aᵀ @ grad); the op mechanism sums them back over broadcast
 batch dims. A product with a 1-D operand is one op of its own (``dot``, ``mv``, ...), which
 takes the vector as a row or column inside its forward, so its result is a new tensor as in
@@ -27,28 +28,46 @@ from .op import Op
 from .reduction import sum as _sum
 
 
-def _as_batch3(data: np.ndarray, batch: tuple) -> np.ndarray:
-    """``data`` (…, R, C) broadcast to ``batch`` + (R, C), as a 3-D (prod(batch), R, C) array.
+def _element_strides(data, batch: tuple) -> list:
+    """The element strides of ``data`` (…, R, C) broadcast to ``batch`` + (R, C): 0 along
+    a broadcast dim."""
+    lead = len(batch) + 2 - data.ndim
+    own = [s // data.itemsize for s in data.strides]
+    return [0] * lead + [0 if n == 1 and b != 1 else s
+                         for n, b, s in zip(data.shape[:-2], batch[lead:], own[:-2])] + own[-2:]
 
-    A view when the batch dims collapse to one stride (contiguous, or fully broadcast:
-    stride 0); otherwise a copy.
-    """
-    rows, cols = data.shape[-2:]
-    count = math.prod(batch)
-    if data.ndim == 2 or all(n == 1 for n in data.shape[:-2]):  # one matrix for every batch
-        m = data.reshape(rows, cols) if data.ndim != 2 else data
-        if type(m) is not np.ndarray:  # a device array: its broadcast view
-            return np.broadcast_to(m[None], (count, rows, cols))
-        # (kept writeable as before: a read-only array is another Numba type, another compilation)
-        return backend_of(m).strided(m, (count, rows, cols), (0,) + tuple(st // m.itemsize for st in m.strides))
-    if data.shape[:-2] == batch:
-        v = data.view()
-        try:
-            v.shape = (count, rows, cols)
-            return v
-        except AttributeError:
-            pass
-    return backends.copy(np.broadcast_to(data, batch + (rows, cols))).reshape(count, rows, cols)
+
+def _folds(shape: tuple, strides: list) -> bool:
+    """Whether dims ``shape`` of ``strides`` fold into one (each stride the next one's span)."""
+    dims = [(n, s) for n, s in zip(shape, strides) if n != 1]
+    return all(s == s_next * n_next for (_, s), (n_next, s_next) in zip(dims, dims[1:]))
+
+
+def _fold_point(batch: tuple, operand_strides: list) -> int | None:
+    """A cut of ``batch`` into two groups that each fold into one dim for every operand."""
+    for p in range(len(batch) + 1):
+        if all(_folds(batch[:p], st[:p]) and _folds(batch[p:], st[p:len(batch)]) for st in operand_strides):
+            return p
+    return None
+
+
+def _fold_stride(shape: tuple, strides: list) -> int:
+    inner = [s for n, s in zip(shape, strides) if n != 1]
+    return inner[-1] if inner else 0
+
+
+def _broadcast(data, batch: tuple):
+    """``data`` (…, R, C) viewed as ``batch`` + (R, C)."""
+    return backend_of(data).strided(data, batch + data.shape[-2:], _element_strides(data, batch), writeable=False)
+
+
+def _as_batch4(data, batch: tuple, cut: int):
+    """``data`` (…, R, C) broadcast to ``batch`` + (R, C) and viewed as (B1, B2, R, C), the
+    batch dims before ``cut`` folded into B1 and the rest into B2 (``_fold_point``)."""
+    st = _element_strides(data, batch)
+    shape = (math.prod(batch[:cut]), math.prod(batch[cut:])) + data.shape[-2:]
+    strides = (_fold_stride(batch[:cut], st[:cut]), _fold_stride(batch[cut:], st[cut:len(batch)]), *st[-2:])
+    return backend_of(data).strided(data, shape, strides, writeable=False)
 
 
 def _bmm_meta(a, b) -> MetaArray:
@@ -68,9 +87,13 @@ def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     be = backend_of(a)
     meta = _bmm_meta(a, b)
     batch, (m, n) = meta.shape[:-2], meta.shape[-2:]
-    out = be.empty((math.prod(batch), m, n), meta.dtype)
-    be.matmul.matmul(_as_batch3(a, batch), _as_batch3(b, batch), out)
-    return out.reshape(batch + (m, n))
+    cut = _fold_point(batch, [_element_strides(a, batch), _element_strides(b, batch)])
+    if cut is None:  # batch dims that no cut folds for both: copies that do (rare: 3+ batch dims)
+        a, b, cut = backends.copy(_broadcast(a, batch)), backends.copy(_broadcast(b, batch)), 0
+    out = be.empty(batch + (m, n), meta.dtype)
+    a4, b4 = _as_batch4(a, batch, cut), _as_batch4(b, batch, cut)
+    be.matmul.matmul(a4, b4, out.reshape(a4.shape[:2] + (m, n)))
+    return out
 
 
 _bmm = Op("matmul", ("self", "other"), _bmm_forward, (

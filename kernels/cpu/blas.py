@@ -69,12 +69,11 @@ def _slot(typingctx, value):
     return types.voidptr(value), codegen
 
 
-@njit(inline="always")
-def _layout(m):
-    """(column_major, ld, usable): how BLAS reads ``m`` in place. Usable when one stride is
-    a unit stride (sizes of 1 take any stride) and the other a valid leading dimension."""
-    rows, cols = m.shape
-    s0, s1 = m.strides[0] // m.itemsize, m.strides[1] // m.itemsize
+def layout_of(rows: int, cols: int, s0: int, s1: int) -> tuple[bool, int, bool]:
+    """(column_major, ld, usable): how BLAS reads a ``rows`` x ``cols`` matrix of element
+    strides ``s0``, ``s1`` in place. Usable when one stride is a unit stride (sizes of 1
+    take any stride) and the other a valid leading dimension. (Plain Python, so that a
+    caller can check an operand before a kernel reads it by the same rule.)"""
     if (s1 == 1 or cols == 1) and (s0 >= max(cols, 1) or rows == 1):
         return False, max(s0, cols, 1) if rows == 1 else s0, True
     if (s0 == 1 or rows == 1) and (s1 >= max(rows, 1) or cols == 1):
@@ -82,8 +81,27 @@ def _layout(m):
     return False, 0, False
 
 
+_layout_of = njit(inline="always")(layout_of)
+
+
+@njit(inline="always")
+def _layout(m):
+    """``layout_of`` a 2-D view."""
+    return _layout_of(m.shape[0], m.shape[1], m.strides[0] // m.itemsize, m.strides[1] // m.itemsize)
+
+
+@intrinsic
+def address_at(typingctx, arr, index):
+    """The address of element ``index`` of a 1-D array, as a void pointer."""
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        index = context.cast(builder, args[1], sig.args[1], types.intp)
+        return builder.bitcast(builder.gep(data, [index]), ir.IntType(8).as_pointer())
+    return types.voidptr(arr, index), codegen
+
+
 @njit(cache=True, error_model="numpy")
-def _call(single, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ldc):
+def call(single, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ldc):
     """The BLAS call, on addresses and leading dimensions only, so that it compiles once
     rather than for every combination of operand layouts.
 
@@ -154,7 +172,7 @@ def gemm(a, b, out, beta=0.0):
     a_col, lda, pa, ac = _operand(a)
     b_col, ldb, pb, bc = _operand(b)
     out_col, ldc, pc, oc = _operand(out)  # a copy of out holds its values, for beta
-    _call(out.itemsize == 4, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ldc)
+    call(out.itemsize == 4, out_col, M, N, K, pa, a_col, lda, pb, b_col, ldb, beta, pc, ldc)
     if oc.size:
         _copy(oc, out)
     if ac.size + bc.size < 0:  # never true: keeps the copies alive up to here
