@@ -125,7 +125,10 @@ def _plugin_class() -> type:
             self.pool = BlockPool(lambda size: self.driver.cuMemAlloc(size), lambda ptr: self.driver.cuMemFree(ptr))
 
         def initialize(self) -> None:
-            """Nothing to set up: the pool asks the driver on its first miss."""
+            """Size the queue of pinned host memory frees as Numba's own manager does (a
+            fraction of the device's memory); device blocks need nothing: the pool asks
+            the driver on its first miss."""
+            self.deallocations.memory_capacity = self.get_memory_info().total
 
         def memalloc(self, size: int):
             try:

@@ -113,6 +113,7 @@ def test_reset_returns_the_cached_blocks_and_memory_info_is_the_drivers(manager)
     del a
     gc.collect()
     assert mm.get_memory_info() == (3 * 4096 - 512, 3 * 4096)
+    assert mm.deallocations.memory_capacity == 3 * 4096  # set by initialize, as Numba's manager does
     mm.reset()
     assert fake.used == 0 and mm.pool.reserved == 0
 
