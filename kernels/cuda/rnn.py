@@ -15,7 +15,7 @@ gradient and the GEMM through ``W_hr``), one fused kernel for the gates' gradien
 the GEMM ``dh = dgh W_hh + dh``, where the fused kernel has left in ``dh`` the part of the
 gradient that does not pass through ``W_hh`` (GRU's ``dh z``; a finished row's whole
 gradient). ``dW_hh = sum_s dgh_s^T h_s`` (and ``dW_hr``) is one GEMM over all steps at the
-end, ``db_hh`` a column sum.
+end, ``db_hh`` the sum over its rows (``kernels.cuda.reduce``).
 
 Unlike the CPU's, ``cs`` is ``(0, 0, 0)`` but for LSTM, and the gate activations of a
 finished row are not written (nothing reads them). Arrays are C-contiguous device arrays;
@@ -31,6 +31,7 @@ from ..portable import compile_for
 from ..rnn_cells import GATES, GRU, LSTM, RNN_RELU, RNN_TANH  # noqa: F401  (the mode codes)
 from . import launch
 from . import matmul as cmatmul
+from . import reduce as creduce
 
 _cells = compile_for(rnn_cells.FUNCTIONS, cuda.jit(device=True, inline="always"))  # inlined: see special.py
 _forward_cell, _backward_cell = _cells.forward_cell, _cells.backward_cell
@@ -116,17 +117,6 @@ def project_grad_k(lengths, s, reverse, dout, dh, dhp):
             dhp[s, n, p] = 0
 
 
-@cuda.jit(cache=True)
-def column_sum_k(x, out):
-    """out[j] = sum of x[:, j], in row order (as the CPU's ``db_hh``); neighbouring threads read
-    neighbouring elements."""
-    for j in range(cuda.grid(1), x.shape[1], cuda.gridsize(1)):
-        acc = out.dtype.type(0)
-        for r in range(x.shape[0]):
-            acc += x[r, j]
-        out[j] = acc
-
-
 def _one(a):
     """``a`` as a batch of one, the GEMM's operand."""
     return a.reshape((1,) + a.shape)
@@ -167,10 +157,9 @@ def backward(mode: int, w_hh, w_hr, lengths, reverse: bool, hs, cs, acts, gh, hr
         cmatmul.gemm(dgh[s:s + 1], w3, dh3, beta=1.0)
     rows = dgh.reshape(1, T * N, GH)
     cmatmul.gemm(rows, hs[:T].reshape(1, T * N, P), _one(dw_hh), ta=True)
-    column_sum_k[launch.grid(GH)](rows[0], db_hh)
+    creduce.reduce("sum", rows, db_hh.reshape(1, GH))
     if has_proj:
         cmatmul.gemm(dhp.reshape(1, T * N, P), hr.reshape(1, T * N, H), _one(dw_hr), ta=True)
 
 
-KERNELS = {"step": step_k, "project": project_k, "step_grad": step_grad_k, "project_grad": project_grad_k,
-           "column_sum": column_sum_k}
+KERNELS = {"step": step_k, "project": project_k, "step_grad": step_grad_k, "project_grad": project_grad_k}
