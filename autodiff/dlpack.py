@@ -31,8 +31,6 @@ from .tensor import Tensor
 
 _CPU, _CUDA_DEVICES = dlpack_capsule.CPU, (dlpack_capsule.CUDA, dlpack_capsule.CUDA_MANAGED)
 _LEGACY_DEFAULT_STREAM = 1  # the protocol's number for CUDA's legacy default stream
-_DEVICE_NAMES = {1: "CPU", 2: "CUDA", 3: "CUDA host", 4: "OpenCL", 7: "Vulkan", 8: "Metal", 9: "VPI",
-                 10: "ROCm", 13: "CUDA managed", 14: "oneAPI"}
 
 # (first byte, one past the last byte, weak reference) of tensors whose memory crossed DLPack
 _exchanged: list[tuple[int, int, weakref.ref]] = []
@@ -62,7 +60,7 @@ def to_numpy(ext_tensor: Any) -> np.ndarray:
                         f"{type(ext_tensor).__name__}")
     kind = _device_kind(ext_tensor)
     if kind != _CPU:
-        raise RuntimeError(f"from_dlpack: the array lives on a {_DEVICE_NAMES.get(int(kind), int(kind))} "
+        raise RuntimeError(f"from_dlpack: the array lives on a {dlpack_capsule.DEVICE_NAMES.get(int(kind), int(kind))} "
                            "device; autodiff has no backend for it in this build (only 'cpu')")
     return np.from_dlpack(ext_tensor)
 

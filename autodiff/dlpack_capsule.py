@@ -22,6 +22,8 @@ import numpy as np
 from .backends.meta import contiguous_strides
 
 CPU, CUDA, CUDA_MANAGED = 1, 2, 13  # DLDeviceType values
+DEVICE_NAMES = {CPU: "CPU", CUDA: "CUDA", 3: "CUDA host", 4: "OpenCL", 7: "Vulkan", 8: "Metal", 9: "VPI",
+                10: "ROCm", CUDA_MANAGED: "CUDA managed", 14: "oneAPI"}  # for messages
 _READ_ONLY = 1  # DLPACK_FLAG_BITMASK_READ_ONLY
 # Capsule names: the capsule keeps a pointer to its name, so these bytes live as long as the module.
 _LEGACY, _VERSIONED = b"dltensor", b"dltensor_versioned"
