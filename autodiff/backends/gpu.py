@@ -879,7 +879,7 @@ class _Attention(metaclass=_Family):
         return (*(part for view in views for part in view), mask is not None)
 
     @staticmethod
-    def forward(q, k, v, mask, causal, scale) -> tuple:
+    def forward(q, k, v, mask, causal, scale, empty=None) -> tuple:
         A, B, L, E = q.shape
         out = backend.empty((A, B, L, v.shape[3]), q.dtype)
         lse = backend.empty((A, B, L), q.dtype)
@@ -888,7 +888,7 @@ class _Attention(metaclass=_Family):
         return out, lse
 
     @staticmethod
-    def backward(q, k, v, mask, causal, scale, out, lse, dout) -> tuple:
+    def backward(q, k, v, mask, causal, scale, out, lse, dout, empty=None) -> tuple:
         A, B, L, E = q.shape
         S, Ev = k.shape[2], v.shape[3]
         dq, dk, dv = (backend.empty(s, q.dtype) for s in ((A, B, L, E), (A, B, S, E), (A, B, S, Ev)))

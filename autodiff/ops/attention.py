@@ -120,7 +120,8 @@ class _FlashAttention(Function):
                                           query._data.dtype))
         q, k, v = (_as4d(t._data, batch) for t in (query, key, value))
         m = None if mask is None else _as4d(mask._data, batch)
-        out, lse = backend_of(q).attention.forward(q, k, v, m, is_causal, scale)
+        be = backend_of(q)
+        out, lse = be.attention.forward(q, k, v, m, is_causal, scale, empty=be.empty)
         ctx.lse = lse
         result = Tensor._make(out.reshape(batch + out.shape[2:]))
         ctx.save_for_backward(query, key, value, mask, result)
@@ -137,7 +138,8 @@ class _FlashAttention(Function):
                          for t in (query, key, value)) + (None,) * 4
         q, k, v, o, g = (_as4d(t._data, batch) for t in (query, key, value, result, grad))
         m = None if mask is None else _as4d(mask._data, batch)
-        dq, dk, dv = backend_of(q).attention.backward(q, k, v, m, is_causal, scale, o, ctx.lse, g)
+        be = backend_of(q)
+        dq, dk, dv = be.attention.backward(q, k, v, m, is_causal, scale, o, ctx.lse, g, empty=be.empty)
         grads = tuple(Tensor._make(d.reshape(batch + d.shape[2:])) for d in (dq, dk, dv))
         return grads + (None,) * 4
 

@@ -30,6 +30,8 @@ gradients (torch's behaviour), its ``lse`` is -inf.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -236,31 +238,33 @@ def sum_partials(part, splits, total):
 
 
 def forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None, causal: bool,
-            scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """(out, lse) for 4-D float q (A, B, L, E), k (A, B, S, E), v (A, B, S, Ev) of one dtype."""
+            scale: float, empty: Callable = np.empty) -> tuple[np.ndarray, np.ndarray]:
+    """(out, lse) for 4-D float q (A, B, L, E), k (A, B, S, E), v (A, B, S, Ev) of one dtype;
+    ``empty(shape, dtype)`` makes the results (the caller's allocator: np.empty's signature)."""
     ready_blas()
     A, B, L, _ = q.shape
-    out = like(q, (A, B, L, v.shape[3]))  # (heads split out of rows: the merge back is a view)
-    lse = np.empty((A, B, L), q.dtype)
+    out = like(q, (A, B, L, v.shape[3]), empty)  # (heads split out of rows: the merge back is a view)
+    lse = empty((A, B, L), q.dtype)
     sdpa_forward(q, k, v, _mask_or_dummy(mask, q), mask is not None, causal, q.dtype.type(scale), out, lse)
     return out, lse
 
 
-def backward(q, k, v, mask, causal, scale, out, lse, dout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def backward(q, k, v, mask, causal, scale, out, lse, dout,
+             empty: Callable = np.empty) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dq, dk, dv) for the operands and results of ``forward``, each with its dims in the
-    order of its operand's (``like``)."""
+    order of its operand's (``like``), made by ``empty`` as in ``forward``."""
     ready_blas()
     A, B, L, E = q.shape
     S, Ev = k.shape[2], v.shape[3]
     splits = query_splits(A * B, (L + BQ - 1) // BQ, numba.get_num_threads())
-    dq = like(q, (A, B, L, E))
-    dk = like(k, (A, B, S, E))
-    dv = like(v, (A, B, S, Ev))
+    dq = like(q, (A, B, L, E), empty)
+    dk = like(k, (A, B, S, E), empty)
+    dv = like(v, (A, B, S, Ev), empty)
     if splits == 1:
         dk_part, dv_part = dk, dv
     else:
-        dk_part = np.empty((A, B * splits, S, E), q.dtype)
-        dv_part = np.empty((A, B * splits, S, Ev), q.dtype)
+        dk_part = empty((A, B * splits, S, E), q.dtype)
+        dv_part = empty((A, B * splits, S, Ev), q.dtype)
     sdpa_backward(q, k, v, _mask_or_dummy(mask, q), mask is not None, causal, q.dtype.type(scale), out,
                   lse, dout, splits, dq, dk_part, dv_part)
     if splits > 1:
@@ -269,15 +273,15 @@ def backward(q, k, v, mask, causal, scale, out, lse, dout) -> tuple[np.ndarray, 
     return dq, dk, dv
 
 
-def like(x: np.ndarray, shape: tuple) -> np.ndarray:
-    """An empty array of ``shape`` (of x's rank) and x's dtype with its dims laid out in the
-    order of x's strides (as torch's ``empty_like``: q sliced out of a fused qkv projection is
-    not dense, but its gradient's transposes back are still views), C-contiguous where x is
-    broadcast."""
+def like(x: np.ndarray, shape: tuple, empty: Callable = np.empty) -> np.ndarray:
+    """An empty array (by ``empty``) of ``shape`` (of x's rank) and x's dtype with its dims
+    laid out in the order of x's strides (as torch's ``empty_like``: q sliced out of a fused
+    qkv projection is not dense, but its gradient's transposes back are still views),
+    C-contiguous where x is broadcast."""
     if any(n > 1 and st == 0 for n, st in zip(x.shape, x.strides)):
-        return np.empty(shape, x.dtype)
+        return empty(shape, x.dtype)
     order = sorted(range(x.ndim), key=lambda d: -x.strides[d])
-    return np.empty(tuple(shape[d] for d in order), x.dtype).transpose(np.argsort(order))
+    return empty(tuple(shape[d] for d in order), x.dtype).transpose(np.argsort(order))
 
 
 def query_splits(heads: int, query_blocks: int, threads: int) -> int:
