@@ -23,6 +23,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from . import elementwise
 from .blas import address_at, block, call, layout_of, ready_blas
 from ..guard import guard_kernels
 
@@ -62,7 +63,7 @@ def _operand(x: np.ndarray) -> tuple:
     strides = [s // x.itemsize for s in x.strides]
     col, ld, usable = layout_of(x.shape[2], x.shape[3], strides[2], strides[3])
     if not usable or min(strides) < 0:
-        x = np.ascontiguousarray(x)
+        x = elementwise.run("copy", x.dtype, np.empty(x.shape, x.dtype), x)
         strides = [s // x.itemsize for s in x.strides]
         col, ld, usable = layout_of(x.shape[2], x.shape[3], strides[2], strides[3])
     if x.flags.c_contiguous:
@@ -99,8 +100,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         return
     B1, B2, M, N = out.shape
     K = a.shape[3]
-    if K == 0:
-        out.fill(0)
+    if K == 0:  # empty sums
+        elementwise.run("copy", out.dtype, out, out.dtype.type(0))
         return
     ready_blas()
     threads = numba.get_num_threads()
