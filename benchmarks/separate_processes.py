@@ -64,10 +64,19 @@ def _lib(name: str, threads: int):
     return lib
 
 
-def median_ms(fn: Callable[[], object], rounds: int = 7, round_s: float = 0.05) -> float:
-    """Median over ``rounds`` of the mean time of one call (ms), after warming up."""
-    for _ in range(3):
+def median_ms(fn: Callable[[], object], rounds: int = 7, round_s: float = 0.2,
+              warm_calls: int = 10, warm_s: float = 0.5) -> float:
+    """Median over ``rounds`` of the mean time of one call (ms), after warming up.
+
+    The warm-up runs at least ``warm_calls`` calls and ``warm_s`` seconds: a training
+    step's first calls compile, fill caches and, in the GPT step, pass through a phase of
+    subnormal gradients that makes the GEMMs of every library several times slower for
+    about eight steps; a median that reaches into that phase measures it, not the library."""
+    start = time.perf_counter()
+    calls = 0
+    while calls < warm_calls or time.perf_counter() - start < warm_s:
         fn()
+        calls += 1
     start = time.perf_counter()
     fn()
     calls = max(1, int(round_s / max(time.perf_counter() - start, 1e-7)))

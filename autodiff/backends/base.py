@@ -55,6 +55,17 @@ class Backend:
         the cheap form on hot paths, ``np.dtype.name`` costs microseconds) or its name."""
         raise NotImplementedError
 
+    def join(self, out: Any, pieces: list, dim: int) -> Any:
+        """``out = cat(pieces, dim)``: each piece (of out's shape but along ``dim``, any dtype)
+        copied into its slice of ``out``, in order."""
+        start = 0
+        for p in pieces:
+            k = p.shape[dim]
+            if k and out.size:
+                self.elementwise("copy", out.dtype, out[(slice(None),) * dim + (slice(start, start + k),)], p)
+            start += k
+        return out
+
     # ---- views: every view op makes its result by these (strides and offsets in elements) ----
     def view(self, data: Any, shape: tuple) -> Any:
         """``data`` with ``shape`` sharing its memory, or None when its strides allow no such view

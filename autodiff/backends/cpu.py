@@ -91,6 +91,11 @@ class CPUBackend(Backend):
             for o in operands])
         return out
 
+    def join(self, out: np.ndarray, pieces: list, dim: int) -> np.ndarray:
+        if out.flags.c_contiguous:
+            return elementwise_kernels.join(out, pieces, dim)
+        return super().join(out, pieces, dim)
+
     @staticmethod
     def elementwise_flat(name: str, dt: np.dtype, mask: str, result_bool: bool, operands: list) -> np.ndarray:
         """Op ``name``'s flat kernel on operands of one dtype ``dt`` and shape: per ``mask``

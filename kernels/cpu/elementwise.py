@@ -268,9 +268,11 @@ def _run_general(name: str, dtype, out: np.ndarray, operands) -> np.ndarray:
 # 1-D C buffers, which LLVM vectorises.
 
 MIN_RUN = 16  # shorter rows gain nothing over the strided loops
-# A copy is bound by memory, not arithmetic: threads pay for waking (~50 us on the 2-core
-# development VM) only on copies of several MB (a 1.5 MB cat piece: 14 us serial, ~45 threaded).
-COPY_PARALLEL_THRESHOLD = 1 << 20
+# The elementwise kernels' threshold. With OpenMP's default spin-waiting threads a 512 KB
+# piece of a cat copies in ~5 us on 2 threads against ~10 us serial (2-core VM); where
+# ``OMP_WAIT_POLICY=PASSIVE`` puts the threads to sleep, waking them costs ~50 us, for
+# copies and elementwise kernels alike.
+COPY_PARALLEL_THRESHOLD = PARALLEL_THRESHOLD
 
 
 def _buffer(a: np.ndarray):
@@ -310,6 +312,36 @@ def copy_runs(out: np.ndarray, src: np.ndarray) -> bool:
     kernel = copy_rows_par if out.size >= COPY_PARALLEL_THRESHOLD else copy_rows
     kernel(dst, np.array(rows[0], np.int64), sbuf, np.array(rows[1], np.int64), outer[0], outer[1], shape[-1])
     return True
+
+
+def join(out: np.ndarray, pieces, dim: int) -> np.ndarray:
+    """``out = cat(pieces, dim)`` for a C-contiguous ``out``; every piece has out's shape
+    but along ``dim`` (any dtype and layout). ``out`` is ``outer`` rows, one per index of
+    the dims before ``dim``, and a piece fills the same run of every row: a C-contiguous
+    piece of out's dtype is copied by one ``copy_rows`` call with no layout analysis (a
+    general strided copy per piece cost ~15 us of Python, more than the copy of a
+    512 KB piece); the others go through the strided copy into their slice of ``out``."""
+    shape = out.shape
+    inner = 1
+    for n in shape[dim + 1:]:
+        inner *= n
+    outer = out.size // (shape[dim] * inner) if out.size else 0
+    row = shape[dim] * inner
+    flat = out.reshape(-1)
+    kernel = copy_rows_par if out.size >= COPY_PARALLEL_THRESHOLD else copy_rows
+    start = 0
+    for p in pieces:
+        k = p.shape[dim]
+        if not k or not outer:
+            continue
+        if p.dtype == out.dtype and p.flags.c_contiguous:
+            n = k * inner
+            kernel(flat[start * inner:], np.array((0, row), np.int64), p.reshape(-1),
+                   np.array((0, n), np.int64), 1, outer, n)
+        else:
+            run("copy", out.dtype, out[(slice(None),) * dim + (slice(start, start + k),)], p)
+        start += k
+    return out
 
 
 @njit(inline="always")

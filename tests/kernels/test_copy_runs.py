@@ -40,3 +40,28 @@ def test_copy_runs_declines_what_it_cannot_do():
     assert not ek.copy_runs(np.empty((8, 40), np.float32), a[::-1])  # a negative stride
     deep = np.ones((2, 3, 4, 5, 40), np.float32)[:, ::2, ::2, ::2]  # four row dims survive coalescing
     assert not ek.copy_runs(np.empty(deep.shape, np.float32), deep)
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_join_matches_numpy_concatenate(monkeypatch, threaded, dim):
+    """cat's copy: contiguous pieces by rows, a transposed, a float64 and an empty piece by
+    the strided copy, each into its own run of every row and nowhere else."""
+    if threaded:
+        monkeypatch.setattr(ek, "COPY_PARALLEL_THRESHOLD", 1)
+    rng = np.random.default_rng(dim)
+
+    def piece(k, kind="c"):
+        shape = [3, 5, 7]
+        shape[dim] = k
+        if kind == "t":  # the same shape, reversed memory order
+            return np.ascontiguousarray(rng.standard_normal(shape[::-1]).astype(np.float32)).transpose(2, 1, 0)
+        return rng.standard_normal(shape).astype(np.float64 if kind == "d" else np.float32)
+
+    pieces = [piece(2), piece(0), piece(3, "t"), piece(1, "d"), piece(4)]
+    total = sum(p.shape[dim] for p in pieces)
+    shape = [3, 5, 7]
+    shape[dim] = total
+    out = np.full(shape, np.nan, np.float32)
+    assert ek.join(out, pieces, dim) is out
+    np.testing.assert_array_equal(out, np.concatenate(pieces, axis=dim).astype(np.float32))
