@@ -128,8 +128,8 @@ def _child(lib: str, names: list[str], threads: int, env: dict[str, str]) -> dic
 
 
 def measure(names: list[str], libs: list[str], rounds: int, threads: int, same_process: bool,
-            coexist: bool, env: dict[str, str]) -> dict[str, dict[str, float]]:
-    """``{row label: {lib: median ms}}``: medians over ``rounds`` alternating processes."""
+            coexist: bool, env: dict[str, str]) -> dict[str, dict[str, list[float]]]:
+    """``{row label: {lib: [ms of round 1, round 2, ...]}}`` over ``rounds`` alternating processes."""
     runs: dict[str, dict[str, list[float]]] = {}
     jobs = [(lib, names) for lib in libs] + ([(v, []) for v in COEXIST] if coexist else [])
     for _ in range(rounds):
@@ -137,7 +137,7 @@ def measure(names: list[str], libs: list[str], rounds: int, threads: int, same_p
             got = run_lib(lib, these, threads) if same_process else _child(lib, these, threads, env)
             for label, ms in got.items():
                 runs.setdefault(label, {}).setdefault(lib, []).append(ms)
-    return {label: {lib: statistics.median(v) for lib, v in by_lib.items()} for label, by_lib in runs.items()}
+    return runs
 
 
 def _ms(v: float | None) -> str:
@@ -148,8 +148,24 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "-" if a is None or b is None else f"{a / b:.2f}"
 
 
-def table(results: dict[str, dict[str, float]], libs: list[str]) -> str:
-    """Markdown: times per library and autodiff's ratio to each peer (< 1: autodiff faster)."""
+def _round_ratios(ad: list[float] | None, peer: list[float] | None) -> str:
+    """The median of the per-round ratios and, over several rounds, their range. A round's
+    two processes ran one after the other, so the machine's drift (this VM moves by 10-20%
+    within minutes) cancels in its ratio more than in a ratio of medians."""
+    if not ad or not peer:
+        return "-"
+    ratios = sorted(a / b for a, b in zip(ad, peer))
+    mid = f"{statistics.median(ratios):.2f}"
+    return mid if len(ratios) == 1 else f"{mid} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
+def _median(v: list[float] | None) -> float | None:
+    return statistics.median(v) if v else None
+
+
+def table(results: dict[str, dict[str, list[float]]], libs: list[str]) -> str:
+    """Markdown: median times per library and autodiff's ratio to each peer (< 1: autodiff
+    faster), the median of the rounds' ratios with their range."""
     peers = [lib for lib in libs if lib != "autodiff"]
     head = ["workload", *libs, *(f"ad/{p}" for p in peers)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] if libs else []
@@ -157,13 +173,14 @@ def table(results: dict[str, dict[str, float]], libs: list[str]) -> str:
         if set(t) <= set(COEXIST):
             continue
         ad = t.get("autodiff")
-        lines.append("| " + " | ".join([label, *(_ms(t.get(lib)) for lib in libs),
-                                        *(_ratio(ad, t.get(p)) for p in peers)]) + " |")
+        lines.append("| " + " | ".join([label, *(_ms(_median(t.get(lib))) for lib in libs),
+                                        *(_round_ratios(ad, t.get(p)) for p in peers)]) + " |")
     for label, reason in SKIPPED.items() if libs else ():
         lines.append("| " + " | ".join([label, *("skipped" for _ in libs), *("-" for _ in peers)])
                      + f" |\n\n{label}: skipped, {reason}.")
     for label, t in results.items():
         if set(t) <= set(COEXIST):
+            t = {lib: _median(v) for lib, v in t.items()}
             alone = t.get(COEXIST[0])
             lines.append(f"\n{label} in torch: {_ms(alone)} alone; {_ms(t.get(COEXIST[1]))} after "
                          f"`import autodiff` (ratio {_ratio(t.get(COEXIST[1]), alone)}); "
@@ -207,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     results = measure(steps, libs if steps else [], args.rounds, args.threads, args.same_process,
                       coexist="coexist" in args.workloads, env=env)
     how = "all in one process" if args.same_process else "each library in its own process"
-    text = (f"{how}, {args.threads} threads each, medians over {args.rounds} alternating rounds "
+    text = (f"{how}, {args.threads} threads each, medians over {args.rounds} alternating rounds; "
+            "ratios: the median of the rounds' ratios (their range) "
             f"(`python -m benchmarks.separate_processes {' '.join(argv or sys.argv[1:])}`)\n\n"
             + table(results, libs))
     print(text)
