@@ -113,6 +113,29 @@ def test_packed_bidirectional(name, enforce_sorted):
     _agree(ours, theirs, (padded_a, ha), (padded_t, ht), [xa], [xt], dtype)
 
 
+@pytest.mark.parametrize("case", ["lstm", "gru", "rnn_relu_nobias", "lstm_proj", "packed_lstm", "packed_lstm_proj",
+                                  "packed_gru"])
+def test_row_blocks_in_parallel(monkeypatch, case):
+    """The threaded kernels, which run the batch in blocks of rows (one per thread), agree
+    with torch as the serial kernel does: forced here on batches too small to choose them,
+    in three blocks (an uneven split of four rows; of two rows, two blocks)."""
+    from kernels.cpu import rnn as rnn_kernels
+
+    calls = []
+
+    def blocks(N, work):
+        calls.append(N)
+        return min(N, 3)
+
+    monkeypatch.setattr(rnn_kernels, "_blocks", blocks)
+    if case.startswith("packed_"):
+        test_packed_bidirectional({"packed_lstm": "LSTM", "packed_lstm_proj": "LSTM_proj",
+                                   "packed_gru": "GRU"}[case], enforce_sorted=False)
+    else:
+        test_layer_with_initial_state(case, np.float64)
+    assert calls and min(calls) >= 2  # forward and backward went through the row blocks
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "RNNCell"])
 def test_cells(name, dtype):
