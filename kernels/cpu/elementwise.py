@@ -329,6 +329,7 @@ def join(out: np.ndarray, pieces, dim: int) -> np.ndarray:
     row = shape[dim] * inner
     flat = out.reshape(-1)
     kernel = copy_rows_par if out.size >= COPY_PARALLEL_THRESHOLD else copy_rows
+    out_rows = np.array((0, row), np.int64)
     start = 0
     for p in pieces:
         k = p.shape[dim]
@@ -336,8 +337,7 @@ def join(out: np.ndarray, pieces, dim: int) -> np.ndarray:
             continue
         if p.dtype == out.dtype and p.flags.c_contiguous:
             n = k * inner
-            kernel(flat[start * inner:], np.array((0, row), np.int64), p.reshape(-1),
-                   np.array((0, n), np.int64), 1, outer, n)
+            kernel(flat[start * inner:], out_rows, p.reshape(-1), np.array((0, n), np.int64), 1, outer, n)
         else:
             run("copy", out.dtype, out[(slice(None),) * dim + (slice(start, start + k),)], p)
         start += k

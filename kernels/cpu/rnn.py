@@ -35,7 +35,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from . import linear, vmath
+from . import linear, reduce, vmath
 from .blas import gemm, ready_blas
 from .. import rnn_cells
 from ..guard import guard_kernels
@@ -167,7 +167,7 @@ def rnn_forward(mode, gi, w_hh, b_hh, w_hr, has_proj, lengths, reverse, hs, cs, 
 def rnn_backward(mode, w_hh, w_hr, has_proj, lengths, reverse, hs, cs, acts, gh, hr, dout, dh, dc, dgi, dgh,
                  dhp, n0, n1):
     """Gradients of rnn_forward for the batch rows n0:n1 (independent, as there), but for
-    the weights' (``weight_grads``, over all rows after). dh, dc: the final states'
+    the weights' (``backward`` makes those over all rows after). dh, dc: the final states'
     gradients on entry, the initial states' on return. dgi (T, N, G*H) zeroed by the
     caller; dgh overwritten. ``dhp`` (T, N, P) holds each step's state gradient when
     projecting (else it is not touched)."""
@@ -224,17 +224,6 @@ def rnn_backward_par(mode, w_hh, w_hr, has_proj, lengths, reverse, hs, cs, acts,
     for b in prange(blocks):
         rnn_backward(mode, w_hh, w_hr, has_proj, lengths, reverse, hs, cs, acts, gh, hr, dout, dh, dc, dgi,
                      dgh, dhp, b * N // blocks, (b + 1) * N // blocks)
-
-
-@njit(cache=True, error_model="numpy")
-def column_sums(x, out):
-    """out[c] = sum of x[r, c] over the rows r of a 2-D array (the bias gradient)."""
-    for c in range(x.shape[1]):
-        out[c] = 0
-    for r in range(x.shape[0]):
-        row = x[r]
-        for c in range(x.shape[1]):
-            out[c] += row[c]
 
 
 # Below this many multiply-adds of the steps' products one thread is quicker (as ``linear``).
@@ -306,7 +295,7 @@ def backward(mode: int, w_hh: np.ndarray, lengths: np.ndarray, reverse: bool, sa
         linear.linear(rows.T, hs[:T].reshape(T * N, P).T, dw[0], False, dw)
         if has_proj:
             linear.linear(dhp.reshape(T * N, P).T, saved["hr"].reshape(T * N, H).T, dw_hr[0], False, dw_hr)
-        column_sums(rows, db)
+        reduce.sum_(rows.reshape(1, T * N, GH), db.reshape(1, GH))
     return dgi, dw, db, dh, dc, (dw_hr if has_proj else None)
 
 
