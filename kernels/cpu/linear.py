@@ -27,12 +27,13 @@ def _serial(xc, x_t, wc, w_t, bias, has_bias, out, t, blocks):
     r0, r1, c0, c1 = block(t, blocks, out.shape[0], out.shape[1])
     x = xc.T if x_t else xc[:, :]  # both typed as layout 'A'
     w = wc.T if w_t else wc[:, :]
-    o = out[r0:r1, c0:c1]
-    gemm(x[r0:r1], w[c0:c1].T, o)
-    if has_bias:
-        for i in range(r1 - r0):
-            for j in range(c1 - c0):
-                o[i, j] += bias[c0 + j]
+    if has_bias:  # the bias first, then BLAS adds the product to it (as addmm's beta=1)
+        b = bias[c0:c1]
+        for i in range(r0, r1):
+            row = out[i, c0:c1]
+            for j in range(c1 - c0):  # from 0: no index wraparound, so the loop vectorises
+                row[j] = b[j]
+    gemm(x[r0:r1], w[c0:c1].T, out[r0:r1, c0:c1], 1.0 if has_bias else 0.0)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
