@@ -38,11 +38,13 @@ _FAST = {"reassoc"}
 @njit(inline="always")
 def _row_stats(xr):
     """(max, sum(exp(xr - max))) of one row, in its dtype; NaN (and +inf) give NaN."""
+    # Both loops run over the whole row from 0 (the max reads xr[0] twice): a loop from 1
+    # leaves a vector's width less one of every row to the scalar remainder loop.
     m = xr[0]
-    for c in range(1, xr.shape[0]):
+    for c in range(xr.shape[0]):
         m = vmath.maximum(m, xr[c])
-    s = vmath.exp(xr[0] - m)
-    for c in range(1, xr.shape[0]):
+    s = xr.dtype.type(0)
+    for c in range(xr.shape[0]):
         s += vmath.exp(xr[c] - m)
     return m, s
 

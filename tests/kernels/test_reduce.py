@@ -153,6 +153,34 @@ def test_nan_propagation(shape):
         np.testing.assert_array_equal(idx[clean], argref(x, axis=1)[clean])
 
 
+def test_row_lengths_around_the_vector_width():
+    """Rows of 1..70 values (the vector loop's whole iterations and remainders), one NaN
+    at a row's end, one row of -inf: every row-mode fold as NumPy; a row of -0.0 sums to
+    0.0, as in torch."""
+    rng = np.random.default_rng(1)
+    for K in range(1, 71):
+        x = rng.standard_normal((4, K, 1)).astype(np.float32)
+        x[1, K - 1, 0] = np.nan
+        x[2, :, 0] = -np.inf
+        x[3, :, 0] = -0.0
+        out = np.empty((4, 1), np.float32)
+        for kernel, ref in [(R.sum_, np.sum), (R.max_, np.max), (R.min_, np.min), (R.prod, np.prod)]:
+            kernel(x, out)
+            np.testing.assert_allclose(out, ref(x.astype(np.float64), axis=1), rtol=2e-6, atol=1e-6)
+        R.sum_(x, out)
+        assert not np.signbit(out[3, 0])
+        truth = np.empty((4, 1), np.bool_)
+        for kernel, ref in [(R.all_, np.all), (R.any_, np.any)]:
+            kernel(x, truth)
+            np.testing.assert_array_equal(truth, ref(x != 0, axis=1))
+        with np.errstate(invalid="ignore"):
+            R.logsumexp(x, out)
+            np.testing.assert_allclose(out, special.logsumexp(x.astype(np.float64), axis=1), rtol=2e-6)
+            sm = np.empty_like(x)
+            R.softmax(x[:2], sm[:2])
+            np.testing.assert_allclose(sm[:2], special.softmax(x[:2].astype(np.float64), axis=1), rtol=2e-6, atol=1e-7)
+
+
 def test_sum_accuracy_float32():
     """Pairwise blocks: 10M copies of float32 0.1 sum to 1e6 (a plain float32 loop is off
     by several percent)."""
