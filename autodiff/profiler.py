@@ -7,7 +7,9 @@
 
 What is recorded (one :class:`FunctionEvent` per call):
 
-* every op call, named ``autodiff::<op>`` (``autodiff::mul``);
+* every op call, named ``autodiff::<op>`` (``autodiff::mul``), and every forward of an
+  ``autograd.Function`` (the fused ops ``autodiff::layer_norm``, ... name themselves by
+  ``Function.profile_name``; a user's Function shows as its class name);
 * every backward node the engine runs, named after its class (``MulBackward0``), and the
   whole backward pass as ``autograd::backward``;
 * user ranges opened with :func:`record_function`.
@@ -311,6 +313,15 @@ def op_call(op, method: Callable, args: tuple, params: dict):
     frame = _push("autodiff::" + op.name + ("_" if method.__name__ == "apply_" else ""), op=op)
     try:
         return method(op, *args, **params)
+    finally:
+        _pop(frame)
+
+
+def function_call(name: str, forward: Callable, ctx, args: tuple, kwargs: dict):
+    """Run an ``autograd.Function``'s ``forward(ctx, *args, **kwargs)`` as a timed event."""
+    frame = _push(name)
+    try:
+        return forward(ctx, *args, **kwargs)
     finally:
         _pop(frame)
 

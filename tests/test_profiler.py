@@ -68,6 +68,36 @@ def test_self_and_total_time_nest():
     assert set(totals) == {"forward", "backward"}
 
 
+def test_fused_ops_and_user_functions_are_events():
+    """Ops built as autograd.Functions (layer_norm, scaled_dot_product_attention) and a
+    user's Function record their forward calls, like every other op."""
+    class Double(ad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = ad.randn(2, 3, 8, 4, requires_grad=True)
+    F = ad.nn.functional
+
+    def run():
+        y = F.layer_norm(x, (4,))
+        y = F.scaled_dot_product_attention(y, y, y, is_causal=True)
+        Double.apply(y).sum().backward()
+
+    run()
+    with profiler.profile() as prof:
+        run()
+    ours = _counts(prof.key_averages())
+    for name in ("autodiff::layer_norm", "autodiff::scaled_dot_product_attention", "Double"):
+        assert ours[(name, "forward")] == 1, name
+    assert ours[("autodiff::mul", "forward")] == 1  # the op inside Double's forward, nested in it
+    assert ours[("NativeLayerNormBackward0", "backward")] == 1
+
+
 def test_table_is_torch_shaped_sorted_and_limited():
     x = ad.randn(5, requires_grad=True)
     with profiler.profile() as prof:

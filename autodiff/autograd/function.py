@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import profiler as _profiler
 from ..tensor import Tensor
 from .anomaly import is_anomaly_enabled, record_trace
 from .engine import gradient_edge
@@ -96,6 +97,7 @@ class Function:
     """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``apply``."""
 
     _backward_cls: type
+    profile_name: str | None = None  # the profiler's name for a forward call (else the class name)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -117,7 +119,10 @@ class Function:
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = is_grad_enabled() and any(ctx.needs_input_grad)
         with no_grad():
-            outputs = cls.forward(ctx, *args, **kwargs)
+            if _profiler.active:  # a profile runs: time this call
+                outputs = _profiler.function_call(cls.profile_name or cls.__name__, cls.forward, ctx, args, kwargs)
+            else:
+                outputs = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         if not record:

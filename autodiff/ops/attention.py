@@ -111,6 +111,8 @@ def _as4d(data: np.ndarray, batch: tuple) -> np.ndarray:
 class _FlashAttention(Function):
     """The fused op; inputs (query, key, value, additive mask or None)."""
 
+    profile_name = "autodiff::scaled_dot_product_attention"
+
     @staticmethod
     def forward(ctx, query, key, value, mask, is_causal, scale, batch):
         ctx.params = (is_causal, scale, batch)

@@ -32,6 +32,8 @@ MODES = {"RNN_TANH": RNN_TANH, "RNN_RELU": RNN_RELU, "LSTM": LSTM, "GRU": GRU}
 
 
 class _RecurrentLayer(Function):
+    profile_name = "autodiff::rnn"
+
     @staticmethod
     def forward(ctx, mode, gi, w_hh, b_hh, h0, c0, lengths, reverse, w_hr):
         be = backend_of(gi._data)
