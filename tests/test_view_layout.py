@@ -236,3 +236,27 @@ def test_split_double_backward_and_meta():
     np.testing.assert_allclose(results[1], results[0])
     meta = [(p.shape, p.stride()) for p in ad.empty(4, 6, device="meta").split([1, 5], 1)]
     assert meta == [(p.shape, p.stride()) for p in torch.empty(4, 6, device="meta").split([1, 5], 1)]
+
+
+@pytest.mark.parametrize("no_copy_reshape", [True, False])
+def test_backend_view_is_a_view_or_none(monkeypatch, no_copy_reshape):
+    """The backend's view: shares memory where the strides allow it, None (and no copy)
+    where they do not, by np.reshape(copy=False) or, on older NumPy, the shape setter."""
+    from autodiff.backends import base, backend_of
+
+    if no_copy_reshape and not base._NO_COPY_RESHAPE:
+        pytest.skip("this NumPy has no reshape(copy=False)")
+    monkeypatch.setattr(base, "_NO_COPY_RESHAPE", no_copy_reshape)
+    heads = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    be = backend_of(heads)
+    moved = heads.transpose(0, 2, 1, 3)  # (batch, tokens, heads, dim): heads moved back
+    assert be.view(moved, (2, 4, 15)) is None
+    split = be.view(moved, (2, 4, 3, 5, 1))  # a size-1 dim added: still a view
+    assert split is not None and np.shares_memory(split, heads)
+    np.testing.assert_array_equal(split[..., 0], moved)
+    flat = be.view(heads[:, :, 1], (6, 5))  # a slice whose outer dims merge
+    assert flat is not None and np.shares_memory(flat, heads)
+    np.testing.assert_array_equal(flat, heads[:, :, 1].reshape(6, 5))
+    t = ad.tensor(heads).transpose(1, 2)
+    assert t.reshape(2, 4, 15)._base is None  # torch: a copy of its own
+    np.testing.assert_array_equal(t.reshape(2, 4, 15).numpy(), moved.reshape(2, 4, 15))

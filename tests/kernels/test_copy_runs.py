@@ -15,6 +15,8 @@ def _cases():
     yield "outer steps", base[::2, 1::3, 16:], np.empty((3, 3, 32), np.float32)
     yield "4-D coalescing to 3", base.reshape(2, 3, 10, 48)[:, :, :, 8:40], np.empty((2, 3, 10, 32), np.float32)
     yield "2-D", base[0, :, 3:43], np.empty((10, 40), np.float32)
+    heads = rng.standard_normal((2, 4, 6, 32)).astype(np.float32)  # (batch, heads, tokens, dim)
+    yield "three row dims: heads moved back", heads.transpose(0, 2, 1, 3), np.empty((2, 6, 4, 32), np.float32)
     yield "int64", np.arange(600, dtype=np.int64).reshape(20, 30)[:, 10:], np.empty((20, 20), np.int64)
     yield "pool buffer views", POOL.empty((8, 40), np.float32)[:, :32], POOL.empty((8, 64), np.float32)[:, 16:48]
 
