@@ -15,7 +15,7 @@ Each row of classes gets its maximum ``m`` and ``s = sum_c exp(x[c] - m)`` first
 magnitude, and exact in ``x[c] - m`` where a float32 ``logsumexp`` would round. The
 forward then reads one logit per row (plus a pass under label smoothing); the backward
 writes ``scale * exp(x - m)`` and subtracts the target terms. With ``B == 1`` the rows
-are contiguous and the loops vectorise: NaN-propagating ``vmath.maximum``, vmath's exp,
+are contiguous and the loops vectorise: the shift by ``vmath.shift_max``, vmath's exp,
 and sums that the entry points' ``fastmath={"reassoc"}`` lets LLVM split into lanes (the
 vmath functions are compiled apart, without it). Targets are validated by the caller
 (``first_bad_target``). Each kernel is an inlined body with a serial and a parallel
@@ -42,7 +42,7 @@ def _row_stats(xr):
     # leaves a vector's width less one of every row to the scalar remainder loop.
     m = xr[0]
     for c in range(xr.shape[0]):
-        m = vmath.maximum(m, xr[c])
+        m = vmath.shift_max(m, xr[c])  # any NaN reaches s through its exp term
     s = xr.dtype.type(0)
     for c in range(xr.shape[0]):
         s += vmath.exp(xr[c] - m)

@@ -59,6 +59,7 @@ _SUM, _PROD, _MAX, _MIN, _ALL, _ANY, _EXPSUM = 0, 1, 2, 3, 4, 5, 6  # folds
 _ARGMAX, _ARGMIN = 7, 8
 _CUMSUM, _CUMPROD = 9, 10
 _SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP, _SOFTMAX_BW, _LOG_SOFTMAX_BW = 11, 12, 13, 14, 15
+_SHIFT = 16  # a fold inside the softmax family: the max as its shift (vmath.shift_max)
 # Pointwise formulas of the softmax family: out = f(u, v, c0, c1), u and v inputs, c0 and
 # c1 per-column constants (see _pointwise).
 _P_EXP, _P_SCALE, _P_SHIFT2, _P_MUL, _P_SMBW, _P_LSMBW = 0, 1, 2, 3, 4, 5
@@ -133,6 +134,8 @@ def _combine_impl(op, acc, v):
         return lambda op, acc, v: acc * v
     if k == _MAX:
         return lambda op, acc, v: vmath.maximum(acc, v)
+    if k == _SHIFT:
+        return lambda op, acc, v: vmath.shift_max(acc, v)
     if k == _MIN:
         return lambda op, acc, v: vmath.minimum(acc, v)
     if k == _ALL:
@@ -199,7 +202,7 @@ def _start(op, v):
 @overload(_start)
 def _start_impl(op, v):
     k = _literal(op)
-    if k in (_MAX, _MIN):
+    if k in (_MAX, _MIN, _SHIFT):
         return lambda op, v: v
     if k in (_ALL, _ANY):
         return lambda op, v: k == _ALL
@@ -416,7 +419,7 @@ def _softmax_task(op, x, y, val, idx, pval, pidx, t, plan):
     rowmode = x.shape[2] == 1
     m = np.empty((a1 - a0, b1 - b0), x.dtype)
     s = np.empty((a1 - a0, b1 - b0), x.dtype)
-    _fold_range(_MAX, x, rowmode, a0, a1, b0, b1, k0, k1, m, o, o, m)
+    _fold_range(_SHIFT, x, rowmode, a0, a1, b0, b1, k0, k1, m, o, o, m)
     _map_tile(_P_EXP, x, x, val, a0, a1, b0, b1, m, m)
     _fold_range(_SUM, val, rowmode, a0, a1, b0, b1, k0, k1, s, o, o, s)
     for i in range(s.shape[0]):
@@ -433,7 +436,7 @@ def _log_softmax_task(op, x, y, val, idx, pval, pidx, t, plan):
     rowmode = x.shape[2] == 1
     m = np.empty((a1 - a0, b1 - b0), x.dtype)
     s = np.empty((a1 - a0, b1 - b0), x.dtype)
-    _fold_range(_MAX, x, rowmode, a0, a1, b0, b1, k0, k1, m, o, o, m)
+    _fold_range(_SHIFT, x, rowmode, a0, a1, b0, b1, k0, k1, m, o, o, m)
     _fold_range(_EXPSUM, x, rowmode, a0, a1, b0, b1, k0, k1, s, o, o, m)
     for i in range(s.shape[0]):
         for j in range(s.shape[1]):
@@ -450,7 +453,7 @@ def _logsumexp_task(op, x, y, val, idx, pval, pidx, t, plan):
     rowmode = x.shape[2] == 1
     m = np.empty((a1 - a0, b1 - b0), x.dtype)
     s = np.empty((a1 - a0, b1 - b0), x.dtype)
-    _fold_range(_MAX, x, rowmode, a0, a1, b0, b1, k0, k1, m, o, o, m)
+    _fold_range(_SHIFT, x, rowmode, a0, a1, b0, b1, k0, k1, m, o, o, m)
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
             if abs(m[i, j]) == np.inf:

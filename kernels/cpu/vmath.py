@@ -142,6 +142,23 @@ def maximum(typingctx, a, b):
 
 
 @intrinsic
+def shift_max(typingctx, a, b):
+    """max(a, b) of floats for the shift of a softmax-like sum (``llvm.maxnum`` flagged
+    ``nnan``: a bare vmaxps, and a reduction LLVM vectorises with short rows' remainders
+    cheap; ``maximum``'s NaN handling cost 5x over rows of 64). Where a NaN is among the
+    values the result is some value (NaN or not), which is harmless there: the NaN
+    reaches the result through its own exp term, whatever the shift."""
+    if not (a == b and isinstance(a, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ty = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [ty], ir.FunctionType(ty, [ty, ty]))
+        return builder.call(fn, args, fastmath=("nnan",))
+    return a(a, b), codegen
+
+
+@intrinsic
 def minimum(typingctx, a, b):
     """min(a, b) propagating NaN (``llvm.minimum``), see ``maximum``."""
     return _minmax_sig(a, b), _minmax_codegen("minimum", "min")

@@ -155,13 +155,14 @@ def test_nan_propagation(shape):
 
 def test_row_lengths_around_the_vector_width():
     """Rows of 1..70 values (the vector loop's whole iterations and remainders), one NaN
-    at a row's end, one row of -inf: every row-mode fold as NumPy; a row of -0.0 sums to
-    0.0, as in torch."""
+    at a row's end, one NaN among -inf: every row-mode fold and the softmax family as
+    NumPy and SciPy; a row of -0.0 sums to 0.0, as in torch."""
     rng = np.random.default_rng(1)
     for K in range(1, 71):
         x = rng.standard_normal((4, K, 1)).astype(np.float32)
         x[1, K - 1, 0] = np.nan
         x[2, :, 0] = -np.inf
+        x[2, K // 2, 0] = np.nan  # a NaN among -inf: NaN everywhere, whatever the shift
         x[3, :, 0] = -0.0
         out = np.empty((4, 1), np.float32)
         for kernel, ref in [(R.sum_, np.sum), (R.max_, np.max), (R.min_, np.min), (R.prod, np.prod)]:
@@ -177,8 +178,9 @@ def test_row_lengths_around_the_vector_width():
             R.logsumexp(x, out)
             np.testing.assert_allclose(out, special.logsumexp(x.astype(np.float64), axis=1), rtol=2e-6)
             sm = np.empty_like(x)
-            R.softmax(x[:2], sm[:2])
-            np.testing.assert_allclose(sm[:2], special.softmax(x[:2].astype(np.float64), axis=1), rtol=2e-6, atol=1e-7)
+            R.softmax(x[:3], sm[:3])
+            np.testing.assert_allclose(sm[:3], special.softmax(x[:3].astype(np.float64), axis=1), rtol=2e-6, atol=1e-7)
+            assert np.isnan(sm[1:3]).all()
 
 
 def test_sum_accuracy_float32():
