@@ -9,6 +9,9 @@ small fixed family of loops, compiled lazily by Numba with ``cache=True``:
 * ``nd1`` .. ``nd4`` (and ``_par``): any strides, including the stride 0 of a
   broadcast operand, after adjacent dimensions have been coalesced. Indexing is by
   nested loops over strided arrays, never per-element div/mod.
+* ``rows`` / ``rows_par``: rows of contiguous elements in every array (a row broadcast
+  over a batch, as a bias is, or slices of the last dim), the arrays passed as flat
+  buffers with each row's offset, so that the row loop vectorises (``_run_rows``).
 * ``copy_rows`` / ``copy_rows_par`` (not generated): a strided copy whose rows are
   contiguous on both sides, as row copies over flat buffers (``copy_runs``, which
   ``run`` tries first for ``copy``).
@@ -106,6 +109,25 @@ def _loop(fn: str, rank: int, mask: str, parallel: bool, guarded: bool = False) 
     return "\n".join(lines) + "\n"
 
 
+def _rows_loop(fn: str, mask: str, parallel: bool) -> str:
+    """Source of the row-runs kernel: every array operand and ``out`` are flat buffers read
+    as rows of ``n`` contiguous elements, row (a, b) at ``a * d[0] + b * d[1]`` of each
+    buffer's offsets ``d``. Rows are 1-D C slices indexed from 0, which LLVM vectorises
+    (a strided loop indexes by runtime strides and stays scalar)."""
+    arrays = [i for i, m in enumerate(mask) if m == "a"]
+    params = ", ".join(f"p{i}, d{i}" if m == "a" else f"p{i}" for i, m in enumerate(mask))
+    lines = [f"def {fn}(out, od, {params}, na, nb, n):",
+             f"    for i in {'prange' if parallel else 'range'}(na * nb):",
+             "        a, b = i // nb, i % nb",
+             "        o = a * od[0] + b * od[1]",
+             "        ov = out[o:o + n]"]
+    for i in arrays:
+        lines += [f"        o{i} = a * d{i}[0] + b * d{i}[1]", f"        v{i} = p{i}[o{i}:o{i} + n]"]
+    operands = ", ".join(f"v{i}[j]" if m == "a" else f"p{i}" for i, m in enumerate(mask))
+    lines += ["        for j in range(n):", f"            ov[j] = f({operands})"]
+    return "\n".join(lines) + "\n"
+
+
 @lru_cache(maxsize=None)
 def _vmath_hash() -> str:
     return codegen.source_hash(_VMATH)
@@ -129,6 +151,8 @@ def kernel_source(name: str, dtype: str, mask: str) -> str:
         base = "flat" if rank == 0 else f"nd{rank}"
         parts.append(_loop(base, rank, mask, parallel=False, guarded=guarded))
         parts.append(_loop(base + "_par", rank, mask, parallel=True, guarded=guarded))
+    if not guarded and "r" not in mask and "a" in mask:
+        parts += [_rows_loop("rows", mask, parallel=False), _rows_loop("rows_par", mask, parallel=True)]
     return "\n\n".join(parts)
 
 
@@ -157,26 +181,28 @@ def _module(name: str, dtype, mask: str):
     return mod
 
 
-def _coalesce(shape: tuple, arrays: list[np.ndarray]):
-    """Merge adjacent dims that every array walks with one stride; drop size-1 dims."""
-    dims = [(n, [a.strides[d] for a in arrays]) for d, n in enumerate(shape) if n != 1]
+def _coalesce(shape: tuple, strides: list[tuple]):
+    """Merge adjacent dims that every operand (its ``strides``, one tuple each) walks with
+    one stride; drop size-1 dims. Returns the shape and each operand's strides."""
+    dims = [(n, [st[d] for st in strides]) for d, n in enumerate(shape) if n != 1]
     if not dims:
-        return (1,), [[0] * len(arrays)]
+        return (1,), [[0] * len(strides)]
     merged = [dims[0]]
-    for n, strides in dims[1:]:
-        pn, pstrides = merged[-1]
-        if all(ps == s * n for ps, s in zip(pstrides, strides)):
-            merged[-1] = (pn * n, strides)
+    for n, st in dims[1:]:
+        pn, pst = merged[-1]
+        if all(ps == s * n for ps, s in zip(pst, st)):
+            merged[-1] = (pn * n, st)
         else:
-            merged.append((n, strides))
-    return tuple(n for n, _ in merged), [[s[i] for _, s in merged] for i in range(len(arrays))]
+            merged.append((n, st))
+    return tuple(n for n, _ in merged), [[s[i] for _, s in merged] for i in range(len(strides))]
 
 
-def _strided_views(out: np.ndarray, arrays: list[np.ndarray]):
-    """Views of ``out`` and the (broadcast) operands with coalesced shape and strides."""
-    full = [out] + [np.broadcast_to(a, out.shape) for a in arrays]
-    shape, strides = _coalesce(out.shape, full)
-    return [np.lib.stride_tricks.as_strided(a, shape, s) for a, s in zip(full, strides)]
+def _broadcast_strides(a: np.ndarray, shape: tuple) -> tuple:
+    """a's strides when broadcast to ``shape`` (0 along the dims it is repeated on)."""
+    if a.shape == shape:
+        return a.strides
+    lead = len(shape) - a.ndim
+    return (0,) * lead + tuple([0 if n == 1 and m != 1 else st for n, m, st in zip(a.shape, shape[lead:], a.strides)])
 
 
 def flat_kernels(name: str, dtype, mask: str) -> tuple:
@@ -246,18 +272,53 @@ def _run_general(name: str, dtype, out: np.ndarray, operands) -> np.ndarray:
         return run(name, dtype, out, *args)
     if out.size == 0:
         return out
-    views = _strided_views(out, [o for o, m in zip(args, mask) if m == "a"])
-    it = iter(views[1:])
-    nd_args, nd_mask = [], ""
-    for o, m in zip(args, mask):
-        if m == "a":
-            o = next(it)
-            m = "r" if o.strides[-1] == 0 else "a"  # broadcast along the innermost dim
-        nd_args.append(o)
-        nd_mask += m
+    arrays = [o for o, m in zip(args, mask) if m == "a"]
+    shape, strides = _coalesce(out.shape, [out.strides] + [_broadcast_strides(a, out.shape) for a in arrays])
+    inner = iter(st[-1] for st in strides[1:])
+    nd_mask = ""
+    for m in mask:  # "r": an array broadcast along the innermost dim
+        nd_mask += m if m == "s" else "r" if next(inner) == 0 else "a"
     mod = _modules.get((name, dtype, nd_mask)) or _module(name, dtype, nd_mask)
-    _run_nd(mod, views[0], nd_args, out.size >= PARALLEL_THRESHOLD)
+    par = out.size >= PARALLEL_THRESHOLD
+    if out.size >= ROWS_MIN and "r" not in nd_mask and name not in GUARDED and \
+            _run_rows(mod, out, arrays, args, shape, strides, par):
+        return out
+    as_strided = np.lib.stride_tricks.as_strided
+    views = iter([as_strided(a, shape, st) for a, st in zip([out] + arrays, strides)])
+    out_view = next(views)
+    _run_nd(mod, out_view, [next(views) if m == "a" else o for o, m in zip(args, mask)], par)
     return out
+
+
+# Below this many elements the row kernel's set-up (finding each operand's buffer, ~10 us
+# of Python) costs more than the strided loop it replaces.
+ROWS_MIN = 1 << 15
+
+
+def _run_rows(mod, out: np.ndarray, arrays: list, args: list, shape: tuple, strides: list, par: bool) -> bool:
+    """The ``rows`` kernel, where ``out`` and the array operands (``arrays``, also among
+    ``args``), coalesced to ``shape`` with ``strides`` (bytes; out's first), are all
+    unit-stride along rows of at least MIN_RUN elements with at most two row dims (a bias
+    or a row broadcast over a batch); False (nothing done) otherwise."""
+    if not 2 <= len(shape) <= 3 or shape[-1] < MIN_RUN:
+        return False
+    pad = (0,) * (3 - len(shape))
+    rows = []
+    for a, st in zip([out] + arrays, strides):
+        item = a.itemsize
+        if st[-1] != item or min(st) < 0:
+            return False
+        buf = a.reshape(-1) if a.flags.c_contiguous else _buffer(a)  # (the first is quicker)
+        if buf is None:
+            return False
+        rows.append((buf, np.array(pad + tuple(x // item for x in st[:-1]), np.int64)))
+    outer = (1,) * (3 - len(shape)) + shape[:-1]
+    it = iter(rows[1:])
+    operands = []
+    for o in args:
+        operands += next(it) if type(o) is np.ndarray else (o,)
+    _kernel(mod, "rows_par" if par else "rows")(*rows[0], *operands, outer[0], outer[1], shape[-1])
+    return True
 
 
 # ---- strided copies as runs of contiguous elements --------------------------------------
@@ -301,7 +362,7 @@ def copy_runs(out: np.ndarray, src: np.ndarray) -> bool:
     if src.dtype != out.dtype or src.shape != out.shape or out.shape[-1] < MIN_RUN or \
             out.strides[-1] != item or src.strides[-1] != item:
         return False
-    shape, (ostr, sstr) = _coalesce(out.shape, [out, src])
+    shape, (ostr, sstr) = _coalesce(out.shape, [out.strides, src.strides])
     if len(shape) < 2 or len(shape) > 4 or min(ostr + sstr) < 0:
         return False
     dst, sbuf = _buffer(out), _buffer(src)
