@@ -297,27 +297,18 @@ ROWS_MIN = 1 << 15
 
 def _run_rows(mod, out: np.ndarray, arrays: list, args: list, shape: tuple, strides: list, par: bool) -> bool:
     """The ``rows`` kernel, where ``out`` and the array operands (``arrays``, also among
-    ``args``), coalesced to ``shape`` with ``strides`` (bytes; out's first), are all
-    unit-stride along rows of at least MIN_RUN elements with at most two row dims (a bias
-    or a row broadcast over a batch); False (nothing done) otherwise."""
-    if not 2 <= len(shape) <= 3 or shape[-1] < MIN_RUN:
+    ``args``), coalesced to ``shape`` with ``strides`` (out's first), are rows of at most two
+    row dims (a bias or a row broadcast over a batch; ``_row_runs``); False (nothing done)
+    otherwise."""
+    layout = _row_runs([out] + arrays, shape, strides, 2)
+    if layout is None:
         return False
-    pad = (0,) * (3 - len(shape))
-    rows = []
-    for a, st in zip([out] + arrays, strides):
-        item = a.itemsize
-        if st[-1] != item or min(st) < 0:
-            return False
-        buf = a.reshape(-1) if a.flags.c_contiguous else _buffer(a)  # (the first is quicker)
-        if buf is None:
-            return False
-        rows.append((buf, np.array(pad + tuple(x // item for x in st[:-1]), np.int64)))
-    outer = (1,) * (3 - len(shape)) + shape[:-1]
-    it = iter(rows[1:])
+    runs, outer = layout
+    it = iter(runs[1:])
     operands = []
     for o in args:
         operands += next(it) if type(o) is np.ndarray else (o,)
-    _kernel(mod, "rows_par" if par else "rows")(*rows[0], *operands, outer[0], outer[1], shape[-1])
+    _kernel(mod, "rows_par" if par else "rows")(*runs[0], *operands, *outer, shape[-1])
     return True
 
 
@@ -353,6 +344,27 @@ def _buffer(a: np.ndarray):
     return raw[start:start + size].view(a.dtype)
 
 
+def _row_runs(arrays: list, shape: tuple, strides: list, row_dims: int):
+    """How the row kernels read ``arrays`` coalesced to ``shape`` with byte ``strides``:
+    rows of ``shape[-1]`` (at least ``MIN_RUN``) contiguous elements over at most
+    ``row_dims`` row dims. Returns ([(flat buffer from the array's first element, its row
+    strides in elements)] per array, the row counts), both padded to ``row_dims`` in
+    front, or None where the arrays are not laid out so."""
+    if not 2 <= len(shape) <= row_dims + 1 or shape[-1] < MIN_RUN:
+        return None
+    pad = (0,) * (row_dims + 1 - len(shape))
+    runs = []
+    for a, st in zip(arrays, strides):
+        item = a.itemsize
+        if st[-1] != item or min(st) < 0:
+            return None
+        buf = a.reshape(-1) if a.flags.c_contiguous else _buffer(a)  # (the first is quicker)
+        if buf is None:
+            return None
+        runs.append((buf, np.array(pad + tuple(x // item for x in st[:-1]), np.int64)))
+    return runs, (1,) * len(pad) + shape[:-1]
+
+
 def copy_runs(out: np.ndarray, src: np.ndarray) -> bool:
     """``out[...] = src`` (same shape and dtype, no overlap) as runs of contiguous rows, if
     both are unit-stride along their last dim with rows of at least ``MIN_RUN`` elements and
@@ -362,17 +374,13 @@ def copy_runs(out: np.ndarray, src: np.ndarray) -> bool:
     if src.dtype != out.dtype or src.shape != out.shape or out.shape[-1] < MIN_RUN or \
             out.strides[-1] != item or src.strides[-1] != item:
         return False
-    shape, (ostr, sstr) = _coalesce(out.shape, [out.strides, src.strides])
-    if len(shape) < 2 or len(shape) > 4 or min(ostr + sstr) < 0:
+    shape, strides = _coalesce(out.shape, [out.strides, src.strides])
+    layout = _row_runs([out, src], shape, strides, 3)
+    if layout is None:
         return False
-    dst, sbuf = _buffer(out), _buffer(src)
-    if dst is None or sbuf is None:
-        return False
-    outer = (1,) * (4 - len(shape)) + shape[:-1]
-    pad = (0,) * (4 - len(shape))
-    rows = (pad + tuple(s // item for s in ostr[:-1]), pad + tuple(s // item for s in sstr[:-1]))
+    (dst, ds), (sbuf, ss) = layout[0]
     kernel = copy_rows_par if out.size >= COPY_PARALLEL_THRESHOLD else copy_rows
-    kernel(dst, np.array(rows[0], np.int64), sbuf, np.array(rows[1], np.int64), *outer, shape[-1])
+    kernel(dst, ds, sbuf, ss, *layout[1], shape[-1])
     return True
 
 
