@@ -87,6 +87,10 @@ def _bmm_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     be = backend_of(a)
     meta = _bmm_meta(a, b)
     batch, (m, n) = meta.shape[:-2], meta.shape[-2:]
+    if len(batch) == 2 and a.shape[:2] == b.shape[:2]:  # (B1, B2) already: nothing to fold
+        out = be.empty(batch + (m, n), meta.dtype)
+        be.matmul.matmul(a, b, out)
+        return out
     cut = _fold_point(batch, [_element_strides(a, batch), _element_strides(b, batch)])
     if cut is None:  # batch dims that no cut folds for both: copies that do (rare: 3+ batch dims)
         a, b, cut = backends.copy(_broadcast(a, batch)), backends.copy(_broadcast(b, batch)), 0
