@@ -147,6 +147,37 @@ def test_heads_split_out_of_a_fused_projection_keep_their_layout():
         np.testing.assert_allclose(got, want, **TOL[np.float32])
 
 
+def test_rows_without_unit_stride_and_a_broadcast_gradient():
+    # q's rows strided (a transposed view), v's heads interleaved, and the gradient of a sum
+    # (stride 0 everywhere): the kernels' row loops get unit-stride copies where needed
+    base = R.standard_normal((2, 3, 8, 70)).astype(np.float32)
+    kv = R.standard_normal((2, 90, 3, 8)).astype(np.float32)
+    outs = {}
+    for lib, make in (("ad", ad.from_numpy), ("torch", torch.from_numpy)):
+        b, x = make(base.copy()).requires_grad_(), make(kv.copy()).requires_grad_()
+        q, k = b.transpose(-2, -1), x.transpose(1, 2)
+        f = ad.nn.functional if lib == "ad" else torch.nn.functional
+        y = f.scaled_dot_product_attention(q, k, k * 0.5, is_causal=True)
+        y.sum().backward()
+        outs[lib] = (y.detach().numpy(), b.grad.numpy(), x.grad.numpy())
+    for got, want in zip(outs["ad"], outs["torch"]):
+        np.testing.assert_allclose(got, want, **TOL[np.float32])
+
+
+def test_a_nan_score_among_masked_ones_gives_nan_as_torch():
+    q, k, v = (R.standard_normal(s).astype(np.float32) for s in ((1, 1, 3, 4), (1, 1, 5, 4), (1, 1, 5, 2)))
+    k[0, 0, 2, 1] = np.nan
+    mask = np.ones((3, 5), bool)
+    mask[1] = False
+    mask[1, 2] = True  # row 1 sees only the NaN key; row 2 none (its NaN key score stays NaN)
+    mask[2] = False
+    got = F.scaled_dot_product_attention(*map(ad.from_numpy, (q, k, v)), attn_mask=ad.from_numpy(mask))
+    want = torch.nn.functional.scaled_dot_product_attention(*map(torch.from_numpy, (q, k, v)),
+                                                            attn_mask=torch.from_numpy(mask))
+    np.testing.assert_array_equal(np.isnan(got.numpy()), np.isnan(want.numpy()))
+    assert np.isnan(got.numpy()[0, 0, 1]).all()
+
+
 def test_saves_no_score_matrix():
     """Between forward and backward the fused op holds its operands, output and log-sum-exp only."""
     q, k, v = (ad.randn(1, 2, 512, 8, requires_grad=True) for _ in range(3))

@@ -34,9 +34,11 @@ from typing import Callable
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
 
-from . import vmath
+from . import elementwise, vmath
 from .blas import gemm, ready_blas
 from ..guard import guard_kernels
 
@@ -44,11 +46,26 @@ BQ = 128   # query rows per tile
 BK = 256  # key rows per tile
 
 
+@intrinsic
+def _unit(typingctx, row):
+    """A 1-D view typed C-contiguous: what a row of a 4-D operand is when its last dim
+    has a unit stride, which the Python entry points ensure. Loops over a row of a
+    non-contiguous array (a head sliced out of a fused projection) are otherwise indexed
+    by its runtime stride and stay scalar."""
+    if not (isinstance(row, types.Array) and row.ndim == 1):
+        return None
+    sig = row.copy(layout="C")(row)
+
+    def codegen(context, builder, sig, args):
+        return impl_ret_borrowed(context, builder, sig.return_type, args[0])
+    return sig, codegen
+
+
 @njit(inline="always")
 def _scaled_rows(q, a, b, i0, i1, scale, qs):
     """qs[:ni] = scale * q[a, b, i0:i1], so that the score tiles need no scaling pass."""
     for r in range(i1 - i0):
-        src, dst = q[a, b, i0 + r], qs[r]
+        src, dst = _unit(q[a, b, i0 + r]), qs[r]
         for c in range(src.shape[0]):
             dst[c] = src[c] * scale
 
@@ -126,7 +143,11 @@ def sdpa_forward(q, k, v, mask, has_mask, causal, scale, out, lse):
                 row = s[r]
                 mx = m[r]
                 for c in range(nj):
-                    mx = vmath.maximum(mx, row[c])
+                    mx = vmath.shift_max(mx, row[c])
+                if mx == -np.inf:  # shift_max may skip a NaN: then the row's result is NaN
+                    for c in range(nj):
+                        if row[c] != row[c]:
+                            mx = row[c]
                 if mx == -np.inf:  # nothing seen yet in this row: keep the zero tile
                     for c in range(nj):
                         row[c] = 0
@@ -142,7 +163,7 @@ def sdpa_forward(q, k, v, mask, has_mask, causal, scale, out, lse):
                         arow[c] *= alpha
             gemm(s[:ni, :nj], v[a, b, j0:j1], acc[:ni], 1.0)
         for r in range(ni):
-            orow = out[a, b, i0 + r]
+            orow = _unit(out[a, b, i0 + r])
             if ell[r] == 0:
                 for c in range(Ev):
                     orow[c] = 0
@@ -186,11 +207,14 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, splits
             _scaled_rows(q, a, b, i0, i1, scale, qs)
             for r in range(ni):
                 t = scale * 0
-                orow, grow = out[a, b, i0 + r], dout[a, b, i0 + r]
+                orow, grow = _unit(out[a, b, i0 + r]), _unit(dout[a, b, i0 + r])
                 for c in range(Ev):
                     t += orow[c] * grow[c]
                 delta[r] = t
-            dq[a, b, i0:i1] = 0
+            for r in range(ni):
+                dqr = _unit(dq[a, b, i0 + r])
+                for c in range(E):
+                    dqr[c] = 0
             kend = _key_end(causal, i1, S)
             for j0 in range(0, kend, BK):
                 j1 = min(j0 + BK, kend)
@@ -213,7 +237,7 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, out, lse, dout, splits
                 gemm(ds, k[a, b, j0:j1], dq[a, b, i0:i1], 1.0)
                 gemm(ds.T, qs[:ni], dk[j0:j1], 1.0)
             for r in range(ni):
-                dqr = dq[a, b, i0 + r]
+                dqr = _unit(dq[a, b, i0 + r])
                 for c in range(E):
                     dqr[c] *= scale
 
@@ -242,8 +266,9 @@ def forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
     """(out, lse) for 4-D float q (A, B, L, E), k (A, B, S, E), v (A, B, S, Ev) of one dtype;
     ``empty(shape, dtype)`` makes the results (the caller's allocator: np.empty's signature)."""
     ready_blas()
+    q = _unit_rows(q)
     A, B, L, _ = q.shape
-    out = like(q, (A, B, L, v.shape[3]), empty)  # (heads split out of rows: the merge back is a view)
+    out = _unit_rows(like(q, (A, B, L, v.shape[3]), empty), empty)  # (heads split out of rows: the merge back is a view)
     lse = empty((A, B, L), q.dtype)
     sdpa_forward(q, k, v, _mask_or_dummy(mask, q), mask is not None, causal, q.dtype.type(scale), out, lse)
     return out, lse
@@ -254,10 +279,11 @@ def backward(q, k, v, mask, causal, scale, out, lse, dout,
     """(dq, dk, dv) for the operands and results of ``forward``, each with its dims in the
     order of its operand's (``like``), made by ``empty`` as in ``forward``."""
     ready_blas()
+    q, out, dout = _unit_rows(q), _unit_rows(out), _unit_rows(dout)
     A, B, L, E = q.shape
     S, Ev = k.shape[2], v.shape[3]
     splits = query_splits(A * B, (L + BQ - 1) // BQ, numba.get_num_threads())
-    dq = like(q, (A, B, L, E), empty)
+    dq = _unit_rows(like(q, (A, B, L, E), empty), empty)
     dk = like(k, (A, B, S, E), empty)
     dv = like(v, (A, B, S, Ev), empty)
     if splits == 1:
@@ -282,6 +308,17 @@ def like(x: np.ndarray, shape: tuple, empty: Callable = np.empty) -> np.ndarray:
         return empty(shape, x.dtype)
     order = sorted(range(x.ndim), key=lambda d: -x.strides[d])
     return empty(tuple(shape[d] for d in order), x.dtype).transpose(np.argsort(order))
+
+
+def _unit_rows(x: np.ndarray, empty: Callable | None = None) -> np.ndarray:
+    """``x`` if its rows (last dim) have a unit stride, as the kernels' row loops assume
+    (``_unit``), else a C-contiguous copy of it; with ``empty``, x is a fresh result and
+    its replacement is just a C-contiguous ``empty`` one."""
+    if x.shape[3] <= 1 or x.strides[3] == x.itemsize:
+        return x
+    if empty is not None:
+        return empty(x.shape, x.dtype)
+    return elementwise.run("copy", x.dtype, np.empty(x.shape, x.dtype), x)
 
 
 def query_splits(heads: int, query_blocks: int, threads: int) -> int:
