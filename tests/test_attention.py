@@ -48,6 +48,9 @@ CASES = [
     ("causal", [(2, 2, 130, 8), (2, 2, 130, 8), (2, 2, 130, 8)], {"is_causal": True}),
     ("causal_rect", [(1, 2, 9, 4), (1, 2, 300, 4), (1, 2, 300, 4)], {"is_causal": True}),
     ("scale", [(1, 2, 7, 4), (1, 2, 7, 4), (1, 2, 7, 4)], {"scale": 0.7}),
+    # short sequences take 32-row query blocks: two of them, one partial
+    ("short_blocks_causal", [(2, 2, 50, 8), (2, 2, 50, 8), (2, 2, 50, 8)], {"is_causal": True}),
+    ("short_blocks_long_keys", [(1, 3, 40, 8), (1, 3, 300, 8), (1, 3, 300, 8)], {}),
     # one head of three query blocks: the backward splits the blocks over several jobs
     ("one_head", [(300, 8), (260, 8), (260, 8)], {}),
     ("one_head_causal", [(300, 8), (300, 8), (300, 8)], {"is_causal": True}),
