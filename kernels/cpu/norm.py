@@ -1,6 +1,6 @@
 """Fused layer normalisation over the rows of a C-contiguous ``(R, N)`` array.
 
-Forward, per row (``kernels.norm_rows.forward_row``, shared with the CUDA kernels): mean,
+Forward, per row (``kernels.norm_rows.forward_rows``, shared with the CUDA kernels): mean,
 ``rstd = 1 / sqrt(var + eps)`` (biased variance, two passes over the row) and
 ``out = (x - mean) * rstd * w + b``. Backward, per row, with
 ``xhat = (x - mean) * rstd`` and ``gw = g * w``:
@@ -33,14 +33,13 @@ PARALLEL_MIN = 1 << 17
 _CHUNKS_PER_THREAD = 4
 _FAST = {"reassoc"}
 _rows = compile_for(norm_rows.FUNCTIONS, njit(inline="always"))  # the CUDA kernels' rows too
-_forward_row, _write_dx = _rows.forward_row, _rows.write_dx
+_forward_rows, _write_dx = _rows.forward_rows, _rows.write_dx
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
 def forward_rows(x, w, b, has_w, has_b, eps, out, mean, rstd, r0, r1):
     """Rows r0:r1 of the forward; mean and rstd (float64, R values) are written too."""
-    for r in range(r0, r1):
-        _forward_row(x, w, b, has_w, has_b, eps, out, mean, rstd, r)
+    _forward_rows(x, w, b, has_w, has_b, eps, out, mean, rstd, r0, r1)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)

@@ -17,13 +17,13 @@ from ..portable import compile_for
 from . import launch
 
 _rows = compile_for(norm_rows.FUNCTIONS, cuda.jit(device=True, inline="always"))  # inlined: see special.py
-_forward_row, _dx_row = _rows.forward_row, _rows.dx_row
+_forward_rows, _dx_row = _rows.forward_rows, _rows.dx_row
 
 
 @cuda.jit(cache=True)
 def forward_k(x, w, b, has_w, has_b, eps, out, mean, rstd):
     for r in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
-        _forward_row(x, w, b, has_w, has_b, eps, out, mean, rstd, r)
+        _forward_rows(x, w, b, has_w, has_b, eps, out, mean, rstd, r, r + 1)
 
 
 @cuda.jit(cache=True)
