@@ -47,6 +47,7 @@ from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTens
 
 __version__ = "0.1.0"
 from . import profiler  # noqa: E402
+from .threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads  # noqa: E402
 from . import viz  # noqa: E402
 
 from . import sparse  # noqa: E402

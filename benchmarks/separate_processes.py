@@ -52,13 +52,9 @@ def _lib(name: str, threads: int):
         jax.config.update("jax_platforms", "cpu")
         return None
     if name == "autodiff":
-        import numba
-
         import autodiff as lib
-
-        numba.set_num_threads(threads)
-        return lib
-    import torch as lib
+    else:
+        import torch as lib
 
     lib.set_num_threads(threads)
     return lib

@@ -11,7 +11,7 @@ import numpy as np
 from kernels.cpu import (attention, conv, index, interpolate, linalg, linear, loss, matmul, optim, pool,
                          qr, ranges, reduce, rnn, sampling, sort, sparse, special, triangle)
 from kernels.cpu import elementwise as elementwise_kernels
-from kernels.cpu import norm
+from kernels.cpu import norm, threads
 
 from ..device import cpu as _cpu
 from .base import Backend, register
@@ -58,6 +58,7 @@ class CPUBackend(Backend):
     triangle = triangle
     norm = norm
     ranges = ranges
+    threads = threads
 
     # large buffers come from autodiff's own cache of freed ones (cpu_memory.py)
     empty = staticmethod(POOL.empty)
