@@ -25,13 +25,14 @@ def _cases():
 def test_rows_match_numpy(monkeypatch, threaded, name, out, operands):
     monkeypatch.setattr(ek, "PARALLEL_THRESHOLD", 1 if threaded else 1 << 40)
     taken = []
-    real = ek._run_rows
+    for path in ("_run_rows", "_run_suffix_rows"):  # the general rows path and the broadcast fast path
+        def spy(*args, real=getattr(ek, path)):
+            done = real(*args)
+            if done:
+                taken.append(True)
+            return done
 
-    def spy(*args):
-        taken.append(real(*args))
-        return taken[-1]
-
-    monkeypatch.setattr(ek, "_run_rows", spy)
+        monkeypatch.setattr(ek, path, spy)
     whole = out if out.base is None else out.base
     before = whole.copy()
     ek.run("mul" if name == "scalar and slices" else "add", out.dtype, out, *operands)
@@ -52,3 +53,32 @@ def test_rows_decline_what_they_cannot_do():
     col = np.ones((300, 1), np.float32)
     shape, strides = ek._coalesce(out.shape, [out.strides, ek._broadcast_strides(col, out.shape)])
     assert strides[1][-1] == 0  # broadcast along rows: the "r" pattern's strided loop does it
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_trailing_broadcasts_take_the_fast_path(monkeypatch, threaded):
+    monkeypatch.setattr(ek, "PARALLEL_THRESHOLD", 1 if threaded else 1 << 40)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((16, 64, 128)).astype(np.float32)
+    for other in (rng.standard_normal((64, 128)), rng.standard_normal((1, 128)), rng.standard_normal((1, 1, 128))):
+        other = other.astype(np.float32)
+        out = np.empty_like(x)
+        assert ek._run_suffix_rows("sub", out.dtype, out, (other, x))
+        np.testing.assert_array_equal(out, other - x)
+        scaled = np.empty_like(x)
+        assert ek._run_suffix_rows("mul", out.dtype, scaled, (np.float32(2), other))  # a scalar operand too
+        np.testing.assert_array_equal(scaled, np.broadcast_to(2 * other, x.shape))
+
+
+def test_the_fast_path_declines_other_broadcasts():
+    out = np.empty((6, 20, 400), np.float32)
+    full = np.ones((6, 20, 400), np.float32)
+    declined = [
+        (np.ones((6, 1, 400), np.float32), full),  # a middle dim broadcast: not a trailing part
+        (np.ones((20, 400), np.float32), np.ones(400, np.float32)),  # two different trailing parts
+        (np.ones((400, 20), np.float32).T, full),  # not C-contiguous
+        (np.ones((20, 8), np.float32)[:, :1], np.ones((6, 20, 1), np.float32)),  # rows shorter than MIN_RUN
+    ]
+    for a, b in declined:
+        target = out if a.ndim < 3 or a.shape[-1] != 1 else np.empty((6, 20, 1), np.float32)
+        assert not ek._run_suffix_rows("add", target.dtype, target, (a, b))
