@@ -51,6 +51,9 @@ CASES = [
     # short sequences take 32-row query blocks: two of them, one partial
     ("short_blocks_causal", [(2, 2, 50, 8), (2, 2, 50, 8), (2, 2, 50, 8)], {"is_causal": True}),
     ("short_blocks_long_keys", [(1, 3, 40, 8), (1, 3, 300, 8), (1, 3, 300, 8)], {}),
+    # more keys than one key tile (BK): the online softmax rescales across tiles
+    ("key_tiles", [(1, 2, 70, 8), (1, 2, 1100, 8), (1, 2, 1100, 8)], {}),
+    ("key_tiles_causal", [(1, 1, 600, 4), (1, 1, 600, 4), (1, 1, 600, 4)], {"is_causal": True}),
     # one head of three query blocks: the backward splits the blocks over several jobs
     ("one_head", [(300, 8), (260, 8), (260, 8)], {}),
     ("one_head_causal", [(300, 8), (300, 8), (300, 8)], {"is_causal": True}),
@@ -62,6 +65,13 @@ CASES = [
 def test_against_torch(name, shapes, kw, dtype):
     out = _run(shapes, dtype, **kw)
     assert out.grad_fn.name() == "ScaledDotProductFlashAttentionForCpuBackward0"
+
+
+def test_the_cases_cross_the_kernels_tiles():
+    from kernels.cpu import attention
+    assert max(shapes[1][-2] for _, shapes, _ in CASES) > attention.BK  # several key tiles
+    assert any(attention.BQ_SHORT < shapes[0][-2] <= 2 * attention.BQ_SHORT for _, shapes, _ in CASES)
+    assert max(shapes[0][-2] for _, shapes, _ in CASES) > attention.BQ  # several query tiles
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

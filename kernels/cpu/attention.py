@@ -44,7 +44,7 @@ from ..guard import guard_kernels
 
 BQ = 128   # query rows per tile
 BQ_SHORT = 32  # ... for sequences of at most 2 * BQ_SHORT queries (``query_block``)
-BK = 256  # key rows per tile
+BK = 512  # key rows per tile (512 against 256: SDPA 4x8x1024x64 fwd+bwd 0.91x the time)
 
 
 @intrinsic
