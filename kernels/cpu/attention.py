@@ -95,26 +95,24 @@ def _key_end(causal, i1, S):
     return min(i1, S) if causal else S
 
 
-@njit(inline="always")
+@njit(error_model="numpy", fastmath={"reassoc"})
+def _row_dot(u, w, n):
+    """u[0] * w[0] + ... + u[n-1] * w[n-1], reassociated so that LLVM vectorises it: a running
+    sum is a chain it may not reorder, and eight hand-interleaved partial sums stayed scalar
+    too (0.3 ns a value against 0.06 in L1)."""
+    t = u[0] * 0
+    for c in range(n):
+        t += u[c] * w[c]
+    return t
+
+
+@njit(error_model="numpy", fastmath={"reassoc"})
 def _row_sum(row, n):
-    """row[0] + ... + row[n-1] in eight interleaved partial sums, which vectorise (a single
-    running sum is a chain LLVM may not reorder, and ran ~10x slower)."""
-    z = row[0] * 0
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = z
-    n8 = n - n % 8
-    for c in range(0, n8, 8):
-        s0 += row[c]
-        s1 += row[c + 1]
-        s2 += row[c + 2]
-        s3 += row[c + 3]
-        s4 += row[c + 4]
-        s5 += row[c + 5]
-        s6 += row[c + 6]
-        s7 += row[c + 7]
-    tot = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    for c in range(n8, n):
-        tot += row[c]
-    return tot
+    """row[0] + ... + row[n-1], reassociated to vectorise (see ``_row_dot``)."""
+    t = row[0] * 0
+    for c in range(n):
+        t += row[c]
+    return t
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -207,11 +205,7 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, bq, out, lse, dout, sp
             ni = i1 - i0
             _scaled_rows(q, a, b, i0, i1, scale, qs)
             for r in range(ni):
-                t = scale * 0
-                orow, grow = _unit(out[a, b, i0 + r]), _unit(dout[a, b, i0 + r])
-                for c in range(Ev):
-                    t += orow[c] * grow[c]
-                delta[r] = t
+                delta[r] = _row_dot(_unit(out[a, b, i0 + r]), _unit(dout[a, b, i0 + r]), Ev)
             for r in range(ni):
                 dqr = _unit(dq[a, b, i0 + r])
                 for c in range(E):
