@@ -84,9 +84,9 @@ def _scores(qs, k, mask, has_mask, causal, a, b, i0, i1, j0, j1, s):
     if causal and j1 > i0 + 1:
         neg = -np.inf
         for r in range(ni):
-            row = s[r]
-            for c in range(max(i0 + r + 1 - j0, 0), nj):
-                row[c] = neg
+            masked = s[r, max(i0 + r + 1 - j0, 0):nj]  # a slice, indexed from 0: a loop from a
+            for c in range(masked.shape[0]):  # runtime start is wraparound-checked, scalar
+                masked[c] = neg
 
 
 @njit(inline="always")
@@ -197,8 +197,12 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, bq, out, lse, dout, sp
         qs = np.empty((bq, E), q.dtype)
         delta = np.empty(bq, q.dtype)
         dk, dv = dk_part[a, b * splits + sp], dv_part[a, b * splits + sp]
-        dk[:] = 0
-        dv[:] = 0
+        for j in range(S):
+            dkj, dvj = _unit(dk[j]), _unit(dv[j])
+            for c in range(E):
+                dkj[c] = 0
+            for c in range(Ev):
+                dvj[c] = 0
         for qb in range(sp, nqb, splits):
             i0 = qb * bq
             i1 = min(i0 + bq, L)
@@ -280,8 +284,8 @@ def backward(q, k, v, mask, causal, scale, out, lse, dout,
     S, Ev = k.shape[2], v.shape[3]
     splits = query_splits(A * B, -(-L // query_block(L)), numba.get_num_threads())
     dq = _unit_rows(like(q, (A, B, L, E), empty), empty)
-    dk = like(k, (A, B, S, E), empty)
-    dv = like(v, (A, B, S, Ev), empty)
+    dk = _unit_rows(like(k, (A, B, S, E), empty), empty)
+    dv = _unit_rows(like(v, (A, B, S, Ev), empty), empty)
     if splits == 1:
         dk_part, dv_part = dk, dv
     else:
