@@ -135,15 +135,17 @@ def _mkl_xxgemm(kind, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, l
     return 0
 
 
-@njit(inline="always")
+@njit(error_model="numpy")
 def _copy(src, dst):
-    # explicit loops: Numba's array assignment machinery compiles several times slower
+    # explicit loops: Numba's array assignment machinery compiles several times slower; a
+    # call, not inlined (nor ``_operand``): once per product, and inlined copies of both
+    # cost ~0.3 s of compilation in every program
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             dst[i, j] = src[i, j]
 
 
-@njit(inline="always")
+@njit(error_model="numpy")
 def _operand(m):
     """(column_major, ld, address, copy) for BLAS to read ``m``: in place where
     ``_layout`` allows, else from a C copy, returned so that the caller keeps it alive
