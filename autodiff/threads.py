@@ -27,12 +27,12 @@ def _positive_int(name: str, n) -> int:
 
 def set_num_threads(n: int) -> None:
     """Run the CPU kernels' parallel loops on ``n`` threads (at most ``NUMBA_NUM_THREADS``)."""
-    backend_for("cpu").threads.set_num_threads(_positive_int("set_num_threads", n))
+    backend_for("cpu").set_num_threads(_positive_int("set_num_threads", n))
 
 
 def get_num_threads() -> int:
     """The threads the CPU kernels' parallel loops use."""
-    return backend_for("cpu").threads.get_num_threads()
+    return backend_for("cpu").get_num_threads()
 
 
 def set_num_interop_threads(n: int) -> None:

@@ -58,7 +58,10 @@ class CPUBackend(Backend):
     triangle = triangle
     norm = norm
     ranges = ranges
-    threads = threads
+
+    # the CPU kernels' thread count (a setting of this device alone, not a kernel family)
+    set_num_threads = staticmethod(threads.set_num_threads)
+    get_num_threads = staticmethod(threads.get_num_threads)
 
     # large buffers come from autodiff's own cache of freed ones (cpu_memory.py)
     empty = staticmethod(POOL.empty)
