@@ -4,9 +4,10 @@ Operands are 4-D ``(A, B, T, D)`` views (any strides, the batch dims may be broa
 stride 0); a query row attends over the key rows of the same ``(a, b)``. The forward walks
 a block of query rows over blocks of key rows with an online softmax (running row max
 ``m`` and sum ``l``, the output accumulated and rescaled as the max grows), so the
-``T x S`` score matrix of a head never exists: a job holds one ``bq x BK`` tile (``query_block``). It writes
-the output and the per-row log-sum-exp ``lse = m + log(l)``; the backward recomputes each
-tile's probabilities from ``lse`` (``P = exp(s - lse)``) and accumulates
+``T x S`` score matrix of a head never exists: a job holds one ``bq x BK`` tile (``bq``
+from ``query_block``). It writes the output and the per-row log-sum-exp
+``lse = m + log(l)``; the backward recomputes each tile's probabilities from ``lse``
+(``P = exp(s - lse)``) and accumulates
 
     dV += P^T dO,   dP = dO V^T,   dS = P * (dP - rowsum(dO * O)) * scale,
     dQ += dS K,     dK += dS^T Q
@@ -267,7 +268,8 @@ def forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
     ready_blas()
     q = _unit_rows(q)
     A, B, L, _ = q.shape
-    out = _unit_rows(like(q, (A, B, L, v.shape[3]), empty), empty)  # (heads split out of rows: the merge back is a view)
+    # laid out as q (heads split out of rows: merging them back is a view), rows unit-stride
+    out = _unit_rows(like(q, (A, B, L, v.shape[3]), empty), empty)
     lse = empty((A, B, L), q.dtype)
     sdpa_forward(q, k, v, _mask_or_dummy(mask, q), mask is not None, causal, q.dtype.type(scale), query_block(L),
                  out, lse)

@@ -292,7 +292,8 @@ def _run_general(name: str, dtype, out: np.ndarray, operands) -> np.ndarray:
     return out
 
 
-_ROW_STEPS: dict[int, tuple] = {}  # rows of n elements: (out's and a full operand's row offsets, a broadcast row's)
+# rows of n elements: (row offsets of out and of a full operand, those of a broadcast row)
+_ROW_STEPS: dict[int, tuple] = {}
 
 
 def _run_suffix_rows(name: str, dtype, out: np.ndarray, operands) -> bool:
