@@ -20,7 +20,8 @@ with partial dK and dV summed afterwards (``query_splits``).
 
 Per score the forward makes three passes over its tile (row max, exp, row sum) and the
 backward one (P and dS together); sums are kept out of the exp loops, which stay
-vectorised that way (``_row_sum``).
+vectorised that way (``_row_sum``). The exps are of scores less their row's maximum (or
+log-sum-exp), never positive: ``vmath.exp_term``, which flushes terms below e**-87 to 0.
 
 Masks: ``mask`` is an additive float mask broadcast to ``(A, B, T, S)`` (a boolean mask is
 turned into 0 / -inf by the caller), read only when ``has_mask``; ``causal`` keeps key
@@ -153,8 +154,8 @@ def sdpa_forward(q, k, v, mask, has_mask, causal, scale, bq, out, lse):
                         row[c] = 0
                     continue
                 for c in range(nj):  # no running sum here: it would keep the loop scalar
-                    row[c] = vmath.exp(row[c] - mx)
-                alpha = vmath.exp(m[r] - mx)
+                    row[c] = vmath.exp_term(row[c] - mx)
+                alpha = vmath.exp_term(m[r] - mx)
                 ell[r] = ell[r] * alpha + _row_sum(row, nj)
                 m[r] = mx
                 if alpha != 1:
@@ -229,7 +230,7 @@ def sdpa_backward(q, k, v, mask, has_mask, causal, scale, bq, out, lse, dout, sp
                             drow[c] = 0
                     else:
                         for c in range(nj):
-                            p = vmath.exp(prow[c] - mr)
+                            p = vmath.exp_term(prow[c] - mr)
                             prow[c] = p
                             drow[c] = p * (drow[c] - dr)
                 ps, ds = s[:ni, :nj], dp[:ni, :nj]

@@ -6,7 +6,8 @@ scalar libm calls, so LLVM cannot vectorise the loop (a 4M-element tanh runs
 bit casts; once inlined, a loop such as ``out[i] = tanh(x[i])`` vectorises
 (SSE/AVX2/AVX-512, whatever the host has).
 
-API: ``exp, expm1, log, log1p, tanh, sigmoid, sin, cos, erf``.  Each is an
+API: ``exp, expm1, log, log1p, tanh, sigmoid, sin, cos, erf`` and ``exp_term`` (exp of a
+softmax term, subnormal results flushed).  Each is an
 ``@njit`` function specialised on its argument's type: float32 in -> float32
 out, computed entirely in float32 (every constant is float32, so nothing is
 promoted to float64, which would halve the SIMD width); float64 -> float64.
@@ -260,6 +261,7 @@ _PER_TYPE = {
         ln2_hi=_h("0x1.62e4p-1"),  # 16 bits: n*ln2_hi exact for |n| < 2**8
         ln2_lo=_h("0x1.7f7d1cp-20"),
         exp_bound=150.0,  # exp saturates to inf/0 beyond; keeps n/2 in exponent range
+        term_lo=-87.0, term_hi=88.0,  # exp_term's range: one 2**n in the normal exponents
         expm1_lo=-25.0,  # expm1 = -1 below
         expm1_hi=89.0,  # expm1 = inf above
         # expm1(r) = r + r**2 * P(r) on |r| <= ln2/2
@@ -290,6 +292,7 @@ _PER_TYPE = {
         ln2_hi=_h("0x1.62e42fefa38p-1"),  # 42 bits: n*ln2_hi exact for |n| < 2**11
         ln2_lo=_h("0x1.ef35793c7673p-45"),
         exp_bound=1000.0,  # |n| <= 1443: both halves of n stay in exponent range
+        term_lo=-708.0, term_hi=709.0,
         expm1_lo=-50.0,
         expm1_hi=710.0,
         expm1_p=(0.5, 0.16666666666666677, 0.041666666666666685, 0.00833333333332183,
@@ -443,6 +446,17 @@ def exp(x):
     k1 = _fma(n, c.half, c.shifter)
     k2 = (n - (k1 - c.shifter)) + c.shifter
     return (c.one + p) * _pow2(k1) * _pow2(k2)
+
+
+@_jit
+def exp_term(x):
+    """e**x for a softmax term, x <= 0 (a score less its row's maximum), where a result
+    below the smallest normal number is negligible beside the maximum's term 1 and is
+    flushed to 0 (e**-87 for float32): one scaling by 2**n instead of ``exp``'s two, a
+    quarter fewer operations. NaN stays NaN, -inf gives 0; accurate up to x = 88 (float32)."""
+    c = _consts(x)
+    k, p = _expm1_reduced(c, _clamp(x, c.term_lo, c.term_hi))
+    return c.zero if x < c.term_lo else (c.one + p) * _pow2(k)
 
 
 @_jit

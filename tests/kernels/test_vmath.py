@@ -207,6 +207,24 @@ def test_loop_vectorises(name, dt):
     assert re.search(rf"<\d+ x {elem}>", _map_llvm(name, dt))
 
 
+@pytest.mark.parametrize("dt", DTYPES, ids=lambda d: d.__name__)
+def test_exp_term_is_exp_down_to_the_normal_range_then_zero(dt):
+    """The softmax terms' exp: bit for bit ``exp`` from its lower bound up (and a little
+    above 0), 0 below the bound and at -inf, NaN kept; it vectorises in its own dtype."""
+    lo = dt(-87.0 if dt == np.float32 else -708.0)
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(lo, 0, N), rng.uniform(-1e-3, 0, 1000), [lo, 0.0, -0.0, 1e-6, 10.0]]).astype(dt)
+    np.testing.assert_array_equal(_apply("exp_term", x), _apply("exp", x))
+    below = np.array([np.nextafter(lo, dt(-np.inf)), lo - 5, -1e30, -np.inf], dt)
+    np.testing.assert_array_equal(_apply("exp_term", below), np.zeros(4, dt))
+    assert np.isnan(_apply("exp_term", np.array([np.nan], dt))[0])
+    elem = "float" if dt == np.float32 else "double"
+    llvm = _map_llvm("exp_term", dt)
+    assert re.search(rf"<\d+ x {elem}>", llvm)
+    if dt == np.float32:
+        assert "double" not in llvm
+
+
 def test_cache_hit_in_second_process(tmp_path):
     """A cache=True kernel using vmath is loaded from disk by a new process."""
     script = tmp_path / "vmath_user.py"
