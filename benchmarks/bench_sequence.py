@@ -9,9 +9,9 @@
 
 Both libraries run the same workload from the same weights and data. For the numbers in
 the README run each library in its own process (their thread pools disturb each other in
-one): ``python -m benchmarks.separate_processes lstm_lm sdpa sdpa_causal --threads 2``,
-which also reports the memory the attention saves for backward (besides its inputs) and
-each process's peak resident set.
+one): ``python -m benchmarks.separate_processes lstm_lm sdpa sdpa_causal --threads 2``; the
+memory the attention holds for backward (besides its inputs) and each process's peak
+resident set: ``python -m benchmarks.bench_sequence autodiff`` and ``... torch``.
 """
 
 from __future__ import annotations
@@ -143,3 +143,26 @@ def _module(lib: str, request):
 
         return autodiff
     return request.getfixturevalue("torch")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.bench_sequence autodiff|torch``: in this process alone, the
+    attention's memory held for backward and the peak resident set after three fwd+bwd
+    steps at the benchmark size (run once per library: the peaks are per process)."""
+    import argparse
+    import importlib
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("lib", choices=["autodiff", "torch"])
+    args = parser.parse_args(argv)
+    lib = importlib.import_module(args.lib)
+    lib.set_num_threads(2)
+    step = sdpa_step(lib)
+    for _ in range(3):
+        step()
+    print(f"{args.lib}: SDPA {'x'.join(map(str, SDPA_SHAPE))} holds {saved_for_backward_mb(lib):.1f} MB for "
+          f"backward besides q, k, v; peak resident set {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
