@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numba
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -89,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import torch
 
-        torch.set_num_threads(numba.get_num_threads())  # the same threads as autodiff's kernels
+        torch.set_num_threads(ad.get_num_threads())  # the same threads as autodiff's kernels
     except ImportError:
         torch = None
     data = load_data()

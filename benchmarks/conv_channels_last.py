@@ -22,13 +22,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     if args.lib == "ad":
-        import numba
-
         import autodiff as m
-        numba.set_num_threads(args.threads)
     else:
         import torch as m
-        m.set_num_threads(args.threads)
+    m.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     x = m.tensor(rng.standard_normal((16, 32, 32, 32)).astype(np.float32))
     w = m.tensor(rng.standard_normal((32, 32, 3, 3)).astype(np.float32) * 0.05)

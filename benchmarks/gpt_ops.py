@@ -61,14 +61,9 @@ def main() -> None:
     lib = parser.parse_args().lib
     if lib == "torch":
         import torch as T
-
-        T.set_num_threads(2)
     else:
-        import numba
-
         import autodiff as T
-
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    T.set_num_threads(2)  # (autodiff clamps it to Numba's pool)
     for label, step in rows(T).items():
         print(f"{lib:9s} {label:40s} {_best_us(step):8.1f} us")
 
