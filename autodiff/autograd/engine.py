@@ -16,6 +16,8 @@ a path to an input run.
 
 from __future__ import annotations
 
+from weakref import ref
+
 from .. import profiler as _profiler
 from .accumulate import accumulate_into_leaf
 from .anomaly import check_outputs, is_anomaly_enabled, with_forward_trace
@@ -116,11 +118,14 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
     gradients reaching ``inputs`` are returned in order (None where unreachable).
     """
     buffers: dict[Node, list] = {}
-    delivered: dict[int, int] = {}
+    # id(gradient) -> (a weak reference to it, how many edges it was delivered to); a leaf
+    # keeps a gradient delivered to it alone as its .grad, else copies it. The reference
+    # tells an entry of a freed gradient from one of a later tensor at the same address.
+    delivered: dict[int, tuple] = {}
     for t, g in zip(roots, grad_roots):
         node, nr = gradient_edge(t)
         _deliver(buffers, node, nr, g)
-        delivered[id(g)] = 2  # the caller may hold it: a leaf must copy, not keep, it
+        delivered[id(g)] = (ref(g), 2)  # the caller may hold it: a leaf must copy, not keep, it
     root_nodes = list(buffers)
     deps = _discover(root_nodes)
 
@@ -156,7 +161,9 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
                             captured[i] = grads[nr]
                     if leaf:
                         if targets is None:
-                            accumulate_into_leaf(node.variable, grads[0], delivered.get(id(grads[0]), 1) > 1)
+                            g = grads[0]
+                            seen = delivered.get(id(g))
+                            accumulate_into_leaf(node.variable, g, seen is not None and seen[1] > 1 and seen[0]() is g)
                     elif needed is None or node in needed:
                         if _profiler.active:  # a profile runs: time this node
                             outputs = _profiler.node_call(node, grads, _apply_checked if anomaly else type(node).apply)
@@ -174,7 +181,8 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
                         continue
                     if g is not None and (reached is None or nxt in reached):
                         gid = id(g)
-                        delivered[gid] = delivered.get(gid, 0) + 1
+                        seen = delivered.get(gid)
+                        delivered[gid] = (seen[0], seen[1] + 1) if seen is not None and seen[0]() is g else (ref(g), 1)
                         _deliver(buffers, nxt, nr, g)
                     left = deps[nxt] - 1
                     deps[nxt] = left
