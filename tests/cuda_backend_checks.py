@@ -635,7 +635,7 @@ def test_masked_select_nonzero_and_their_gradients_across_compaction_runs():
 
 def test_indices_are_checked_before_a_kernel_runs():
     w = ad.ones(5, 2, device="cuda")
-    with pytest.raises(IndexError, match="index 7 is out of bounds for dimension 0 with size 5"):
+    with pytest.raises(IndexError, match="index out of range in self"):
         F.embedding(ad.tensor([1, 7], device="cuda"), w)
     computed = ad.tensor([[0.0, 3.0]], device="cuda").argmax(1) + 6  # values only the device knows
     with pytest.raises(IndexError, match="out of bounds"):
@@ -1174,5 +1174,5 @@ def test_a_write_into_uploaded_indices_forgets_their_known_range():
     w = ad.ones(3, 2, device="cuda")
     assert F.embedding(ids, w).shape == (3, 2)
     ids[1:].add_(5)  # through a view: the block's range is stale now, and must not be trusted
-    with pytest.raises(IndexError, match="index 7 is out of bounds for dimension 0 with size 3"):
+    with pytest.raises(IndexError, match="index out of range in self"):
         F.embedding(ids, w)

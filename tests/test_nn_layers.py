@@ -59,6 +59,27 @@ def test_embedding_matches_torch_with_padding_idx():
     compare(nn.Embedding(5, 3, padding_idx=2), torch.nn.Embedding(5, 3, padding_idx=2), idx)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_embedding_is_one_op_as_torchs_for_indices_of_any_shape(dtype):
+    idx = np.array([[[1, 4], [4, 0]], [[3, 3], [1, 2]]])
+    for padding_idx in (None, 4):
+        compare(nn.Embedding(5, 3, padding_idx=padding_idx), torch.nn.Embedding(5, 3, padding_idx=padding_idx),
+                idx, dtype=dtype)
+    w = ad.randn(5, 3, dtype=ad.float64, requires_grad=True)
+    y = nn.functional.embedding(ad.tensor(idx), w)
+    assert type(y.grad_fn).__name__ == "EmbeddingBackward0" and y.shape == (2, 2, 2, 3)
+    assert ad.autograd.gradgradcheck(lambda w: nn.functional.embedding(ad.tensor(idx), w, padding_idx=1) ** 2, (w,))
+
+
+def test_embedding_refuses_indices_out_of_range_and_a_weight_not_2d():
+    w = ad.ones(5, 3)
+    for bad in ([1, 5], [-1, 0]):
+        with pytest.raises(IndexError, match="index out of range in self"):
+            nn.functional.embedding(ad.tensor(bad), w)
+    with pytest.raises(RuntimeError, match="'weight' must be 2-D"):
+        nn.functional.embedding(ad.tensor([0]), ad.ones(5))
+
 def test_embedding_padding_row_starts_at_zero():
     assert np.all(nn.Embedding(4, 3, padding_idx=1).weight.detach().numpy()[1] == 0)
 

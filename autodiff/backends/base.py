@@ -78,7 +78,7 @@ class Backend:
         if _NO_COPY_RESHAPE and type(data) is np.ndarray:
             # NumPy's shape setter copies the whole array before it refuses (22 us for 512 KB)
             try:
-                return np.reshape(data, shape, copy=False)
+                return data.reshape(shape, copy=False)  # (the method: np.reshape costs 1 us more)
             except ValueError:
                 return None
         v = data.view()

@@ -26,8 +26,9 @@ import numpy as np
 from .. import backends, dtypes
 from ..backends import backend_of, is_storage
 from ..backends.meta import MetaArray
+from ..autograd.grad_mode import state as grad_state
 from ..factories import zeros
-from ..tensor import Tensor
+from ..tensor import Tensor, fresh
 from . import elementwise as ew
 from . import views as vw
 from .op import Op, _check_write_overlap
@@ -155,6 +156,55 @@ _index_copy = Op("index_copy", ("self", "index", "source"),
     None,
     lambda grad, index, dim: _index_select(grad, index, dim=dim),
 ))
+
+
+
+# ---- embedding: index_select of rows by indices of any shape, as one op ------------------
+
+def _embedding_rows(indices: np.ndarray, num: int) -> np.ndarray:
+    """The indices as a flat int64 vector, each in [0, num) (torch's error otherwise)."""
+    try:
+        return check_index(indices.reshape(-1), num, 0)
+    except IndexError:
+        raise IndexError("index out of range in self") from None
+
+
+def _embedding_forward(weight: np.ndarray, indices: np.ndarray, padding_idx: int | None = None) -> np.ndarray:
+    idx = _embedding_rows(indices, weight.shape[0])
+    be = backend_of(weight)
+    out = be.empty(indices.shape + (weight.shape[1],), weight.dtype)
+    be.index.index_select(_akb(weight, 0), idx, out.reshape(1, idx.size, weight.shape[1]))
+    return out
+
+
+def _embedding_meta(weight, indices, padding_idx: int | None = None) -> MetaArray:
+    return MetaArray(indices.shape + (weight.shape[1],), weight.dtype)
+
+
+def _embedding_grad(grad, indices, weight_shape, padding_idx: int | None = None):
+    """The rows' gradients summed into a zero matrix of the weight's shape (the padding row
+    stays zero). Where no graph is recorded on arrays: one zero fill and one index_add."""
+    num, dim = weight_shape
+    if not grad_state.enabled and backend_of(grad._data).computes:
+        g = grad._data
+        be = backend_of(g)
+        out = be.zeros(weight_shape, g.dtype)
+        idx = indices._data.reshape(-1).astype(np.int64, copy=False)
+        be.index.index_add(out.reshape(1, num, dim), idx, _akb(g.reshape(-1, dim) if g.flags.c_contiguous
+                                                             else be.copy(g).reshape(-1, dim), 0))
+        if padding_idx is not None:
+            be.elementwise("copy", out.dtype, out[padding_idx:padding_idx + 1], out.dtype.type(0))
+        return fresh(out)
+    rows = _index_add(_zeros_like_shape(weight_shape, grad), indices.reshape(-1), grad.reshape(-1, dim), dim=0)
+    if padding_idx is None:
+        return rows
+    keep = zeros((num, 1), dtype=grad.dtype, device=grad.device) + 1.0
+    keep[padding_idx] = 0.0
+    return rows * keep
+
+
+embedding = Op("embedding", ("weight", "indices"), _embedding_forward, meta=_embedding_meta,
+               vjp=(_embedding_grad, None))
 
 
 def _dim(input: Tensor, dim: int) -> int:

@@ -24,14 +24,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             f"but got {input.dtype} instead (while checking arguments for embedding)")
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
-    flat = input.reshape(-1)
-    if max_norm is not None and flat.numel():
-        _renorm_(weight, flat, max_norm, norm_type)
-    rows = ix.index_select(weight, 0, flat)
-    if padding_idx is not None:
-        keep = (flat != padding_idx).unsqueeze(1)
-        rows = ew.where(keep, rows, ix.index_select(weight.detach(), 0, flat))
-    return rows.reshape(input.shape + (weight.shape[1],))
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if max_norm is not None and input.numel():
+        _renorm_(weight, input.reshape(-1), max_norm, norm_type)
+    return ix.embedding(weight, input, padding_idx=padding_idx)
 
 
 def _renorm_(weight: Tensor, flat: Tensor, max_norm: float, norm_type: float) -> None:
