@@ -160,6 +160,30 @@ def test_heads_split_out_of_a_fused_projection_keep_their_layout():
         np.testing.assert_allclose(got, want, **TOL[np.float32])
 
 
+
+def test_gradients_of_a_split_projection_are_written_side_by_side_and_join_without_a_copy():
+    from autodiff.backends.cpu import CPUBackend
+    from kernels.cpu.attention import like_three
+
+    N, L, H, D = 2, 5, 3, 4
+    qkv = np.empty((N, L, 3 * H * D), np.float32)
+    q, k, v = (qkv[:, :, i * H * D:(i + 1) * H * D].reshape(N, L, H, D).transpose(0, 2, 1, 3) for i in range(3))
+    grads = like_three(q, k, v)
+    assert all(g.strides == q.strides for g in grads) and np.may_share_memory(grads[0], grads[2])
+    for g in grads:
+        g[...] = R.standard_normal(g.shape)
+    pieces = [g.transpose(0, 2, 1, 3).reshape(N, L, H * D) for g in grads]
+    joined = CPUBackend().joined_view(pieces, 2)
+    np.testing.assert_array_equal(joined, np.concatenate(pieces, 2))
+    assert joined.flags.c_contiguous and np.shares_memory(joined, pieces[0])
+    be = CPUBackend()
+    assert be.joined_view(pieces[::-1], 2) is None  # out of order
+    assert be.joined_view([pieces[0], pieces[2]], 2) is None  # a gap between them
+    assert be.joined_view([p.copy() for p in pieces], 2) is None  # three storages
+    apart = [np.empty((N, H, L, D), np.float32) for _ in range(3)]  # not slices of one array
+    separate = like_three(*apart)
+    assert not any(np.may_share_memory(a, b) for a, b in zip(separate, separate[1:]))
+
 def test_rows_without_unit_stride_and_a_broadcast_gradient():
     # q's rows strided (a transposed view), v's heads interleaved, and the gradient of a sum
     # (stride 0 everywhere): the kernels' row loops get unit-stride copies where needed

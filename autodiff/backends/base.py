@@ -105,6 +105,40 @@ class Backend:
         """Elements in the storage under ``data``."""
         raise NotImplementedError
 
+    def same_storage(self, a: Any, b: Any) -> bool:
+        """Whether ``a`` and ``b`` are views of one storage."""
+        return False
+
+    def address(self, data: Any) -> int | None:
+        """Where ``data``'s first element is, in bytes (comparable within one storage); None
+        where the backend has no addresses (meta)."""
+        return None
+
+    def joined_view(self, pieces: list, dim: int) -> Any:
+        """``cat(pieces, dim)`` as a C-contiguous view where the pieces already lie one after
+        another along ``dim`` in one storage with one layout (gradients written into one
+        buffer, as attention's of q, k and v split from one projection); None otherwise."""
+        first = pieces[0]
+        it, strides = first.itemsize, first.strides
+        at, total = self.address(first), 0
+        if at is None:
+            return None
+        for p in pieces:
+            if p.strides != strides or p.dtype != first.dtype or self.address(p) != at or \
+                    not (p is first or self.same_storage(p, first)):
+                return None
+            at += p.shape[dim] * strides[dim]
+            total += p.shape[dim]
+        shape = first.shape[:dim] + (total,) + first.shape[dim + 1:]
+        c_strides, size = [], 1  # in elements, innermost first
+        for n in reversed(shape):
+            c_strides.append(size)
+            size *= n
+        c_strides.reverse()
+        if any(n > 1 and s != c * it for n, s, c in zip(shape, strides, c_strides)):
+            return None
+        return self.as_strided(first, shape, tuple(c_strides), self.storage_offset(first))
+
     # ---- index validation: values read on the device, two numbers come back --------------------
     def index_range(self, index: Any) -> tuple:
         """(min, max) of a non-empty integer array, as Python ints."""

@@ -160,6 +160,14 @@ class CPUBackend(Backend):
         return _storage_root(data).size
 
     @staticmethod
+    def same_storage(a: np.ndarray, b: np.ndarray) -> bool:
+        return _storage_root(a) is _storage_root(b)
+
+    @staticmethod
+    def address(data: np.ndarray) -> int:
+        return data.ctypes.data
+
+    @staticmethod
     def index_range(index: np.ndarray) -> tuple:
         return int(index.min()), int(index.max())
 

@@ -1152,6 +1152,14 @@ class CUDABackend(Backend):
         return data.storage_size
 
     @staticmethod
+    def same_storage(a: CudaArray, b: CudaArray) -> bool:
+        return a.block is b.block
+
+    @staticmethod
+    def address(data: CudaArray) -> int:
+        return data.offset
+
+    @staticmethod
     def index_range(index: CudaArray) -> tuple:
         return index._range()  # known from the host, or one device fold and a two-number read
 

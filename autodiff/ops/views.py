@@ -15,8 +15,10 @@ from functools import lru_cache
 import numpy as np
 
 from .. import backends
+from ..autograd.grad_mode import state as grad_state
 from ..backends import backend_of
 from ..backends.meta import MetaArray, from_layout, layout_template
+from ..tensor import fresh
 
 from .copy_slices import mark_multi_output
 from .op import Op
@@ -497,10 +499,14 @@ def _pieces_meta(data, dim: int, sizes: tuple | None = None):
 
 def _pieces_grad(grad, self_shape: tuple, dim: int, sizes: tuple | None = None):
     """The input's gradient: the pieces' gradients joined along ``dim`` (zeros where None)."""
+    grads = grad if isinstance(grad, tuple) else (grad,)
+    if sizes is not None and not grad_state.enabled and all(g is not None for g in grads):
+        joined = backend_of(grads[0]._data).joined_view([g._data for g in grads], dim)
+        if joined is not None:  # nothing to copy: they were written side by side
+            return fresh(joined)
     from .joining import cat, stack
     from ..factories import zeros
 
-    grads = grad if isinstance(grad, tuple) else (grad,)
     like = next(g for g in grads if g is not None)
     shapes = ([self_shape[:dim] + (k,) + self_shape[dim + 1:] for k in sizes] if sizes is not None
               else [self_shape[:dim] + self_shape[dim + 1:]] * len(grads))

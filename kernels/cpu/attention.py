@@ -286,9 +286,7 @@ def backward(q, k, v, mask, causal, scale, out, lse, dout,
     A, B, L, E = q.shape
     S, Ev = k.shape[2], v.shape[3]
     splits = query_splits(A * B, -(-L // query_block(L)), numba.get_num_threads())
-    dq = _unit_rows(like(q, (A, B, L, E), empty), empty)
-    dk = _unit_rows(like(k, (A, B, S, E), empty), empty)
-    dv = _unit_rows(like(v, (A, B, S, Ev), empty), empty)
+    dq, dk, dv = (_unit_rows(d, empty) for d in like_three(q, k, v, empty))
     if splits == 1:
         dk_part, dv_part = dk, dv
     else:
@@ -311,6 +309,30 @@ def like(x: np.ndarray, shape: tuple, empty: Callable = np.empty) -> np.ndarray:
         return empty(shape, x.dtype)
     order = sorted(range(x.ndim), key=lambda d: -x.strides[d])
     return empty(tuple(shape[d] for d in order), x.dtype).transpose(np.argsort(order))
+
+
+def like_three(q: np.ndarray, k: np.ndarray, v: np.ndarray, empty: Callable = np.empty) -> tuple:
+    """``like`` for each of q, k and v. Where they are three equal slices, one after another,
+    of one array (a fused qkv projection split in three), the three share one buffer laid
+    out as that array, so that their gradients, moved back, join into its gradient with no
+    copy (``Backend.joined_view``)."""
+    if q.shape == k.shape == v.shape and q.strides == k.strides == v.strides and q.size and all(q.strides):
+        gap = k.ctypes.data - q.ctypes.data
+        if gap > 0 and v.ctypes.data - k.ctypes.data == gap and gap % q.itemsize == 0:
+            order = sorted(range(q.ndim), key=lambda d: -q.strides[d])
+            shape = [q.shape[d] for d in order]
+            strides = [q.strides[d] // q.itemsize for d in order]
+            for at in range(q.ndim + 1):  # where the three sit in the buffer's dims
+                full = shape[:at] + [3] + shape[at:]
+                c_strides, size = [], 1
+                for n in reversed(full):
+                    c_strides.insert(0, size)
+                    size *= n
+                if c_strides[at] * q.itemsize == gap and c_strides[:at] + c_strides[at + 1:] == strides:
+                    buffer = empty(tuple(full), q.dtype)
+                    back = np.argsort(order)
+                    return tuple(buffer[(slice(None),) * at + (i,)].transpose(back) for i in range(3))
+    return like(q, q.shape, empty), like(k, k.shape, empty), like(v, v.shape, empty)
 
 
 def _unit_rows(x: np.ndarray, empty: Callable | None = None) -> np.ndarray:
