@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from itertools import accumulate
 
 import numpy as np
 
@@ -251,7 +252,7 @@ _select = _window_op("select", _basic_index_forward)
 _diagonal = _window_op("diagonal", _diagonal_forward)
 _unfold = _window_op("unfold", _unfold_forward)
 permute_op = Op("permute", ("self",), lambda data, dims: data.transpose(dims),
-                (lambda grad, dims: grad.permute(tuple(np.argsort(dims).tolist())),), view=True)
+                (lambda grad, dims: grad.permute(tuple(sorted(range(len(dims)), key=dims.__getitem__))),), view=True)
 
 
 def basic_index(input, key: tuple):
@@ -479,8 +480,7 @@ def _piece_keys(ndim: int, dim: int, sizes: tuple | None, count: int) -> list:
     lead = (slice(None),) * dim
     if sizes is None:
         return [lead + (i,) for i in range(count)]
-    starts = np.cumsum((0,) + sizes[:-1]).tolist()
-    return [lead + (slice(s, s + k),) for s, k in zip(starts, sizes)]
+    return [lead + (slice(s, s + k),) for s, k in zip(accumulate(sizes[:-1], initial=0), sizes)]
 
 
 def _pieces_forward(data: np.ndarray, dim: int, sizes: tuple | None = None):
