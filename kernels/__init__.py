@@ -5,17 +5,17 @@ process-wide allocator setting. (Numba's OpenMP pool and torch's share one ``lib
 runtime when both are loaded, so a wait policy set for one is set for the other; see
 docs/kernels.md for what that means for thread launches.) ``keep_freed_memory()`` in
 ``kernels/cpu/allocation.py`` is the opt-in malloc tuning (``AUTODIFF_KEEP_FREED_MEMORY=1``),
-``kernels/cpu/vector_width.py`` the opt-in 512-bit vectorisation (``AUTODIFF_VECTOR_BITS=512``).
+``kernels/cpu/vector_width.py`` gives autodiff's own kernels 512-bit vectors on Intel
+AVX-512 CPUs (their LLVM functions only; ``AUTODIFF_VECTOR_BITS`` overrides).
 Kernel compilation is watched (``compile_watch.py``): a notice when it takes a while.
 """
 
 from . import compile_watch
+from .cpu import vector_width
 from .cpu.allocation import keep_freed_memory, keep_freed_memory_requested
-from .cpu.vector_width import prefer_512_bit_vectors, wide_vectors_requested
 
 compile_watch.install()  # one line on stderr while kernels compile for over a second
+vector_width.install(compile_watch.is_ours)
 
 if keep_freed_memory_requested():
     keep_freed_memory()
-if wide_vectors_requested():  # before anything compiles: Numba builds its target machine once
-    prefer_512_bit_vectors()

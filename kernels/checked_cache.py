@@ -21,6 +21,8 @@ import warnings
 
 from numba.core.caching import FunctionCache, IndexDataCacheFile
 
+from .cpu.vector_width import vector_bits
+
 MAGIC = b"ADKC1\n"
 _DIGEST = 32
 
@@ -104,6 +106,11 @@ class CheckedCache(FunctionCache):
         super().__init__(py_func)
         self._cache_file = _CheckedFile(self._cache_path, self._impl.filename_base,
                                         self._impl.locator.get_source_stamp())
+
+    def _index_key(self, sig, codegen):
+        # the kernels' vector width (``cpu/vector_width.py``) is not in Numba's key: code
+        # compiled for one width is not loaded for the other
+        return super()._index_key(sig, codegen) + (vector_bits(),)
 
     def load_overload(self, sig, target_context):
         try:

@@ -37,6 +37,12 @@ class Compiled(NamedTuple):
     cpu_seconds: float = 0.0
 
 
+def is_ours(ev) -> bool:
+    """Whether a ``numba:compile`` event is of one of autodiff's kernels."""
+    module = getattr(getattr(ev.data["dispatcher"], "py_func", None), "__module__", "") or ""
+    return module.startswith(_OURS)
+
+
 class _Watch(event.Listener):
     def __init__(self) -> None:
         self.compiled: list[Compiled] = []
@@ -47,8 +53,7 @@ class _Watch(event.Listener):
 
     @staticmethod
     def _ours(ev) -> bool:
-        module = getattr(getattr(ev.data["dispatcher"], "py_func", None), "__module__", "") or ""
-        return module.startswith(_OURS)
+        return is_ours(ev)
 
     def _notice(self) -> None:
         with self._lock:

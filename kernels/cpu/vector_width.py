@@ -1,50 +1,99 @@
-"""Opt-in: let LLVM vectorise Numba's CPU code with 512-bit registers on AVX-512 CPUs.
+"""512-bit vectors for autodiff's own CPU kernels on Intel AVX-512 CPUs, nobody else's.
 
 On Intel CPUs with AVX-512 (Skylake-SP and later), LLVM's tuning for the CPU prefers
 256-bit vectors (``prefer-256-bit``: the first AVX-512 cores lowered their clock for wide
-instructions), so every vectorised kernel loop uses half the registers' width. On the
-AVX-512 Xeon of these measurements, an exp loop over 512K float32 values ran 1.8x faster
-and an erf loop 1.4x faster with 512-bit vectors. torch's own kernels use them there.
+instructions), so every vectorised loop uses half the registers' width. On the AVX-512
+Xeon of these measurements an exp loop over 512K float32 values ran 1.3x faster with
+512-bit vectors, and torch's own kernels use them there. On AMD's Zen 4, which executes a
+512-bit instruction as two 256-bit halves, the kernels measured slower, so 256 stays.
 
-The setting belongs to Numba's CPU code generator, which the whole process shares: any
-other ``@njit`` code in the process compiles with it too (same results, other machine
-code, its own cache entries). So autodiff applies it only when asked: set
-``AUTODIFF_VECTOR_BITS=512`` before importing autodiff. It must come before Numba
-compiles anything in the process; a ``NUMBA_CPU_FEATURES`` of the user's own wins.
+LLVM reads the preference per function as well (the ``"prefer-vector-width"`` function
+attribute), so the wider setting is given to the functions of autodiff's kernels only,
+while they compile: ``install`` follows Numba's compile events of autodiff's kernels
+(``compile_watch.is_ours``) and marks each function of the LLVM modules made meanwhile (a
+parallel kernel's loop body included). Numba's code generator, and so every other
+``@njit`` function in the process, is left as it is.
+
+``AUTODIFF_VECTOR_BITS`` (256 or 512) overrides the choice; the width is part of the
+kernel cache's key (``checked_cache``), so a cache keeps the code of either.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
+import threading
+from functools import lru_cache
+
+from numba.core import event
 
 _VAR = "AUTODIFF_VECTOR_BITS"
+ATTRIBUTE = '"prefer-vector-width"="512"'
 
 
-def wide_vectors_requested() -> bool:
-    """True when ``AUTODIFF_VECTOR_BITS=512`` asks for 512-bit vectors (unset or 256: no)."""
-    value = os.environ.get(_VAR, "").strip()
-    if value not in ("", "256", "512"):
-        raise ValueError(f"{_VAR} must be 256 or 512, got {value!r}")
-    return value == "512"
-
-
-def prefer_512_bit_vectors() -> bool:
-    """Turn off LLVM's 256-bit preference in Numba's CPU code generator, where the CPU has
-    AVX-512; True if it took effect (False: no AVX-512, the user set the CPU features, or
-    Numba's code generator already exists, which warns)."""
+@lru_cache(maxsize=None)
+def vector_bits() -> int:
+    """The vector width autodiff's kernels are compiled for in this process (``choose``)."""
     import llvmlite.binding as llvm
-    from numba.core import config
-    from numba.core.registry import cpu_target
 
-    if config.CPU_FEATURES is not None:
+    return choose(os.environ.get(_VAR, ""), bool(llvm.get_host_cpu_features().get("avx512f")),
+                  llvm.get_host_cpu_name())
+
+
+def choose(setting: str, avx512: bool, cpu_name: str) -> int:
+    """512 on Intel AVX-512 CPUs, else 256; ``setting`` (``AUTODIFF_VECTOR_BITS``) may choose,
+    512 only where the CPU has AVX-512."""
+    setting = setting.strip()
+    if setting not in ("", "256", "512"):
+        raise ValueError(f"{_VAR} must be 256 or 512, got {setting!r}")
+    if not avx512:
+        return 256
+    if setting:
+        return int(setting)
+    return 256 if cpu_name.startswith("znver") else 512
+
+
+_compiling = threading.local()  # .depth: autodiff kernels being compiled by this thread
+
+
+class _Follow(event.Listener):
+    """Counts the compilations of autodiff's kernels under way in each thread."""
+
+    def __init__(self, ours) -> None:
+        self._ours = ours
+
+    def on_start(self, ev) -> None:
+        if self._ours(ev):
+            _compiling.depth = getattr(_compiling, "depth", 0) + 1
+
+    def on_end(self, ev) -> None:
+        if self._ours(ev):
+            _compiling.depth -= 1
+
+
+def _marking(original):
+    """``CPUCodeLibrary.add_ir_module`` (``original``) that first marks the module's functions
+    wide while an autodiff kernel compiles."""
+
+    def add_ir_module(self, ir_module):
+        if getattr(_compiling, "depth", 0):
+            for fn in ir_module.functions:
+                if not fn.is_declaration:
+                    # (a string attribute: llvmlite's checked add knows only LLVM's flag names)
+                    set.add(fn.attributes, ATTRIBUTE)
+        return original(self, ir_module)
+
+    add_ir_module.marks_wide = True
+    return add_ir_module
+
+
+def install(ours) -> bool:
+    """Compile autodiff's kernels (``ours(event)`` tells them apart) for 512-bit vectors, if
+    ``vector_bits`` says so; True if it does."""
+    if vector_bits() != 512:
         return False
-    features = llvm.get_host_cpu_features()
-    if not features.get("avx512f"):
-        return False
-    if "_toplevel_target_context" in vars(cpu_target):  # the target machine is built once
-        warnings.warn(f"{_VAR}=512 came too late: Numba compiled code in this process before autodiff was "
-                      "imported, so its CPU code generator keeps 256-bit vectors", RuntimeWarning, stacklevel=2)
-        return False
-    config.CPU_FEATURES = features.flatten() + ",-prefer-256-bit"
+    from numba.core.codegen import CPUCodeLibrary
+
+    if not getattr(CPUCodeLibrary.add_ir_module, "marks_wide", False):
+        CPUCodeLibrary.add_ir_module = _marking(CPUCodeLibrary.add_ir_module)
+        event.register("numba:compile", _Follow(ours))
     return True
