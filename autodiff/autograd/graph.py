@@ -13,6 +13,7 @@ import weakref
 from typing import Any, Callable
 
 from ..dtypes import from_numpy_dtype
+from ..tensor import fresh
 from .anomaly import is_anomaly_enabled
 
 _FREED = (
@@ -164,11 +165,14 @@ class SavedTensor:
             raise self._version_error(node)
         if t is not None:
             return t
-        return self.cls._make(
-            self.data, requires_grad=self.requires_grad,
-            grad_fn=node if self.requires_grad else None,
-            output_nr=self.output_nr, version_counter=self.version_counter,
-        )
+        t = fresh(self.data, self.cls)  # (its fields set here: the keyword path of _make costs more)
+        t._requires_grad = self.requires_grad
+        if self.requires_grad:
+            t._grad_fn = node
+        t._output_nr = self.output_nr
+        t._version_counter = self.version_counter
+        t._fn_version = self.version_counter[0]
+        return t
 
     def _version_error(self, node: Node) -> RuntimeError:
         t = self.tensor
