@@ -12,7 +12,8 @@ attribute), so the wider setting is given to the functions of autodiff's kernels
 while they compile: ``install`` follows Numba's compile events of autodiff's kernels
 (``compile_watch.is_ours``) and marks each function of the LLVM modules made meanwhile (a
 parallel kernel's loop body included). Numba's code generator, and so every other
-``@njit`` function in the process, is left as it is.
+``@njit`` function in the process, is left as it is. The serial flat elementwise loops
+(small arrays) stay 256 bits wide (``_Follow._eligible``).
 
 ``AUTODIFF_VECTOR_BITS`` (256 or 512) overrides the choice; the width is part of the
 kernel cache's key (``checked_cache``), so a cache keeps the code of either.
@@ -61,12 +62,18 @@ class _Follow(event.Listener):
     def __init__(self, ours) -> None:
         self._ours = ours
 
+    def _eligible(self, ev) -> bool:
+        # not the serial flat elementwise loops: they serve arrays below the parallel
+        # threshold, mostly small ones, whose calls 512-bit code made slower (the 16-element
+        # chain 87 -> 96 us: each call ~40 ns, and the core runs slower after 512-bit work)
+        return self._ours(ev) and ev.data["dispatcher"].py_func.__name__ != "flat"
+
     def on_start(self, ev) -> None:
-        if self._ours(ev):
+        if self._eligible(ev):
             _compiling.depth = getattr(_compiling, "depth", 0) + 1
 
     def on_end(self, ev) -> None:
-        if self._ours(ev):
+        if self._eligible(ev):
             _compiling.depth -= 1
 
 

@@ -33,9 +33,12 @@ _RUN = textwrap.dedent("""
         x = ad.tensor(np.linspace(-30, 30, 4099, dtype=np.float32), requires_grad=True)
         y = (ad.exp(x * 0.1) + ad.tanh(x) + ad.erf(x)).sum()
         y.backward()
-        kernel = elementwise.flat_kernels("tanh", np.dtype("float32"), "a")[0]
-        out.update(y=y.item(), grad=x.grad.numpy().tolist(), compiled=len(compile_watch.compiled()),
-                   kernel_zmm=kernel.inspect_asm(kernel.signatures[0]).count("zmm") if compile_watch.compiled() else None)
+        big = ad.tanh(ad.tensor(np.linspace(-1, 3, elementwise.PARALLEL_THRESHOLD, dtype=np.float32)))
+        serial, parallel = elementwise.flat_kernels("tanh", np.dtype("float32"), "a")
+        def zmm(kernel):
+            return kernel.inspect_asm(kernel.signatures[0]).count("zmm") if compile_watch.compiled() else None
+        out.update(y=y.item(), grad=x.grad.numpy().tolist(), big=float(big.sum()),
+                   compiled=len(compile_watch.compiled()), parallel_zmm=zmm(parallel), serial_zmm=zmm(serial))
     if "user" in globals():
         a = np.ones(100, np.float32)
         user(a, np.empty_like(a))
@@ -62,9 +65,11 @@ def test_either_width_gives_the_same_results_and_a_cache_keeps_both(tmp_path):
     narrow = _run(tmp_path, "256")
     wide = _run(tmp_path, "512")
     assert narrow["compiled"] and wide["compiled"]  # not the other width's code from the cache
-    assert narrow["kernel_zmm"] == 0
-    assert (wide["kernel_zmm"] > 0) == AVX512
+    assert narrow["parallel_zmm"] == 0 and narrow["serial_zmm"] == 0
+    assert (wide["parallel_zmm"] > 0) == AVX512
+    assert wide["serial_zmm"] == 0  # the serial flat loops (small arrays) stay 256 bits wide
     assert wide["y"] == pytest.approx(narrow["y"], rel=1e-6)
+    assert wide["big"] == pytest.approx(narrow["big"], rel=1e-5)
     assert wide["grad"] == pytest.approx(narrow["grad"], rel=1e-6, abs=1e-7)
     again = _run(tmp_path, "256")
     assert again["compiled"] == 0 and again["y"] == narrow["y"]  # this time it is loaded
