@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import backends, dtypes
+from .. import profiler as _profiler
 from ..backends import backend_of
 from ..autograd.grad_mode import state as grad_state
 from ..backends.meta import MetaArray
@@ -147,11 +148,12 @@ def _cast(data: np.ndarray, np_dtype) -> np.ndarray:
 
 def _expand_back(grad, self_shape: tuple, dim, keepdim: bool):
     """The gradient of a reduction, broadcast back over the reduced dims (where no graph is
-    recorded, the broadcast array itself: the view and expand ops cost ~8 us of Python)."""
+    recorded, the broadcast array itself: the view and expand ops cost ~8 us of Python; a
+    profile still sees the expand op, as torch's)."""
     kept = reduced_shape(self_shape, normalize_dims(dim, len(self_shape)), True) \
         if not keepdim and grad.ndim else None  # a 0-d gradient (a full reduction) expands as it is
     be = backend_of(grad._data)
-    if not grad_state.enabled and be.computes:
+    if not grad_state.enabled and be.computes and not _profiler.active:
         data = grad._data if kept is None else be.view(grad._data, kept)
         if data is not None:
             return fresh(vw._expand_forward(data, self_shape))
