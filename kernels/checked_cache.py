@@ -21,7 +21,7 @@ import warnings
 
 from numba.core.caching import FunctionCache, IndexDataCacheFile
 
-from .cpu.vector_width import vector_bits
+from .cpu.vector_width import kernel_bits
 
 MAGIC = b"ADKC1\n"
 _DIGEST = 32
@@ -110,7 +110,7 @@ class CheckedCache(FunctionCache):
     def _index_key(self, sig, codegen):
         # the kernels' vector width (``cpu/vector_width.py``) is not in Numba's key: code
         # compiled for one width is not loaded for the other
-        return super()._index_key(sig, codegen) + (vector_bits(),)
+        return super()._index_key(sig, codegen) + (kernel_bits(self._py_func),)
 
     def load_overload(self, sig, target_context):
         try:

@@ -13,7 +13,7 @@ while they compile: ``install`` follows Numba's compile events of autodiff's ker
 (``compile_watch.is_ours``) and marks each function of the LLVM modules made meanwhile (a
 parallel kernel's loop body included). Numba's code generator, and so every other
 ``@njit`` function in the process, is left as it is. The serial flat elementwise loops
-(small arrays) stay 256 bits wide (``_Follow._eligible``).
+(small arrays) stay 256 bits wide (``kernel_bits``).
 
 ``AUTODIFF_VECTOR_BITS`` (256 or 512) overrides the choice; the width is part of the
 kernel cache's key (``checked_cache``), so a cache keeps the code of either.
@@ -53,6 +53,14 @@ def choose(setting: str, avx512: bool, cpu_name: str) -> int:
     return 256 if cpu_name.startswith("znver") else 512
 
 
+def kernel_bits(py_func) -> int:
+    """The vector width one of autodiff's kernels compiles for: ``vector_bits()``, but 256
+    for the serial flat elementwise loops. They serve arrays below the parallel threshold,
+    mostly small ones, whose calls 512-bit code made slower (the 16-element chain 87 -> 96
+    us: each call ~40 ns, and the core runs a little slower after 512-bit work)."""
+    return 256 if py_func.__name__ == "flat" else vector_bits()
+
+
 _compiling = threading.local()  # .depth: autodiff kernels being compiled by this thread
 
 
@@ -63,10 +71,7 @@ class _Follow(event.Listener):
         self._ours = ours
 
     def _eligible(self, ev) -> bool:
-        # not the serial flat elementwise loops: they serve arrays below the parallel
-        # threshold, mostly small ones, whose calls 512-bit code made slower (the 16-element
-        # chain 87 -> 96 us: each call ~40 ns, and the core runs slower after 512-bit work)
-        return self._ours(ev) and ev.data["dispatcher"].py_func.__name__ != "flat"
+        return self._ours(ev) and kernel_bits(ev.data["dispatcher"].py_func) == 512
 
     def on_start(self, ev) -> None:
         if self._eligible(ev):
