@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..device import device
+from .layout import contiguous_strides
 
 # np.reshape(..., copy=False): a view or ValueError, never a copy (NumPy 2.1 and later)
 _NO_COPY_RESHAPE = tuple(int(p) for p in np.__version__.split(".")[:2]) >= (2, 1)
@@ -130,14 +131,10 @@ class Backend:
             at += p.shape[dim] * strides[dim]
             total += p.shape[dim]
         shape = first.shape[:dim] + (total,) + first.shape[dim + 1:]
-        c_strides, size = [], 1  # in elements, innermost first
-        for n in reversed(shape):
-            c_strides.append(size)
-            size *= n
-        c_strides.reverse()
+        c_strides = contiguous_strides(shape)
         if any(n > 1 and s != c * it for n, s, c in zip(shape, strides, c_strides)):
             return None
-        return self.as_strided(first, shape, tuple(c_strides), self.storage_offset(first))
+        return self.as_strided(first, shape, c_strides, self.storage_offset(first))
 
     # ---- index validation: values read on the device, two numbers come back --------------------
     def index_range(self, index: Any) -> tuple:

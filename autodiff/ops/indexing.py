@@ -27,7 +27,7 @@ from .. import backends, dtypes
 from ..backends import backend_of, is_storage
 from ..backends.meta import MetaArray
 from ..autograd.grad_mode import state as grad_state
-from ..factories import zeros
+from ..factories import ones, zeros
 from ..tensor import Tensor, fresh
 from . import elementwise as ew
 from . import views as vw
@@ -190,15 +190,14 @@ def _embedding_grad(grad, indices, weight_shape, padding_idx: int | None = None)
         be = backend_of(g)
         out = be.zeros(weight_shape, g.dtype)
         idx = indices._data.reshape(-1).astype(np.int64, copy=False)
-        be.index.index_add(out.reshape(1, num, dim), idx, _akb(g.reshape(-1, dim) if g.flags.c_contiguous
-                                                             else be.copy(g).reshape(-1, dim), 0))
+        be.index.index_add(out.reshape(1, num, dim), idx, _akb(g, 0, g.ndim - 1))
         if padding_idx is not None:
             be.elementwise("copy", out.dtype, out[padding_idx:padding_idx + 1], out.dtype.type(0))
         return fresh(out)
     rows = _index_add(_zeros_like_shape(weight_shape, grad), indices.reshape(-1), grad.reshape(-1, dim), dim=0)
     if padding_idx is None:
         return rows
-    keep = zeros((num, 1), dtype=grad.dtype, device=grad.device) + 1.0
+    keep = ones((num, 1), dtype=grad.dtype, device=grad.device)
     keep[padding_idx] = 0.0
     return rows * keep
 

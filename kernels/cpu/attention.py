@@ -285,14 +285,15 @@ def backward(q, k, v, mask, causal, scale, out, lse, dout,
     q, out, dout = _unit_rows(q), _unit_rows(out), _unit_rows(dout)
     A, B, L, E = q.shape
     S, Ev = k.shape[2], v.shape[3]
-    splits = query_splits(A * B, -(-L // query_block(L)), numba.get_num_threads())
+    bq = query_block(L)
+    splits = query_splits(A * B, -(-L // bq), numba.get_num_threads())
     dq, dk, dv = (_unit_rows(d, empty) for d in like_three(q, k, v, empty))
     if splits == 1:
         dk_part, dv_part = dk, dv
     else:
         dk_part = empty((A, B * splits, S, E), q.dtype)
         dv_part = empty((A, B * splits, S, Ev), q.dtype)
-    sdpa_backward(q, k, v, _mask_or_dummy(mask, q), mask is not None, causal, q.dtype.type(scale), query_block(L),
+    sdpa_backward(q, k, v, _mask_or_dummy(mask, q), mask is not None, causal, q.dtype.type(scale), bq,
                   out, lse, dout, splits, dq, dk_part, dv_part)
     if splits > 1:
         sum_partials(dk_part, splits, dk)
